@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# uvirtio top-level Makefile.  `make help` lists the targets.
+
+KDIR	?= /lib/modules/$(shell uname -r)/build
+PREFIX	?= /usr/local
+DESTDIR	?=
+OUT	?= $(CURDIR)/out
+V	?= 0
+
+export UVIRTIO_OUT := $(OUT)
+
+.PHONY: all module lib tools selftests examples kernel deps check demo \
+	clean install uninstall help vm-shell
+
+all: lib tools
+
+## Kernel module, against $(KDIR) (default: the running kernel)
+module:
+	@test -f $(KDIR)/Makefile || { echo "error: no kernel build tree at $(KDIR);" \
+		"install linux-headers-$$(uname -r) or pass KDIR=" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+## User-space library (userlib/)
+lib:
+	$(MAKE) -C userlib
+
+examples: lib
+	$(MAKE) -C userlib examples
+
+## The uvirtio CLI (tools/)
+tools: lib
+	@if [ -f tools/Makefile ]; then $(MAKE) -C tools; fi
+
+## Static selftests for the VM (selftests/uvirtio/)
+selftests:
+	$(MAKE) -C selftests/uvirtio KSRC=$$(scripts/build-kernel.sh --src) \
+		OUTPUT=$(OUT)/selftests
+
+## The debug test kernel (cached outside the repo)
+kernel:
+	scripts/deps.sh kernel
+	scripts/build-kernel.sh
+
+## Install the Debian packages the project needs (idempotent)
+deps:
+	scripts/deps.sh all
+
+check:
+	scripts/check.sh
+
+demo:
+	scripts/demo.sh
+
+## Boot a VM and run CMD in it: make vm-shell CMD='cat /proc/modules'
+vm-shell:
+	scripts/vm-run.sh -k $(or $(KERNEL),stock) -i $(or $(IOMMU),off) -c '$(CMD)'
+
+install: lib tools
+	$(MAKE) -C userlib install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+	@if [ -f tools/Makefile ]; then $(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX); fi
+	@if [ -f $(KDIR)/Makefile ]; then \
+		$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) modules_install; \
+	else echo "note: no kernel tree at $(KDIR), module not installed"; fi
+
+uninstall:
+	$(MAKE) -C userlib uninstall DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+
+clean:
+	-@test -f $(KDIR)/Makefile && $(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1
+	-$(MAKE) -C userlib clean
+	-@if [ -f tools/Makefile ]; then $(MAKE) -C tools clean; fi
+	rm -rf $(OUT)
+
+help:
+	@echo 'uvirtio: drive virtio PCI devices from user space'
+	@echo
+	@echo 'The two main commands:'
+	@echo '  make demo        boot a QEMU VM, bind a virtio-blk device to uvirtio and'
+	@echo '                   do verified I/O on it from user space'
+	@echo '  make check       every test: host unit tests (ASan/UBSan), module builds'
+	@echo '                   against Debian 6.1 and 6.12 headers, KUnit + selftests'
+	@echo '                   in a debug-kernel VM, selftests on the stock 6.1 kernel'
+	@echo
+	@echo 'Building:'
+	@echo '  make [all]       library and tools'
+	@echo '  make module      uvirtio.ko against KDIR (default: running kernel)'
+	@echo '  make lib         libuvirtio (shared, static, pkg-config file)'
+	@echo '  make examples    example programs in userlib/examples'
+	@echo '  make tools       the uvirtio CLI'
+	@echo '  make selftests   static selftests for the VM (into out/selftests)'
+	@echo '  make kernel      the debug test kernel (cached in ~/.cache/uvirtio)'
+	@echo '  make deps        install missing Debian packages'
+	@echo
+	@echo 'Running:'
+	@echo "  make vm-shell CMD='...' [KERNEL=stock|debug] [IOMMU=on|off]"
+	@echo '                   boot a test VM and run CMD in it'
+	@echo
+	@echo 'Installing:'
+	@echo '  make install [DESTDIR=] [PREFIX=/usr/local] [KDIR=]'
+	@echo '  make uninstall, make clean'
+	@echo
+	@echo 'Variables: KDIR, PREFIX, DESTDIR, OUT (default ./out),'
+	@echo '  UVIRTIO_CACHE (default ~/.cache/uvirtio), UVIRTIO_JOBS.'
+	@echo 'See README.md and Documentation/testing.rst.'

@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make check`: every test uvirtio has, ending in one line
+# "N passed, N failed, N skipped"; exits non-zero on any failure.
+#
+# Stages (UVIRTIO_STAGES picks a subset, e.g. "host lint vm-stock"):
+#   deps       install missing Debian packages
+#   host       libuvirtio unit tests under ASan/UBSan, examples, tools
+#   lint       module builds with W=1 and sparse (C=2) against Debian's 6.1
+#              and 6.12 headers, checkpatch --strict, kernel-doc
+#   kernel     build (or reuse) the debug test kernel
+#   vm-debug   KUnit + selftests on the debug kernel, with and without
+#              intel-iommu, with the full health check
+#   vm-stock   selftests on Debian's stock 6.1 kernel, with and without
+#              intel-iommu
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$UV_TOP"
+
+stages=${UVIRTIO_STAGES:-deps host lint kernel vm-debug vm-stock}
+log_dir=$UV_OUT/check
+mkdir -p "$log_dir"
+pass=0 fail=0 skip=0
+failed=() timings=()
+
+want() { case " $stages " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# result NAME pass|fail|skip [why]
+result() {
+	case $2 in
+	pass) pass=$((pass + 1)); echo "  ok    $1" ;;
+	skip) skip=$((skip + 1)); echo "  skip  $1: ${3:-}" ;;
+	*) fail=$((fail + 1)); failed+=("$1"); echo "  FAIL  $1${3:+: $3}" ;;
+	esac
+}
+
+# add_counts LABEL P F S
+add_counts() {
+	pass=$((pass + $2)) fail=$((fail + $3)) skip=$((skip + $4))
+	[ "$3" = 0 ] || failed+=("$1 ($3)")
+}
+
+stage_start() {
+	stage_name=$1
+	stage_t0=$(date +%s)
+	echo
+	echo "=== $1 ($(date +%H:%M:%S))"
+}
+stage_end() {
+	local t=$(( $(date +%s) - stage_t0 ))
+	timings+=("$(printf '%-10s %5d s' "$stage_name" "$t")")
+	echo "=== $stage_name done in ${t}s"
+}
+
+# run_logged NAME CMD...: run a command, keep its output in a log file,
+# print the tail on failure.
+run_logged() {
+	local name=$1 log=$log_dir/$1.log
+	shift
+	if "$@" >"$log" 2>&1; then
+		return 0
+	fi
+	echo "  --- last lines of $log:"
+	tail -n 40 "$log" | sed 's/^/  | /'
+	return 1
+}
+
+t_all=$(date +%s)
+
+if want deps; then
+	stage_start deps
+	if run_logged deps scripts/deps.sh all; then
+		result deps pass
+	else
+		result deps fail "package installation failed"
+	fi
+	stage_end
+fi
+
+if want host; then
+	stage_start host
+	run_logged userlib-test make -C userlib test
+	line=$(grep -E '^userlib: [0-9]+ passed, [0-9]+ failed' "$log_dir/userlib-test.log" | tail -n 1)
+	if [ -n "$line" ]; then
+		set -- $(echo "$line" | sed -E 's/^userlib: ([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\1 \2 \4/')
+		echo "  userlib unit tests: $1 passed, $2 failed, ${3:-0} skipped"
+		add_counts userlib "$1" "$2" "${3:-0}"
+		grep -E '^(FAIL|not ok)' "$log_dir/userlib-test.log" | head -n 20 | sed 's/^/  | /'
+	else
+		result userlib-test fail "no result line from make -C userlib test"
+	fi
+	if run_logged build-examples make -C userlib examples; then
+		result build-examples pass
+	else
+		result build-examples fail
+	fi
+	if [ -f tools/Makefile ]; then
+		if run_logged build-tools make tools; then
+			result build-tools pass
+		else
+			result build-tools fail
+		fi
+	fi
+	stage_end
+fi
+
+if want lint; then
+	stage_start lint
+	ksrc=$(scripts/build-kernel.sh --src)
+	for kver in "$(uv_stock_kver)" "$(uv_src612_kver)"; do
+		kd=/usr/src/linux-headers-$kver
+		if [ ! -f "$kd/Makefile" ]; then
+			result "module-build-$kver" fail "no headers at $kd"
+			continue
+		fi
+		if UVIRTIO_WERROR=1 run_logged "module-w1-$kver" \
+			scripts/build-module.sh "$kd" "$UV_OUT/lint/w1-$kver" W=1; then
+			result "module W=1 $kver" pass
+		else
+			result "module W=1 $kver" fail "warnings or errors"
+		fi
+		if UVIRTIO_WERROR=1 run_logged "module-sparse-$kver" \
+			scripts/build-module.sh "$kd" "$UV_OUT/lint/sparse-$kver" C=2; then
+			result "module sparse (C=2) $kver" pass
+		else
+			result "module sparse (C=2) $kver" fail "sparse warnings"
+		fi
+	done
+	ksrcs=$(ls kmod/*.[ch] uapi/linux/*.h 2>/dev/null)
+	if run_logged checkpatch perl "$ksrc/scripts/checkpatch.pl" --no-tree \
+		--strict --terse --show-types --ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
+		-f $ksrcs; then
+		result "checkpatch --strict" pass
+	else
+		result "checkpatch --strict" fail "$(grep -c ': [A-Z]*:' "$log_dir/checkpatch.log") findings"
+	fi
+	if run_logged kernel-doc perl "$ksrc/scripts/kernel-doc" -none -Wall \
+		-Werror $ksrcs; then
+		result kernel-doc pass
+	else
+		result kernel-doc fail "kernel-doc warnings"
+	fi
+	stage_end
+fi
+
+if want kernel; then
+	stage_start kernel
+	if run_logged kernel sh -c 'scripts/deps.sh kernel && scripts/build-kernel.sh'; then
+		result debug-kernel-build pass
+		grep -E 'cached|built in' "$log_dir/kernel.log" | sed 's/^/  /'
+	else
+		result debug-kernel-build fail
+	fi
+	stage_end
+fi
+
+# vm_suite NAME KERNEL IOMMU [vm-run options...]
+vm_suite() {
+	local name=$1 kernel=$2 iommu=$3
+	shift 3
+	local out=$UV_OUT/vm/$name
+	if ! run_logged "$name-selftests-build" make selftests; then
+		result "$name" fail "selftests do not build"
+		return
+	fi
+	run_logged "$name" scripts/vm-run.sh -k "$kernel" -i "$iommu" -o "$out" \
+		-a "$UV_OUT/selftests:uvirtio/tests" \
+		-p scripts/guest/run-tests "$@" >"$out.results" 2>&1
+	local vmrc=$?
+	cat "$log_dir/$name.log" >>"$out.results"
+	local r
+	r=$(python3 scripts/ktap-report.py "$(scripts/build-kernel.sh --src)/tools/testing/kunit/kunit.py" \
+		"$name" "$out/results.log")
+	echo "$r" | grep -v '^TOTAL'
+	set -- $(echo "$r" | sed -n 's/^TOTAL //p')
+	add_counts "$name" "${1:-0}" "${2:-0}" "${3:-0}"
+	if [ $vmrc -eq 0 ]; then
+		result "$name vm health" pass
+	else
+		result "$name vm health" fail "see $log_dir/$name.log"
+		grep -A40 '^vm-run: FAIL' "$log_dir/$name.log" | head -n 50 | sed 's/^/  | /'
+	fi
+}
+
+if want vm-debug; then
+	stage_start vm-debug
+	if scripts/build-kernel.sh --path >/dev/null 2>&1; then
+		vm_suite debug-iommu-on debug on
+		vm_suite debug-iommu-off debug off -T 64
+	else
+		result vm-debug fail "the debug kernel is not built"
+	fi
+	stage_end
+fi
+
+if want vm-stock; then
+	stage_start vm-stock
+	vm_suite stock-iommu-off stock off -T 64
+	vm_suite stock-iommu-on stock on
+	stage_end
+fi
+
+echo
+echo "=== timings"
+printf '  %s\n' "${timings[@]}"
+printf '  %-10s %5d s\n' total "$(( $(date +%s) - t_all ))"
+if [ ${#failed[@]} -ne 0 ]; then
+	echo "=== failed"
+	printf '  %s\n' "${failed[@]}"
+fi
+echo
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" = 0 ]

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install the Debian packages uvirtio needs, if any are missing.  Idempotent:
+# when everything is present it only runs dpkg-query and returns.
+#
+#   scripts/deps.sh [host|vm|kernel|all]    (default: all)
+#
+# The stock 6.1 kernel image is not installed on the host (its postinst
+# would run initramfs hooks); it is downloaded and unpacked into the cache.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+what=${1:-all}
+
+host_pkgs=(build-essential make gcc python3 pkg-config libnl-3-dev
+	   libnl-genl-3-dev sparse ccache kmod cpio gzip xz-utils)
+vm_pkgs=(qemu-system-x86 qemu-system-data busybox-static fio)
+kernel_pkgs=(linux-source-6.12 bc bison flex libelf-dev libssl-dev rsync)
+
+updated=0
+apt_update_once() {
+	if [ "$updated" = 0 ]; then
+		uv_log "apt-get update"
+		apt-get update -qq
+		updated=1
+	fi
+}
+
+install_missing() {
+	local missing=() p
+	for p in "$@"; do
+		[ -n "$(uv_pkg_version "$p")" ] || missing+=("$p")
+	done
+	[ ${#missing[@]} -gt 0 ] || return 0
+	[ "$(id -u)" = 0 ] || uv_die "need root to install: ${missing[*]}"
+	apt_update_once
+	uv_log "installing: ${missing[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends "${missing[@]}" >&2
+}
+
+# Stock kernel resolution needs package lists; refresh once if they are empty.
+stock_kver() {
+	local k
+	k=$(uv_stock_kver)
+	if [ -z "$k" ]; then
+		apt_update_once
+		k=$(uv_stock_kver)
+	fi
+	[ -n "$k" ] || uv_die "cannot resolve the stock 6.1 kernel (linux-image-amd64)"
+	echo "$k"
+}
+
+# linux-image-<kver> unpacked to $UV_CACHE/stock/<kver> (boot/ and lib/modules/).
+fetch_stock_image() {
+	local kver=$1 dir=$UV_CACHE/stock/$1 tmp
+	[ -f "$dir/.done" ] && return 0
+	apt_update_once
+	tmp=$(mktemp -d)
+	chmod 755 "$tmp"
+	uv_log "downloading linux-image-$kver"
+	(cd "$tmp" && apt-get download -q "linux-image-$kver" >&2)
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	dpkg-deb -x "$tmp"/linux-image-*.deb "$dir"
+	rm -rf "$tmp"
+	# The package's postinst would have run depmod; do it here.
+	depmod -b "$dir" "$kver"
+	touch "$dir/.done"
+}
+
+case $what in
+host)
+	install_missing "${host_pkgs[@]}"
+	;;
+vm)
+	install_missing "${vm_pkgs[@]}"
+	;;
+kernel)
+	install_missing "${kernel_pkgs[@]}"
+	;;
+stock)
+	k=$(stock_kver)
+	install_missing "linux-headers-$k"
+	fetch_stock_image "$k"
+	;;
+headers612)
+	install_missing "linux-headers-$(uv_src612_kver)"
+	;;
+all)
+	k=$(stock_kver)
+	install_missing "${host_pkgs[@]}" "${vm_pkgs[@]}" "${kernel_pkgs[@]}" \
+		"linux-headers-$k" "linux-headers-$(uv_src612_kver)"
+	fetch_stock_image "$k"
+	;;
+*)
+	uv_die "usage: $0 [host|vm|kernel|stock|headers612|all]"
+	;;
+esac

@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers for the uvirtio scripts.  Source it; do not run it.
+
+UV_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Everything that is expensive and reusable lives outside the repo.
+UV_CACHE=${UVIRTIO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uvirtio}
+UV_OUT=${UVIRTIO_OUT:-$UV_TOP/out}
+UV_JOBS=${UVIRTIO_JOBS:-$(nproc)}
+
+uv_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+uv_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Version of an installed Debian package, empty if it is not installed.
+uv_pkg_version() {
+	dpkg-query -W -f='${db:Status-Abbrev} ${Version}\n' "$1" 2>/dev/null |
+		awk '$1 == "ii" { print $2 }'
+}
+
+# The stock Debian 6.1 kernel ABI the archive's linux-image-amd64 points at,
+# e.g. "6.1.0-56-amd64".  Override with UVIRTIO_STOCK_KVER.
+uv_stock_kver() {
+	if [ -n "${UVIRTIO_STOCK_KVER:-}" ]; then
+		echo "$UVIRTIO_STOCK_KVER"
+		return
+	fi
+	apt-cache depends linux-image-amd64 2>/dev/null |
+		sed -n 's/^ *Depends: linux-image-\(6\.1\.[0-9]*-[0-9]*-amd64\)$/\1/p' |
+		head -n 1
+}
+
+# Debian's 6.12 kernel ABI that matches linux-source-6.12,
+# e.g. "6.12.117+deb12-amd64".
+uv_src612_kver() {
+	local v
+	v=$(uv_pkg_version linux-source-6.12)
+	[ -n "$v" ] || v=$(apt-cache policy linux-source-6.12 2>/dev/null |
+		sed -n 's/^ *Candidate: //p')
+	v=${v%%-*}
+	echo "${v}+deb12-amd64"
+}

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a kernel under QEMU (TCG, q35, qboot) with a set of virtio devices,
+# load uvirtio.ko, run a payload in the guest, and judge the run.
+#
+#   scripts/vm-run.sh [options] [-c 'guest shell command' | -p payload-file]
+#     -k KERNEL   stock (Debian 6.1, default) | debug (6.12 KUnit/KASAN build)
+#     -i on|off   intel-iommu, with iommu_platform=on,disable-legacy=on
+#                 devices (default off: modern and transitional devices)
+#     -d SET      device set: std (default), demo, bench, none
+#     -t SECS     timeout for the whole VM (default 900)
+#     -o DIR      output dir (default out/vm/KERNEL-iommuX): console.log,
+#                 results.log, qmp.sock, the initramfs
+#     -a SRC:DST  add a file to the initramfs (repeatable)
+#     -e K=V      environment for the payload (repeatable)
+#     -M PARAMS   module parameters for uvirtio.ko
+#     -T MASK     extra taint bits the run may set (default 0)
+#     -n          do not build or load uvirtio.ko
+#     -v          copy the console to stderr as the VM runs
+#
+# The payload's output (ttyS1) is printed on stdout.  The exit status is 0
+# only if the VM finished (no panic, no timeout, the payload exited 0) and
+# the health check passed: no WARNING/BUG/Oops/KASAN/UBSAN/lockdep/DMA-API
+# report in the console log, no taint beyond O/E/TEST (+ -T), balanced
+# pin_user_pages counters, no DMA-API debug errors and no kmemleak hits.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+kernel=stock iommu=off devset=std timeout=900 outdir= cmd= payload=
+modparams= taint_extra=0 nomod=0 verbose=0
+adds=() envs=()
+while getopts "k:i:d:t:o:a:e:M:T:c:p:nv" o; do
+	case $o in
+	k) kernel=$OPTARG ;;
+	i) iommu=$OPTARG ;;
+	d) devset=$OPTARG ;;
+	t) timeout=$OPTARG ;;
+	o) outdir=$OPTARG ;;
+	a) adds+=(-a "$OPTARG") ;;
+	e) envs+=(-e "$OPTARG") ;;
+	M) modparams=$OPTARG ;;
+	T) taint_extra=$OPTARG ;;
+	c) cmd=$OPTARG ;;
+	p) payload=$OPTARG ;;
+	n) nomod=1 ;;
+	v) verbose=1 ;;
+	*) sed -n '4,27p' "$0" >&2; exit 2 ;;
+	esac
+done
+outdir=${outdir:-$UV_OUT/vm/$kernel-iommu$iommu}
+mkdir -p "$outdir"
+outdir=$(cd "$outdir" && pwd)
+
+mem=1G
+append="console=ttyS0 panic=-1 printk.devkmsg=on"
+case $kernel in
+stock)
+	kver=$(uv_stock_kver)
+	[ -n "$kver" ] || uv_die "no stock kernel (run scripts/deps.sh)"
+	sroot=$UV_CACHE/stock/$kver
+	[ -f "$sroot/.done" ] || uv_die "stock kernel not fetched (scripts/deps.sh stock)"
+	bzimage=$sroot/boot/vmlinuz-$kver
+	modroot=$sroot
+	kdir=/usr/src/linux-headers-$kver
+	;;
+debug)
+	kobj=$("$UV_TOP/scripts/build-kernel.sh" --path)
+	kver=$(cat "$kobj/include/config/kernel.release")
+	bzimage=$kobj/arch/x86/boot/bzImage
+	modroot=$kobj/mod-install
+	kdir=$kobj
+	mem=2G
+	append+=" kmemleak=on"
+	;;
+*)
+	uv_die "unknown kernel '$kernel' (stock or debug)"
+	;;
+esac
+
+# Device sets.  Every device has a fixed address so tests and logs agree.
+dev=()
+if [ "$iommu" = on ]; then
+	dev+=(-device intel-iommu,intremap=on)
+	append+=" intel_iommu=on iommu.strict=1"
+	m=",disable-legacy=on,iommu_platform=on"
+	t=$m
+else
+	append+=" intel_iommu=off"
+	m=",disable-legacy=on"
+	t=",disable-legacy=off"
+fi
+case $devset in
+std)
+	img=$outdir/disk.img
+	rm -f "$img"
+	truncate -s 64M "$img"
+	dev+=(-device "virtio-rng-pci,addr=0x4$m"
+	      -device "virtio-rng-pci,addr=0x5$t"
+	      -drive "if=none,id=null0,file=null-co://,format=raw"
+	      -device "virtio-blk-pci,drive=null0,addr=0x6,serial=uvnull0$m"
+	      -drive "if=none,id=img0,file=$img,format=raw,cache=unsafe"
+	      -device "virtio-blk-pci,drive=img0,addr=0x7,serial=uvimg0$t"
+	      -device "virtio-net-pci,addr=0x8$m"
+	      -device "pcie-root-port,id=rp1,addr=0x10,chassis=1,slot=1")
+	;;
+demo)
+	# Two identical file-backed disks: one for uvirtio, one for the
+	# kernel's virtio-blk, and an rng.
+	for i in 0 1; do
+		rm -f "$outdir/disk$i.img"
+		truncate -s 64M "$outdir/disk$i.img"
+		dev+=(-drive "if=none,id=img$i,file=$outdir/disk$i.img,format=raw,cache=unsafe"
+		      -device "virtio-blk-pci,drive=img$i,addr=0x$((6 + i)),serial=uvimg$i$m")
+	done
+	dev+=(-device "virtio-rng-pci,addr=0x4$m")
+	;;
+bench)
+	for i in 0 1; do
+		dev+=(-drive "if=none,id=null$i,file=null-co://,format=raw"
+		      -device "virtio-blk-pci,drive=null$i,addr=0x$((6 + i)),serial=uvnull$i$m")
+	done
+	;;
+none) ;;
+*) uv_die "unknown device set '$devset'" ;;
+esac
+[ "$iommu" = on ] || [ "$iommu" = off ] || uv_die "-i takes on or off"
+
+uvadd=()
+if [ "$nomod" = 0 ]; then
+	"$UV_TOP/scripts/build-module.sh" "$kdir" "$UV_OUT/kmod/$kver" >/dev/null
+	for ko in "$UV_OUT/kmod/$kver"/*.ko; do
+		uvadd+=(-a "$ko:uvirtio/$(basename "$ko")")
+	done
+fi
+if [ -n "$cmd" ]; then
+	payload=$outdir/payload.sh
+	printf '#!/bin/sh\n%s\n' "$cmd" >"$payload"
+fi
+pl=()
+[ -z "$payload" ] || pl=(-p "$payload")
+
+"$UV_TOP/scripts/mkinitramfs.sh" -k "$kver" -m "$modroot" \
+	-o "$outdir/initramfs.cpio.gz" "${uvadd[@]}" "${adds[@]}" "${envs[@]}" \
+	-e "UVIRTIO_IOMMU=$iommu" -e "UVIRTIO_KERNEL=$kernel" \
+	-e "UVIRTIO_MODPARAMS=$modparams" "${pl[@]}"
+
+rm -f "$outdir"/console.log "$outdir"/results.log "$outdir"/qmp.sock
+qemu=(qemu-system-x86_64 -machine q35 -accel tcg,thread=multi
+      -bios /usr/share/qemu/qboot.rom -cpu max -smp 2 -m "$mem"
+      -nodefaults -display none -no-reboot -monitor none
+      -serial "file:$outdir/console.log" -serial "file:$outdir/results.log"
+      -qmp "unix:$outdir/qmp.sock,server=on,wait=off"
+      -kernel "$bzimage" -initrd "$outdir/initramfs.cpio.gz"
+      -append "$append" "${dev[@]}")
+printf '%q ' "${qemu[@]}" >"$outdir/qemu.cmd"
+echo >>"$outdir/qemu.cmd"
+
+start=$(date +%s)
+tailpid=
+if [ "$verbose" = 1 ]; then
+	touch "$outdir/console.log"
+	tail -n +1 -F "$outdir/console.log" >&2 2>/dev/null &
+	tailpid=$!
+fi
+set +e
+timeout -k 5 "$timeout" "${qemu[@]}" </dev/null >"$outdir/qemu.out" 2>&1
+qrc=$?
+set -e
+[ -z "$tailpid" ] || kill "$tailpid" 2>/dev/null || true
+secs=$(( $(date +%s) - start ))
+
+# The payload's own output.
+sed -n '/^UVIRTIO-BEGIN/,/^UVIRTIO-DONE/p' "$outdir/results.log" |
+	tr -d '\r' | grep -v -e '^UVIRTIO-' -e '^HEALTH ' || true
+
+# Judge the run.
+bad=()
+[ $qrc -ne 124 ] && [ $qrc -ne 137 ] || bad+=("timeout after ${timeout}s")
+[ $qrc -eq 0 ] || [ $qrc -eq 124 ] || [ $qrc -eq 137 ] ||
+	bad+=("qemu exited with $qrc: $(head -c 500 "$outdir/qemu.out")")
+grep -q 'Kernel panic' "$outdir/console.log" 2>/dev/null && bad+=("kernel panic")
+grep -q '^UVIRTIO-DONE' "$outdir/results.log" 2>/dev/null ||
+	bad+=("no result: the guest did not finish")
+prc=$(sed -n 's/^UVIRTIO-PAYLOAD-EXIT \([0-9]*\).*/\1/p' "$outdir/results.log" | tr -d '\r')
+[ -z "$prc" ] || [ "$prc" = 0 ] || bad+=("payload exited with $prc")
+grep -q '^HEALTH-FAIL' "$outdir/results.log" &&
+	bad+=("$(grep '^HEALTH-FAIL' "$outdir/results.log" | tr -d '\r')")
+
+health() { sed -n "s/^HEALTH $1=\([0-9]*\).*/\1/p" "$outdir/results.log" | head -n 1; }
+pa=$(health pins_acquired) pr=$(health pins_released)
+[ "$pa" = "$pr" ] || bad+=("unbalanced pins: acquired $pa, released $pr")
+taint=$(health taint)
+# O (out-of-tree), E (unsigned) and TEST are expected for our module.
+allowed=$(( 4096 | 8192 | 262144 | taint_extra ))
+if [ -n "$taint" ] && [ $(( taint & ~allowed )) -ne 0 ]; then
+	bad+=("kernel tainted: $taint (unexpected bits $(( taint & ~allowed )))")
+fi
+d=$(health dma_api_errors)
+[ -z "$d" ] || [ "$d" = 0 ] || bad+=("DMA-API debug errors: $d")
+k=$(health kmemleak)
+[ -z "$k" ] || [ "$k" = 0 ] || bad+=("kmemleak: $k unreferenced objects")
+
+patterns='WARNING:|BUG:|BUG kmalloc|Oops|KASAN|UBSAN|kernel BUG|general protection fault|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|DMA-API:|INFO: task .* blocked|unreferenced object|Call Trace:|list_add corruption|list_del corruption'
+if grep -E "$patterns" "$outdir/console.log" >/dev/null 2>&1; then
+	bad+=("kernel reports in console.log:")
+	bad+=("$(grep -E -A12 "$patterns" "$outdir/console.log" | head -n 80)")
+fi
+
+status="kernel=$kernel($kver) iommu=$iommu devices=$devset ${secs}s"
+if [ ${#bad[@]} -ne 0 ]; then
+	echo "vm-run: FAIL $status (logs in $outdir)" >&2
+	printf '  %s\n' "${bad[@]}" >&2
+	exit 1
+fi
+echo "vm-run: ok $status taint=$taint pins=$pa/$pr${k:+ kmemleak=$k}${d:+ dma_api_errors=$d}" >&2

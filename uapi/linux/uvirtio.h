@@ -1,0 +1,553 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * uvirtio: drive virtio PCI devices from user space.
+ *
+ * Object model
+ * ------------
+ * /dev/uvirtio is a control node.  Opening it gives a *control fd*, which
+ * can report the API version, list the PCI functions bound to the uvirtio
+ * driver, and open one of them.  UVIRTIO_DEVICE_OPEN returns a new *device
+ * fd*; a device has at most one open device fd at a time (the owner).
+ *
+ * The device fd carries everything else:
+ *  - ioctls for information, DMA, interrupts and reset;
+ *  - mmap() of memory BARs and of kernel-allocated DMA buffers;
+ *  - pread()/pwrite() of PCI config space and of BARs;
+ *  - poll(), which reports EPOLLHUP | EPOLLERR once the device is gone.
+ *
+ * File offsets on the device fd are split into a region index (the bits
+ * from UVIRTIO_OFFSET_SHIFT up) and an offset inside that region, see
+ * UVIRTIO_REGION_OFFSET().
+ *
+ * Every ioctl takes a pointer to a struct whose first member is
+ * ``__u32 size``, set by the caller to sizeof() the struct it was compiled
+ * with.  The kernel accepts smaller structs down to the size of the first
+ * release of that struct, and larger structs as long as every byte it does
+ * not know is zero (otherwise E2BIG).  Unknown flags and non-zero reserved
+ * members are rejected with EINVAL.  Unknown ioctl numbers give ENOTTY.
+ */
+#ifndef _UAPI_LINUX_UVIRTIO_H
+#define _UAPI_LINUX_UVIRTIO_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/** UVIRTIO_API_VERSION - version reported by UVIRTIO_GET_API_VERSION */
+#define UVIRTIO_API_VERSION	1
+
+#define UVIRTIO_TYPE		0xB9
+#define UVIRTIO_CMD_BASE	0x40
+
+enum {
+	UVIRTIO_CMD_GET_API_VERSION = UVIRTIO_CMD_BASE,
+	UVIRTIO_CMD_LIST_DEVICES,
+	UVIRTIO_CMD_DEVICE_OPEN,
+	UVIRTIO_CMD_DEVICE_GET_INFO,
+	UVIRTIO_CMD_REGION_GET_INFO,
+	UVIRTIO_CMD_DMA_MAP,
+	UVIRTIO_CMD_DMA_UNMAP,
+	UVIRTIO_CMD_DMA_ALLOC,
+	UVIRTIO_CMD_DMA_FREE,
+	UVIRTIO_CMD_IRQ_ENABLE,
+	UVIRTIO_CMD_IRQ_DISABLE,
+	UVIRTIO_CMD_IRQ_SET_EVENTFD,
+	UVIRTIO_CMD_IRQ_SET_AFFINITY,
+	UVIRTIO_CMD_IRQ_MASK,
+	UVIRTIO_CMD_IRQ_TRIGGER,
+	UVIRTIO_CMD_DEVICE_RESET,
+	UVIRTIO_CMD_SET_REMOVE_EVENTFD,
+};
+
+/**
+ * struct uvirtio_api_version - UVIRTIO_GET_API_VERSION (control fd)
+ * @size: sizeof(struct uvirtio_api_version)
+ * @flags: Must be 0
+ * @version: Output, UVIRTIO_API_VERSION of the running module
+ * @__reserved: Must be 0
+ * @caps: Output, bitmap of UVIRTIO_CAP_* the running module supports
+ */
+struct uvirtio_api_version {
+	__u32 size;
+	__u32 flags;
+	__u32 version;
+	__u32 __reserved;
+	__aligned_u64 caps;
+};
+
+/* Capabilities reported in uvirtio_api_version.caps */
+#define UVIRTIO_CAP_DMA_MAP		(1ULL << 0)
+#define UVIRTIO_CAP_DMA_ALLOC		(1ULL << 1)
+#define UVIRTIO_CAP_MSIX		(1ULL << 2)
+#define UVIRTIO_CAP_INTX		(1ULL << 3)
+#define UVIRTIO_CAP_IRQ_AFFINITY	(1ULL << 4)
+#define UVIRTIO_CAP_IRQ_MASK		(1ULL << 5)
+#define UVIRTIO_CAP_REMOVE_EVENTFD	(1ULL << 6)
+
+#define UVIRTIO_GET_API_VERSION \
+	_IO(UVIRTIO_TYPE, UVIRTIO_CMD_GET_API_VERSION)
+
+/**
+ * UVIRTIO_PCI_ADDR - pack a PCI address the way uvirtio structs carry it
+ * @domain: PCI domain (segment)
+ * @bus: bus number
+ * @dev: device number (0-31)
+ * @fn: function number (0-7)
+ */
+#define UVIRTIO_PCI_ADDR(domain, bus, dev, fn) \
+	(((__u32)(domain) << 16) | ((__u32)(bus) << 8) | \
+	 ((__u32)(dev) << 3) | (__u32)(fn))
+
+/* Flags of struct uvirtio_device_entry */
+#define UVIRTIO_DEVICE_ENTRY_OWNED	(1U << 0)
+#define UVIRTIO_DEVICE_ENTRY_REMOVED	(1U << 1)
+
+/**
+ * struct uvirtio_device_entry - one device in a UVIRTIO_LIST_DEVICES result
+ * @pci_addr: UVIRTIO_PCI_ADDR() of the function
+ * @flags: UVIRTIO_DEVICE_ENTRY_*
+ * @vendor: PCI vendor id
+ * @device: PCI device id
+ * @subsystem_vendor: PCI subsystem vendor id
+ * @subsystem_device: PCI subsystem device id
+ * @virtio_id: virtio device type (VIRTIO_ID_* of <linux/virtio_ids.h>)
+ * @owner_pid: pid (in the caller's namespace) of the owner, 0 if none
+ */
+struct uvirtio_device_entry {
+	__u32 pci_addr;
+	__u32 flags;
+	__u16 vendor;
+	__u16 device;
+	__u16 subsystem_vendor;
+	__u16 subsystem_device;
+	__u32 virtio_id;
+	__u32 owner_pid;
+};
+
+/**
+ * struct uvirtio_list_devices - UVIRTIO_LIST_DEVICES (control fd)
+ * @size: sizeof(struct uvirtio_list_devices)
+ * @flags: Must be 0
+ * @count: Input, number of entries @entries can hold (may be 0);
+ *         output, number of devices bound to uvirtio.  At most the input
+ *         number of entries are written.
+ * @entry_size: Input, sizeof(struct uvirtio_device_entry) as the caller
+ *              knows it; must be at least the size of the first version
+ * @entries: Input, user pointer to an array of struct uvirtio_device_entry
+ */
+struct uvirtio_list_devices {
+	__u32 size;
+	__u32 flags;
+	__u32 count;
+	__u32 entry_size;
+	__aligned_u64 entries;
+};
+
+#define UVIRTIO_LIST_DEVICES _IO(UVIRTIO_TYPE, UVIRTIO_CMD_LIST_DEVICES)
+
+/**
+ * struct uvirtio_device_open - UVIRTIO_DEVICE_OPEN (control fd)
+ * @size: sizeof(struct uvirtio_device_open)
+ * @flags: Must be 0
+ * @pci_addr: Input, UVIRTIO_PCI_ADDR() of a function bound to uvirtio
+ * @fd: Output, the new device fd (O_CLOEXEC)
+ *
+ * Errors: ENODEV if no such function is bound to uvirtio, EBUSY if it
+ * already has an owner, EPERM without CAP_SYS_RAWIO.
+ */
+struct uvirtio_device_open {
+	__u32 size;
+	__u32 flags;
+	__u32 pci_addr;
+	__s32 fd;
+};
+
+#define UVIRTIO_DEVICE_OPEN _IO(UVIRTIO_TYPE, UVIRTIO_CMD_DEVICE_OPEN)
+
+/* IOMMU modes reported in struct uvirtio_device_info.iommu_mode */
+enum uvirtio_iommu_mode {
+	/* No translating IOMMU, and unsafe mode is off: DMA ioctls refused */
+	UVIRTIO_IOMMU_NONE = 0,
+	/* Translating IOMMU: the device reaches only memory mapped for it */
+	UVIRTIO_IOMMU_TRANSLATED = 1,
+	/* No translating IOMMU, unsafe mode on: DMA works, kernel tainted */
+	UVIRTIO_IOMMU_UNSAFE = 2,
+};
+
+/* Indices into struct uvirtio_device_info.caps */
+enum uvirtio_virtio_cap_index {
+	UVIRTIO_VCAP_COMMON = 0,
+	UVIRTIO_VCAP_NOTIFY,
+	UVIRTIO_VCAP_ISR,
+	UVIRTIO_VCAP_DEVICE,
+	UVIRTIO_VCAP_PCI_CFG,
+	UVIRTIO_VCAP_NUM,
+};
+
+/**
+ * struct uvirtio_virtio_cap - one decoded virtio PCI vendor capability
+ * @present: 1 if the device has this capability, else 0
+ * @bar: BAR the structure lives in
+ * @cap_offset: offset of the capability in config space
+ * @offset: offset of the structure inside @bar
+ * @length: length of the structure
+ * @notify_off_multiplier: for UVIRTIO_VCAP_NOTIFY only, else 0
+ */
+struct uvirtio_virtio_cap {
+	__u8 present;
+	__u8 bar;
+	__u16 cap_offset;
+	__u32 offset;
+	__u32 length;
+	__u32 notify_off_multiplier;
+};
+
+/* Flags of struct uvirtio_device_info */
+#define UVIRTIO_DEVICE_INFO_MODERN	(1U << 0) /* virtio 1.x caps found */
+#define UVIRTIO_DEVICE_INFO_LEGACY	(1U << 1) /* legacy I/O BAR0 */
+#define UVIRTIO_DEVICE_INFO_INTX	(1U << 2) /* has an INTx pin */
+#define UVIRTIO_DEVICE_INFO_FLR		(1U << 3) /* supports FLR */
+#define UVIRTIO_DEVICE_INFO_REMOVED	(1U << 4) /* device is gone */
+
+/**
+ * struct uvirtio_device_info - UVIRTIO_DEVICE_GET_INFO (device fd)
+ * @size: sizeof(struct uvirtio_device_info)
+ * @flags: Input: must be 0.  Output: UVIRTIO_DEVICE_INFO_*
+ * @pci_addr: Output, UVIRTIO_PCI_ADDR() of the function
+ * @virtio_id: Output, virtio device type
+ * @vendor: Output, PCI vendor id
+ * @device: Output, PCI device id
+ * @subsystem_vendor: Output, PCI subsystem vendor id
+ * @subsystem_device: Output, PCI subsystem device id
+ * @revision: Output, PCI revision
+ * @__pad: Must be 0
+ * @num_regions: Output, number of region indices (UVIRTIO_REGION_*)
+ * @num_msix: Output, MSI-X vectors of the device (0 if no MSI-X)
+ * @iommu_mode: Output, enum uvirtio_iommu_mode
+ * @max_dma_mappings: Output, the mapping cap of this device
+ * @__reserved: Must be 0
+ * @dma_mask: Output, highest DMA address the device can use
+ * @caps: Output, decoded virtio PCI capabilities
+ */
+struct uvirtio_device_info {
+	__u32 size;
+	__u32 flags;
+	__u32 pci_addr;
+	__u32 virtio_id;
+	__u16 vendor;
+	__u16 device;
+	__u16 subsystem_vendor;
+	__u16 subsystem_device;
+	__u8 revision;
+	__u8 __pad[3];
+	__u32 num_regions;
+	__u32 num_msix;
+	__u32 iommu_mode;
+	__u32 max_dma_mappings;
+	__u32 __reserved;
+	__aligned_u64 dma_mask;
+	struct uvirtio_virtio_cap caps[UVIRTIO_VCAP_NUM];
+};
+
+#define UVIRTIO_DEVICE_GET_INFO _IO(UVIRTIO_TYPE, UVIRTIO_CMD_DEVICE_GET_INFO)
+
+/*
+ * File offsets of the device fd: region index << UVIRTIO_OFFSET_SHIFT.
+ * Indices 0-5 are the BARs, UVIRTIO_REGION_CONFIG is PCI config space.
+ * DMA buffers from UVIRTIO_DMA_ALLOC get their own offsets (mmap only):
+ * buffer number N lives at index UVIRTIO_REGION_DMA_BASE + N.  Use the
+ * mmap_offset UVIRTIO_DMA_ALLOC returns rather than computing it.
+ */
+#define UVIRTIO_OFFSET_SHIFT		40
+#define UVIRTIO_REGION_OFFSET(index)	((__u64)(index) << UVIRTIO_OFFSET_SHIFT)
+#define UVIRTIO_REGION_BAR(n)		(n)
+#define UVIRTIO_REGION_CONFIG		7
+#define UVIRTIO_NUM_REGIONS		8
+#define UVIRTIO_REGION_DMA_BASE		16
+
+/* Flags of struct uvirtio_region_info */
+#define UVIRTIO_REGION_INFO_READ	(1U << 0)
+#define UVIRTIO_REGION_INFO_WRITE	(1U << 1)
+#define UVIRTIO_REGION_INFO_MMAP	(1U << 2)
+#define UVIRTIO_REGION_INFO_IO		(1U << 3) /* I/O port BAR */
+#define UVIRTIO_REGION_INFO_MEM64	(1U << 4) /* 64-bit memory BAR */
+#define UVIRTIO_REGION_INFO_PREFETCH	(1U << 5)
+#define UVIRTIO_REGION_INFO_MSIX	(1U << 6) /* holds MSI-X table/PBA */
+
+/**
+ * struct uvirtio_region_info - UVIRTIO_REGION_GET_INFO (device fd)
+ * @size: sizeof(struct uvirtio_region_info)
+ * @flags: Input: must be 0.  Output: UVIRTIO_REGION_INFO_*
+ * @index: Input, region index (0-5 BARs, UVIRTIO_REGION_CONFIG)
+ * @__reserved: Must be 0
+ * @region_size: Output, size in bytes (0 if the BAR is not implemented)
+ * @offset: Output, file offset of the region on the device fd
+ * @msix_start: Output, start of the page-aligned range holding the MSI-X
+ *              table and PBA inside this BAR (UVIRTIO_REGION_INFO_MSIX)
+ * @msix_end: Output, end (exclusive) of that range; mmap() and write()
+ *            of any byte in [msix_start, msix_end) is refused
+ */
+struct uvirtio_region_info {
+	__u32 size;
+	__u32 flags;
+	__u32 index;
+	__u32 __reserved;
+	__aligned_u64 region_size;
+	__aligned_u64 offset;
+	__aligned_u64 msix_start;
+	__aligned_u64 msix_end;
+};
+
+#define UVIRTIO_REGION_GET_INFO _IO(UVIRTIO_TYPE, UVIRTIO_CMD_REGION_GET_INFO)
+
+/* Directions for UVIRTIO_DMA_MAP and UVIRTIO_DMA_ALLOC flags */
+#define UVIRTIO_DMA_TO_DEVICE		(1U << 0) /* device reads */
+#define UVIRTIO_DMA_FROM_DEVICE		(1U << 1) /* device writes */
+#define UVIRTIO_DMA_BIDIRECTIONAL \
+	(UVIRTIO_DMA_TO_DEVICE | UVIRTIO_DMA_FROM_DEVICE)
+/* Output flag: the whole range is one IOVA range starting at @iova */
+#define UVIRTIO_DMA_CONTIGUOUS		(1U << 31)
+
+/**
+ * struct uvirtio_dma_segment - one device-visible run of a DMA mapping
+ * @iova: device address of the run
+ * @length: length of the run in bytes
+ */
+struct uvirtio_dma_segment {
+	__aligned_u64 iova;
+	__aligned_u64 length;
+};
+
+/**
+ * struct uvirtio_dma_map - UVIRTIO_DMA_MAP (device fd)
+ * @size: sizeof(struct uvirtio_dma_map)
+ * @flags: Input, UVIRTIO_DMA_TO_DEVICE and/or UVIRTIO_DMA_FROM_DEVICE
+ *         (at least one).  Output, plus UVIRTIO_DMA_CONTIGUOUS when the
+ *         mapping is one device range.
+ * @vaddr: Input, page-aligned user address
+ * @length: Input, page-aligned, non-zero length
+ * @handle: Output, names the mapping for UVIRTIO_DMA_UNMAP
+ * @iova: Output, device address of the first byte
+ * @nr_segments: Input, entries @segments can hold (may be 0).  Output,
+ *               number of device-contiguous runs the mapping has; at most
+ *               the input number are written.  Pages that are physically
+ *               (or IOVA-) contiguous are merged into one run.
+ * @__reserved: Must be 0
+ * @segments: Input, user pointer to struct uvirtio_dma_segment[]
+ *
+ * The pages are pinned with FOLL_LONGTERM and accounted to RLIMIT_MEMLOCK
+ * of the caller unless it has CAP_IPC_LOCK.  A range that overlaps an
+ * existing mapping of the same device fd is refused with EEXIST.
+ */
+struct uvirtio_dma_map {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 vaddr;
+	__aligned_u64 length;
+	__aligned_u64 handle;
+	__aligned_u64 iova;
+	__u32 nr_segments;
+	__u32 __reserved;
+	__aligned_u64 segments;
+};
+
+#define UVIRTIO_DMA_MAP _IO(UVIRTIO_TYPE, UVIRTIO_CMD_DMA_MAP)
+
+/**
+ * struct uvirtio_dma_unmap - UVIRTIO_DMA_UNMAP (device fd)
+ * @size: sizeof(struct uvirtio_dma_unmap)
+ * @flags: Must be 0
+ * @handle: Input, handle returned by UVIRTIO_DMA_MAP
+ */
+struct uvirtio_dma_unmap {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 handle;
+};
+
+#define UVIRTIO_DMA_UNMAP _IO(UVIRTIO_TYPE, UVIRTIO_CMD_DMA_UNMAP)
+
+/**
+ * struct uvirtio_dma_alloc - UVIRTIO_DMA_ALLOC (device fd)
+ * @size: sizeof(struct uvirtio_dma_alloc)
+ * @flags: Must be 0 (coherent buffers are always bidirectional)
+ * @length: Input, non-zero length, rounded up to whole pages
+ * @handle: Output, names the buffer for UVIRTIO_DMA_FREE
+ * @iova: Output, device address of the buffer (one contiguous range)
+ * @mmap_offset: Output, offset to pass to mmap() on the device fd
+ *
+ * The buffer is zeroed, DMA-coherent and contiguous in device space.
+ * UVIRTIO_DMA_FREE drops the handle; the memory itself goes away when
+ * the last user mapping of it is unmapped.
+ */
+struct uvirtio_dma_alloc {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 length;
+	__aligned_u64 handle;
+	__aligned_u64 iova;
+	__aligned_u64 mmap_offset;
+};
+
+#define UVIRTIO_DMA_ALLOC _IO(UVIRTIO_TYPE, UVIRTIO_CMD_DMA_ALLOC)
+
+/**
+ * struct uvirtio_dma_free - UVIRTIO_DMA_FREE (device fd)
+ * @size: sizeof(struct uvirtio_dma_free)
+ * @flags: Must be 0
+ * @handle: Input, handle returned by UVIRTIO_DMA_ALLOC
+ */
+struct uvirtio_dma_free {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 handle;
+};
+
+#define UVIRTIO_DMA_FREE _IO(UVIRTIO_TYPE, UVIRTIO_CMD_DMA_FREE)
+
+/* Interrupt types */
+enum uvirtio_irq_type {
+	UVIRTIO_IRQ_MSIX = 1,
+	UVIRTIO_IRQ_INTX = 2,
+};
+
+/**
+ * struct uvirtio_irq_enable - UVIRTIO_IRQ_ENABLE (device fd)
+ * @size: sizeof(struct uvirtio_irq_enable)
+ * @flags: Must be 0
+ * @type: Input, enum uvirtio_irq_type
+ * @count: Input, number of vectors (MSI-X: 1..num_msix; INTx: 1)
+ *
+ * Vectors start with no eventfd: an interrupt that arrives before one is
+ * set is counted and dropped.  EBUSY if interrupts are already enabled.
+ */
+struct uvirtio_irq_enable {
+	__u32 size;
+	__u32 flags;
+	__u32 type;
+	__u32 count;
+};
+
+#define UVIRTIO_IRQ_ENABLE _IO(UVIRTIO_TYPE, UVIRTIO_CMD_IRQ_ENABLE)
+
+/**
+ * struct uvirtio_irq_disable - UVIRTIO_IRQ_DISABLE (device fd)
+ * @size: sizeof(struct uvirtio_irq_disable)
+ * @flags: Must be 0
+ *
+ * Frees every vector and drops every eventfd.
+ */
+struct uvirtio_irq_disable {
+	__u32 size;
+	__u32 flags;
+};
+
+#define UVIRTIO_IRQ_DISABLE _IO(UVIRTIO_TYPE, UVIRTIO_CMD_IRQ_DISABLE)
+
+/**
+ * struct uvirtio_irq_set_eventfd - UVIRTIO_IRQ_SET_EVENTFD (device fd)
+ * @size: sizeof(struct uvirtio_irq_set_eventfd)
+ * @flags: Must be 0
+ * @index: Input, vector index (0 for INTx)
+ * @fd: Input, eventfd to signal, or -1 to clear.  Replaces any previous.
+ */
+struct uvirtio_irq_set_eventfd {
+	__u32 size;
+	__u32 flags;
+	__u32 index;
+	__s32 fd;
+};
+
+#define UVIRTIO_IRQ_SET_EVENTFD _IO(UVIRTIO_TYPE, UVIRTIO_CMD_IRQ_SET_EVENTFD)
+
+/**
+ * struct uvirtio_irq_set_affinity - UVIRTIO_IRQ_SET_AFFINITY (device fd)
+ * @size: sizeof(struct uvirtio_irq_set_affinity)
+ * @flags: Must be 0
+ * @index: Input, MSI-X vector index
+ * @cpu: Input, CPU that should receive the vector, or -1 for any
+ */
+struct uvirtio_irq_set_affinity {
+	__u32 size;
+	__u32 flags;
+	__u32 index;
+	__s32 cpu;
+};
+
+#define UVIRTIO_IRQ_SET_AFFINITY _IO(UVIRTIO_TYPE, UVIRTIO_CMD_IRQ_SET_AFFINITY)
+
+/* Flags of struct uvirtio_irq_mask */
+#define UVIRTIO_IRQ_MASK_UNMASK	(1U << 0) /* unmask instead of mask */
+
+/**
+ * struct uvirtio_irq_mask - UVIRTIO_IRQ_MASK (device fd)
+ * @size: sizeof(struct uvirtio_irq_mask)
+ * @flags: Input, 0 to mask, UVIRTIO_IRQ_MASK_UNMASK to unmask
+ * @index: Input, vector index (0 for INTx)
+ * @__reserved: Must be 0
+ *
+ * INTx is masked automatically (DisINTx) each time it fires; unmask it
+ * with this ioctl once the device's ISR has been read.
+ */
+struct uvirtio_irq_mask {
+	__u32 size;
+	__u32 flags;
+	__u32 index;
+	__u32 __reserved;
+};
+
+#define UVIRTIO_IRQ_MASK _IO(UVIRTIO_TYPE, UVIRTIO_CMD_IRQ_MASK)
+
+/**
+ * struct uvirtio_irq_trigger - UVIRTIO_IRQ_TRIGGER (device fd)
+ * @size: sizeof(struct uvirtio_irq_trigger)
+ * @flags: Must be 0
+ * @index: Input, vector index whose eventfd the kernel signals, as if the
+ *         device had raised it (for tests)
+ * @__reserved: Must be 0
+ */
+struct uvirtio_irq_trigger {
+	__u32 size;
+	__u32 flags;
+	__u32 index;
+	__u32 __reserved;
+};
+
+#define UVIRTIO_IRQ_TRIGGER _IO(UVIRTIO_TYPE, UVIRTIO_CMD_IRQ_TRIGGER)
+
+/* Flags of struct uvirtio_device_reset */
+#define UVIRTIO_RESET_FLR	(1U << 0) /* also a PCI function reset */
+
+/**
+ * struct uvirtio_device_reset - UVIRTIO_DEVICE_RESET (device fd)
+ * @size: sizeof(struct uvirtio_device_reset)
+ * @flags: Input, 0 or UVIRTIO_RESET_FLR
+ *
+ * Writes 0 to the virtio device status and waits (bounded) until the
+ * device reads back 0.  ETIMEDOUT if it does not, EOPNOTSUPP for FLR on a
+ * function without it.
+ */
+struct uvirtio_device_reset {
+	__u32 size;
+	__u32 flags;
+};
+
+#define UVIRTIO_DEVICE_RESET _IO(UVIRTIO_TYPE, UVIRTIO_CMD_DEVICE_RESET)
+
+/**
+ * struct uvirtio_set_remove_eventfd - UVIRTIO_SET_REMOVE_EVENTFD (device fd)
+ * @size: sizeof(struct uvirtio_set_remove_eventfd)
+ * @flags: Must be 0
+ * @fd: Input, eventfd signalled when the device is removed, or -1
+ * @__reserved: Must be 0
+ */
+struct uvirtio_set_remove_eventfd {
+	__u32 size;
+	__u32 flags;
+	__s32 fd;
+	__u32 __reserved;
+};
+
+#define UVIRTIO_SET_REMOVE_EVENTFD \
+	_IO(UVIRTIO_TYPE, UVIRTIO_CMD_SET_REMOVE_EVENTFD)
+
+#endif /* _UAPI_LINUX_UVIRTIO_H */
