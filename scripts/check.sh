@@ -14,11 +14,13 @@
 #              intel-iommu, with the full health check
 #   vm-stock   selftests on Debian's stock 6.1 kernel, with and without
 #              intel-iommu
+#   harness    the harness checks itself: a canary module WARNs, leaks a
+#              page pin, and fails a KUnit case; each must turn a run red
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
 
-stages=${UVIRTIO_STAGES:-deps host lint kernel vm-debug vm-stock}
+stages=${UVIRTIO_STAGES:-deps host lint kernel vm-debug vm-stock harness}
 log_dir=$UV_OUT/check
 mkdir -p "$log_dir"
 pass=0 fail=0 skip=0
@@ -198,6 +200,67 @@ if want vm-stock; then
 	stage_start vm-stock
 	vm_suite stock-iommu-off stock off -T 64
 	vm_suite stock-iommu-on stock on
+	stage_end
+fi
+
+# canary_build KDIR OUT: build the harness canary modules against KDIR.
+canary_build() {
+	mkdir -p "$2"
+	cp scripts/canary/Kbuild scripts/canary/*.c "$2"/
+	make -C "$1" M="$2" modules >"$2/build.log" 2>&1
+}
+
+# expect_red NAME PATTERN vm-run-args...: the run must fail, for PATTERN.
+expect_red() {
+	local name=$1 pattern=$2
+	shift 2
+	if scripts/vm-run.sh -n -o "$UV_OUT/vm/$name" "$@" >"$log_dir/$name.log" 2>&1; then
+		result "$name" fail "the health check passed a run that should fail"
+	elif grep -q -- "$pattern" "$log_dir/$name.log"; then
+		result "$name" pass
+	else
+		result "$name" fail "the run failed, but not with '$pattern'"
+		tail -n 20 "$log_dir/$name.log" | sed 's/^/  | /'
+	fi
+}
+
+if want harness; then
+	stage_start harness
+	kver=$(uv_stock_kver)
+	cdir=$UV_OUT/canary/$kver
+	if canary_build "/usr/src/linux-headers-$kver" "$cdir"; then
+		expect_red harness-warn "kernel reports in console.log" -k stock -t 180 \
+			-a "$cdir/uvirtio_canary.ko:uvirtio/canary.ko" \
+			-c 'insmod /uvirtio/canary.ko warn=1'
+		expect_red harness-pin "unbalanced pins" -k stock -t 180 \
+			-a "$cdir/uvirtio_canary.ko:uvirtio/canary.ko" \
+			-c 'insmod /uvirtio/canary.ko leak_pin=1'
+	else
+		result harness-canary-build fail "see $cdir/build.log"
+	fi
+	if kobj=$(scripts/build-kernel.sh --path 2>/dev/null); then
+		cdir=$UV_OUT/canary/debug
+		if canary_build "$kobj" "$cdir"; then
+			scripts/vm-run.sh -n -k debug -o "$UV_OUT/vm/harness-kunit" -t 300 \
+				-a "$cdir/uvirtio_canary_kunit.ko:uvirtio/canary_kunit.ko" \
+				-c 'insmod /uvirtio/canary_kunit.ko
+echo "UVIRTIO-KTAP-BEGIN kunit.uvirtio_canary"
+cat /sys/kernel/debug/kunit/uvirtio_canary/results
+echo "UVIRTIO-KTAP-END kunit.uvirtio_canary rc=0"
+rmmod uvirtio_canary_kunit' >"$log_dir/harness-kunit.log" 2>&1
+			r=$(python3 scripts/ktap-report.py "$(scripts/build-kernel.sh --src)/tools/testing/kunit/kunit.py" \
+				harness "$UV_OUT/vm/harness-kunit/results.log" | sed -n 's/^TOTAL //p')
+			if [ "$r" = "1 1 0" ]; then
+				result harness-kunit-failure-counted pass
+			else
+				result harness-kunit-failure-counted fail "kunit.py counted '$r', expected 1 pass and 1 failure"
+			fi
+		else
+			result harness-canary-kunit-build fail "see $cdir/build.log"
+		fi
+	else
+		result harness-kunit-failure-counted fail "the debug kernel is not built"
+	fi
 	stage_end
 fi
 
