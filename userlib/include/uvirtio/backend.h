@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * uvirtio/backend.h - backend interface of libuvirtio.
+ *
+ * A backend gives the library access to one PCI function: configuration
+ * space, BAR registers, DMA-able memory, and interrupt vectors delivered as
+ * eventfds.  Two backends ship with the library: the kernel-module backend
+ * (uvirtio/kmod.h, /dev/uvirtio) and an in-process fake device
+ * (uvirtio/fake.h) used by the tests.  Further backends (VFIO, ...) can be
+ * plugged in by filling a struct uvirtio_backend_ops and calling
+ * uvirtio_backend_new().
+ *
+ * Error convention: every function returns 0 (or a non-negative count) on
+ * success and a negative errno value on failure.  errno itself is not part
+ * of the API.
+ *
+ * Thread safety: a backend object may be used from several threads at once
+ * provided the ops implementation is thread-safe for register accesses and
+ * interrupt calls (both shipped backends are).  The DMA translation table
+ * (uvirtio_backend_dma_map()/unmap()/translate()) is protected by an
+ * internal reader/writer lock, so translation may run on many I/O threads
+ * while another thread maps or unmaps memory.  Unmapping memory that is
+ * still in flight on a queue is a caller bug.
+ */
+#ifndef UVIRTIO_BACKEND_H
+#define UVIRTIO_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** struct uvirtio_backend - opaque backend handle. */
+struct uvirtio_backend;
+
+/**
+ * struct uvirtio_cap_region - one decoded virtio PCI capability.
+ * @present: capability was found.
+ * @bar: BAR index (0..5) the structure lives in.
+ * @id: capability "id" field (distinguishes multiple caps of one type).
+ * @offset: offset of the structure inside the BAR.
+ * @length: length of the structure in bytes.
+ * @cfg_offset: offset of the capability itself in PCI config space
+ *	(0 if unknown; needed only for the PCI_CFG access window).
+ */
+struct uvirtio_cap_region {
+	bool present;
+	uint8_t bar;
+	uint8_t id;
+	uint16_t cfg_offset;
+	uint64_t offset;
+	uint64_t length;
+};
+
+/**
+ * struct uvirtio_caps - decoded virtio PCI capabilities of a function.
+ * @common: VIRTIO_PCI_CAP_COMMON_CFG.
+ * @notify: VIRTIO_PCI_CAP_NOTIFY_CFG.
+ * @isr: VIRTIO_PCI_CAP_ISR_CFG.
+ * @device: VIRTIO_PCI_CAP_DEVICE_CFG.
+ * @pci_cfg: VIRTIO_PCI_CAP_PCI_CFG.
+ * @notify_off_multiplier: from the notify capability.
+ * @has_legacy_io: BAR0 is a legacy (transitional) I/O BAR.
+ * @msix_vectors: MSI-X table size (0: no MSI-X).
+ */
+struct uvirtio_caps {
+	struct uvirtio_cap_region common;
+	struct uvirtio_cap_region notify;
+	struct uvirtio_cap_region isr;
+	struct uvirtio_cap_region device;
+	struct uvirtio_cap_region pci_cfg;
+	uint32_t notify_off_multiplier;
+	bool has_legacy_io;
+	uint16_t msix_vectors;
+};
+
+/**
+ * enum uvirtio_be_iommu - how IOVAs relate to bus addresses.
+ * @UVIRTIO_BE_IOMMU_NONE: IOVAs are physical addresses (no IOMMU, or the
+ *	kernel module's unsafe mode); the device may run without
+ *	VIRTIO_F_ACCESS_PLATFORM.
+ * @UVIRTIO_BE_IOMMU_TRANSLATED: an IOMMU translates IOVAs; the device must
+ *	offer VIRTIO_F_ACCESS_PLATFORM or the library refuses to drive it.
+ *
+ * (Named differently from the kernel UAPI's enum uvirtio_iommu_mode so
+ * both headers can be included together.)
+ */
+enum uvirtio_be_iommu {
+	UVIRTIO_BE_IOMMU_NONE = 0,
+	UVIRTIO_BE_IOMMU_TRANSLATED = 1,
+};
+
+/**
+ * struct uvirtio_dma - a DMA buffer allocated through the backend.
+ * @vaddr: CPU address (zeroed on allocation).
+ * @iova: device address of @vaddr; the whole buffer is IOVA-contiguous.
+ * @len: length in bytes (rounded up to the page size).
+ * @handle: backend-private handle; do not touch.
+ */
+struct uvirtio_dma {
+	void *vaddr;
+	uint64_t iova;
+	size_t len;
+	uint64_t handle;
+};
+
+/**
+ * struct uvirtio_iova_seg - one IOVA-contiguous piece of a mapping.
+ * @vaddr: CPU address of the piece.
+ * @iova: device address of the piece.
+ * @len: length in bytes.
+ */
+struct uvirtio_iova_seg {
+	void *vaddr;
+	uint64_t iova;
+	uint64_t len;
+};
+
+/**
+ * struct uvirtio_backend_ops - what a backend implements.
+ *
+ * All callbacks return 0 / a non-negative value or a negative errno.
+ * @priv is the pointer given to uvirtio_backend_new().
+ *
+ * @cfg_read: read @width (1, 2 or 4) bytes of PCI config space at @off.
+ * @cfg_write: write @width bytes of PCI config space at @off.
+ * @bar_read: read a register of @width (1, 2, 4, 8) bytes in BAR @bar.
+ * @bar_write: write a register of @width bytes in BAR @bar.
+ * @bar_ptr: optional; return a directly mapped pointer to @len bytes at
+ *	@off in BAR @bar, or NULL if the range must be accessed through
+ *	@bar_read/@bar_write (a trapping backend returns NULL).  Used only
+ *	for the notify doorbell hot path.
+ * @dma_alloc: allocate @len bytes of zeroed, IOVA-contiguous DMA memory.
+ * @dma_free: release memory from @dma_alloc.
+ * @dma_map: map caller memory [@vaddr, @vaddr + @len) for device access.
+ *	On success *@segs is a malloc()ed array of *@nsegs IOVA segments
+ *	covering the range in order (the library frees it) and *@handle
+ *	identifies the mapping for @dma_unmap.
+ * @dma_unmap: undo @dma_map.
+ * @irq_eventfd: route MSI-X @vector to an eventfd, preferably handled on
+ *	@cpu (-1: any); returns the fd, which stays owned by the backend.
+ * @irq_mask: mask (@mask true) or unmask MSI-X @vector.
+ * @num_vectors: number of MSI-X vectors usable (0: none).
+ * @reset: optional function-level reset of the PCI function.
+ * @get_caps: fill @caps with decoded capabilities; may return
+ *	-EOPNOTSUPP, in which case the library walks config space itself.
+ * @iommu_mode: return an enum uvirtio_be_iommu.
+ * @close: release everything; @priv is dead afterwards.
+ */
+struct uvirtio_backend_ops {
+	int (*cfg_read)(void *priv, uint32_t off, void *buf, unsigned int width);
+	int (*cfg_write)(void *priv, uint32_t off, const void *buf,
+			 unsigned int width);
+	int (*bar_read)(void *priv, unsigned int bar, uint64_t off,
+			unsigned int width, uint64_t *val);
+	int (*bar_write)(void *priv, unsigned int bar, uint64_t off,
+			 unsigned int width, uint64_t val);
+	void *(*bar_ptr)(void *priv, unsigned int bar, uint64_t off,
+			 uint64_t len);
+	int (*dma_alloc)(void *priv, size_t len, struct uvirtio_dma *out);
+	void (*dma_free)(void *priv, struct uvirtio_dma *dma);
+	int (*dma_map)(void *priv, void *vaddr, size_t len, uint64_t *handle,
+		       struct uvirtio_iova_seg **segs, unsigned int *nsegs);
+	int (*dma_unmap)(void *priv, uint64_t handle);
+	int (*irq_eventfd)(void *priv, unsigned int vector, int cpu);
+	int (*irq_mask)(void *priv, unsigned int vector, bool mask);
+	int (*num_vectors)(void *priv);
+	int (*reset)(void *priv);
+	int (*get_caps)(void *priv, struct uvirtio_caps *caps);
+	int (*iommu_mode)(void *priv);
+	void (*close)(void *priv);
+};
+
+/**
+ * uvirtio_backend_new() - wrap an ops table into a backend object.
+ * @ops: callbacks; must stay valid until uvirtio_backend_close().
+ * @priv: opaque pointer passed to every callback.
+ * @out: receives the new backend.
+ *
+ * Return: 0 or -ENOMEM / -EINVAL.
+ */
+int uvirtio_backend_new(const struct uvirtio_backend_ops *ops, void *priv,
+			struct uvirtio_backend **out);
+
+/**
+ * uvirtio_backend_close() - close a backend (calls ops->close).
+ * @be: backend, may be NULL.  All devices using it must be closed first.
+ */
+void uvirtio_backend_close(struct uvirtio_backend *be);
+
+/** uvirtio_backend_cfg_read() - read PCI config space (width 1, 2, 4). */
+int uvirtio_backend_cfg_read(struct uvirtio_backend *be, uint32_t off,
+			     void *buf, unsigned int width);
+/** uvirtio_backend_cfg_write() - write PCI config space (width 1, 2, 4). */
+int uvirtio_backend_cfg_write(struct uvirtio_backend *be, uint32_t off,
+			      const void *buf, unsigned int width);
+
+/**
+ * uvirtio_backend_get_caps() - decoded virtio capabilities.
+ * @be: backend.
+ * @caps: output.
+ *
+ * Uses ops->get_caps when implemented, otherwise walks the PCI capability
+ * list in config space (uvirtio_parse_pci_caps()).
+ *
+ * Return: 0 or negative errno.
+ */
+int uvirtio_backend_get_caps(struct uvirtio_backend *be,
+			     struct uvirtio_caps *caps);
+
+/**
+ * uvirtio_parse_pci_caps() - walk PCI config space and decode virtio caps.
+ * @be: backend (only cfg_read is used).
+ * @caps: output.
+ *
+ * Bounded walk (at most 48 capabilities, pointers must lie in 0x40..0xfc,
+ * dword aligned).  The first capability of each type wins, as the spec
+ * asks.  Return: 0, -ENODEV if the device has no capability list, -EIO on
+ * a malformed list.
+ */
+int uvirtio_parse_pci_caps(struct uvirtio_backend *be,
+			   struct uvirtio_caps *caps);
+
+/**
+ * uvirtio_backend_dma_alloc() - allocate zeroed DMA memory.
+ * @be: backend.
+ * @len: bytes (rounded up to 4096).
+ * @out: receives vaddr/iova.
+ *
+ * The allocation is also entered in the translation table, so
+ * uvirtio_backend_translate() works on it.
+ * Return: 0 or negative errno.
+ */
+int uvirtio_backend_dma_alloc(struct uvirtio_backend *be, size_t len,
+			      struct uvirtio_dma *out);
+
+/** uvirtio_backend_dma_free() - free memory from uvirtio_backend_dma_alloc(). */
+void uvirtio_backend_dma_free(struct uvirtio_backend *be,
+			      struct uvirtio_dma *dma);
+
+/**
+ * uvirtio_backend_dma_map() - make caller memory device-accessible.
+ * @be: backend.
+ * @vaddr: start (any alignment; backends may map whole pages).
+ * @len: length in bytes, > 0.
+ *
+ * Return: 0, -EEXIST if the range overlaps an existing mapping, or
+ * another negative errno from the backend.
+ */
+int uvirtio_backend_dma_map(struct uvirtio_backend *be, void *vaddr,
+			    size_t len);
+
+/**
+ * uvirtio_backend_dma_unmap() - undo uvirtio_backend_dma_map().
+ * @be: backend.
+ * @vaddr: the exact start address passed to uvirtio_backend_dma_map().
+ * Return: 0 or -ENOENT.
+ */
+int uvirtio_backend_dma_unmap(struct uvirtio_backend *be, void *vaddr);
+
+/**
+ * uvirtio_backend_translate() - vaddr -> IOVA.
+ * @be: backend.
+ * @vaddr: CPU address inside a mapped or allocated region.
+ * @len: bytes wanted.
+ * @iova: receives the IOVA of @vaddr.
+ *
+ * Binary search over a sorted segment table.
+ * Return: number of bytes (1..@len) that are IOVA-contiguous from @vaddr,
+ * or -EFAULT if @vaddr is not mapped.  Callers loop to cover @len.
+ */
+int64_t uvirtio_backend_translate(struct uvirtio_backend *be,
+				  const void *vaddr, uint64_t len,
+				  uint64_t *iova);
+
+/** uvirtio_backend_iommu_mode() - enum uvirtio_be_iommu of the backend. */
+int uvirtio_backend_iommu_mode(struct uvirtio_backend *be);
+
+/** uvirtio_backend_num_vectors() - usable MSI-X vectors (0: none). */
+int uvirtio_backend_num_vectors(struct uvirtio_backend *be);
+
+/**
+ * uvirtio_backend_irq_eventfd() - eventfd signalled when @vector fires.
+ * @be: backend.
+ * @vector: MSI-X vector.
+ * @cpu: preferred CPU, -1 for any.
+ * Return: fd (owned by the backend) or negative errno.
+ */
+int uvirtio_backend_irq_eventfd(struct uvirtio_backend *be,
+				unsigned int vector, int cpu);
+
+/** uvirtio_backend_irq_mask() - mask/unmask one MSI-X vector. */
+int uvirtio_backend_irq_mask(struct uvirtio_backend *be, unsigned int vector,
+			     bool mask);
+
+/** uvirtio_backend_reset() - PCI function reset (-EOPNOTSUPP if none). */
+int uvirtio_backend_reset(struct uvirtio_backend *be);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UVIRTIO_BACKEND_H */

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * uvirtio/blk.h - virtio-blk driver.
+ *
+ * Data buffers: the caller's memory must be DMA-mapped, either with
+ * uvirtio_blk_map_mem() (any memory, like libblkio's map_mem_region) or by
+ * allocating it with uvirtio_blk_alloc_buf().  An unmapped buffer fails
+ * with -EFAULT.  There is no bounce buffering.  Request headers, status
+ * bytes, discard ranges and id buffers live in DMA memory owned by the
+ * driver.
+ *
+ * Limits: offsets and lengths of read/write/discard/write-zeroes must be
+ * multiples of the logical block size (blk_size, default 512).  Requests
+ * are NOT split: a segment longer than size_max is cut into several
+ * descriptors, but if the request then needs more than seg_max data
+ * descriptors (or more than the queue can hold) the call fails with
+ * -EINVAL; the caller splits (uvirtio_blk_get_info() gives the limits).
+ * Discard / write-zeroes take one range per request and fail with -EINVAL
+ * beyond max_discard_sectors / max_write_zeroes_sectors or when the range
+ * is not a multiple of discard_sector_alignment; -ENOTSUP if the feature
+ * was not negotiated.  Out-of-range requests fail with -EINVAL, writes to a
+ * read-only device with -EROFS.  Device status IOERR maps to -EIO and
+ * UNSUPP to -ENOTSUP.
+ *
+ * Thread safety: open/close/map/unmap/get_info on the struct uvirtio_blk
+ * are single-threaded (map/unmap may run while other threads do I/O on
+ * buffers not being unmapped).  Each struct uvirtio_blk_queue is used by
+ * one thread at a time; distinct queues may be used by distinct threads
+ * concurrently.  The synchronous helpers (uvirtio_blk_read() ...) use
+ * queue 0.
+ */
+#ifndef UVIRTIO_BLK_H
+#define UVIRTIO_BLK_H
+
+#include <stdint.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <uvirtio/device.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** struct uvirtio_blk - opaque virtio-blk device. */
+struct uvirtio_blk;
+/** struct uvirtio_blk_queue - opaque request queue of a virtio-blk device. */
+struct uvirtio_blk_queue;
+
+/**
+ * struct uvirtio_blk_params - open parameters.
+ * @transport: enum uvirtio_transport_kind.
+ * @num_queues: queues wanted (0 = 1); capped by the device.
+ * @queue_size: ring size (0 = device maximum).
+ * @packed: use the packed ring if the device offers it.
+ * @no_indirect: never negotiate indirect descriptors.
+ * @no_event_idx: never negotiate EVENT_IDX.
+ * @poll: polling queues (no interrupts).
+ */
+struct uvirtio_blk_params {
+	enum uvirtio_transport_kind transport;
+	uint16_t num_queues;
+	uint16_t queue_size;
+	bool packed;
+	bool no_indirect;
+	bool no_event_idx;
+	bool poll;
+};
+
+/**
+ * struct uvirtio_blk_info - device geometry and limits.
+ * @capacity: size in bytes.
+ * @blk_size: logical block size in bytes.
+ * @seg_max: max data segments per request.
+ * @size_max: max bytes per segment (0 = unlimited).
+ * @max_transfer: max bytes per read/write request.
+ * @num_queues: queues opened.
+ * @read_only: VIRTIO_BLK_F_RO.
+ * @flush: VIRTIO_BLK_F_FLUSH negotiated.
+ * @discard: VIRTIO_BLK_F_DISCARD negotiated.
+ * @write_zeroes: VIRTIO_BLK_F_WRITE_ZEROES negotiated.
+ * @max_discard_sectors, @discard_sector_alignment,
+ * @max_write_zeroes_sectors: limits in 512-byte sectors.
+ * @features: negotiated features.
+ */
+struct uvirtio_blk_info {
+	uint64_t capacity;
+	uint32_t blk_size;
+	uint32_t seg_max;
+	uint32_t size_max;
+	uint64_t max_transfer;
+	uint16_t num_queues;
+	bool read_only;
+	bool flush;
+	bool discard;
+	bool write_zeroes;
+	uint32_t max_discard_sectors;
+	uint32_t discard_sector_alignment;
+	uint32_t max_write_zeroes_sectors;
+	uint64_t features;
+};
+
+/**
+ * struct uvirtio_blk_completion - one finished request.
+ * @user_data: cookie given at submission.
+ * @ret: 0 or negative errno (-EIO, -ENOTSUP).
+ */
+struct uvirtio_blk_completion {
+	void *user_data;
+	int ret;
+};
+
+/**
+ * uvirtio_blk_open() - initialise a virtio-blk device.
+ * @be: backend; must outlive the device.
+ * @params: parameters (NULL: defaults).
+ * @out: receives the device.
+ * Return: 0 or negative errno (see uvirtio/device.h).
+ */
+int uvirtio_blk_open(struct uvirtio_backend *be,
+		     const struct uvirtio_blk_params *params,
+		     struct uvirtio_blk **out);
+
+/** uvirtio_blk_close() - reset and free (NULL is fine). */
+void uvirtio_blk_close(struct uvirtio_blk *blk);
+
+/** uvirtio_blk_get_info() - geometry and limits. */
+void uvirtio_blk_get_info(struct uvirtio_blk *blk,
+			  struct uvirtio_blk_info *info);
+
+/** uvirtio_blk_device() - the underlying generic device. */
+struct uvirtio_dev *uvirtio_blk_device(struct uvirtio_blk *blk);
+
+/**
+ * uvirtio_blk_refresh_capacity() - re-read capacity after a config change.
+ * Return: 0 or negative errno.
+ */
+int uvirtio_blk_refresh_capacity(struct uvirtio_blk *blk);
+
+/**
+ * uvirtio_blk_map_mem() - register caller memory for I/O.
+ * Return: 0 or negative errno (see uvirtio_backend_dma_map()).
+ */
+int uvirtio_blk_map_mem(struct uvirtio_blk *blk, void *addr, size_t len);
+
+/** uvirtio_blk_unmap_mem() - unregister memory (no I/O may use it). */
+int uvirtio_blk_unmap_mem(struct uvirtio_blk *blk, void *addr);
+
+/**
+ * uvirtio_blk_alloc_buf() - allocate zeroed, mapped I/O memory.
+ * @blk: device.
+ * @len: bytes.
+ * @out: receives the buffer pointer (page aligned).
+ * Return: 0 or negative errno.
+ */
+int uvirtio_blk_alloc_buf(struct uvirtio_blk *blk, size_t len, void **out);
+
+/** uvirtio_blk_free_buf() - free memory from uvirtio_blk_alloc_buf(). */
+void uvirtio_blk_free_buf(struct uvirtio_blk *blk, void *buf);
+
+/** uvirtio_blk_get_queue() - queue @index (NULL if out of range). */
+struct uvirtio_blk_queue *uvirtio_blk_get_queue(struct uvirtio_blk *blk,
+						unsigned int index);
+
+/*
+ * Asynchronous API.  The enqueue functions validate and post one request;
+ * it reaches the device at the next uvirtio_blk_q_submit() or
+ * uvirtio_blk_q_reap().  They return 0, -EAGAIN when the queue is full
+ * (reap first), -EINVAL, -EFAULT, -EROFS, -ENOTSUP, -EIO (broken) or
+ * -UVIRTIO_ENEEDS_RESET.  @user_data is returned in the completion.
+ */
+
+/** uvirtio_blk_q_readv() - read into @iov from byte @offset. */
+int uvirtio_blk_q_readv(struct uvirtio_blk_queue *q, uint64_t offset,
+			const struct iovec *iov, int iovcnt, void *user_data);
+/** uvirtio_blk_q_writev() - write @iov at byte @offset. */
+int uvirtio_blk_q_writev(struct uvirtio_blk_queue *q, uint64_t offset,
+			 const struct iovec *iov, int iovcnt, void *user_data);
+/** uvirtio_blk_q_read() - read @len bytes into @buf. */
+int uvirtio_blk_q_read(struct uvirtio_blk_queue *q, uint64_t offset,
+		       void *buf, size_t len, void *user_data);
+/** uvirtio_blk_q_write() - write @len bytes from @buf. */
+int uvirtio_blk_q_write(struct uvirtio_blk_queue *q, uint64_t offset,
+			const void *buf, size_t len, void *user_data);
+/** uvirtio_blk_q_flush() - flush the volatile write cache. */
+int uvirtio_blk_q_flush(struct uvirtio_blk_queue *q, void *user_data);
+/** uvirtio_blk_q_discard() - discard [@offset, @offset + @len). */
+int uvirtio_blk_q_discard(struct uvirtio_blk_queue *q, uint64_t offset,
+			  uint64_t len, void *user_data);
+/**
+ * uvirtio_blk_q_write_zeroes() - zero [@offset, @offset + @len).
+ * @unmap: allow the device to deallocate (VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP).
+ */
+int uvirtio_blk_q_write_zeroes(struct uvirtio_blk_queue *q, uint64_t offset,
+			       uint64_t len, bool unmap, void *user_data);
+/**
+ * uvirtio_blk_q_get_id() - read the device id string.
+ * @id: receives up to VIRTIO_BLK_ID_BYTES (20) bytes, not necessarily
+ *	NUL-terminated; any memory (copied out of a driver buffer at
+ *	completion, so it must stay valid until then).
+ */
+int uvirtio_blk_q_get_id(struct uvirtio_blk_queue *q, char id[20],
+			 void *user_data);
+
+/**
+ * uvirtio_blk_q_submit() - make enqueued requests visible to the device.
+ * Return: 0 or negative errno.
+ */
+int uvirtio_blk_q_submit(struct uvirtio_blk_queue *q);
+
+/**
+ * uvirtio_blk_q_reap() - collect completions.
+ * @q: queue.
+ * @min: wait until at least this many completions (bounded by in-flight).
+ * @max: size of @out.
+ * @out: completions.
+ * @timeout: NULL to wait forever, else relative timeout.
+ *
+ * Submits pending requests first.  Blocks on the queue eventfd (interrupt
+ * mode) or busy-polls (polling mode).  Also watches the config eventfd and
+ * the status register for DEVICE_NEEDS_RESET.
+ * Return: number of completions (may be < @min on timeout),
+ * -UVIRTIO_ENEEDS_RESET, -EIO (device broken) or -EINVAL.
+ */
+int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q, unsigned int min,
+		       unsigned int max, struct uvirtio_blk_completion *out,
+		       const struct timespec *timeout);
+
+/** uvirtio_blk_q_fd() - completion eventfd (-ENOENT when polling). */
+int uvirtio_blk_q_fd(struct uvirtio_blk_queue *q);
+
+/** uvirtio_blk_q_in_flight() - requests not yet reaped. */
+unsigned int uvirtio_blk_q_in_flight(struct uvirtio_blk_queue *q);
+
+/*
+ * Synchronous helpers on queue 0.  They must not be mixed with
+ * asynchronous requests in flight on queue 0.  Return 0 or negative errno.
+ */
+int uvirtio_blk_read(struct uvirtio_blk *blk, uint64_t offset, void *buf,
+		     size_t len);
+int uvirtio_blk_write(struct uvirtio_blk *blk, uint64_t offset,
+		      const void *buf, size_t len);
+int uvirtio_blk_readv(struct uvirtio_blk *blk, uint64_t offset,
+		      const struct iovec *iov, int iovcnt);
+int uvirtio_blk_writev(struct uvirtio_blk *blk, uint64_t offset,
+		       const struct iovec *iov, int iovcnt);
+int uvirtio_blk_flush(struct uvirtio_blk *blk);
+int uvirtio_blk_discard(struct uvirtio_blk *blk, uint64_t offset,
+			uint64_t len);
+int uvirtio_blk_write_zeroes(struct uvirtio_blk *blk, uint64_t offset,
+			     uint64_t len, bool unmap);
+int uvirtio_blk_get_id(struct uvirtio_blk *blk, char id[20]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UVIRTIO_BLK_H */

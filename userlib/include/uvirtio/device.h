@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * uvirtio/device.h - generic virtio device (transport + initialisation).
+ *
+ * uvirtio_dev_open() runs the virtio 1.x initialisation sequence of spec
+ * section 3.1 up to FEATURES_OK: reset (waiting, bounded, for status to read
+ * back 0), ACKNOWLEDGE, DRIVER, feature negotiation, FEATURES_OK and its
+ * read-back.  The caller (a device driver) then creates its virtqueues with
+ * uvirtq_create() and calls uvirtio_dev_driver_ok().  Any failure sets
+ * FAILED in the device status.
+ *
+ * Thread safety: a struct uvirtio_dev is single-threaded: open, config
+ * access, queue creation, driver_ok, status checks and close must not run
+ * concurrently with each other.  The only exception: once DRIVER_OK is set,
+ * distinct virtqueues may be used from distinct threads at the same time
+ * (each queue by one thread at a time), and uvirtio_dev_check_status() may
+ * be called from any of those threads.
+ *
+ * Error codes used throughout the library:
+ *  -EINVAL       bad argument
+ *  -ENOMEM       allocation failure
+ *  -ENODEV       no usable virtio device / transport
+ *  -ENOTSUP      device lacks a required feature, or refused FEATURES_OK
+ *  -ETIMEDOUT    device did not complete reset / a wait timed out
+ *  -EAGAIN       config space kept changing (generation) beyond the retry
+ *                bound, or the queue is full (uvirtq_add)
+ *  -EIO          device misbehaved (bad used id/len/index): the queue or
+ *                device is broken, every later call returns -EIO
+ *  -ECONNRESET   (UVIRTIO_ENEEDS_RESET) the device set DEVICE_NEEDS_RESET;
+ *                close and re-open it
+ *  -EFAULT       memory not mapped for DMA
+ */
+#ifndef UVIRTIO_DEVICE_H
+#define UVIRTIO_DEVICE_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uvirtio/backend.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** UVIRTIO_ENEEDS_RESET - errno (negated) for DEVICE_NEEDS_RESET. */
+#define UVIRTIO_ENEEDS_RESET ECONNRESET
+
+/** Bound on config_generation retry loops. */
+#define UVIRTIO_CONFIG_RETRIES 16
+
+/** struct uvirtio_dev - opaque virtio device. */
+struct uvirtio_dev;
+
+/**
+ * enum uvirtio_transport_kind - which register interface to use.
+ * @UVIRTIO_TRANSPORT_AUTO: modern if the capabilities exist, else legacy.
+ * @UVIRTIO_TRANSPORT_MODERN: virtio 1.x PCI capabilities.
+ * @UVIRTIO_TRANSPORT_LEGACY: legacy/transitional I/O BAR0.
+ */
+enum uvirtio_transport_kind {
+	UVIRTIO_TRANSPORT_AUTO = 0,
+	UVIRTIO_TRANSPORT_MODERN,
+	UVIRTIO_TRANSPORT_LEGACY,
+};
+
+/**
+ * struct uvirtio_dev_params - what the driver wants.
+ * @transport: enum uvirtio_transport_kind.
+ * @wanted: features the driver can use (device-specific + ring bits).
+ *	VERSION_1 is added automatically on the modern transport;
+ *	ACCESS_PLATFORM is added (and required) when the backend's IOMMU
+ *	translates.  Bits the library does not implement are dropped.
+ * @required: features whose absence makes open fail with -ENOTSUP.
+ * @device_type: expected VIRTIO_ID_* (0: any).
+ */
+struct uvirtio_dev_params {
+	enum uvirtio_transport_kind transport;
+	uint64_t wanted;
+	uint64_t required;
+	uint32_t device_type;
+};
+
+/**
+ * uvirtio_dev_open() - initialise a device up to FEATURES_OK.
+ * @be: backend (must outlive the device).
+ * @params: driver wishes.
+ * @out: receives the device.
+ * Return: 0, or -ENODEV, -ENOTSUP, -ETIMEDOUT, -ENOMEM, -EIO.
+ */
+int uvirtio_dev_open(struct uvirtio_backend *be,
+		     const struct uvirtio_dev_params *params,
+		     struct uvirtio_dev **out);
+
+/** uvirtio_dev_close() - reset the device and free it (NULL is fine). */
+void uvirtio_dev_close(struct uvirtio_dev *dev);
+
+/** uvirtio_dev_features() - negotiated feature bits. */
+uint64_t uvirtio_dev_features(const struct uvirtio_dev *dev);
+
+/** uvirtio_dev_has_feature() - true if feature @bit was negotiated. */
+bool uvirtio_dev_has_feature(const struct uvirtio_dev *dev, unsigned int bit);
+
+/** uvirtio_dev_device_type() - VIRTIO_ID_* of the device. */
+uint32_t uvirtio_dev_device_type(const struct uvirtio_dev *dev);
+
+/** uvirtio_dev_is_legacy() - true when driven through the legacy BAR. */
+bool uvirtio_dev_is_legacy(const struct uvirtio_dev *dev);
+
+/** uvirtio_dev_num_queues() - number of queues the device offers. */
+int uvirtio_dev_num_queues(struct uvirtio_dev *dev);
+
+/** uvirtio_dev_backend() - the backend the device sits on. */
+struct uvirtio_backend *uvirtio_dev_backend(struct uvirtio_dev *dev);
+
+/**
+ * uvirtio_dev_read_config() - consistent read of device config space.
+ * @dev: device.
+ * @off: offset in the device-specific config structure.
+ * @buf: output.
+ * @len: bytes (any; accessed with natural widths of 1/2/4 bytes).
+ *
+ * Reads config_generation before and after and retries (at most
+ * UVIRTIO_CONFIG_RETRIES times) until both agree (modern only; the legacy
+ * interface has no generation counter).
+ * Return: 0, -EAGAIN when it never settled, -EINVAL out of range.
+ */
+int uvirtio_dev_read_config(struct uvirtio_dev *dev, uint32_t off, void *buf,
+			    uint32_t len);
+
+/** uvirtio_dev_write_config() - write device config space. */
+int uvirtio_dev_write_config(struct uvirtio_dev *dev, uint32_t off,
+			     const void *buf, uint32_t len);
+
+/**
+ * uvirtio_dev_driver_ok() - set DRIVER_OK after the queues are created.
+ * Return: 0 or -EIO / UVIRTIO_ENEEDS_RESET.
+ */
+int uvirtio_dev_driver_ok(struct uvirtio_dev *dev);
+
+/**
+ * uvirtio_dev_check_status() - poll device health.
+ *
+ * Reads the status register.  Return: 0 if fine, -UVIRTIO_ENEEDS_RESET if
+ * the device set DEVICE_NEEDS_RESET, -EIO if the device was marked broken
+ * (a queue detected misbehaviour, or status reads back 0 / FAILED).
+ */
+int uvirtio_dev_check_status(struct uvirtio_dev *dev);
+
+/**
+ * uvirtio_dev_config_eventfd() - eventfd of the config-change vector.
+ * Return: fd or -ENOENT when the device has no MSI-X.
+ */
+int uvirtio_dev_config_eventfd(struct uvirtio_dev *dev);
+
+/** uvirtio_dev_status() - raw device status byte (or negative errno). */
+int uvirtio_dev_status(struct uvirtio_dev *dev);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UVIRTIO_DEVICE_H */

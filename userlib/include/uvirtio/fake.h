@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * uvirtio/fake.h - in-process fake virtio PCI device (test backend).
+ *
+ * The fake runs a device model in its own pthread.  Every register access
+ * traps into the fake (bar_ptr returns NULL), under the fake's lock; a
+ * write to a notify register rings a doorbell that wakes the device thread.
+ * DMA memory is malloc()ed and given fake IOVAs (from 0x100000000 for
+ * allocations, 0x200000000 for mappings) that never equal the CPU address,
+ * so translation bugs show up.  The device side checks every IOVA it uses
+ * against its table and treats anything else as a device error (it stops
+ * processing the queue, like real hardware would set NEEDS_RESET).
+ *
+ * Thread safety: all functions in this header may be called from any
+ * thread; they take the fake's lock.
+ */
+#ifndef UVIRTIO_FAKE_H
+#define UVIRTIO_FAKE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uvirtio/backend.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** struct uvirtio_fake - opaque fake device. */
+struct uvirtio_fake;
+
+/**
+ * enum uvirtio_fake_layout - PCI layout the fake presents.
+ * @UVIRTIO_FAKE_MODERN: virtio 1.x vendor capabilities only (device id
+ *	0x1040 + type).
+ * @UVIRTIO_FAKE_TRANSITIONAL: modern capabilities plus a legacy I/O BAR0
+ *	(device id 0x1000 + n, subsystem id = type).
+ * @UVIRTIO_FAKE_LEGACY: legacy I/O BAR0 only (no VERSION_1).
+ */
+enum uvirtio_fake_layout {
+	UVIRTIO_FAKE_MODERN = 0,
+	UVIRTIO_FAKE_TRANSITIONAL,
+	UVIRTIO_FAKE_LEGACY,
+};
+
+/**
+ * struct uvirtio_fake_config - what the fake device looks like.
+ * @device_type: VIRTIO_ID_BLOCK or VIRTIO_ID_RNG.
+ * @layout: enum uvirtio_fake_layout.
+ * @features: feature bits offered (device + transport bits).
+ * @queue_size: maximum queue size (power of two for split rings).
+ * @num_queues: number of virtqueues.
+ * @msix_vectors: MSI-X vectors (0: no MSI-X, polling only).
+ * @iommu_translated: report UVIRTIO_BE_IOMMU_TRANSLATED.
+ * @no_caps_op: make get_caps return -EOPNOTSUPP (tests the parser).
+ * @map_seg_size: if non-zero, split every dma_map into IOVA segments of
+ *	this many bytes at non-adjacent IOVAs.
+ * @reverse_completion: complete each batch of requests in reverse order.
+ * @capacity: blk capacity in 512-byte sectors.
+ * @blk_size: blk logical block size.
+ * @seg_max: blk seg_max (data segments per request); enforced.
+ * @size_max: blk size_max (bytes per segment); enforced.
+ * @max_discard_sectors, @max_discard_seg, @discard_sector_alignment,
+ * @max_write_zeroes_sectors, @max_write_zeroes_seg: blk limits.
+ */
+struct uvirtio_fake_config {
+	uint32_t device_type;
+	enum uvirtio_fake_layout layout;
+	uint64_t features;
+	uint16_t queue_size;
+	uint16_t num_queues;
+	uint16_t msix_vectors;
+	bool iommu_translated;
+	bool no_caps_op;
+	uint32_t map_seg_size;
+	bool reverse_completion;
+	uint64_t capacity;
+	uint32_t blk_size;
+	uint32_t seg_max;
+	uint32_t size_max;
+	uint32_t max_discard_sectors;
+	uint32_t max_discard_seg;
+	uint32_t discard_sector_alignment;
+	uint32_t max_write_zeroes_sectors;
+	uint32_t max_write_zeroes_seg;
+};
+
+/**
+ * uvirtio_fake_default_config() - sensible defaults for a device type.
+ * @cfg: output.
+ * @device_type: VIRTIO_ID_BLOCK or VIRTIO_ID_RNG.
+ *
+ * Modern layout, VERSION_1 | INDIRECT_DESC | EVENT_IDX (+ blk: SIZE_MAX,
+ * SEG_MAX, BLK_SIZE, FLUSH, DISCARD, WRITE_ZEROES, MQ), queue size 64,
+ * 2 queues for blk, 1 for rng, 8 MSI-X vectors, 8 MiB disk.
+ */
+void uvirtio_fake_default_config(struct uvirtio_fake_config *cfg,
+				 uint32_t device_type);
+
+/**
+ * uvirtio_fake_create() - create a fake device and its backend.
+ * @cfg: configuration (copied).
+ * @fake: receives the fake (for fault injection and statistics).
+ * @be: receives the backend.  uvirtio_backend_close(*@be) stops the device
+ *	thread and frees the fake too; *@fake is dead afterwards.
+ * Return: 0 or negative errno.
+ */
+int uvirtio_fake_create(const struct uvirtio_fake_config *cfg,
+			struct uvirtio_fake **fake,
+			struct uvirtio_backend **be);
+
+/**
+ * enum uvirtio_fake_fault - faults the fake can inject.
+ * @UVIRTIO_FAKE_FAULT_BAD_USED_ID: next completion reports an id >= queue
+ *	size.
+ * @UVIRTIO_FAKE_FAULT_USED_ID_NOT_HEAD: next completion reports an id
+ *	that is in range but not the head of an in-flight chain.
+ * @UVIRTIO_FAKE_FAULT_BAD_USED_LEN: next completion reports a length one
+ *	byte larger than the writable buffer space.
+ * @UVIRTIO_FAKE_FAULT_CORRUPT_DESC: before the next completion the device
+ *	rewrites the chain's descriptors so that they loop (next points at
+ *	itself) or point past the ring (split), or scribbles on the id and
+ *	flags fields (packed); the driver must rely on its own shadow state.
+ * @UVIRTIO_FAKE_FAULT_USED_IDX_JUMP: next completion advances the split
+ *	used index by queue size + 1.
+ * @UVIRTIO_FAKE_FAULT_CONFIG_GEN: the next @arg reads of device config
+ *	space each flip the config (blk capacity alternates between the
+ *	configured value and @arg2) and bump config_generation.  @arg 0xffff
+ *	means forever.
+ * @UVIRTIO_FAKE_FAULT_NEEDS_RESET: set DEVICE_NEEDS_RESET, stop processing
+ *	queues and fire the config interrupt.
+ * @UVIRTIO_FAKE_FAULT_REFUSE_FEATURES_OK: do not accept FEATURES_OK.
+ * @UVIRTIO_FAKE_FAULT_DUP_USED: complete the next request twice.
+ */
+enum uvirtio_fake_fault {
+	UVIRTIO_FAKE_FAULT_BAD_USED_ID = 1,
+	UVIRTIO_FAKE_FAULT_USED_ID_NOT_HEAD,
+	UVIRTIO_FAKE_FAULT_BAD_USED_LEN,
+	UVIRTIO_FAKE_FAULT_CORRUPT_DESC,
+	UVIRTIO_FAKE_FAULT_USED_IDX_JUMP,
+	UVIRTIO_FAKE_FAULT_CONFIG_GEN,
+	UVIRTIO_FAKE_FAULT_NEEDS_RESET,
+	UVIRTIO_FAKE_FAULT_REFUSE_FEATURES_OK,
+	UVIRTIO_FAKE_FAULT_DUP_USED,
+};
+
+/**
+ * uvirtio_fake_inject() - arm a fault.
+ * @fake: fake device.
+ * @fault: enum uvirtio_fake_fault.
+ * @arg: fault-specific (see enum).
+ * @arg2: fault-specific (see enum).
+ * Return: 0 or -EINVAL.
+ */
+int uvirtio_fake_inject(struct uvirtio_fake *fake, enum uvirtio_fake_fault fault,
+			uint64_t arg, uint64_t arg2);
+
+/**
+ * struct uvirtio_fake_stats - counters.
+ * @doorbells: notify register writes.
+ * @interrupts: eventfd writes (queue + config vectors).
+ * @completions: buffers returned to the driver.
+ * @device_errors: requests the device model rejected (bad IOVA, loop...).
+ * @last_status: last device_status value written by the driver.
+ * @status_history: OR of all status values written since reset.
+ * @driver_features: features the driver wrote.
+ * @max_chain: longest descriptor chain (after indirect) seen.
+ * @indirect_used: chains that used an indirect table.
+ */
+struct uvirtio_fake_stats {
+	uint64_t doorbells;
+	uint64_t interrupts;
+	uint64_t completions;
+	uint64_t device_errors;
+	uint8_t last_status;
+	uint8_t status_history;
+	uint64_t driver_features;
+	uint32_t max_chain;
+	uint64_t indirect_used;
+};
+
+/** uvirtio_fake_get_stats() - snapshot of the counters. */
+void uvirtio_fake_get_stats(struct uvirtio_fake *fake,
+			    struct uvirtio_fake_stats *st);
+
+/**
+ * uvirtio_fake_disk() - direct pointer to the RAM disk (blk only).
+ * @fake: fake device.
+ * @len: receives its length in bytes.
+ * Return: pointer or NULL.  Access only while no I/O is in flight.
+ */
+void *uvirtio_fake_disk(struct uvirtio_fake *fake, uint64_t *len);
+
+/**
+ * uvirtio_fake_set_capacity() - change capacity and raise a config change
+ * interrupt (bumps config_generation).
+ */
+void uvirtio_fake_set_capacity(struct uvirtio_fake *fake, uint64_t sectors);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UVIRTIO_FAKE_H */

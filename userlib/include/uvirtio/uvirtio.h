@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * uvirtio/uvirtio.h - umbrella header of libuvirtio.
+ *
+ * Layering, top to bottom: device drivers (blk.h, rng.h) -> virtqueues
+ * (virtqueue.h) -> transport and device initialisation (device.h) ->
+ * backend (backend.h; kmod.h, fake.h).
+ */
+#ifndef UVIRTIO_UVIRTIO_H
+#define UVIRTIO_UVIRTIO_H
+
+#include <uvirtio/backend.h>
+#include <uvirtio/device.h>
+#include <uvirtio/virtqueue.h>
+#include <uvirtio/blk.h>
+#include <uvirtio/rng.h>
+#include <uvirtio/fake.h>
+#include <uvirtio/kmod.h>
+
+#endif /* UVIRTIO_UVIRTIO_H */

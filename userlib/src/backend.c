@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * backend.c - generic backend object: ops dispatch, DMA translation table,
+ * and the fallback virtio PCI capability parser.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/virtio_pci.h>
+
+#include "internal.h"
+
+UV_EXPORT int uvirtio_backend_new(const struct uvirtio_backend_ops *ops,
+				  void *priv, struct uvirtio_backend **out)
+{
+	struct uvirtio_backend *be;
+
+	if (!ops || !out || !ops->cfg_read || !ops->bar_read ||
+	    !ops->bar_write || !ops->dma_alloc || !ops->dma_free)
+		return -EINVAL;
+	be = calloc(1, sizeof(*be));
+	if (!be)
+		return -ENOMEM;
+	if (pthread_rwlock_init(&be->lock, NULL)) {
+		free(be);
+		return -ENOMEM;
+	}
+	be->ops = ops;
+	be->priv = priv;
+	*out = be;
+	return 0;
+}
+
+UV_EXPORT void uvirtio_backend_close(struct uvirtio_backend *be)
+{
+	size_t i;
+
+	if (!be)
+		return;
+	/* Drop leftover caller mappings; allocations belong to their users. */
+	for (i = 0; i < be->nmaps; i++)
+		if (!be->maps[i].is_alloc && be->ops->dma_unmap)
+			be->ops->dma_unmap(be->priv, be->maps[i].handle);
+	if (be->ops->close)
+		be->ops->close(be->priv);
+	pthread_rwlock_destroy(&be->lock);
+	free(be->xlat);
+	free(be->maps);
+	free(be);
+}
+
+UV_EXPORT int uvirtio_backend_cfg_read(struct uvirtio_backend *be,
+				       uint32_t off, void *buf,
+				       unsigned int width)
+{
+	if (width != 1 && width != 2 && width != 4)
+		return -EINVAL;
+	return be->ops->cfg_read(be->priv, off, buf, width);
+}
+
+UV_EXPORT int uvirtio_backend_cfg_write(struct uvirtio_backend *be,
+					uint32_t off, const void *buf,
+					unsigned int width)
+{
+	if (width != 1 && width != 2 && width != 4)
+		return -EINVAL;
+	if (!be->ops->cfg_write)
+		return -EOPNOTSUPP;
+	return be->ops->cfg_write(be->priv, off, buf, width);
+}
+
+UV_EXPORT int uvirtio_backend_iommu_mode(struct uvirtio_backend *be)
+{
+	return be->ops->iommu_mode ? be->ops->iommu_mode(be->priv) :
+				     UVIRTIO_BE_IOMMU_NONE;
+}
+
+UV_EXPORT int uvirtio_backend_num_vectors(struct uvirtio_backend *be)
+{
+	return be->ops->num_vectors ? be->ops->num_vectors(be->priv) : 0;
+}
+
+UV_EXPORT int uvirtio_backend_irq_eventfd(struct uvirtio_backend *be,
+					  unsigned int vector, int cpu)
+{
+	if (!be->ops->irq_eventfd)
+		return -EOPNOTSUPP;
+	return be->ops->irq_eventfd(be->priv, vector, cpu);
+}
+
+UV_EXPORT int uvirtio_backend_irq_mask(struct uvirtio_backend *be,
+				       unsigned int vector, bool mask)
+{
+	if (!be->ops->irq_mask)
+		return -EOPNOTSUPP;
+	return be->ops->irq_mask(be->priv, vector, mask);
+}
+
+UV_EXPORT int uvirtio_backend_reset(struct uvirtio_backend *be)
+{
+	if (!be->ops->reset)
+		return -EOPNOTSUPP;
+	return be->ops->reset(be->priv);
+}
+
+/* ---- PCI capability parsing ------------------------------------------ */
+
+#define PCI_STATUS_OFF		0x06
+#define PCI_STATUS_CAP_LIST	0x10
+#define PCI_CAP_PTR_OFF		0x34
+#define PCI_CAP_ID_VNDR_		0x09
+#define PCI_CAP_ID_MSIX_	0x11
+#define UV_MAX_CAPS		48
+
+static int cfg_rd8(struct uvirtio_backend *be, uint32_t off, uint8_t *v)
+{
+	return be->ops->cfg_read(be->priv, off, v, 1);
+}
+
+static int cfg_rd16(struct uvirtio_backend *be, uint32_t off, uint16_t *v)
+{
+	return be->ops->cfg_read(be->priv, off, v, 2);
+}
+
+static int cfg_rd32(struct uvirtio_backend *be, uint32_t off, uint32_t *v)
+{
+	return be->ops->cfg_read(be->priv, off, v, 4);
+}
+
+static int parse_vendor_cap(struct uvirtio_backend *be, uint8_t pos,
+			    struct uvirtio_caps *caps)
+{
+	struct uvirtio_cap_region *r;
+	uint8_t type, bar, id, len;
+	uint32_t offset, length;
+	int ret;
+
+	if ((ret = cfg_rd8(be, pos + VIRTIO_PCI_CAP_LEN, &len)) ||
+	    (ret = cfg_rd8(be, pos + VIRTIO_PCI_CAP_CFG_TYPE, &type)) ||
+	    (ret = cfg_rd8(be, pos + VIRTIO_PCI_CAP_BAR, &bar)) ||
+	    (ret = cfg_rd8(be, pos + 5, &id)) ||
+	    (ret = cfg_rd32(be, pos + VIRTIO_PCI_CAP_OFFSET, &offset)) ||
+	    (ret = cfg_rd32(be, pos + VIRTIO_PCI_CAP_LENGTH, &length)))
+		return ret;
+	if (len < sizeof(struct virtio_pci_cap))
+		return 0;	/* not a virtio cap; ignore */
+	switch (type) {
+	case VIRTIO_PCI_CAP_COMMON_CFG:
+		r = &caps->common;
+		break;
+	case VIRTIO_PCI_CAP_NOTIFY_CFG:
+		r = &caps->notify;
+		break;
+	case VIRTIO_PCI_CAP_ISR_CFG:
+		r = &caps->isr;
+		break;
+	case VIRTIO_PCI_CAP_DEVICE_CFG:
+		r = &caps->device;
+		break;
+	case VIRTIO_PCI_CAP_PCI_CFG:
+		r = &caps->pci_cfg;
+		break;
+	default:
+		return 0;
+	}
+	/* Spec: skip BARs the driver does not know (reserved values). */
+	if (bar > 5 || r->present)
+		return 0;
+	if (type == VIRTIO_PCI_CAP_NOTIFY_CFG) {
+		if (len < sizeof(struct virtio_pci_notify_cap))
+			return 0;
+		ret = cfg_rd32(be, pos + VIRTIO_PCI_NOTIFY_CAP_MULT,
+			       &caps->notify_off_multiplier);
+		if (ret)
+			return ret;
+	}
+	r->present = true;
+	r->bar = bar;
+	r->id = id;
+	r->cfg_offset = pos;
+	r->offset = offset;
+	r->length = length;
+	return 0;
+}
+
+UV_EXPORT int uvirtio_parse_pci_caps(struct uvirtio_backend *be,
+				     struct uvirtio_caps *caps)
+{
+	uint16_t status, msix_ctrl;
+	uint8_t pos, id, next;
+	uint8_t seen[256 / 8] = { 0 };
+	int ret, n;
+
+	memset(caps, 0, sizeof(*caps));
+	ret = cfg_rd16(be, PCI_STATUS_OFF, &status);
+	if (ret)
+		return ret;
+	if (!(status & PCI_STATUS_CAP_LIST))
+		return -ENODEV;
+	ret = cfg_rd8(be, PCI_CAP_PTR_OFF, &pos);
+	if (ret)
+		return ret;
+	for (n = 0; pos; n++) {
+		if (n >= UV_MAX_CAPS || pos < 0x40 || pos > 0xfc || (pos & 3))
+			return -EIO;
+		if (seen[pos / 8] & (1u << (pos % 8)))
+			return -EIO;	/* loop in the capability list */
+		seen[pos / 8] |= 1u << (pos % 8);
+		if ((ret = cfg_rd8(be, pos, &id)) ||
+		    (ret = cfg_rd8(be, pos + 1, &next)))
+			return ret;
+		if (id == PCI_CAP_ID_VNDR_) {
+			ret = parse_vendor_cap(be, pos, caps);
+			if (ret)
+				return ret;
+		} else if (id == PCI_CAP_ID_MSIX_) {
+			ret = cfg_rd16(be, pos + 2, &msix_ctrl);
+			if (ret)
+				return ret;
+			caps->msix_vectors = (msix_ctrl & 0x7ff) + 1;
+		}
+		pos = next & 0xfc;
+	}
+	return 0;
+}
+
+UV_EXPORT int uvirtio_backend_get_caps(struct uvirtio_backend *be,
+				       struct uvirtio_caps *caps)
+{
+	int ret = -EOPNOTSUPP;
+
+	if (be->ops->get_caps) {
+		memset(caps, 0, sizeof(*caps));
+		ret = be->ops->get_caps(be->priv, caps);
+	}
+	if (ret == -EOPNOTSUPP) {
+		bool legacy = false;
+		uint16_t devid;
+
+		ret = uvirtio_parse_pci_caps(be, caps);
+		if (ret && ret != -ENODEV)
+			return ret;
+		/* Transitional/legacy ids 0x1000..0x103f have the I/O BAR0. */
+		if (!cfg_rd16(be, 2, &devid) && devid >= 0x1000 &&
+		    devid <= 0x103f)
+			legacy = true;
+		caps->has_legacy_io = legacy;
+		ret = 0;
+	}
+	return ret;
+}
+
+/* ---- DMA translation table ------------------------------------------- */
+
+/* Index of the first entry with va > @va. */
+static size_t xlat_upper(const struct uvirtio_backend *be, uintptr_t va)
+{
+	size_t lo = 0, hi = be->nxlat;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (be->xlat[mid].va <= va)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool xlat_overlaps(const struct uvirtio_backend *be, uintptr_t va,
+			  uint64_t len)
+{
+	size_t i = xlat_upper(be, va);
+
+	if (i > 0 && be->xlat[i - 1].va + be->xlat[i - 1].len > va)
+		return true;
+	if (i < be->nxlat && be->xlat[i].va < va + len)
+		return true;
+	return false;
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	while (ncap < need)
+		ncap *= 2;
+	p = realloc(*arr, ncap * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* Insert segments for one mapping; caller holds the write lock. */
+static int xlat_insert(struct uvirtio_backend *be, uintptr_t key,
+		       uint64_t handle, bool is_alloc,
+		       const struct uvirtio_iova_seg *segs, unsigned int nsegs)
+{
+	unsigned int s;
+	int ret;
+
+	for (s = 0; s < nsegs; s++)
+		if (!segs[s].len ||
+		    xlat_overlaps(be, (uintptr_t)segs[s].vaddr, segs[s].len))
+			return -EEXIST;
+	ret = grow((void **)&be->xlat, &be->xlat_cap, be->nxlat + nsegs,
+		   sizeof(*be->xlat));
+	if (ret)
+		return ret;
+	ret = grow((void **)&be->maps, &be->maps_cap, be->nmaps + 1,
+		   sizeof(*be->maps));
+	if (ret)
+		return ret;
+	for (s = 0; s < nsegs; s++) {
+		uintptr_t va = (uintptr_t)segs[s].vaddr;
+		size_t i = xlat_upper(be, va);
+
+		memmove(&be->xlat[i + 1], &be->xlat[i],
+			(be->nxlat - i) * sizeof(*be->xlat));
+		be->xlat[i] = (struct uv_xlat){ va, segs[s].len, segs[s].iova,
+						key };
+		be->nxlat++;
+	}
+	be->maps[be->nmaps++] = (struct uv_mapping){ key, handle, is_alloc };
+	return 0;
+}
+
+/* Remove a mapping by key; caller holds the write lock. */
+static int xlat_remove(struct uvirtio_backend *be, uintptr_t key,
+		       bool is_alloc, uint64_t *handle)
+{
+	size_t i, j;
+
+	for (i = 0; i < be->nmaps; i++)
+		if (be->maps[i].key == key && be->maps[i].is_alloc == is_alloc)
+			break;
+	if (i == be->nmaps)
+		return -ENOENT;
+	*handle = be->maps[i].handle;
+	be->maps[i] = be->maps[--be->nmaps];
+	for (i = j = 0; i < be->nxlat; i++)
+		if (be->xlat[i].key != key)
+			be->xlat[j++] = be->xlat[i];
+	be->nxlat = j;
+	return 0;
+}
+
+UV_EXPORT int uvirtio_backend_dma_alloc(struct uvirtio_backend *be,
+					size_t len, struct uvirtio_dma *out)
+{
+	struct uvirtio_iova_seg seg;
+	int ret;
+
+	if (!len || !out)
+		return -EINVAL;
+	len = UV_ALIGN_UP(len, (size_t)UV_PAGE_SIZE);
+	ret = be->ops->dma_alloc(be->priv, len, out);
+	if (ret)
+		return ret;
+	seg = (struct uvirtio_iova_seg){ out->vaddr, out->iova, out->len };
+	pthread_rwlock_wrlock(&be->lock);
+	ret = xlat_insert(be, (uintptr_t)out->vaddr, out->handle, true, &seg, 1);
+	pthread_rwlock_unlock(&be->lock);
+	if (ret)
+		be->ops->dma_free(be->priv, out);
+	return ret;
+}
+
+UV_EXPORT void uvirtio_backend_dma_free(struct uvirtio_backend *be,
+					struct uvirtio_dma *dma)
+{
+	uint64_t handle;
+
+	if (!dma || !dma->vaddr)
+		return;
+	pthread_rwlock_wrlock(&be->lock);
+	xlat_remove(be, (uintptr_t)dma->vaddr, true, &handle);
+	pthread_rwlock_unlock(&be->lock);
+	be->ops->dma_free(be->priv, dma);
+	memset(dma, 0, sizeof(*dma));
+}
+
+UV_EXPORT int uvirtio_backend_dma_map(struct uvirtio_backend *be, void *vaddr,
+				      size_t len)
+{
+	struct uvirtio_iova_seg *segs = NULL;
+	unsigned int nsegs = 0, i;
+	uint64_t handle = 0, covered = 0;
+	int ret;
+
+	if (!vaddr || !len)
+		return -EINVAL;
+	if (!be->ops->dma_map)
+		return -EOPNOTSUPP;
+	pthread_rwlock_rdlock(&be->lock);
+	ret = xlat_overlaps(be, (uintptr_t)vaddr, len) ? -EEXIST : 0;
+	pthread_rwlock_unlock(&be->lock);
+	if (ret)
+		return ret;
+	ret = be->ops->dma_map(be->priv, vaddr, len, &handle, &segs, &nsegs);
+	if (ret)
+		return ret;
+	/* Do not trust the backend blindly: the segments must tile the range. */
+	for (i = 0; i < nsegs; i++) {
+		if ((uintptr_t)segs[i].vaddr != (uintptr_t)vaddr + covered)
+			break;
+		covered += segs[i].len;
+	}
+	if (i != nsegs || covered != len) {
+		ret = -EIO;
+	} else {
+		pthread_rwlock_wrlock(&be->lock);
+		ret = xlat_insert(be, (uintptr_t)vaddr, handle, false, segs,
+				  nsegs);
+		pthread_rwlock_unlock(&be->lock);
+	}
+	free(segs);
+	if (ret && be->ops->dma_unmap)
+		be->ops->dma_unmap(be->priv, handle);
+	return ret;
+}
+
+UV_EXPORT int uvirtio_backend_dma_unmap(struct uvirtio_backend *be,
+					void *vaddr)
+{
+	uint64_t handle;
+	int ret;
+
+	pthread_rwlock_wrlock(&be->lock);
+	ret = xlat_remove(be, (uintptr_t)vaddr, false, &handle);
+	pthread_rwlock_unlock(&be->lock);
+	if (ret)
+		return ret;
+	return be->ops->dma_unmap ? be->ops->dma_unmap(be->priv, handle) : 0;
+}
+
+UV_EXPORT int64_t uvirtio_backend_translate(struct uvirtio_backend *be,
+					    const void *vaddr, uint64_t len,
+					    uint64_t *iova)
+{
+	uintptr_t va = (uintptr_t)vaddr;
+	const struct uv_xlat *x;
+	int64_t ret = -EFAULT;
+	size_t i;
+
+	if (!len)
+		return -EINVAL;
+	pthread_rwlock_rdlock(&be->lock);
+	i = xlat_upper(be, va);
+	if (i > 0) {
+		x = &be->xlat[i - 1];
+		if (va - x->va < x->len) {
+			uint64_t avail = x->len - (va - x->va);
+
+			*iova = x->iova + (va - x->va);
+			ret = (int64_t)UV_MIN(avail, len);
+		}
+	}
+	pthread_rwlock_unlock(&be->lock);
+	return ret;
+}

@@ -1,0 +1,585 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * backend_kmod.c - backend on top of /dev/uvirtio (uapi/linux/uvirtio.h).
+ *
+ * BARs are mmap()ed where the module allows it (the MSI-X table/PBA range
+ * is left as a PROT_NONE hole) and accessed with pread()/pwrite() on the
+ * device fd otherwise (I/O BARs, the hole).  Config space is pread/pwrite.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <uvirtio/kmod.h>
+#include "internal.h"
+
+/* Parse up to @max hex digits (at least one); advance *@s. */
+static bool hexnum(const char **s, unsigned int max, unsigned int *out)
+{
+	unsigned int v = 0, n = 0;
+	const char *p = *s;
+
+	for (; n < max; n++, p++) {
+		int d;
+
+		if (*p >= '0' && *p <= '9')
+			d = *p - '0';
+		else if (*p >= 'a' && *p <= 'f')
+			d = *p - 'a' + 10;
+		else if (*p >= 'A' && *p <= 'F')
+			d = *p - 'A' + 10;
+		else
+			break;
+		v = v * 16 + (unsigned int)d;
+	}
+	if (!n)
+		return false;
+	*out = v;
+	*s = p;
+	return true;
+}
+
+UV_EXPORT int uvirtio_parse_pci_addr(const char *str,
+				     struct uvirtio_pci_addr *a)
+{
+	unsigned int dom = 0, bus, dev, fn;
+	const char *p = str, *colon2;
+
+	if (!str || !a)
+		return -EINVAL;
+	/* Two colons: the domain is present. */
+	colon2 = strchr(str, ':');
+	if (colon2 && strchr(colon2 + 1, ':')) {
+		if (!hexnum(&p, 4, &dom) || *p++ != ':')
+			return -EINVAL;
+	}
+	if (!hexnum(&p, 2, &bus) || *p++ != ':' ||
+	    !hexnum(&p, 2, &dev) || *p++ != '.' ||
+	    !hexnum(&p, 1, &fn) || *p != '\0')
+		return -EINVAL;
+	if (dev > 0x1f || fn > 7)
+		return -EINVAL;
+	a->domain = (uint16_t)dom;
+	a->bus = (uint8_t)bus;
+	a->dev = (uint8_t)dev;
+	a->fn = (uint8_t)fn;
+	return 0;
+}
+
+#if defined(__has_include)
+#if __has_include(<linux/uvirtio.h>)
+#define HAVE_UVIRTIO_UAPI 1
+#endif
+#endif
+
+#ifndef HAVE_UVIRTIO_UAPI
+
+UV_EXPORT int uvirtio_kmod_open(const char *pci_addr, const char *ctl_path,
+				struct uvirtio_backend **be)
+{
+	(void)pci_addr; (void)ctl_path; (void)be;
+	return -ENOSYS;
+}
+
+#else
+
+#include <linux/uvirtio.h>
+
+struct kbar {
+	uint8_t *map;
+	uint64_t size;
+	uint64_t foff;
+	uint32_t flags;
+	uint64_t hole_start, hole_end;	/* not mapped (MSI-X) */
+};
+
+struct kmod {
+	int ctl_fd;
+	int fd;
+	struct uvirtio_device_info info;
+	struct kbar bar[6];
+	uint64_t cfg_off;
+	unsigned int nvec;
+	int *efd;
+	pthread_mutex_t lock;
+};
+
+static int kioctl(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg) < 0 ? -errno : 0;
+}
+
+static int k_cfg_read(void *priv, uint32_t off, void *buf, unsigned int width)
+{
+	struct kmod *k = priv;
+	ssize_t r = pread(k->fd, buf, width, (off_t)(k->cfg_off + off));
+
+	return r == (ssize_t)width ? 0 : r < 0 ? -errno : -EIO;
+}
+
+static int k_cfg_write(void *priv, uint32_t off, const void *buf,
+		       unsigned int width)
+{
+	struct kmod *k = priv;
+	ssize_t r = pwrite(k->fd, buf, width, (off_t)(k->cfg_off + off));
+
+	return r == (ssize_t)width ? 0 : r < 0 ? -errno : -EIO;
+}
+
+static bool mapped(const struct kbar *b, uint64_t off, uint64_t len)
+{
+	return b->map && off + len <= b->size &&
+	       (off + len <= b->hole_start || off >= b->hole_end);
+}
+
+static int k_bar_read(void *priv, unsigned int bar, uint64_t off,
+		      unsigned int width, uint64_t *val)
+{
+	struct kmod *k = priv;
+	struct kbar *b;
+	uint64_t v = 0;
+	ssize_t r;
+
+	if (bar > 5 || (width != 1 && width != 2 && width != 4 && width != 8))
+		return -EINVAL;
+	b = &k->bar[bar];
+	if (mapped(b, off, width)) {
+		volatile void *p = b->map + off;
+
+		switch (width) {
+		case 1: v = *(volatile uint8_t *)p; break;
+		case 2: v = *(volatile uint16_t *)p; break;
+		case 4: v = *(volatile uint32_t *)p; break;
+		default: v = *(volatile uint64_t *)p; break;
+		}
+		*val = v;
+		return 0;
+	}
+	r = pread(k->fd, &v, width, (off_t)(b->foff + off));
+	if (r != (ssize_t)width)
+		return r < 0 ? -errno : -EIO;
+	*val = v;
+	return 0;
+}
+
+static int k_bar_write(void *priv, unsigned int bar, uint64_t off,
+		       unsigned int width, uint64_t val)
+{
+	struct kmod *k = priv;
+	struct kbar *b;
+	ssize_t r;
+
+	if (bar > 5 || (width != 1 && width != 2 && width != 4 && width != 8))
+		return -EINVAL;
+	b = &k->bar[bar];
+	if (mapped(b, off, width)) {
+		volatile void *p = b->map + off;
+
+		switch (width) {
+		case 1: *(volatile uint8_t *)p = (uint8_t)val; break;
+		case 2: *(volatile uint16_t *)p = (uint16_t)val; break;
+		case 4: *(volatile uint32_t *)p = (uint32_t)val; break;
+		default: *(volatile uint64_t *)p = val; break;
+		}
+		return 0;
+	}
+	r = pwrite(k->fd, &val, width, (off_t)(b->foff + off));
+	return r == (ssize_t)width ? 0 : r < 0 ? -errno : -EIO;
+}
+
+static void *k_bar_ptr(void *priv, unsigned int bar, uint64_t off,
+		       uint64_t len)
+{
+	struct kmod *k = priv;
+
+	if (bar > 5 || !mapped(&k->bar[bar], off, len))
+		return NULL;
+	return k->bar[bar].map + off;
+}
+
+static int k_dma_alloc(void *priv, size_t len, struct uvirtio_dma *out)
+{
+	struct kmod *k = priv;
+	struct uvirtio_dma_alloc a = { .size = sizeof(a), .length = len };
+	struct uvirtio_dma_free fr = { .size = sizeof(fr) };
+	void *p;
+	int ret;
+
+	ret = kioctl(k->fd, UVIRTIO_DMA_ALLOC, &a);
+	if (ret)
+		return ret;
+	len = UV_ALIGN_UP(len, (size_t)UV_PAGE_SIZE);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, k->fd,
+		 (off_t)a.mmap_offset);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		fr.handle = a.handle;
+		kioctl(k->fd, UVIRTIO_DMA_FREE, &fr);
+		return ret;
+	}
+	out->vaddr = p;
+	out->iova = a.iova;
+	out->len = len;
+	out->handle = a.handle;
+	return 0;
+}
+
+static void k_dma_free(void *priv, struct uvirtio_dma *dma)
+{
+	struct kmod *k = priv;
+	struct uvirtio_dma_free fr = { .size = sizeof(fr),
+				       .handle = dma->handle };
+
+	kioctl(k->fd, UVIRTIO_DMA_FREE, &fr);
+	munmap(dma->vaddr, dma->len);
+}
+
+static int k_dma_unmap(void *priv, uint64_t handle)
+{
+	struct kmod *k = priv;
+	struct uvirtio_dma_unmap u = { .size = sizeof(u), .handle = handle };
+
+	return kioctl(k->fd, UVIRTIO_DMA_UNMAP, &u);
+}
+
+static int k_dma_map(void *priv, void *vaddr, size_t len, uint64_t *handle,
+		     struct uvirtio_iova_seg **segsp, unsigned int *nsegsp)
+{
+	struct kmod *k = priv;
+	uintptr_t start = (uintptr_t)vaddr & ~(uintptr_t)(UV_PAGE_SIZE - 1);
+	uintptr_t end = UV_ALIGN_UP((uintptr_t)vaddr + len,
+				    (uintptr_t)UV_PAGE_SIZE);
+	uintptr_t va = start, lo = (uintptr_t)vaddr, hi = lo + len;
+	struct uvirtio_dma_segment *ks = NULL;
+	struct uvirtio_iova_seg *out = NULL;
+	struct uvirtio_dma_map m;
+	unsigned int cap = 64, i, n = 0;
+	int ret;
+
+	for (;;) {
+		free(ks);
+		ks = calloc(cap, sizeof(*ks));
+		if (!ks)
+			return -ENOMEM;
+		memset(&m, 0, sizeof(m));
+		m.size = sizeof(m);
+		m.flags = UVIRTIO_DMA_BIDIRECTIONAL;
+		m.vaddr = start;
+		m.length = end - start;
+		m.nr_segments = cap;
+		m.segments = (uintptr_t)ks;
+		ret = kioctl(k->fd, UVIRTIO_DMA_MAP, &m);
+		if (ret)
+			goto out;
+		if (m.nr_segments <= cap)
+			break;
+		/* Too small: drop this mapping and retry with room for all. */
+		k_dma_unmap(k, m.handle);
+		cap = m.nr_segments;
+	}
+	out = calloc(m.nr_segments, sizeof(*out));
+	if (!out) {
+		ret = -ENOMEM;
+		k_dma_unmap(k, m.handle);
+		goto out;
+	}
+	/* Clip the page-granular runs to the caller's exact range. */
+	for (i = 0; i < m.nr_segments; i++) {
+		uintptr_t s = va, e = va + ks[i].length;
+		uintptr_t cs = s < lo ? lo : s, ce = e > hi ? hi : e;
+
+		if (ce > cs)
+			out[n++] = (struct uvirtio_iova_seg){
+				(void *)cs, ks[i].iova + (cs - s), ce - cs };
+		va = e;
+	}
+	if (va != end) {
+		ret = -EIO;
+		free(out);
+		k_dma_unmap(k, m.handle);
+		goto out;
+	}
+	*handle = m.handle;
+	*segsp = out;
+	*nsegsp = n;
+	ret = 0;
+out:
+	free(ks);
+	return ret;
+}
+
+static int k_irq_eventfd(void *priv, unsigned int vector, int cpu)
+{
+	struct kmod *k = priv;
+	int ret = 0;
+
+	if (vector >= k->nvec)
+		return -EINVAL;
+	pthread_mutex_lock(&k->lock);
+	if (k->efd[vector] < 0) {
+		struct uvirtio_irq_set_eventfd s = { .size = sizeof(s),
+						     .index = vector };
+		int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+		if (fd < 0) {
+			ret = -errno;
+			goto out;
+		}
+		s.fd = fd;
+		ret = kioctl(k->fd, UVIRTIO_IRQ_SET_EVENTFD, &s);
+		if (ret) {
+			close(fd);
+			goto out;
+		}
+		k->efd[vector] = fd;
+	}
+	if (cpu >= 0) {
+		struct uvirtio_irq_set_affinity a = { .size = sizeof(a),
+						      .index = vector,
+						      .cpu = cpu };
+		int r = kioctl(k->fd, UVIRTIO_IRQ_SET_AFFINITY, &a);
+
+		if (r && r != -ENOTTY && r != -EOPNOTSUPP) {
+			ret = r;
+			goto out;
+		}
+	}
+	ret = k->efd[vector];
+out:
+	pthread_mutex_unlock(&k->lock);
+	return ret;
+}
+
+static int k_irq_mask(void *priv, unsigned int vector, bool mask)
+{
+	struct kmod *k = priv;
+	struct uvirtio_irq_mask m = { .size = sizeof(m), .index = vector,
+				      .flags = mask ? 0 :
+					       UVIRTIO_IRQ_MASK_UNMASK };
+
+	return kioctl(k->fd, UVIRTIO_IRQ_MASK, &m);
+}
+
+static int k_num_vectors(void *priv)
+{
+	return (int)((struct kmod *)priv)->nvec;
+}
+
+static int k_reset(void *priv)
+{
+	struct kmod *k = priv;
+	struct uvirtio_device_reset r = { .size = sizeof(r) };
+
+	if (k->info.flags & UVIRTIO_DEVICE_INFO_FLR)
+		r.flags = UVIRTIO_RESET_FLR;
+	return kioctl(k->fd, UVIRTIO_DEVICE_RESET, &r);
+}
+
+static void to_region(const struct uvirtio_virtio_cap *c,
+		      struct uvirtio_cap_region *r)
+{
+	r->present = c->present;
+	r->bar = c->bar;
+	r->id = 0;
+	r->cfg_offset = c->cap_offset;
+	r->offset = c->offset;
+	r->length = c->length;
+}
+
+static int k_get_caps(void *priv, struct uvirtio_caps *caps)
+{
+	struct kmod *k = priv;
+	const struct uvirtio_virtio_cap *c = k->info.caps;
+
+	to_region(&c[UVIRTIO_VCAP_COMMON], &caps->common);
+	to_region(&c[UVIRTIO_VCAP_NOTIFY], &caps->notify);
+	to_region(&c[UVIRTIO_VCAP_ISR], &caps->isr);
+	to_region(&c[UVIRTIO_VCAP_DEVICE], &caps->device);
+	to_region(&c[UVIRTIO_VCAP_PCI_CFG], &caps->pci_cfg);
+	caps->notify_off_multiplier =
+		c[UVIRTIO_VCAP_NOTIFY].notify_off_multiplier;
+	caps->has_legacy_io = k->info.flags & UVIRTIO_DEVICE_INFO_LEGACY;
+	caps->msix_vectors = (uint16_t)k->info.num_msix;
+	return 0;
+}
+
+static int k_iommu_mode(void *priv)
+{
+	return ((struct kmod *)priv)->info.iommu_mode ==
+		UVIRTIO_IOMMU_TRANSLATED ? UVIRTIO_BE_IOMMU_TRANSLATED :
+					   UVIRTIO_BE_IOMMU_NONE;
+}
+
+static void k_close(void *priv)
+{
+	struct kmod *k = priv;
+	struct uvirtio_irq_disable d = { .size = sizeof(d) };
+	unsigned int i;
+
+	if (k->nvec)
+		kioctl(k->fd, UVIRTIO_IRQ_DISABLE, &d);
+	for (i = 0; i < k->nvec; i++)
+		if (k->efd[i] >= 0)
+			close(k->efd[i]);
+	for (i = 0; i < 6; i++)
+		if (k->bar[i].map)
+			munmap(k->bar[i].map, k->bar[i].size);
+	if (k->fd >= 0)
+		close(k->fd);
+	if (k->ctl_fd >= 0)
+		close(k->ctl_fd);
+	pthread_mutex_destroy(&k->lock);
+	free(k->efd);
+	free(k);
+}
+
+static const struct uvirtio_backend_ops kmod_ops = {
+	.cfg_read = k_cfg_read,
+	.cfg_write = k_cfg_write,
+	.bar_read = k_bar_read,
+	.bar_write = k_bar_write,
+	.bar_ptr = k_bar_ptr,
+	.dma_alloc = k_dma_alloc,
+	.dma_free = k_dma_free,
+	.dma_map = k_dma_map,
+	.dma_unmap = k_dma_unmap,
+	.irq_eventfd = k_irq_eventfd,
+	.irq_mask = k_irq_mask,
+	.num_vectors = k_num_vectors,
+	.reset = k_reset,
+	.get_caps = k_get_caps,
+	.iommu_mode = k_iommu_mode,
+	.close = k_close,
+};
+
+/* mmap a BAR, leaving the MSI-X range unmapped. */
+static void map_bar(struct kmod *k, struct kbar *b)
+{
+	uint8_t *base;
+
+	if (!(b->flags & UVIRTIO_REGION_INFO_MMAP) ||
+	    (b->flags & UVIRTIO_REGION_INFO_IO) || !b->size)
+		return;
+	base = mmap(NULL, b->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	if (base == MAP_FAILED)
+		return;
+	if (b->hole_start < b->hole_end) {
+		if ((b->hole_start &&
+		     mmap(base, b->hole_start, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_FIXED, k->fd,
+			  (off_t)b->foff) == MAP_FAILED) ||
+		    (b->hole_end < b->size &&
+		     mmap(base + b->hole_end, b->size - b->hole_end,
+			  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+			  k->fd, (off_t)(b->foff + b->hole_end)) ==
+		     MAP_FAILED)) {
+			munmap(base, b->size);
+			return;
+		}
+	} else if (mmap(base, b->size, PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_FIXED, k->fd, (off_t)b->foff) ==
+		   MAP_FAILED) {
+		munmap(base, b->size);
+		return;
+	}
+	b->map = base;
+}
+
+UV_EXPORT int uvirtio_kmod_open(const char *pci_addr, const char *ctl_path,
+				struct uvirtio_backend **bep)
+{
+	struct uvirtio_api_version ver = { .size = sizeof(ver) };
+	struct uvirtio_device_open op = { .size = sizeof(op) };
+	struct uvirtio_pci_addr a;
+	struct kmod *k;
+	unsigned int i;
+	int ret;
+
+	if (!bep)
+		return -EINVAL;
+	ret = uvirtio_parse_pci_addr(pci_addr, &a);
+	if (ret)
+		return ret;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	k->fd = -1;
+	pthread_mutex_init(&k->lock, NULL);
+	k->ctl_fd = open(ctl_path ? ctl_path : "/dev/uvirtio",
+			 O_RDWR | O_CLOEXEC);
+	if (k->ctl_fd < 0) {
+		ret = -errno;
+		goto err;
+	}
+	ret = kioctl(k->ctl_fd, UVIRTIO_GET_API_VERSION, &ver);
+	if (ret)
+		goto err;
+	if (ver.version != UVIRTIO_API_VERSION) {
+		ret = -EPROTO;
+		goto err;
+	}
+	op.pci_addr = UVIRTIO_PCI_ADDR(a.domain, a.bus, a.dev, a.fn);
+	ret = kioctl(k->ctl_fd, UVIRTIO_DEVICE_OPEN, &op);
+	if (ret)
+		goto err;
+	k->fd = op.fd;
+	k->info.size = sizeof(k->info);
+	ret = kioctl(k->fd, UVIRTIO_DEVICE_GET_INFO, &k->info);
+	if (ret)
+		goto err;
+	k->cfg_off = UVIRTIO_REGION_OFFSET(UVIRTIO_REGION_CONFIG);
+	for (i = 0; i < 6; i++) {
+		struct uvirtio_region_info ri = { .size = sizeof(ri),
+						  .index = i };
+
+		if (kioctl(k->fd, UVIRTIO_REGION_GET_INFO, &ri))
+			continue;
+		k->bar[i].size = ri.region_size;
+		k->bar[i].foff = ri.offset;
+		k->bar[i].flags = ri.flags;
+		if (ri.flags & UVIRTIO_REGION_INFO_MSIX) {
+			k->bar[i].hole_start = ri.msix_start;
+			k->bar[i].hole_end = ri.msix_end;
+		}
+		map_bar(k, &k->bar[i]);
+	}
+	{
+		struct uvirtio_region_info ri = { .size = sizeof(ri),
+			.index = UVIRTIO_REGION_CONFIG };
+
+		if (!kioctl(k->fd, UVIRTIO_REGION_GET_INFO, &ri))
+			k->cfg_off = ri.offset;
+	}
+	if ((ver.caps & UVIRTIO_CAP_MSIX) && k->info.num_msix) {
+		struct uvirtio_irq_enable en = { .size = sizeof(en),
+						 .type = UVIRTIO_IRQ_MSIX,
+						 .count = k->info.num_msix };
+
+		k->efd = malloc(k->info.num_msix * sizeof(int));
+		if (!k->efd) {
+			ret = -ENOMEM;
+			goto err;
+		}
+		for (i = 0; i < k->info.num_msix; i++)
+			k->efd[i] = -1;
+		/* Without MSI-X the library polls; not an error. */
+		if (!kioctl(k->fd, UVIRTIO_IRQ_ENABLE, &en))
+			k->nvec = k->info.num_msix;
+	}
+	ret = uvirtio_backend_new(&kmod_ops, k, bep);
+	if (ret)
+		goto err;
+	return 0;
+err:
+	k_close(k);
+	return ret;
+}
+
+#endif /* HAVE_UVIRTIO_UAPI */

@@ -1,0 +1,816 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * blk.c - virtio-blk driver: async submit/reap per queue plus synchronous
+ * helpers.  Request header, discard range, id buffer and status byte of
+ * each request slot live in one driver-owned DMA area per queue.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_ring.h>
+
+#include <uvirtio/blk.h>
+#include "internal.h"
+
+#define SLOT_SIZE	64
+#define SLOT_HDR	0
+#define SLOT_RANGE	16
+#define SLOT_ID		32
+#define SLOT_STATUS	56
+#define MAX_INDIRECT	256
+
+struct blk_req {
+	void *user_data;
+	char *id_dst;
+	bool in_use;
+};
+
+struct uvirtio_blk_queue {
+	struct uvirtio_blk *blk;
+	struct uvirtq *vq;
+	struct uvirtio_dma area;
+	struct blk_req *reqs;
+	uint16_t *free_slots;
+	unsigned int nfree, nslots;
+	unsigned int unsubmitted;
+	struct uvirtq_buf *bufs;
+	unsigned int max_bufs;
+	bool poll;
+};
+
+struct blk_buf {
+	struct uvirtio_dma dma;
+	struct blk_buf *next;
+};
+
+struct uvirtio_blk {
+	struct uvirtio_dev *dev;
+	struct uvirtio_blk_info info;
+	unsigned int nq;
+	struct uvirtio_blk_queue *queues;
+	struct blk_buf *bufs;
+	uint32_t data_seg_max;	/* data descriptors per request */
+};
+
+static const uint64_t blk_wanted =
+	(1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
+	(1ull << VIRTIO_BLK_F_RO) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
+	(1ull << VIRTIO_BLK_F_FLUSH) | (1ull << VIRTIO_BLK_F_MQ) |
+	(1ull << VIRTIO_BLK_F_DISCARD) | (1ull << VIRTIO_BLK_F_WRITE_ZEROES);
+
+static int read_cfg(struct uvirtio_blk *blk, struct virtio_blk_config *cfg)
+{
+	uint32_t len = blk->dev->tops->config_len(blk->dev);
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (len > sizeof(*cfg))
+		len = sizeof(*cfg);
+	if (len < offsetof(struct virtio_blk_config, geometry))
+		return -ENODEV;
+	return uvirtio_dev_read_config(blk->dev, 0, cfg, len);
+}
+
+static void queue_free(struct uvirtio_backend *be, struct uvirtio_blk_queue *q)
+{
+	if (!q->blk)
+		return;
+	uvirtq_destroy(q->vq);
+	uvirtio_backend_dma_free(be, &q->area);
+	free(q->reqs);
+	free(q->free_slots);
+	free(q->bufs);
+}
+
+static int queue_init(struct uvirtio_blk *blk, struct uvirtio_blk_queue *q,
+		      uint16_t index, const struct uvirtio_blk_params *p,
+		      bool intr)
+{
+	struct uvirtq_params vp = {
+		.size = p->queue_size,
+		.max_indirect = (uint16_t)UV_MIN(blk->data_seg_max + 3u,
+						 (uint32_t)MAX_INDIRECT),
+		.use_interrupts = intr,
+		.cpu = -1,
+	};
+	unsigned int i;
+	int ret;
+
+	q->blk = blk;
+	q->poll = !intr;
+	ret = uvirtq_create(blk->dev, index, &vp, &q->vq);
+	if (ret)
+		return ret;
+	q->nslots = uvirtq_size(q->vq);
+	q->max_bufs = uvirtq_max_chain(q->vq);
+	q->reqs = calloc(q->nslots, sizeof(*q->reqs));
+	q->free_slots = calloc(q->nslots, sizeof(*q->free_slots));
+	q->bufs = calloc(q->max_bufs + 1, sizeof(*q->bufs));
+	if (!q->reqs || !q->free_slots || !q->bufs)
+		return -ENOMEM;
+	for (i = 0; i < q->nslots; i++)
+		q->free_slots[i] = (uint16_t)(q->nslots - 1 - i);
+	q->nfree = q->nslots;
+	return uvirtio_backend_dma_alloc(blk->dev->be,
+					 (size_t)q->nslots * SLOT_SIZE,
+					 &q->area);
+}
+
+UV_EXPORT int uvirtio_blk_open(struct uvirtio_backend *be,
+			       const struct uvirtio_blk_params *params,
+			       struct uvirtio_blk **out)
+{
+	struct uvirtio_blk_params defp = { 0 };
+	struct uvirtio_dev_params dp = { 0 };
+	struct virtio_blk_config cfg;
+	struct uvirtio_blk_info *in;
+	struct uvirtio_blk *blk;
+	unsigned int i, nq;
+	bool intr;
+	int ret;
+
+	if (!be || !out)
+		return -EINVAL;
+	if (!params)
+		params = &defp;
+	blk = calloc(1, sizeof(*blk));
+	if (!blk)
+		return -ENOMEM;
+	dp.transport = params->transport;
+	dp.device_type = VIRTIO_ID_BLOCK;
+	dp.wanted = blk_wanted;
+	if (!params->no_indirect)
+		dp.wanted |= 1ull << VIRTIO_RING_F_INDIRECT_DESC;
+	if (!params->no_event_idx)
+		dp.wanted |= 1ull << VIRTIO_RING_F_EVENT_IDX;
+	if (params->packed)
+		dp.wanted |= 1ull << VIRTIO_F_RING_PACKED;
+	ret = uvirtio_dev_open(be, &dp, &blk->dev);
+	if (ret)
+		goto err_free;
+	ret = read_cfg(blk, &cfg);
+	if (ret)
+		goto err_dev;
+	in = &blk->info;
+	in->features = blk->dev->features;
+	in->capacity = cfg.capacity * 512;
+	in->blk_size = 512;
+	if (uvirtio_dev_has_feature(blk->dev, VIRTIO_BLK_F_BLK_SIZE) &&
+	    cfg.blk_size >= 512 && cfg.blk_size <= 65536 &&
+	    !(cfg.blk_size & (cfg.blk_size - 1)))
+		in->blk_size = cfg.blk_size;
+	in->size_max = uvirtio_dev_has_feature(blk->dev,
+			VIRTIO_BLK_F_SIZE_MAX) ? cfg.size_max : 0;
+	if (in->size_max && in->size_max < 512) {
+		ret = -ENODEV;	/* cannot express a single sector */
+		goto err_failed;
+	}
+	blk->data_seg_max = MAX_INDIRECT - 3;
+	if (uvirtio_dev_has_feature(blk->dev, VIRTIO_BLK_F_SEG_MAX) &&
+	    cfg.seg_max)
+		blk->data_seg_max = UV_MIN(cfg.seg_max, blk->data_seg_max);
+	in->read_only = uvirtio_dev_has_feature(blk->dev, VIRTIO_BLK_F_RO);
+	in->flush = uvirtio_dev_has_feature(blk->dev, VIRTIO_BLK_F_FLUSH);
+	in->discard = uvirtio_dev_has_feature(blk->dev, VIRTIO_BLK_F_DISCARD);
+	in->write_zeroes = uvirtio_dev_has_feature(blk->dev,
+						   VIRTIO_BLK_F_WRITE_ZEROES);
+	if (in->discard) {
+		in->max_discard_sectors = cfg.max_discard_sectors;
+		in->discard_sector_alignment = cfg.discard_sector_alignment;
+	}
+	if (in->write_zeroes)
+		in->max_write_zeroes_sectors = cfg.max_write_zeroes_sectors;
+
+	nq = params->num_queues ? params->num_queues : 1;
+	if (uvirtio_dev_has_feature(blk->dev, VIRTIO_BLK_F_MQ))
+		nq = UV_MIN(nq, (unsigned int)(cfg.num_queues ? cfg.num_queues : 1));
+	else
+		nq = 1;
+	nq = UV_MIN(nq, (unsigned int)uvirtio_dev_num_queues(blk->dev));
+	if (!nq) {
+		ret = -ENODEV;
+		goto err_failed;
+	}
+	blk->queues = calloc(nq, sizeof(*blk->queues));
+	if (!blk->queues) {
+		ret = -ENOMEM;
+		goto err_failed;
+	}
+	blk->nq = nq;
+	intr = !params->poll && blk->dev->nvectors >= nq + 1;
+	for (i = 0; i < nq; i++) {
+		ret = queue_init(blk, &blk->queues[i], (uint16_t)i, params,
+				 intr);
+		if (ret)
+			goto err_failed;
+	}
+	/* Chain budget: header + range/id + status besides the data. */
+	blk->data_seg_max = UV_MIN(blk->data_seg_max,
+				   blk->queues[0].max_bufs - 2);
+	in->seg_max = blk->data_seg_max;
+	in->num_queues = (uint16_t)nq;
+	in->max_transfer = (uint64_t)blk->data_seg_max *
+			   (in->size_max ? in->size_max : (1u << 22));
+	if (in->max_transfer > UINT32_MAX - 1)
+		in->max_transfer = UINT32_MAX - 1;
+	in->max_transfer &= ~(uint64_t)(in->blk_size - 1);
+	ret = uvirtio_dev_driver_ok(blk->dev);
+	if (ret)
+		goto err_failed;
+	*out = blk;
+	return 0;
+
+err_failed:
+	blk->dev->tops->set_status(blk->dev, VIRTIO_CONFIG_S_FAILED);
+err_dev:
+	uvirtio_dev_close(blk->dev);
+	for (i = 0; blk->queues && i < blk->nq; i++)
+		queue_free(be, &blk->queues[i]);
+	free(blk->queues);
+err_free:
+	free(blk);
+	return ret;
+}
+
+UV_EXPORT void uvirtio_blk_close(struct uvirtio_blk *blk)
+{
+	struct uvirtio_backend *be;
+	unsigned int i;
+
+	if (!blk)
+		return;
+	be = blk->dev->be;
+	uvirtio_dev_close(blk->dev);	/* reset first: stops DMA */
+	for (i = 0; i < blk->nq; i++)
+		queue_free(be, &blk->queues[i]);
+	while (blk->bufs) {
+		struct blk_buf *b = blk->bufs;
+
+		blk->bufs = b->next;
+		uvirtio_backend_dma_free(be, &b->dma);
+		free(b);
+	}
+	free(blk->queues);
+	free(blk);
+}
+
+UV_EXPORT void uvirtio_blk_get_info(struct uvirtio_blk *blk,
+				    struct uvirtio_blk_info *info)
+{
+	*info = blk->info;
+}
+
+UV_EXPORT struct uvirtio_dev *uvirtio_blk_device(struct uvirtio_blk *blk)
+{
+	return blk->dev;
+}
+
+UV_EXPORT int uvirtio_blk_refresh_capacity(struct uvirtio_blk *blk)
+{
+	uint64_t cap;
+	int ret = uvirtio_dev_read_config(blk->dev,
+			offsetof(struct virtio_blk_config, capacity),
+			&cap, sizeof(cap));
+
+	if (!ret)
+		blk->info.capacity = cap * 512;
+	return ret;
+}
+
+UV_EXPORT int uvirtio_blk_map_mem(struct uvirtio_blk *blk, void *addr,
+				  size_t len)
+{
+	return uvirtio_backend_dma_map(blk->dev->be, addr, len);
+}
+
+UV_EXPORT int uvirtio_blk_unmap_mem(struct uvirtio_blk *blk, void *addr)
+{
+	return uvirtio_backend_dma_unmap(blk->dev->be, addr);
+}
+
+UV_EXPORT int uvirtio_blk_alloc_buf(struct uvirtio_blk *blk, size_t len,
+				    void **out)
+{
+	struct blk_buf *b = calloc(1, sizeof(*b));
+	int ret;
+
+	if (!b)
+		return -ENOMEM;
+	ret = uvirtio_backend_dma_alloc(blk->dev->be, len, &b->dma);
+	if (ret) {
+		free(b);
+		return ret;
+	}
+	b->next = blk->bufs;
+	blk->bufs = b;
+	*out = b->dma.vaddr;
+	return 0;
+}
+
+UV_EXPORT void uvirtio_blk_free_buf(struct uvirtio_blk *blk, void *buf)
+{
+	struct blk_buf **pp;
+
+	for (pp = &blk->bufs; *pp; pp = &(*pp)->next) {
+		if ((*pp)->dma.vaddr == buf) {
+			struct blk_buf *b = *pp;
+
+			*pp = b->next;
+			uvirtio_backend_dma_free(blk->dev->be, &b->dma);
+			free(b);
+			return;
+		}
+	}
+}
+
+UV_EXPORT struct uvirtio_blk_queue *uvirtio_blk_get_queue(
+	struct uvirtio_blk *blk, unsigned int index)
+{
+	return index < blk->nq ? &blk->queues[index] : NULL;
+}
+
+/* ---- request building ------------------------------------------------ */
+
+static int q_check(struct uvirtio_blk_queue *q)
+{
+	return atomic_load_explicit(&q->blk->dev->broken,
+				    memory_order_relaxed);
+}
+
+/* Append translated data segments of @iov to q->bufs at *@n. */
+static int add_data(struct uvirtio_blk_queue *q, const struct iovec *iov,
+		    int iovcnt, unsigned int *n, unsigned int limit,
+		    uint64_t *total)
+{
+	struct uvirtio_blk *blk = q->blk;
+	uint32_t smax = blk->info.size_max ? blk->info.size_max :
+					     (1u << 30);
+	int i;
+
+	*total = 0;
+	for (i = 0; i < iovcnt; i++) {
+		const uint8_t *p = iov[i].iov_base;
+		uint64_t left = iov[i].iov_len;
+
+		if (left && !p)
+			return -EFAULT;
+		while (left) {
+			uint64_t iova;
+			int64_t got = uvirtio_backend_translate(blk->dev->be,
+					p, UV_MIN(left, (uint64_t)smax), &iova);
+
+			if (got < 0)
+				return (int)got;
+			if (*n >= limit)
+				return -EINVAL;	/* too many segments */
+			q->bufs[(*n)++] = (struct uvirtq_buf){ iova,
+							       (uint32_t)got };
+			p += got;
+			left -= (uint64_t)got;
+			*total += (uint64_t)got;
+		}
+	}
+	return 0;
+}
+
+static int get_slot(struct uvirtio_blk_queue *q, uint16_t *slot)
+{
+	if (!q->nfree)
+		return -EAGAIN;
+	*slot = q->free_slots[--q->nfree];
+	return 0;
+}
+
+static void put_slot(struct uvirtio_blk_queue *q, uint16_t slot)
+{
+	q->reqs[slot].in_use = false;
+	q->free_slots[q->nfree++] = slot;
+}
+
+static uint8_t *slot_va(struct uvirtio_blk_queue *q, uint16_t slot)
+{
+	return (uint8_t *)q->area.vaddr + (size_t)slot * SLOT_SIZE;
+}
+
+static uint64_t slot_iova(struct uvirtio_blk_queue *q, uint16_t slot)
+{
+	return q->area.iova + (uint64_t)slot * SLOT_SIZE;
+}
+
+static int post(struct uvirtio_blk_queue *q, uint16_t slot,
+		unsigned int n_out, unsigned int n_in, void *user_data)
+{
+	int ret;
+
+	q->reqs[slot].user_data = user_data;
+	q->reqs[slot].in_use = true;
+	/* The cookie is slot + 1 so it is never NULL. */
+	ret = uvirtq_add(q->vq, q->bufs, n_out, q->bufs + n_out, n_in,
+			 (void *)(uintptr_t)(slot + 1u));
+	if (ret) {
+		put_slot(q, slot);
+		return ret;
+	}
+	q->unsubmitted++;
+	return 0;
+}
+
+static void fill_hdr(struct uvirtio_blk_queue *q, uint16_t slot,
+		     uint32_t type, uint64_t sector)
+{
+	struct virtio_blk_outhdr *h = (void *)(slot_va(q, slot) + SLOT_HDR);
+
+	h->type = type;
+	h->ioprio = 0;
+	h->sector = sector;
+	slot_va(q, slot)[SLOT_STATUS] = 0xff;
+}
+
+static int rw(struct uvirtio_blk_queue *q, bool write, uint64_t offset,
+	      const struct iovec *iov, int iovcnt, void *user_data)
+{
+	struct uvirtio_blk *blk = q->blk;
+	unsigned int n = 1, limit;
+	uint64_t total;
+	uint16_t slot;
+	int ret;
+
+	if ((ret = q_check(q)))
+		return ret;
+	if (iovcnt < 0 || (iovcnt && !iov))
+		return -EINVAL;
+	if (write && blk->info.read_only)
+		return -EROFS;
+	if (offset % blk->info.blk_size)
+		return -EINVAL;
+	limit = 1 + blk->data_seg_max;
+	ret = add_data(q, iov, iovcnt, &n, limit, &total);
+	if (ret)
+		return ret;
+	if (!total || total % blk->info.blk_size ||
+	    offset > blk->info.capacity ||
+	    total > blk->info.capacity - offset || total > UINT32_MAX - 1)
+		return -EINVAL;
+	ret = get_slot(q, &slot);
+	if (ret)
+		return ret;
+	fill_hdr(q, slot, write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN,
+		 offset / 512);
+	q->reqs[slot].id_dst = NULL;
+	q->bufs[0] = (struct uvirtq_buf){ slot_iova(q, slot) + SLOT_HDR, 16 };
+	q->bufs[n++] = (struct uvirtq_buf){ slot_iova(q, slot) + SLOT_STATUS,
+					    1 };
+	/* write: hdr + data readable; read: hdr readable, data + status. */
+	return post(q, slot, write ? n - 1 : 1, write ? 1 : n - 1, user_data);
+}
+
+UV_EXPORT int uvirtio_blk_q_readv(struct uvirtio_blk_queue *q,
+				  uint64_t offset, const struct iovec *iov,
+				  int iovcnt, void *user_data)
+{
+	return rw(q, false, offset, iov, iovcnt, user_data);
+}
+
+UV_EXPORT int uvirtio_blk_q_writev(struct uvirtio_blk_queue *q,
+				   uint64_t offset, const struct iovec *iov,
+				   int iovcnt, void *user_data)
+{
+	return rw(q, true, offset, iov, iovcnt, user_data);
+}
+
+UV_EXPORT int uvirtio_blk_q_read(struct uvirtio_blk_queue *q, uint64_t offset,
+				 void *buf, size_t len, void *user_data)
+{
+	struct iovec iov = { buf, len };
+
+	return rw(q, false, offset, &iov, 1, user_data);
+}
+
+UV_EXPORT int uvirtio_blk_q_write(struct uvirtio_blk_queue *q,
+				  uint64_t offset, const void *buf, size_t len,
+				  void *user_data)
+{
+	struct iovec iov = { (void *)buf, len };
+
+	return rw(q, true, offset, &iov, 1, user_data);
+}
+
+UV_EXPORT int uvirtio_blk_q_flush(struct uvirtio_blk_queue *q,
+				  void *user_data)
+{
+	uint16_t slot;
+	int ret;
+
+	if ((ret = q_check(q)))
+		return ret;
+	if (!q->blk->info.flush)
+		return -ENOTSUP;
+	ret = get_slot(q, &slot);
+	if (ret)
+		return ret;
+	fill_hdr(q, slot, VIRTIO_BLK_T_FLUSH, 0);
+	q->reqs[slot].id_dst = NULL;
+	q->bufs[0] = (struct uvirtq_buf){ slot_iova(q, slot) + SLOT_HDR, 16 };
+	q->bufs[1] = (struct uvirtq_buf){ slot_iova(q, slot) + SLOT_STATUS, 1 };
+	return post(q, slot, 1, 1, user_data);
+}
+
+static int range_req(struct uvirtio_blk_queue *q, bool discard,
+		     uint64_t offset, uint64_t len, bool unmap,
+		     void *user_data)
+{
+	const struct uvirtio_blk_info *in = &q->blk->info;
+	struct virtio_blk_discard_write_zeroes *r;
+	uint64_t max = discard ? in->max_discard_sectors :
+				 in->max_write_zeroes_sectors;
+	uint64_t align = discard ? in->discard_sector_alignment : 0;
+	uint16_t slot;
+	int ret;
+
+	if ((ret = q_check(q)))
+		return ret;
+	if (discard ? !in->discard : !in->write_zeroes)
+		return -ENOTSUP;
+	if (in->read_only)
+		return -EROFS;
+	if (!len || offset % in->blk_size || len % in->blk_size ||
+	    offset > in->capacity || len > in->capacity - offset)
+		return -EINVAL;
+	if ((max && len / 512 > max) || len / 512 > UINT32_MAX)
+		return -EINVAL;
+	if (align && ((offset / 512) % align || (len / 512) % align))
+		return -EINVAL;
+	ret = get_slot(q, &slot);
+	if (ret)
+		return ret;
+	fill_hdr(q, slot, discard ? VIRTIO_BLK_T_DISCARD :
+		 VIRTIO_BLK_T_WRITE_ZEROES, 0);
+	r = (void *)(slot_va(q, slot) + SLOT_RANGE);
+	r->sector = offset / 512;
+	r->num_sectors = (uint32_t)(len / 512);
+	r->flags = (!discard && unmap) ? VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP : 0;
+	q->reqs[slot].id_dst = NULL;
+	q->bufs[0] = (struct uvirtq_buf){ slot_iova(q, slot) + SLOT_HDR, 16 };
+	q->bufs[1] = (struct uvirtq_buf){ slot_iova(q, slot) + SLOT_RANGE, 16 };
+	q->bufs[2] = (struct uvirtq_buf){ slot_iova(q, slot) + SLOT_STATUS, 1 };
+	return post(q, slot, 2, 1, user_data);
+}
+
+UV_EXPORT int uvirtio_blk_q_discard(struct uvirtio_blk_queue *q,
+				    uint64_t offset, uint64_t len,
+				    void *user_data)
+{
+	return range_req(q, true, offset, len, false, user_data);
+}
+
+UV_EXPORT int uvirtio_blk_q_write_zeroes(struct uvirtio_blk_queue *q,
+					 uint64_t offset, uint64_t len,
+					 bool unmap, void *user_data)
+{
+	return range_req(q, false, offset, len, unmap, user_data);
+}
+
+UV_EXPORT int uvirtio_blk_q_get_id(struct uvirtio_blk_queue *q, char id[20],
+				   void *user_data)
+{
+	uint16_t slot;
+	int ret;
+
+	if ((ret = q_check(q)))
+		return ret;
+	if (!id)
+		return -EINVAL;
+	ret = get_slot(q, &slot);
+	if (ret)
+		return ret;
+	fill_hdr(q, slot, VIRTIO_BLK_T_GET_ID, 0);
+	memset(slot_va(q, slot) + SLOT_ID, 0, VIRTIO_BLK_ID_BYTES);
+	q->reqs[slot].id_dst = id;
+	q->bufs[0] = (struct uvirtq_buf){ slot_iova(q, slot) + SLOT_HDR, 16 };
+	q->bufs[1] = (struct uvirtq_buf){ slot_iova(q, slot) + SLOT_ID,
+					  VIRTIO_BLK_ID_BYTES };
+	q->bufs[2] = (struct uvirtq_buf){ slot_iova(q, slot) + SLOT_STATUS, 1 };
+	return post(q, slot, 1, 2, user_data);
+}
+
+/* ---- submission and completion --------------------------------------- */
+
+UV_EXPORT int uvirtio_blk_q_submit(struct uvirtio_blk_queue *q)
+{
+	int ret;
+
+	if (!q->unsubmitted)
+		return q_check(q);
+	ret = uvirtq_kick(q->vq);
+	if (ret < 0)
+		return ret;
+	q->unsubmitted = 0;
+	return 0;
+}
+
+static int status_to_errno(uint8_t st)
+{
+	switch (st) {
+	case VIRTIO_BLK_S_OK: return 0;
+	case VIRTIO_BLK_S_UNSUPP: return -ENOTSUP;
+	default: return -EIO;
+	}
+}
+
+static int collect(struct uvirtio_blk_queue *q, unsigned int max,
+		   struct uvirtio_blk_completion *out, unsigned int *n)
+{
+	while (*n < max) {
+		void *cookie;
+		uint32_t len;
+		uintptr_t c;
+		uint16_t slot;
+		int ret = uvirtq_get_used(q->vq, &cookie, &len);
+
+		if (ret <= 0)
+			return ret;
+		c = (uintptr_t)cookie;
+		if (c == 0 || c > q->nslots || !q->reqs[c - 1].in_use)
+			return -EIO;	/* cannot happen: vq validated */
+		slot = (uint16_t)(c - 1);
+		out[*n].user_data = q->reqs[slot].user_data;
+		out[*n].ret = status_to_errno(slot_va(q, slot)[SLOT_STATUS]);
+		if (q->reqs[slot].id_dst && !out[*n].ret)
+			memcpy(q->reqs[slot].id_dst, slot_va(q, slot) + SLOT_ID,
+			       VIRTIO_BLK_ID_BYTES);
+		put_slot(q, slot);
+		(*n)++;
+	}
+	return 0;
+}
+
+static int64_t ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000ll + ts->tv_nsec;
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts_ns(&ts);
+}
+
+static void drain(int fd)
+{
+	uint64_t v;
+
+	if (fd >= 0 && read(fd, &v, sizeof(v)) < 0)
+		return;
+}
+
+UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
+				 unsigned int min, unsigned int max,
+				 struct uvirtio_blk_completion *out,
+				 const struct timespec *timeout)
+{
+	int64_t deadline = timeout ? mono_ns() + ts_ns(timeout) : INT64_MAX;
+	int cfd = uvirtio_dev_config_eventfd(q->blk->dev);
+	int qfd = uvirtq_eventfd(q->vq);
+	unsigned int n = 0, spins = 0;
+	int ret;
+
+	if (min > max || (max && !out))
+		return -EINVAL;
+	ret = uvirtio_blk_q_submit(q);
+	if (ret)
+		return ret;
+	for (;;) {
+		ret = collect(q, max, out, &n);
+		if (ret < 0)
+			return n ? (int)n : ret;
+		if (n >= min || n == max || !uvirtq_in_flight(q->vq))
+			return (int)n;
+		if (mono_ns() >= deadline)
+			return (int)n;
+		if (q->poll || qfd < 0) {
+			if (!(++spins & 1023)) {
+				ret = uvirtio_dev_check_status(q->blk->dev);
+				if (ret)
+					return n ? (int)n : ret;
+				sched_yield();
+			}
+			continue;
+		}
+		/* Arm, re-check (no lost wakeup), then sleep. */
+		ret = uvirtq_enable_cb(q->vq);
+		if (ret < 0)
+			return n ? (int)n : ret;
+		if (ret == 0) {
+			struct pollfd pfd[2] = {
+				{ .fd = qfd, .events = POLLIN },
+				{ .fd = cfd, .events = POLLIN },
+			};
+			int64_t left = deadline - mono_ns();
+			int ms = deadline == INT64_MAX ? -1 :
+				 left <= 0 ? 0 : (int)UV_MIN(left / 1000000 + 1,
+							     (int64_t)INT32_MAX);
+
+			ret = poll(pfd, cfd >= 0 ? 2 : 1, ms);
+			if (ret < 0 && errno != EINTR)
+				return n ? (int)n : -errno;
+			if (ret > 0 && (pfd[0].revents & POLLIN))
+				drain(qfd);
+			if (ret > 0 && cfd >= 0 && (pfd[1].revents & POLLIN)) {
+				drain(cfd);
+				ret = uvirtio_dev_check_status(q->blk->dev);
+				if (ret)
+					return n ? (int)n : ret;
+			}
+		}
+	}
+}
+
+UV_EXPORT int uvirtio_blk_q_fd(struct uvirtio_blk_queue *q)
+{
+	return uvirtq_eventfd(q->vq);
+}
+
+UV_EXPORT unsigned int uvirtio_blk_q_in_flight(struct uvirtio_blk_queue *q)
+{
+	return uvirtq_in_flight(q->vq);
+}
+
+/* ---- synchronous helpers --------------------------------------------- */
+
+static int sync_wait(struct uvirtio_blk *blk, int ret)
+{
+	struct uvirtio_blk_queue *q = &blk->queues[0];
+	struct uvirtio_blk_completion c;
+
+	if (ret)
+		return ret;
+	ret = uvirtio_blk_q_reap(q, 1, 1, &c, NULL);
+	if (ret < 0)
+		return ret;
+	if (ret != 1)
+		return -EIO;
+	return c.ret;
+}
+
+UV_EXPORT int uvirtio_blk_read(struct uvirtio_blk *blk, uint64_t offset,
+			       void *buf, size_t len)
+{
+	return sync_wait(blk, uvirtio_blk_q_read(&blk->queues[0], offset, buf,
+						 len, NULL));
+}
+
+UV_EXPORT int uvirtio_blk_write(struct uvirtio_blk *blk, uint64_t offset,
+				const void *buf, size_t len)
+{
+	return sync_wait(blk, uvirtio_blk_q_write(&blk->queues[0], offset, buf,
+						  len, NULL));
+}
+
+UV_EXPORT int uvirtio_blk_readv(struct uvirtio_blk *blk, uint64_t offset,
+				const struct iovec *iov, int iovcnt)
+{
+	return sync_wait(blk, uvirtio_blk_q_readv(&blk->queues[0], offset, iov,
+						  iovcnt, NULL));
+}
+
+UV_EXPORT int uvirtio_blk_writev(struct uvirtio_blk *blk, uint64_t offset,
+				 const struct iovec *iov, int iovcnt)
+{
+	return sync_wait(blk, uvirtio_blk_q_writev(&blk->queues[0], offset,
+						   iov, iovcnt, NULL));
+}
+
+UV_EXPORT int uvirtio_blk_flush(struct uvirtio_blk *blk)
+{
+	return sync_wait(blk, uvirtio_blk_q_flush(&blk->queues[0], NULL));
+}
+
+UV_EXPORT int uvirtio_blk_discard(struct uvirtio_blk *blk, uint64_t offset,
+				  uint64_t len)
+{
+	return sync_wait(blk, uvirtio_blk_q_discard(&blk->queues[0], offset,
+						    len, NULL));
+}
+
+UV_EXPORT int uvirtio_blk_write_zeroes(struct uvirtio_blk *blk,
+				       uint64_t offset, uint64_t len,
+				       bool unmap)
+{
+	return sync_wait(blk, uvirtio_blk_q_write_zeroes(&blk->queues[0],
+							 offset, len, unmap,
+							 NULL));
+}
+
+UV_EXPORT int uvirtio_blk_get_id(struct uvirtio_blk *blk, char id[20])
+{
+	return sync_wait(blk, uvirtio_blk_q_get_id(&blk->queues[0], id, NULL));
+}

@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * device.c - generic virtio device: transport selection, the spec 3.1
+ * initialisation sequence, feature negotiation, consistent config access
+ * and status / NEEDS_RESET handling.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_pci.h>
+#include <linux/virtio_ring.h>
+
+#include "internal.h"
+
+#define RESET_TIMEOUT_NS	(2ull * 1000 * 1000 * 1000)
+
+/* Transport / ring feature bits this library implements. */
+#define UV_TRANSPORT_FEATURES					\
+	((1ull << VIRTIO_RING_F_INDIRECT_DESC) |		\
+	 (1ull << VIRTIO_RING_F_EVENT_IDX) |			\
+	 (1ull << VIRTIO_F_VERSION_1) |				\
+	 (1ull << VIRTIO_F_ACCESS_PLATFORM) |			\
+	 (1ull << VIRTIO_F_RING_PACKED) |			\
+	 (1ull << VIRTIO_F_ANY_LAYOUT))
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void short_sleep(void)
+{
+	struct timespec ts = { 0, 100 * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+void uv_dev_mark_broken(struct uvirtio_dev *dev, int err)
+{
+	int expected = 0;
+
+	atomic_compare_exchange_strong(&dev->broken, &expected, err);
+}
+
+void uv_ring_doorbell(struct uvirtio_dev *dev, const struct uv_notify *n)
+{
+	if (n->ptr)
+		*(volatile uint16_t *)n->ptr = n->value;
+	else
+		uv_bar_write(dev->be, n->bar, n->off, 2, n->value);
+}
+
+int uv_dev_queue_vector(struct uvirtio_dev *dev, uint16_t index)
+{
+	/* Vector 0 is the config vector; queue i gets vector i + 1. */
+	if (dev->nvectors < (unsigned int)index + 2)
+		return -ENOSPC;
+	return index + 1;
+}
+
+static int dev_reset(struct uvirtio_dev *dev)
+{
+	uint64_t deadline;
+	int ret;
+
+	ret = dev->tops->set_status(dev, 0);
+	if (ret)
+		return ret;
+	deadline = now_ns() + RESET_TIMEOUT_NS;
+	for (;;) {
+		ret = dev->tops->get_status(dev);
+		if (ret < 0)
+			return ret;
+		if (ret == 0)
+			return 0;
+		if (now_ns() > deadline)
+			return -ETIMEDOUT;
+		short_sleep();
+	}
+}
+
+static int add_status(struct uvirtio_dev *dev, uint8_t bits)
+{
+	int st = dev->tops->get_status(dev);
+
+	if (st < 0)
+		return st;
+	return dev->tops->set_status(dev, (uint8_t)st | bits);
+}
+
+static int read_device_type(struct uvirtio_dev *dev, uint32_t *type)
+{
+	uint16_t devid, subsys;
+	int ret;
+
+	ret = uvirtio_backend_cfg_read(dev->be, 2, &devid, 2);
+	if (ret)
+		return ret;
+	if (devid >= 0x1040 && devid <= 0x107f) {
+		*type = devid - 0x1040;
+		return 0;
+	}
+	if (devid >= 0x1000 && devid <= 0x103f) {
+		ret = uvirtio_backend_cfg_read(dev->be, 0x2e, &subsys, 2);
+		if (ret)
+			return ret;
+		*type = subsys;
+		return 0;
+	}
+	return -ENODEV;
+}
+
+static int negotiate(struct uvirtio_dev *dev,
+		     const struct uvirtio_dev_params *p)
+{
+	bool legacy = dev->tops == &uv_pci_legacy_ops;
+	uint64_t offered, want, required, ok;
+	int ret;
+
+	ret = dev->tops->get_features(dev, &offered);
+	if (ret)
+		return ret;
+	/* Device-specific bits as asked; transport bits only if we know them. */
+	want = p->wanted & (((1ull << VIRTIO_TRANSPORT_F_START) - 1) |
+			    UV_TRANSPORT_FEATURES |
+			    ~((1ull << (VIRTIO_TRANSPORT_F_END + 1)) - 1));
+	required = p->required;
+	if (!legacy) {
+		want |= 1ull << VIRTIO_F_VERSION_1;
+		required |= 1ull << VIRTIO_F_VERSION_1;
+	} else {
+		want &= 0xffffffffu;
+	}
+	if (uvirtio_backend_iommu_mode(dev->be) == UVIRTIO_BE_IOMMU_TRANSLATED)
+		required |= 1ull << VIRTIO_F_ACCESS_PLATFORM;
+	/*
+	 * A device offering ACCESS_PLATFORM may refuse to work without it;
+	 * our addresses are always platform (IOVA) addresses, so accept it.
+	 */
+	want |= (1ull << VIRTIO_F_ACCESS_PLATFORM) & offered;
+	want |= required;
+	ok = offered & want;
+	if ((ok & required) != required)
+		return -ENOTSUP;
+	ret = dev->tops->set_features(dev, ok);
+	if (ret)
+		return ret;
+	dev->features = ok;
+	if (legacy)
+		return 0;	/* legacy has no FEATURES_OK handshake */
+	ret = add_status(dev, VIRTIO_CONFIG_S_FEATURES_OK);
+	if (ret)
+		return ret;
+	ret = dev->tops->get_status(dev);
+	if (ret < 0)
+		return ret;
+	if (!(ret & VIRTIO_CONFIG_S_FEATURES_OK))
+		return -ENOTSUP;	/* device refused our feature subset */
+	return 0;
+}
+
+UV_EXPORT int uvirtio_dev_open(struct uvirtio_backend *be,
+			       const struct uvirtio_dev_params *params,
+			       struct uvirtio_dev **out)
+{
+	struct uvirtio_dev_params defp = { 0 };
+	struct uvirtio_dev *dev;
+	int ret, vecs;
+
+	if (!be || !out)
+		return -EINVAL;
+	if (!params)
+		params = &defp;
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	dev->be = be;
+	dev->config_fd = -1;
+	atomic_init(&dev->broken, 0);
+	ret = uvirtio_backend_get_caps(be, &dev->caps);
+	if (ret)
+		goto err_free;
+	switch (params->transport) {
+	case UVIRTIO_TRANSPORT_MODERN:
+		dev->tops = &uv_pci_modern_ops;
+		break;
+	case UVIRTIO_TRANSPORT_LEGACY:
+		dev->tops = &uv_pci_legacy_ops;
+		break;
+	case UVIRTIO_TRANSPORT_AUTO:
+		dev->tops = uv_pci_modern_ops.probe(dev) == 0 ?
+			&uv_pci_modern_ops : &uv_pci_legacy_ops;
+		break;
+	default:
+		ret = -EINVAL;
+		goto err_free;
+	}
+	ret = dev->tops->probe(dev);
+	if (ret)
+		goto err_free;
+	ret = read_device_type(dev, &dev->device_type);
+	if (ret)
+		goto err_free;
+	if (params->device_type && params->device_type != dev->device_type) {
+		ret = -ENODEV;
+		goto err_free;
+	}
+	vecs = uvirtio_backend_num_vectors(be);
+	dev->nvectors = vecs > 0 ? (unsigned int)vecs : 0;
+	dev->msix_enabled = dev->nvectors > 0;
+
+	ret = dev_reset(dev);
+	if (ret)
+		goto err_free;
+	if ((ret = add_status(dev, VIRTIO_CONFIG_S_ACKNOWLEDGE)) ||
+	    (ret = add_status(dev, VIRTIO_CONFIG_S_DRIVER)))
+		goto err_failed;
+	ret = negotiate(dev, params);
+	if (ret)
+		goto err_failed;
+	if (dev->nvectors > 0) {
+		ret = dev->tops->set_config_vector(dev, 0);
+		if (ret)
+			goto err_failed;
+		ret = uvirtio_backend_irq_eventfd(be, 0, -1);
+		if (ret < 0)
+			goto err_failed;
+		dev->config_fd = ret;
+	}
+	ret = dev->tops->num_queues(dev);
+	if (ret < 0)
+		goto err_failed;
+	dev->num_queues = (uint16_t)ret;
+	*out = dev;
+	return 0;
+
+err_failed:
+	add_status(dev, VIRTIO_CONFIG_S_FAILED);
+err_free:
+	free(dev);
+	return ret;
+}
+
+UV_EXPORT void uvirtio_dev_close(struct uvirtio_dev *dev)
+{
+	if (!dev)
+		return;
+	/* Stop all DMA before the rings are freed by the caller. */
+	if (dev_reset(dev))
+		uvirtio_backend_reset(dev->be);
+	free(dev);
+}
+
+UV_EXPORT uint64_t uvirtio_dev_features(const struct uvirtio_dev *dev)
+{
+	return dev->features;
+}
+
+UV_EXPORT bool uvirtio_dev_has_feature(const struct uvirtio_dev *dev,
+				       unsigned int bit)
+{
+	return bit < 64 && (dev->features & (1ull << bit));
+}
+
+UV_EXPORT uint32_t uvirtio_dev_device_type(const struct uvirtio_dev *dev)
+{
+	return dev->device_type;
+}
+
+UV_EXPORT bool uvirtio_dev_is_legacy(const struct uvirtio_dev *dev)
+{
+	return dev->tops == &uv_pci_legacy_ops;
+}
+
+UV_EXPORT int uvirtio_dev_num_queues(struct uvirtio_dev *dev)
+{
+	return dev->num_queues;
+}
+
+UV_EXPORT struct uvirtio_backend *uvirtio_dev_backend(struct uvirtio_dev *dev)
+{
+	return dev->be;
+}
+
+static unsigned int access_width(uint32_t off, uint32_t left)
+{
+	if (!(off & 3) && left >= 4)
+		return 4;
+	if (!(off & 1) && left >= 2)
+		return 2;
+	return 1;
+}
+
+static int read_config_once(struct uvirtio_dev *dev, uint32_t off,
+			    uint8_t *buf, uint32_t len)
+{
+	uint32_t done = 0, val;
+	unsigned int w;
+	int ret;
+
+	while (done < len) {
+		w = access_width(off + done, len - done);
+		ret = dev->tops->config_read(dev, off + done, w, &val);
+		if (ret)
+			return ret;
+		memcpy(buf + done, &val, w);	/* little-endian host */
+		done += w;
+	}
+	return 0;
+}
+
+UV_EXPORT int uvirtio_dev_read_config(struct uvirtio_dev *dev, uint32_t off,
+				      void *buf, uint32_t len)
+{
+	int gen1, gen2, ret, tries;
+
+	if (!buf || (uint64_t)off + len > dev->tops->config_len(dev))
+		return -EINVAL;
+	for (tries = 0; tries < UVIRTIO_CONFIG_RETRIES; tries++) {
+		gen1 = dev->tops->config_generation(dev);
+		if (gen1 == -EOPNOTSUPP)
+			return read_config_once(dev, off, buf, len);
+		if (gen1 < 0)
+			return gen1;
+		ret = read_config_once(dev, off, buf, len);
+		if (ret)
+			return ret;
+		gen2 = dev->tops->config_generation(dev);
+		if (gen2 < 0)
+			return gen2;
+		if (gen1 == gen2)
+			return 0;
+	}
+	return -EAGAIN;
+}
+
+UV_EXPORT int uvirtio_dev_write_config(struct uvirtio_dev *dev, uint32_t off,
+				       const void *buf, uint32_t len)
+{
+	const uint8_t *p = buf;
+	uint32_t done = 0, val;
+	unsigned int w;
+	int ret;
+
+	if (!buf || (uint64_t)off + len > dev->tops->config_len(dev))
+		return -EINVAL;
+	while (done < len) {
+		w = access_width(off + done, len - done);
+		val = 0;
+		memcpy(&val, p + done, w);
+		ret = dev->tops->config_write(dev, off + done, w, val);
+		if (ret)
+			return ret;
+		done += w;
+	}
+	return 0;
+}
+
+UV_EXPORT int uvirtio_dev_status(struct uvirtio_dev *dev)
+{
+	return dev->tops->get_status(dev);
+}
+
+UV_EXPORT int uvirtio_dev_check_status(struct uvirtio_dev *dev)
+{
+	int st, broken = atomic_load_explicit(&dev->broken,
+					      memory_order_relaxed);
+
+	if (broken)
+		return broken;
+	st = dev->tops->get_status(dev);
+	if (st < 0)
+		return st;
+	if (st == 0xff) {
+		/* All-ones: the function is gone (surprise removal). */
+		uv_dev_mark_broken(dev, -ENODEV);
+		return -ENODEV;
+	}
+	if (st & VIRTIO_CONFIG_S_NEEDS_RESET) {
+		uv_dev_mark_broken(dev, -UVIRTIO_ENEEDS_RESET);
+		return -UVIRTIO_ENEEDS_RESET;
+	}
+	if (st & VIRTIO_CONFIG_S_FAILED || !(st & VIRTIO_CONFIG_S_DRIVER)) {
+		uv_dev_mark_broken(dev, -EIO);
+		return -EIO;
+	}
+	return 0;
+}
+
+UV_EXPORT int uvirtio_dev_driver_ok(struct uvirtio_dev *dev)
+{
+	int ret = add_status(dev, VIRTIO_CONFIG_S_DRIVER_OK);
+
+	if (ret)
+		return ret;
+	return uvirtio_dev_check_status(dev);
+}
+
+UV_EXPORT int uvirtio_dev_config_eventfd(struct uvirtio_dev *dev)
+{
+	return dev->config_fd >= 0 ? dev->config_fd : -ENOENT;
+}

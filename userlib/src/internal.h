@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * internal.h - private declarations shared by the libuvirtio sources.
+ */
+#ifndef UVIRTIO_INTERNAL_H
+#define UVIRTIO_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uvirtio/backend.h>
+#include <uvirtio/device.h>
+#include <uvirtio/virtqueue.h>
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "libuvirtio currently supports little-endian hosts only"
+#endif
+
+#define UV_EXPORT __attribute__((visibility("default")))
+#define UV_PAGE_SIZE 4096u
+#define UV_ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define UV_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define UV_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* One IOVA-contiguous piece of the translation table. */
+struct uv_xlat {
+	uintptr_t va;
+	uint64_t len;
+	uint64_t iova;
+	uintptr_t key;		/* start vaddr of the owning mapping */
+};
+
+/* One mapping or allocation registered in the table. */
+struct uv_mapping {
+	uintptr_t key;
+	uint64_t handle;
+	bool is_alloc;
+};
+
+struct uvirtio_backend {
+	const struct uvirtio_backend_ops *ops;
+	void *priv;
+	pthread_rwlock_t lock;
+	struct uv_xlat *xlat;		/* sorted by va, non-overlapping */
+	size_t nxlat, xlat_cap;
+	struct uv_mapping *maps;
+	size_t nmaps, maps_cap;
+};
+
+static inline int uv_bar_read(struct uvirtio_backend *be, unsigned int bar,
+			      uint64_t off, unsigned int width, uint64_t *val)
+{
+	return be->ops->bar_read(be->priv, bar, off, width, val);
+}
+
+static inline int uv_bar_write(struct uvirtio_backend *be, unsigned int bar,
+			       uint64_t off, unsigned int width, uint64_t val)
+{
+	return be->ops->bar_write(be->priv, bar, off, width, val);
+}
+
+/* Where and how to ring a queue's doorbell. */
+struct uv_notify {
+	volatile void *ptr;	/* direct mapping, or NULL: go through ops */
+	unsigned int bar;
+	uint64_t off;
+	uint16_t value;
+};
+
+struct uv_queue_setup {
+	uint16_t index;
+	uint16_t size;
+	uint64_t desc;
+	uint64_t driver;
+	uint64_t device;
+	uint16_t vector;	/* VIRTIO_MSI_NO_VECTOR for none */
+};
+
+/* Transport vtable: modern PCI, legacy PCI (MMIO / vhost later). */
+struct uv_transport_ops {
+	const char *name;
+	int (*probe)(struct uvirtio_dev *dev);
+	int (*get_status)(struct uvirtio_dev *dev);
+	int (*set_status)(struct uvirtio_dev *dev, uint8_t status);
+	int (*get_features)(struct uvirtio_dev *dev, uint64_t *features);
+	int (*set_features)(struct uvirtio_dev *dev, uint64_t features);
+	/* Raw device config access at natural width (1, 2, 4). */
+	int (*config_read)(struct uvirtio_dev *dev, uint32_t off,
+			   unsigned int width, uint32_t *val);
+	int (*config_write)(struct uvirtio_dev *dev, uint32_t off,
+			    unsigned int width, uint32_t val);
+	/* Return the generation, or -EOPNOTSUPP when there is none. */
+	int (*config_generation)(struct uvirtio_dev *dev);
+	uint32_t (*config_len)(struct uvirtio_dev *dev);
+	int (*num_queues)(struct uvirtio_dev *dev);
+	/* Max (modern) or fixed (legacy) size; 0 if the queue is absent. */
+	int (*queue_size)(struct uvirtio_dev *dev, uint16_t index);
+	bool fixed_queue_size;		/* legacy: size cannot be changed */
+	uint32_t split_align;		/* used ring alignment */
+	int (*queue_setup)(struct uvirtio_dev *dev,
+			   const struct uv_queue_setup *qs);
+	int (*queue_notify_info)(struct uvirtio_dev *dev, uint16_t index,
+				 struct uv_notify *n);
+	int (*set_config_vector)(struct uvirtio_dev *dev, uint16_t vector);
+};
+
+extern const struct uv_transport_ops uv_pci_modern_ops;
+extern const struct uv_transport_ops uv_pci_legacy_ops;
+
+struct uvirtio_dev {
+	struct uvirtio_backend *be;
+	const struct uv_transport_ops *tops;
+	struct uvirtio_caps caps;
+	uint64_t features;
+	uint32_t device_type;
+	uint16_t num_queues;
+	unsigned int nvectors;	/* MSI-X vectors usable (0: none) */
+	bool msix_enabled;	/* a config vector was programmed */
+	int config_fd;
+	atomic_int broken;	/* 0, or negative errno once broken */
+};
+
+/* Device helpers used by the virtqueue layer. */
+int uv_dev_queue_vector(struct uvirtio_dev *dev, uint16_t index);
+void uv_dev_mark_broken(struct uvirtio_dev *dev, int err);
+void uv_ring_doorbell(struct uvirtio_dev *dev, const struct uv_notify *n);
+
+#endif /* UVIRTIO_INTERNAL_H */

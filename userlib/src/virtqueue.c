@@ -1,0 +1,698 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * virtqueue.c - split and packed virtqueues behind one interface.
+ *
+ * Shared by both formats: request state indexed by id (cookie, writable
+ * length, ring slots used), validation of everything the device reports,
+ * indirect tables (one preallocated table per id), interrupt / polling
+ * mode.  Format-specific: descriptor placement, publication, completion
+ * detection and notification suppression.
+ *
+ * Shared ring words are accessed with GCC/Clang __atomic builtins (the
+ * C11 memory model on plain objects) and full fences with
+ * atomic_thread_fence(memory_order_seq_cst); see uvirtio/virtqueue.h for
+ * the ordering contract.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_pci.h>
+#include <linux/virtio_ring.h>
+
+#include "internal.h"
+
+#define SPLIT_MAX_SIZE	32768u
+#define PACKED_MAX_SIZE	32768u
+
+struct vq_state {
+	void *cookie;		/* non-NULL while the id is in flight */
+	uint32_t wlen;		/* writable bytes posted */
+	uint16_t ndesc;		/* ring descriptors / slots consumed */
+	uint16_t last;		/* split: last descriptor id of the chain */
+};
+
+struct uvirtq {
+	struct uvirtio_dev *dev;
+	struct uvirtio_backend *be;
+	uint16_t index;
+	uint16_t num;
+	bool packed;
+	bool indirect;
+	bool event_idx;
+	bool cb_enabled;
+	bool broken;
+	int eventfd;
+	struct uv_notify notify;
+	struct uvirtio_dma ring;
+	struct uvirtio_dma indir;
+	uint16_t max_indirect;
+	struct vq_state *state;
+	unsigned int in_flight;
+	uint16_t num_free;	/* split: free descriptors; packed: slots */
+
+	/* split */
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	uint16_t *next;		/* shadow of desc[].next for free chains */
+	uint16_t free_head;
+	uint16_t avail_idx;	/* next avail index to write */
+	uint16_t avail_pub;	/* avail index last published */
+	uint16_t last_used;
+
+	/* packed */
+	struct vring_packed_desc *pdesc;
+	struct vring_packed_desc_event *drv_ev;
+	struct vring_packed_desc_event *dev_ev;
+	uint16_t next_avail;
+	bool avail_wrap;
+	uint16_t last_used_p;
+	bool used_wrap;
+	uint16_t *free_ids;
+	uint16_t nfree_ids;
+	uint16_t added;		/* slots made available since last kick */
+};
+
+static inline uint16_t ld16(const void *p)
+{
+	return __atomic_load_n((const uint16_t *)p, __ATOMIC_RELAXED);
+}
+
+static inline uint16_t ld16_acq(const void *p)
+{
+	return __atomic_load_n((const uint16_t *)p, __ATOMIC_ACQUIRE);
+}
+
+static inline void st16(void *p, uint16_t v)
+{
+	__atomic_store_n((uint16_t *)p, v, __ATOMIC_RELAXED);
+}
+
+static inline void st16_rel(void *p, uint16_t v)
+{
+	__atomic_store_n((uint16_t *)p, v, __ATOMIC_RELEASE);
+}
+
+static inline void full_fence(void)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+static int vq_check(struct uvirtq *vq)
+{
+	int err;
+
+	if (vq->broken)
+		return -EIO;
+	err = atomic_load_explicit(&vq->dev->broken, memory_order_relaxed);
+	return err;
+}
+
+static int vq_break(struct uvirtq *vq)
+{
+	vq->broken = true;
+	uv_dev_mark_broken(vq->dev, -EIO);
+	return -EIO;
+}
+
+static uint16_t *split_used_event(struct uvirtq *vq)
+{
+	return (uint16_t *)&vq->avail->ring[vq->num];
+}
+
+static uint16_t *split_avail_event(struct uvirtq *vq)
+{
+	return (uint16_t *)&vq->used->ring[vq->num];
+}
+
+static size_t split_used_off(uint16_t num, uint32_t align)
+{
+	size_t avail_end = 16u * num + 6u + 2u * num;
+
+	return UV_ALIGN_UP(avail_end, (size_t)align);
+}
+
+static int layout_rings(struct uvirtq *vq, uint32_t align)
+{
+	size_t len, used_off = 0;
+	int ret;
+
+	if (vq->packed)
+		len = 16u * vq->num + 2 * sizeof(struct vring_packed_desc_event);
+	else {
+		used_off = split_used_off(vq->num, align);
+		len = used_off + 6u + 8u * vq->num;
+	}
+	ret = uvirtio_backend_dma_alloc(vq->be, len, &vq->ring);
+	if (ret)
+		return ret;
+	if (vq->packed) {
+		vq->pdesc = vq->ring.vaddr;
+		vq->drv_ev = (void *)((char *)vq->ring.vaddr + 16u * vq->num);
+		vq->dev_ev = vq->drv_ev + 1;
+	} else {
+		vq->desc = vq->ring.vaddr;
+		vq->avail = (void *)((char *)vq->ring.vaddr + 16u * vq->num);
+		vq->used = (void *)((char *)vq->ring.vaddr + used_off);
+	}
+	return 0;
+}
+
+static void init_free_state(struct uvirtq *vq)
+{
+	uint16_t i;
+
+	if (vq->packed) {
+		for (i = 0; i < vq->num; i++)
+			vq->free_ids[i] = (uint16_t)(vq->num - 1 - i);
+		vq->nfree_ids = vq->num;
+		vq->avail_wrap = true;
+		vq->used_wrap = true;
+	} else {
+		for (i = 0; i < vq->num; i++)
+			vq->next[i] = (uint16_t)(i + 1);
+		vq->free_head = 0;
+	}
+	vq->num_free = vq->num;
+}
+
+static void set_cb(struct uvirtq *vq, bool enable);
+
+UV_EXPORT int uvirtq_create(struct uvirtio_dev *dev, uint16_t index,
+			    const struct uvirtq_params *params,
+			    struct uvirtq **out)
+{
+	const struct uv_transport_ops *t = dev->tops;
+	struct uvirtq_params defp = { .use_interrupts = false, .cpu = -1 };
+	struct uv_queue_setup qs = { 0 };
+	struct uvirtq *vq;
+	int ret, max;
+
+	if (!out)
+		return -EINVAL;
+	if (!params)
+		params = &defp;
+	if (index >= dev->num_queues)
+		return -ENODEV;
+	max = t->queue_size(dev, index);
+	if (max < 0)
+		return max;
+	if (max == 0)
+		return -ENODEV;
+	vq = calloc(1, sizeof(*vq));
+	if (!vq)
+		return -ENOMEM;
+	vq->dev = dev;
+	vq->be = dev->be;
+	vq->index = index;
+	vq->eventfd = -1;
+	vq->packed = uvirtio_dev_has_feature(dev, VIRTIO_F_RING_PACKED);
+	vq->event_idx = uvirtio_dev_has_feature(dev, VIRTIO_RING_F_EVENT_IDX);
+	vq->num = params->size ? params->size : (uint16_t)max;
+	ret = -EINVAL;
+	if (vq->num > max || (t->fixed_queue_size && vq->num != max))
+		goto err;
+	if (vq->packed ? vq->num > PACKED_MAX_SIZE :
+	    (vq->num > SPLIT_MAX_SIZE || (vq->num & (vq->num - 1))))
+		goto err;
+	if (uvirtio_dev_has_feature(dev, VIRTIO_RING_F_INDIRECT_DESC) &&
+	    params->max_indirect > 1) {
+		vq->indirect = true;
+		vq->max_indirect = params->max_indirect;
+	}
+	ret = -ENOMEM;
+	vq->state = calloc(vq->num, sizeof(*vq->state));
+	if (vq->packed)
+		vq->free_ids = calloc(vq->num, sizeof(uint16_t));
+	else
+		vq->next = calloc(vq->num, sizeof(uint16_t));
+	if (!vq->state || (!vq->free_ids && !vq->next))
+		goto err;
+	init_free_state(vq);
+	ret = layout_rings(vq, t->split_align);
+	if (ret)
+		goto err;
+	if (vq->indirect) {
+		ret = uvirtio_backend_dma_alloc(vq->be,
+				(size_t)vq->num * vq->max_indirect * 16u,
+				&vq->indir);
+		if (ret)
+			goto err;
+	}
+	qs.index = index;
+	qs.size = vq->num;
+	qs.vector = VIRTIO_MSI_NO_VECTOR;
+	if (params->use_interrupts) {
+		ret = uv_dev_queue_vector(dev, index);
+		if (ret < 0)
+			goto err;
+		qs.vector = (uint16_t)ret;
+		ret = uvirtio_backend_irq_eventfd(vq->be, qs.vector,
+						  params->cpu);
+		if (ret < 0)
+			goto err;
+		vq->eventfd = ret;
+	}
+	/* Interrupts on iff requested; set before the device sees the ring. */
+	set_cb(vq, params->use_interrupts);
+	qs.desc = vq->ring.iova;
+	if (vq->packed) {
+		qs.driver = vq->ring.iova + 16u * vq->num;
+		qs.device = qs.driver + sizeof(struct vring_packed_desc_event);
+	} else {
+		qs.driver = vq->ring.iova + 16u * vq->num;
+		qs.device = vq->ring.iova + split_used_off(vq->num,
+							   t->split_align);
+	}
+	ret = t->queue_setup(dev, &qs);
+	if (ret)
+		goto err;
+	ret = t->queue_notify_info(dev, index, &vq->notify);
+	if (ret)
+		goto err;
+	*out = vq;
+	return 0;
+err:
+	uvirtq_destroy(vq);
+	return ret;
+}
+
+UV_EXPORT void uvirtq_destroy(struct uvirtq *vq)
+{
+	if (!vq)
+		return;
+	uvirtio_backend_dma_free(vq->be, &vq->ring);
+	uvirtio_backend_dma_free(vq->be, &vq->indir);
+	free(vq->state);
+	free(vq->next);
+	free(vq->free_ids);
+	free(vq);
+}
+
+/* Fill an indirect table for id @id; return its IOVA. */
+static uint64_t fill_indirect(struct uvirtq *vq, uint16_t id,
+			      const struct uvirtq_buf *out, unsigned int n_out,
+			      const struct uvirtq_buf *in, unsigned int n_in)
+{
+	size_t off = (size_t)id * vq->max_indirect * 16u;
+	struct vring_desc *t = (void *)((char *)vq->indir.vaddr + off);
+	unsigned int i, n = n_out + n_in;
+
+	for (i = 0; i < n; i++) {
+		const struct uvirtq_buf *b = i < n_out ? &out[i] :
+							 &in[i - n_out];
+
+		t[i].addr = b->iova;
+		t[i].len = b->len;
+		t[i].flags = (uint16_t)((i + 1 < n ? VRING_DESC_F_NEXT : 0) |
+					(i >= n_out ? VRING_DESC_F_WRITE : 0));
+		t[i].next = (uint16_t)(i + 1 < n ? i + 1 : 0);
+	}
+	return vq->indir.iova + off;
+}
+
+static int split_add(struct uvirtq *vq, const struct uvirtq_buf *out,
+		     unsigned int n_out, const struct uvirtq_buf *in,
+		     unsigned int n_in, bool use_ind, uint32_t wlen,
+		     void *cookie)
+{
+	unsigned int i, n = n_out + n_in, needed = use_ind ? 1 : n;
+	uint16_t head = vq->free_head, id = head, last = head;
+
+	if (vq->num_free < needed)
+		return -EAGAIN;
+	if (use_ind) {
+		vq->desc[head].addr = fill_indirect(vq, head, out, n_out, in,
+						    n_in);
+		vq->desc[head].len = n * 16u;
+		vq->desc[head].flags = VRING_DESC_F_INDIRECT;
+		vq->desc[head].next = 0;
+		id = vq->next[head];
+	} else {
+		for (i = 0; i < n; i++) {
+			const struct uvirtq_buf *b = i < n_out ? &out[i] :
+								 &in[i - n_out];
+
+			vq->desc[id].addr = b->iova;
+			vq->desc[id].len = b->len;
+			vq->desc[id].flags = (uint16_t)(
+				(i + 1 < n ? VRING_DESC_F_NEXT : 0) |
+				(i >= n_out ? VRING_DESC_F_WRITE : 0));
+			vq->desc[id].next = i + 1 < n ? vq->next[id] : 0;
+			last = id;
+			id = vq->next[id];
+		}
+	}
+	vq->free_head = id;
+	vq->num_free = (uint16_t)(vq->num_free - needed);
+	vq->state[head] = (struct vq_state){ cookie, wlen, (uint16_t)needed,
+					     last };
+	vq->avail->ring[vq->avail_idx & (vq->num - 1)] = head;
+	vq->avail_idx++;
+	return 0;
+}
+
+static uint16_t packed_flags(bool wrap, uint16_t f)
+{
+	return (uint16_t)(f | ((wrap ? 1 : 0) << VRING_PACKED_DESC_F_AVAIL) |
+			  ((wrap ? 0 : 1) << VRING_PACKED_DESC_F_USED));
+}
+
+static void packed_advance(struct uvirtq *vq)
+{
+	if (++vq->next_avail == vq->num) {
+		vq->next_avail = 0;
+		vq->avail_wrap = !vq->avail_wrap;
+	}
+}
+
+static int packed_add(struct uvirtq *vq, const struct uvirtq_buf *out,
+		      unsigned int n_out, const struct uvirtq_buf *in,
+		      unsigned int n_in, bool use_ind, uint32_t wlen,
+		      void *cookie)
+{
+	unsigned int i, n = n_out + n_in, needed = use_ind ? 1 : n;
+	uint16_t id, head = vq->next_avail, head_flags = 0;
+
+	if (vq->num_free < needed || !vq->nfree_ids)
+		return -EAGAIN;
+	id = vq->free_ids[--vq->nfree_ids];
+	if (id >= vq->num)
+		return vq_break(vq);	/* cannot happen; defensive */
+	if (use_ind) {
+		struct vring_packed_desc *d = &vq->pdesc[head];
+
+		d->addr = fill_indirect(vq, id, out, n_out, in, n_in);
+		d->len = n * 16u;
+		d->id = id;
+		head_flags = packed_flags(vq->avail_wrap,
+					  VRING_DESC_F_INDIRECT);
+		packed_advance(vq);
+	} else {
+		for (i = 0; i < n; i++) {
+			const struct uvirtq_buf *b = i < n_out ? &out[i] :
+								 &in[i - n_out];
+			struct vring_packed_desc *d =
+				&vq->pdesc[vq->next_avail];
+			uint16_t f = packed_flags(vq->avail_wrap, (uint16_t)(
+				(i + 1 < n ? VRING_DESC_F_NEXT : 0) |
+				(i >= n_out ? VRING_DESC_F_WRITE : 0)));
+
+			d->addr = b->iova;
+			d->len = b->len;
+			d->id = id;	/* spec: last; set on all for safety */
+			if (i == 0)
+				head_flags = f;
+			else
+				st16(&d->flags, f);
+			packed_advance(vq);
+		}
+	}
+	vq->state[id] = (struct vq_state){ cookie, wlen, (uint16_t)needed, 0 };
+	vq->num_free = (uint16_t)(vq->num_free - needed);
+	vq->added = (uint16_t)(vq->added + needed);
+	/* Publishing the head makes the whole chain available. */
+	st16_rel(&vq->pdesc[head].flags, head_flags);
+	return 0;
+}
+
+UV_EXPORT int uvirtq_add(struct uvirtq *vq, const struct uvirtq_buf *out,
+			 unsigned int n_out, const struct uvirtq_buf *in,
+			 unsigned int n_in, void *cookie)
+{
+	unsigned int n = n_out + n_in, i;
+	uint64_t wlen = 0;
+	bool use_ind;
+	int ret;
+
+	ret = vq_check(vq);
+	if (ret)
+		return ret;
+	if (!cookie || n == 0 || (n_out && !out) || (n_in && !in))
+		return -EINVAL;
+	for (i = 0; i < n_out; i++)
+		if (!out[i].len)
+			return -EINVAL;
+	for (i = 0; i < n_in; i++) {
+		if (!in[i].len)
+			return -EINVAL;
+		wlen += in[i].len;
+	}
+	if (wlen > UINT32_MAX)
+		return -EINVAL;
+	use_ind = vq->indirect && n > 1 && n <= vq->max_indirect;
+	if (!use_ind && n > vq->num)
+		return -EINVAL;
+	if (vq->packed)
+		ret = packed_add(vq, out, n_out, in, n_in, use_ind,
+				 (uint32_t)wlen, cookie);
+	else
+		ret = split_add(vq, out, n_out, in, n_in, use_ind,
+				(uint32_t)wlen, cookie);
+	if (!ret)
+		vq->in_flight++;
+	return ret;
+}
+
+static bool split_need_kick(struct uvirtq *vq, uint16_t old, uint16_t new)
+{
+	if (vq->event_idx)
+		return uvirtio_need_event(ld16(split_avail_event(vq)), new, old);
+	return !(ld16(&vq->used->flags) & VRING_USED_F_NO_NOTIFY);
+}
+
+static bool packed_need_kick(struct uvirtq *vq)
+{
+	uint16_t flags = ld16(&vq->dev_ev->flags);
+	uint16_t off_wrap, ev, new, old;
+
+	if (flags == VRING_PACKED_EVENT_FLAG_DISABLE)
+		return false;
+	if (flags != VRING_PACKED_EVENT_FLAG_DESC || !vq->event_idx)
+		return true;
+	off_wrap = ld16(&vq->dev_ev->off_wrap);
+	ev = off_wrap & 0x7fff;
+	/*
+	 * Work in one linear frame: slots of the current wrap are
+	 * [0, num), those of the previous wrap [-num, 0) (mod 2^16).
+	 */
+	new = vq->next_avail;
+	old = (uint16_t)(new - vq->added);
+	if ((bool)(off_wrap >> VRING_PACKED_EVENT_F_WRAP_CTR) != vq->avail_wrap)
+		ev = (uint16_t)(ev - vq->num);
+	return uvirtio_need_event(ev, new, old);
+}
+
+UV_EXPORT int uvirtq_kick(struct uvirtq *vq)
+{
+	bool need;
+	int ret;
+
+	ret = vq_check(vq);
+	if (ret)
+		return ret;
+	if (vq->packed) {
+		if (!vq->added)
+			return 0;
+		/* Head flags were store-released; order them before the load. */
+		full_fence();
+		need = packed_need_kick(vq);
+		vq->added = 0;
+	} else {
+		uint16_t old = vq->avail_pub, new = vq->avail_idx;
+
+		if (old == new)
+			return 0;
+		st16_rel(&vq->avail->idx, new);
+		vq->avail_pub = new;
+		full_fence();
+		need = split_need_kick(vq, old, new);
+	}
+	if (!need)
+		return 0;
+	uv_ring_doorbell(vq->dev, &vq->notify);
+	return 1;
+}
+
+static void set_cb(struct uvirtq *vq, bool enable)
+{
+	vq->cb_enabled = enable;
+	if (vq->packed) {
+		if (!enable) {
+			st16(&vq->drv_ev->flags,
+			     VRING_PACKED_EVENT_FLAG_DISABLE);
+		} else if (vq->event_idx) {
+			st16(&vq->drv_ev->off_wrap, (uint16_t)(vq->last_used_p |
+			     (vq->used_wrap << VRING_PACKED_EVENT_F_WRAP_CTR)));
+			st16_rel(&vq->drv_ev->flags,
+				 VRING_PACKED_EVENT_FLAG_DESC);
+		} else {
+			st16(&vq->drv_ev->flags,
+			     VRING_PACKED_EVENT_FLAG_ENABLE);
+		}
+	} else {
+		if (vq->event_idx)
+			/* Disabled: point used_event behind us (2^16 away). */
+			st16(split_used_event(vq), enable ? vq->last_used :
+			     (uint16_t)(vq->last_used - 1));
+		st16(&vq->avail->flags,
+		     enable ? 0 : VRING_AVAIL_F_NO_INTERRUPT);
+	}
+}
+
+static bool packed_is_used(struct uvirtq *vq, uint16_t pos, bool wrap)
+{
+	uint16_t f = ld16_acq(&vq->pdesc[pos].flags);
+	bool a = f & (1u << VRING_PACKED_DESC_F_AVAIL);
+	bool u = f & (1u << VRING_PACKED_DESC_F_USED);
+
+	return a == u && u == wrap;
+}
+
+static bool more_used(struct uvirtq *vq)
+{
+	if (vq->packed)
+		return packed_is_used(vq, vq->last_used_p, vq->used_wrap);
+	return ld16_acq(&vq->used->idx) != vq->last_used;
+}
+
+UV_EXPORT int uvirtq_enable_cb(struct uvirtq *vq)
+{
+	int ret = vq_check(vq);
+
+	if (ret)
+		return ret;
+	set_cb(vq, true);
+	/* Publish the event index before re-checking the used ring. */
+	full_fence();
+	return more_used(vq) ? 1 : 0;
+}
+
+UV_EXPORT void uvirtq_disable_cb(struct uvirtq *vq)
+{
+	set_cb(vq, false);
+}
+
+static int split_get_used(struct uvirtq *vq, void **cookie, uint32_t *len)
+{
+	uint16_t uidx = ld16_acq(&vq->used->idx);
+	uint16_t pending = (uint16_t)(uidx - vq->last_used);
+	struct vring_used_elem *e;
+	struct vq_state *s;
+	uint32_t id, l;
+
+	if (!pending)
+		return 0;
+	if (pending > vq->in_flight)
+		return vq_break(vq);	/* used index ran ahead */
+	e = &vq->used->ring[vq->last_used & (vq->num - 1)];
+	id = e->id;
+	l = e->len;
+	if (id >= vq->num)
+		return vq_break(vq);
+	s = &vq->state[id];
+	if (!s->cookie || l > s->wlen)
+		return vq_break(vq);	/* not an in-flight head / too long */
+	/* Free the chain from shadow state, never from shared memory. */
+	vq->next[s->last] = vq->free_head;
+	vq->free_head = (uint16_t)id;
+	vq->num_free = (uint16_t)(vq->num_free + s->ndesc);
+	*cookie = s->cookie;
+	*len = l;
+	s->cookie = NULL;
+	vq->last_used++;
+	if (vq->event_idx)
+		st16(split_used_event(vq), vq->cb_enabled ? vq->last_used :
+		     (uint16_t)(vq->last_used - 1));
+	return 1;
+}
+
+static int packed_get_used(struct uvirtq *vq, void **cookie, uint32_t *len)
+{
+	uint16_t pos = vq->last_used_p, id;
+	struct vq_state *s;
+	uint32_t l;
+
+	if (!packed_is_used(vq, pos, vq->used_wrap))
+		return 0;
+	id = vq->pdesc[pos].id;
+	l = vq->pdesc[pos].len;
+	if (id >= vq->num)
+		return vq_break(vq);
+	s = &vq->state[id];
+	if (!s->cookie || l > s->wlen || !s->ndesc)
+		return vq_break(vq);
+	vq->last_used_p = (uint16_t)(pos + s->ndesc);
+	if (vq->last_used_p >= vq->num) {
+		vq->last_used_p = (uint16_t)(vq->last_used_p - vq->num);
+		vq->used_wrap = !vq->used_wrap;
+	}
+	vq->num_free = (uint16_t)(vq->num_free + s->ndesc);
+	vq->free_ids[vq->nfree_ids++] = id;
+	*cookie = s->cookie;
+	*len = l;
+	s->cookie = NULL;
+	if (vq->cb_enabled && vq->event_idx)
+		st16(&vq->drv_ev->off_wrap, (uint16_t)(vq->last_used_p |
+		     (vq->used_wrap << VRING_PACKED_EVENT_F_WRAP_CTR)));
+	return 1;
+}
+
+UV_EXPORT int uvirtq_get_used(struct uvirtq *vq, void **cookie, uint32_t *len)
+{
+	int ret = vq_check(vq);
+
+	if (ret)
+		return ret;
+	if (!cookie || !len)
+		return -EINVAL;
+	ret = vq->packed ? packed_get_used(vq, cookie, len) :
+			   split_get_used(vq, cookie, len);
+	if (ret == 1)
+		vq->in_flight--;
+	return ret;
+}
+
+UV_EXPORT int uvirtq_eventfd(struct uvirtq *vq)
+{
+	return vq->eventfd >= 0 ? vq->eventfd : -ENOENT;
+}
+
+UV_EXPORT unsigned int uvirtq_size(const struct uvirtq *vq)
+{
+	return vq->num;
+}
+
+UV_EXPORT unsigned int uvirtq_num_free(const struct uvirtq *vq)
+{
+	return vq->packed ? UV_MIN(vq->num_free, vq->nfree_ids) : vq->num_free;
+}
+
+UV_EXPORT unsigned int uvirtq_in_flight(const struct uvirtq *vq)
+{
+	return vq->in_flight;
+}
+
+UV_EXPORT bool uvirtq_is_packed(const struct uvirtq *vq)
+{
+	return vq->packed;
+}
+
+UV_EXPORT bool uvirtq_is_broken(const struct uvirtq *vq)
+{
+	return vq->broken;
+}
+
+UV_EXPORT unsigned int uvirtq_max_chain(const struct uvirtq *vq)
+{
+	if (vq->indirect && vq->max_indirect > vq->num)
+		return vq->max_indirect;
+	return vq->num;
+}
+
+UV_EXPORT struct uvirtio_dev *uvirtq_device(struct uvirtq *vq)
+{
+	return vq->dev;
+}
