@@ -56,15 +56,46 @@ demo:
 vm-shell:
 	scripts/vm-run.sh -k $(or $(KERNEL),stock) -i $(or $(IOMMU),off) -c '$(CMD)'
 
+# Where the udev rule and the modprobe.d file go: udev and modprobe read
+# only these, whatever PREFIX is (DESTDIR still applies).
+UDEVRULESDIR	?= $(or $(shell pkg-config --variable=udevdir udev 2>/dev/null),/lib/udev)/rules.d
+MODPROBEDIR	?= /etc/modprobe.d
+
 install: lib tools
 	$(MAKE) -C userlib install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 	@if [ -f tools/Makefile ]; then $(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX); fi
+	install -d $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(MODPROBEDIR)
+	install -m 644 packaging/udev/70-uvirtio.rules $(DESTDIR)$(UDEVRULESDIR)/
+	@# A configuration file: never overwrite the administrator's copy.
+	@if [ -e $(DESTDIR)$(MODPROBEDIR)/uvirtio.conf ]; then \
+		echo "note: keeping existing $(DESTDIR)$(MODPROBEDIR)/uvirtio.conf"; \
+	else install -m 644 packaging/modprobe.d/uvirtio.conf $(DESTDIR)$(MODPROBEDIR)/; fi
 	@if [ -f $(KDIR)/Makefile ]; then \
 		$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) modules_install; \
 	else echo "note: no kernel tree at $(KDIR), module not installed"; fi
 
+# The library's Makefile may lack an uninstall target: then remove what
+# its install target puts in place (LIBDIR/INCLUDEDIR at their defaults).
 uninstall:
-	$(MAKE) -C userlib uninstall DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+	@if $(MAKE) -s -n -C userlib uninstall >/dev/null 2>&1; then \
+		$(MAKE) -C userlib uninstall DESTDIR=$(DESTDIR) PREFIX=$(PREFIX); \
+	else \
+		echo "rm -f $(DESTDIR)$(PREFIX)/lib/libuvirtio.* ..."; \
+		rm -f $(DESTDIR)$(PREFIX)/lib/libuvirtio.so* \
+		      $(DESTDIR)$(PREFIX)/lib/libuvirtio.a \
+		      $(DESTDIR)$(PREFIX)/lib/pkgconfig/uvirtio.pc; \
+		rm -rf $(DESTDIR)$(PREFIX)/include/uvirtio; \
+	fi
+	@if [ -f tools/Makefile ]; then $(MAKE) -C tools uninstall DESTDIR=$(DESTDIR) PREFIX=$(PREFIX); fi
+	rm -f $(DESTDIR)$(UDEVRULESDIR)/70-uvirtio.rules
+	@# Remove the modprobe.d file only if nobody edited it.
+	@if cmp -s packaging/modprobe.d/uvirtio.conf $(DESTDIR)$(MODPROBEDIR)/uvirtio.conf; then \
+		rm -f $(DESTDIR)$(MODPROBEDIR)/uvirtio.conf; \
+	elif [ -e $(DESTDIR)$(MODPROBEDIR)/uvirtio.conf ]; then \
+		echo "note: keeping modified $(DESTDIR)$(MODPROBEDIR)/uvirtio.conf"; fi
+	@for d in $(DESTDIR)/lib/modules/*/extra $(DESTDIR)/lib/modules/*/updates; do \
+		if [ -f $$d/uvirtio.ko ]; then echo "rm -f $$d/uvirtio.ko"; rm -f $$d/uvirtio.ko; fi; \
+	done
 
 clean:
 	-@test -f $(KDIR)/Makefile && $(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1

@@ -27,6 +27,7 @@ static struct kunit_suite canary_suite = {
 	.name = "uvirtio_canary",
 	.test_cases = canary_cases,
 };
+
 kunit_test_suite(canary_suite);
 
 MODULE_DESCRIPTION("uvirtio harness canary: a failing KUnit case");

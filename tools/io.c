@@ -1,0 +1,751 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * io.c - "uvirtio rng" and "uvirtio blk": I/O through libuvirtio's
+ * device drivers on the kernel-module backend.
+ *
+ * The blk randrw workload mirrors tools/kblk.c (4 KiB, queue depth 1,
+ * random writes then random reads, xorshift64* offsets and data) so the
+ * "result" lines of both can be compared side by side.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/virtio_ids.h>
+#include <uvirtio/uvirtio.h>
+
+#include "cli.h"
+
+#define BS 4096u
+
+/*
+ * Testing aid: UVIRTIO_FAKE=blk or =rng puts the library's in-process fake
+ * device (uvirtio/fake.h) behind the command instead of /dev/uvirtio.
+ */
+static int open_fake(const char *kind, struct uvirtio_backend **be)
+{
+	struct uvirtio_fake_config cfg;
+	struct uvirtio_fake *fake;
+	uint32_t type;
+	int ret;
+
+	if (!strcmp(kind, "blk")) {
+		type = VIRTIO_ID_BLOCK;
+	} else if (!strcmp(kind, "rng")) {
+		type = VIRTIO_ID_RNG;
+	} else {
+		cli_err("UVIRTIO_FAKE must be 'blk' or 'rng'");
+		return RC_USAGE;
+	}
+	uvirtio_fake_default_config(&cfg, type);
+	ret = uvirtio_fake_create(&cfg, &fake, be);
+	if (ret)
+		return cli_errno(ret, "fake %s device", kind);
+	return RC_OK;
+}
+
+/* Open the kmod backend for @arg, reporting errors.  Return: exit code. */
+static int open_backend(const char *arg, char bdf[16],
+			struct uvirtio_backend **be)
+{
+	const char *fake = getenv("UVIRTIO_FAKE");
+	int ret;
+
+	if (cli_parse_bdf(arg, bdf, NULL))
+		return cli_usage_err("bad PCI address '%s'", arg);
+	if (fake && *fake)
+		return open_fake(fake, be);
+	if (!cli_module_loaded())
+		return cli_no_module();
+	ret = uvirtio_kmod_open(bdf, cli_ctl(), be);
+	if (ret == -ENODEV) {
+		cli_err("%s: no such device (not bound to uvirtio? try 'uvirtio bind %s')",
+			bdf, bdf);
+		return RC_NOTFOUND;
+	}
+	if (ret == -EBUSY) {
+		cli_err("%s: device busy (opened by another process)", bdf);
+		return RC_BUSY;
+	}
+	if (ret)
+		return cli_errno(ret, "%s: open", bdf);
+	return RC_OK;
+}
+
+/* Library errors while bringing the device up. */
+static int open_err(int ret, const char *bdf, const char *what)
+{
+	if (ret == -ENODEV) {
+		cli_err("%s: not a usable virtio %s device", bdf, what);
+		return RC_ERR;
+	}
+	if (ret == -ENOTSUP) {
+		cli_err("%s: device lacks a required feature or refused FEATURES_OK",
+			bdf);
+		return RC_ERR;
+	}
+	return cli_errno(ret, "%s: %s init", bdf, what);
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void hexdump(const unsigned char *p, size_t len, uint64_t base,
+		    bool offsets)
+{
+	for (size_t i = 0; i < len; i += 32) {
+		if (offsets)
+			printf("%08" PRIx64 ": ", base + i);
+		for (size_t j = i; j < len && j < i + 32; j++)
+			printf("%02x", p[j]);
+		printf("\n");
+	}
+}
+
+static const char rng_usage[] = "usage: uvirtio rng BDF [-n BYTES] [-o FILE]";
+
+int cmd_rng(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "bytes", required_argument, NULL, 'n' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct uvirtio_backend *be = NULL;
+	struct uvirtio_rng *rng = NULL;
+	const char *out = NULL;
+	uint64_t nbytes = 32;
+	unsigned char *buf = NULL;
+	char bdf[16];
+	int opt, ret, rc, ofd = -1;
+	ssize_t n;
+
+	while ((opt = getopt_long(argc, argv, "n:o:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			if (cli_parse_size(optarg, &nbytes) || !nbytes ||
+			    nbytes > (1ULL << 30))
+				return cli_usage_err("rng: bad byte count '%s' (1..1G)",
+						     optarg);
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'h':
+			printf("%s\n", rng_usage);
+			return RC_OK;
+		default:
+			return cli_usage_err("%s", rng_usage);
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage_err("%s", rng_usage);
+	buf = malloc(nbytes);
+	if (!buf) {
+		cli_err("out of memory");
+		return RC_ERR;
+	}
+	rc = open_backend(argv[optind], bdf, &be);
+	if (rc)
+		goto out;
+	ret = uvirtio_rng_open(be, UVIRTIO_TRANSPORT_AUTO, &rng);
+	if (ret) {
+		rc = open_err(ret, bdf, "rng");
+		goto out;
+	}
+	n = uvirtio_rng_read(rng, buf, nbytes);
+	if (n < 0) {
+		rc = cli_errno((int)n, "%s: read", bdf);
+		goto out;
+	}
+	if (out) {
+		ofd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (ofd < 0) {
+			rc = cli_errno(errno, "%s", out);
+			goto out;
+		}
+		ret = write_all(ofd, buf, (size_t)n);
+		if (!ret && close(ofd))
+			ret = -errno;
+		ofd = -1;
+		if (ret) {
+			rc = cli_errno(ret, "%s", out);
+			goto out;
+		}
+	} else {
+		hexdump(buf, (size_t)n, 0, false);
+	}
+	rc = RC_OK;
+out:
+	if (ofd >= 0)
+		close(ofd);
+	uvirtio_rng_close(rng);
+	uvirtio_backend_close(be);
+	free(buf);
+	return rc;
+}
+
+/* ---- blk ---- */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* xorshift64*, as in kblk.c. */
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ull;
+}
+
+/* The data of 4 KiB block @lba for @seed (identical to kblk.c). */
+static void fill(unsigned char *buf, uint64_t lba, uint64_t seed)
+{
+	uint64_t s = (lba + 1) * 0x9e3779b97f4a7c15ull ^ seed;
+
+	for (unsigned int i = 0; i < BS; i += 8) {
+		uint64_t v = rnd(&s);
+
+		memcpy(buf + i, &v, 8);
+	}
+}
+
+struct blkctx {
+	char bdf[16];
+	struct uvirtio_backend *be;
+	struct uvirtio_blk *blk;
+	struct uvirtio_blk_info info;
+};
+
+static int blk_open(struct blkctx *c, const char *arg, bool poll)
+{
+	struct uvirtio_blk_params p;
+	int rc, ret;
+
+	rc = open_backend(arg, c->bdf, &c->be);
+	if (rc)
+		return rc;
+	memset(&p, 0, sizeof(p));
+	p.transport = UVIRTIO_TRANSPORT_AUTO;
+	p.num_queues = 1;
+	p.poll = poll;
+	ret = uvirtio_blk_open(c->be, &p, &c->blk);
+	if (ret)
+		return open_err(ret, c->bdf, "blk");
+	uvirtio_blk_get_info(c->blk, &c->info);
+	return RC_OK;
+}
+
+static void blk_close(struct blkctx *c)
+{
+	uvirtio_blk_close(c->blk);
+	uvirtio_backend_close(c->be);
+}
+
+/* Largest chunk we move per request: a multiple of 4 KiB. */
+static size_t chunk_size(const struct blkctx *c)
+{
+	uint64_t max = 256 * 1024;
+
+	if (c->info.max_transfer && c->info.max_transfer < max)
+		max = c->info.max_transfer;
+	max &= ~(uint64_t)(BS - 1);
+	return max ? (size_t)max : BS;
+}
+
+static int blk_info(struct blkctx *c)
+{
+	const struct uvirtio_blk_info *i = &c->info;
+
+	printf("%s: virtio-blk\n", c->bdf);
+	printf("  capacity:      %" PRIu64 " bytes (%.1f MiB)\n", i->capacity,
+	       i->capacity / 1048576.0);
+	printf("  block size:    %u\n", i->blk_size);
+	printf("  seg_max:       %u\n", i->seg_max);
+	printf("  size_max:      %u\n", i->size_max);
+	printf("  max transfer:  %" PRIu64 "\n", i->max_transfer);
+	printf("  queues:        %u\n", i->num_queues);
+	printf("  read-only:     %s\n", i->read_only ? "yes" : "no");
+	printf("  flush:         %s\n", i->flush ? "yes" : "no");
+	printf("  discard:       %s", i->discard ? "yes" : "no");
+	if (i->discard)
+		printf(" (max %u sectors, alignment %u)", i->max_discard_sectors,
+		       i->discard_sector_alignment);
+	printf("\n  write zeroes:  %s", i->write_zeroes ? "yes" : "no");
+	if (i->write_zeroes)
+		printf(" (max %u sectors)", i->max_write_zeroes_sectors);
+	printf("\n  features:      0x%016" PRIx64 "\n", i->features);
+	return RC_OK;
+}
+
+static int check_range(const struct blkctx *c, uint64_t off, uint64_t len)
+{
+	uint32_t bs = c->info.blk_size ? c->info.blk_size : 512;
+
+	if (off % bs || len % bs) {
+		cli_err("%s: offset and length must be multiples of the block size (%u)",
+			c->bdf, bs);
+		return RC_USAGE;
+	}
+	if (off > c->info.capacity || len > c->info.capacity - off) {
+		cli_err("%s: range 0x%" PRIx64 "+0x%" PRIx64
+			" beyond the capacity (%" PRIu64 " bytes)",
+			c->bdf, off, len, c->info.capacity);
+		return RC_USAGE;
+	}
+	return RC_OK;
+}
+
+/*
+ * Read [@off, @off + @len): any byte range; the device is read in whole
+ * blocks around it.
+ */
+static int blk_read(struct blkctx *c, uint64_t off, uint64_t len,
+		    const char *out)
+{
+	uint32_t bs = c->info.blk_size ? c->info.blk_size : 512;
+	size_t chunk = chunk_size(c);
+	uint64_t start = off / bs * bs, end, pos;
+	unsigned char *buf;
+	int rc, ret, ofd = -1;
+
+	if (off > c->info.capacity || len > c->info.capacity - off) {
+		cli_err("%s: range 0x%" PRIx64 "+0x%" PRIx64
+			" beyond the capacity (%" PRIu64 " bytes)",
+			c->bdf, off, len, c->info.capacity);
+		return RC_USAGE;
+	}
+	end = (off + len + bs - 1) / bs * bs;
+	ret = uvirtio_blk_alloc_buf(c->blk, chunk, (void **)&buf);
+	if (ret)
+		return cli_errno(ret, "%s: DMA buffer", c->bdf);
+	if (out) {
+		ofd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (ofd < 0) {
+			rc = cli_errno(errno, "%s", out);
+			goto out;
+		}
+	}
+	for (pos = start; pos < end;) {
+		size_t n = end - pos < chunk ? (size_t)(end - pos) : chunk;
+		uint64_t from = pos < off ? off : pos;
+		uint64_t to = pos + n > off + len ? off + len : pos + n;
+
+		ret = uvirtio_blk_read(c->blk, pos, buf, n);
+		if (ret) {
+			rc = cli_errno(ret, "%s: read at 0x%" PRIx64, c->bdf, pos);
+			goto out;
+		}
+		if (ofd >= 0) {
+			ret = write_all(ofd, buf + (from - pos), to - from);
+			if (ret) {
+				rc = cli_errno(ret, "%s", out);
+				goto out;
+			}
+		} else {
+			hexdump(buf + (from - pos), to - from, from, true);
+		}
+		pos += n;
+	}
+	if (ofd >= 0) {
+		ret = close(ofd);
+		ofd = -1;
+		if (ret) {
+			rc = cli_errno(errno, "%s", out);
+			goto out;
+		}
+	}
+	rc = RC_OK;
+out:
+	if (ofd >= 0)
+		close(ofd);
+	uvirtio_blk_free_buf(c->blk, buf);
+	return rc;
+}
+
+/* Fill @buf from @fd; returns bytes read (< @len only at end of file). */
+static ssize_t read_full(int fd, unsigned char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (!n)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+static int blk_write(struct blkctx *c, uint64_t off, const char *in)
+{
+	uint32_t bs = c->info.blk_size ? c->info.blk_size : 512;
+	size_t chunk = chunk_size(c);
+	uint64_t done = 0;
+	unsigned char *buf;
+	bool padded = false;
+	int rc, ret, ifd = 0;
+	struct stat st;
+
+	if (c->info.read_only) {
+		cli_err("%s: device is read-only", c->bdf);
+		return RC_ERR;
+	}
+	rc = check_range(c, off, 0);
+	if (rc)
+		return rc;
+	if (in && strcmp(in, "-")) {
+		ifd = open(in, O_RDONLY | O_CLOEXEC);
+		if (ifd < 0)
+			return cli_errno(errno, "%s", in);
+	}
+	/* A regular file that does not fit: refuse before writing anything. */
+	if (!fstat(ifd, &st) && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size > c->info.capacity - off) {
+		cli_err("%s: input does not fit: %" PRIu64 " bytes at 0x%" PRIx64
+			", capacity is %" PRIu64 " bytes", c->bdf,
+			(uint64_t)st.st_size, off, c->info.capacity);
+		rc = RC_ERR;
+		goto out_close;
+	}
+	ret = uvirtio_blk_alloc_buf(c->blk, chunk, (void **)&buf);
+	if (ret) {
+		rc = cli_errno(ret, "%s: DMA buffer", c->bdf);
+		goto out_close;
+	}
+	for (;;) {
+		ssize_t n = read_full(ifd, buf, chunk);
+		size_t len;
+
+		if (n < 0) {
+			rc = cli_errno((int)n, "%s", in ? in : "stdin");
+			goto out;
+		}
+		if (!n)
+			break;
+		len = (size_t)n;
+		if (len % bs) {
+			size_t pad = bs - len % bs;
+
+			memset(buf + len, 0, pad);
+			len += pad;
+			padded = true;
+		}
+		if (off + done + len > c->info.capacity) {
+			cli_err("%s: input does not fit: capacity is %" PRIu64
+				" bytes", c->bdf, c->info.capacity);
+			rc = RC_ERR;
+			goto out;
+		}
+		ret = uvirtio_blk_write(c->blk, off + done, buf, len);
+		if (ret) {
+			rc = cli_errno(ret, "%s: write at 0x%" PRIx64, c->bdf,
+				       off + done);
+			goto out;
+		}
+		done += len;
+		if ((size_t)n < chunk)
+			break;
+	}
+	if (c->info.flush) {
+		ret = uvirtio_blk_flush(c->blk);
+		if (ret) {
+			rc = cli_errno(ret, "%s: flush", c->bdf);
+			goto out;
+		}
+	}
+	printf("%s: wrote %" PRIu64 " bytes at 0x%" PRIx64 "%s\n", c->bdf,
+	       done, off, padded ? " (last block zero-padded)" : "");
+	rc = RC_OK;
+out:
+	uvirtio_blk_free_buf(c->blk, buf);
+out_close:
+	if (ifd > 0)
+		close(ifd);
+	return rc;
+}
+
+static int blk_verify(struct blkctx *c, uint64_t mib)
+{
+	const uint64_t seed = 0x5eed;
+	uint64_t nblocks = mib * 1024 * 1024 / BS;
+	size_t chunk = chunk_size(c);
+	unsigned char *buf, *chk;
+	int rc = RC_ERR, ret;
+
+	if (c->info.read_only) {
+		cli_err("%s: device is read-only", c->bdf);
+		return RC_ERR;
+	}
+	rc = check_range(c, 0, nblocks * BS);
+	if (rc)
+		return rc;
+	ret = uvirtio_blk_alloc_buf(c->blk, chunk, (void **)&buf);
+	if (ret)
+		return cli_errno(ret, "%s: DMA buffer", c->bdf);
+	chk = malloc(BS);
+	if (!chk) {
+		cli_err("out of memory");
+		goto out;
+	}
+	for (uint64_t lba = 0; lba < nblocks;) {
+		uint64_t n = chunk / BS;
+
+		if (n > nblocks - lba)
+			n = nblocks - lba;
+		for (uint64_t i = 0; i < n; i++)
+			fill(buf + i * BS, lba + i, seed);
+		ret = uvirtio_blk_write(c->blk, lba * BS, buf, n * BS);
+		if (ret) {
+			rc = cli_errno(ret, "%s: write at block %" PRIu64,
+				       c->bdf, lba);
+			goto out;
+		}
+		lba += n;
+	}
+	if (c->info.flush) {
+		ret = uvirtio_blk_flush(c->blk);
+		if (ret) {
+			rc = cli_errno(ret, "%s: flush", c->bdf);
+			goto out;
+		}
+	}
+	for (uint64_t lba = 0; lba < nblocks;) {
+		uint64_t n = chunk / BS;
+
+		if (n > nblocks - lba)
+			n = nblocks - lba;
+		memset(buf, 0, n * BS);
+		ret = uvirtio_blk_read(c->blk, lba * BS, buf, n * BS);
+		if (ret) {
+			rc = cli_errno(ret, "%s: read at block %" PRIu64,
+				       c->bdf, lba);
+			goto out;
+		}
+		for (uint64_t i = 0; i < n; i++) {
+			fill(chk, lba + i, seed);
+			if (memcmp(buf + i * BS, chk, BS)) {
+				cli_err("%s: data mismatch at block %" PRIu64,
+					c->bdf, lba + i);
+				rc = RC_ERR;
+				goto out;
+			}
+		}
+		lba += n;
+	}
+	printf("result uvirtio verify blocks=%" PRIu64 " bytes=%" PRIu64 " ok\n",
+	       nblocks, nblocks * BS);
+	rc = RC_OK;
+out:
+	free(chk);
+	uvirtio_blk_free_buf(c->blk, buf);
+	return rc;
+}
+
+static int blk_randrw(struct blkctx *c, uint64_t ops, uint64_t span_mib)
+{
+	const uint64_t seed = 0x5eed;
+	uint64_t nblocks = span_mib * 1024 * 1024 / BS, s, t0;
+	unsigned char *buf;
+	int rc, ret;
+
+	if (c->info.read_only) {
+		cli_err("%s: device is read-only", c->bdf);
+		return RC_ERR;
+	}
+	rc = check_range(c, 0, nblocks * BS);
+	if (rc)
+		return rc;
+	ret = uvirtio_blk_alloc_buf(c->blk, BS, (void **)&buf);
+	if (ret)
+		return cli_errno(ret, "%s: DMA buffer", c->bdf);
+	/* Timed QD1 4 KiB random writes, then random reads (as kblk). */
+	for (int wr = 1; wr >= 0; wr--) {
+		s = seed + (uint64_t)wr;
+		t0 = now_ns();
+		for (uint64_t i = 0; i < ops; i++) {
+			uint64_t lba = rnd(&s) % nblocks;
+
+			if (wr) {
+				fill(buf, lba, seed);
+				ret = uvirtio_blk_write(c->blk, lba * BS, buf, BS);
+			} else {
+				ret = uvirtio_blk_read(c->blk, lba * BS, buf, BS);
+			}
+			if (ret) {
+				rc = cli_errno(ret, "%s: %s at block %" PRIu64,
+					       c->bdf, wr ? "write" : "read", lba);
+				goto out;
+			}
+		}
+		t0 = now_ns() - t0;
+		if (!t0)
+			t0 = 1;
+		printf("result uvirtio rand%s qd=1 bs=4096 ops=%" PRIu64
+		       " iops=%.0f lat_us=%.1f\n",
+		       wr ? "write" : "read", ops, (double)ops * 1e9 / (double)t0,
+		       (double)t0 / (double)ops / 1000.0);
+		fflush(stdout);
+	}
+	rc = RC_OK;
+out:
+	uvirtio_blk_free_buf(c->blk, buf);
+	return rc;
+}
+
+static const char blk_usage[] =
+	"usage: uvirtio blk BDF info\n"
+	"       uvirtio blk BDF read OFFSET LEN [-o FILE]\n"
+	"       uvirtio blk BDF write OFFSET [-i FILE]\n"
+	"       uvirtio blk BDF verify [-s MIB]\n"
+	"       uvirtio blk BDF randrw [-n OPS] [-s SPAN_MIB] [--poll]";
+
+int cmd_blk(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ops", required_argument, NULL, 'n' },
+		{ "size", required_argument, NULL, 's' },
+		{ "span", required_argument, NULL, 's' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "input", required_argument, NULL, 'i' },
+		{ "poll", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL, *in = NULL, *op, *dev;
+	uint64_t ops = 2000, mib = 0, off = 0, len = 0;
+	bool poll = false, have_n = false, have_s = false;
+	struct blkctx c;
+	char **pos;
+	int opt, npos = 0, rc;
+
+	pos = calloc((size_t)argc + 1, sizeof(*pos));
+	if (!pos) {
+		cli_err("out of memory");
+		return RC_ERR;
+	}
+	/* Options may come anywhere ("-" mode): collect the other words. */
+	while ((opt = getopt_long(argc, argv, "-n:s:o:i:ph", opts, NULL)) != -1) {
+		switch (opt) {
+		case 1:
+			pos[npos++] = optarg;
+			break;
+		case 'n':
+			if (cli_parse_size(optarg, &ops) || !ops) {
+				free(pos);
+				return cli_usage_err("blk: bad op count '%s'", optarg);
+			}
+			have_n = true;
+			break;
+		case 's':
+			if (cli_parse_size(optarg, &mib) || !mib ||
+			    mib > (1ULL << 30)) {
+				free(pos);
+				return cli_usage_err("blk: bad size '%s' (MiB)", optarg);
+			}
+			have_s = true;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'i':
+			in = optarg;
+			break;
+		case 'p':
+			poll = true;
+			break;
+		case 'h':
+			free(pos);
+			printf("%s\n", blk_usage);
+			return RC_OK;
+		default:
+			free(pos);
+			return cli_usage_err("%s", blk_usage);
+		}
+	}
+	while (optind < argc)	/* after "--" */
+		pos[npos++] = argv[optind++];
+	if (npos < 2)
+		goto usage;
+	dev = pos[0];
+	op = pos[1];
+	if (!strcmp(op, "info") || !strcmp(op, "verify") ||
+	    !strcmp(op, "randrw")) {
+		if (npos != 2)
+			goto usage;
+	} else if (!strcmp(op, "read")) {
+		if (npos != 4 || cli_parse_size(pos[2], &off) ||
+		    cli_parse_size(pos[3], &len) || !len)
+			goto usage;
+	} else if (!strcmp(op, "write")) {
+		if (npos != 3 || cli_parse_size(pos[2], &off))
+			goto usage;
+	} else {
+		free(pos);
+		return cli_usage_err("blk: unknown operation '%s'", op);
+	}
+	/* Options that make no sense for the operation are errors. */
+	if ((have_n && strcmp(op, "randrw")) ||
+	    (have_s && strcmp(op, "randrw") && strcmp(op, "verify")) ||
+	    (poll && strcmp(op, "randrw")) || (out && strcmp(op, "read")) ||
+	    (in && strcmp(op, "write")))
+		goto usage;
+	if (!have_s)
+		mib = !strcmp(op, "randrw") ? 32 : 1;
+
+	memset(&c, 0, sizeof(c));
+	rc = blk_open(&c, dev, poll);
+	if (rc == RC_OK) {
+		if (!strcmp(op, "info"))
+			rc = blk_info(&c);
+		else if (!strcmp(op, "read"))
+			rc = blk_read(&c, off, len, out);
+		else if (!strcmp(op, "write"))
+			rc = blk_write(&c, off, in);
+		else if (!strcmp(op, "verify"))
+			rc = blk_verify(&c, mib);
+		else
+			rc = blk_randrw(&c, ops, mib);
+	}
+	blk_close(&c);
+	free(pos);
+	return rc;
+usage:
+	free(pos);
+	return cli_usage_err("%s", blk_usage);
+}

@@ -1,0 +1,604 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * pci.c - "uvirtio list", "uvirtio bind" and "uvirtio unbind".
+ *
+ * Everything here works on sysfs (the PCI core's driver_override,
+ * unbind, bind and drivers_probe files) plus one ioctl, UVIRTIO_LIST_DEVICES
+ * on the control node, for the owner of each bound function.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/uvirtio.h>
+
+#include "cli.h"
+
+#define DRV_NAME "uvirtio"
+
+/* What we know about one PCI function from sysfs. */
+struct pcifn {
+	char bdf[16];
+	unsigned long vendor, device, subsys_vendor, subsys_device;
+	uint32_t type;
+	char driver[64];	/* "" when unbound */
+	char override[64];	/* "" when not set */
+};
+
+/* Owners reported by the module. */
+struct owners {
+	int state;		/* 1 ok, 0 module not loaded, <0 -errno */
+	struct uvirtio_device_entry *e;
+	unsigned int n;
+};
+
+static void devpath(char *buf, size_t len, const char *bdf, const char *file)
+{
+	snprintf(buf, len, "bus/pci/devices/%s%s%s", bdf, file ? "/" : "",
+		 file ? file : "");
+}
+
+/* Base name of the "driver" link of a device, "" if unbound. */
+static void read_driver(const char *bdf, char *out, size_t len)
+{
+	char p[512], target[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	out[0] = '\0';
+	snprintf(p, sizeof(p), "%s/bus/pci/devices/%s/driver", cli_sysfs(), bdf);
+	n = readlink(p, target, sizeof(target) - 1);
+	if (n <= 0)
+		return;
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	if (snprintf(out, len, "%s", base ? base + 1 : target) >= (int)len)
+		out[0] = '\0';
+}
+
+/*
+ * Read a function's identity.  Return: 0, -ENOENT if there is no such
+ * function, -ENODEV if it is not a virtio function.
+ */
+static int read_fn(const char *bdf, struct pcifn *fn)
+{
+	char p[512];
+
+	memset(fn, 0, sizeof(*fn));
+	snprintf(fn->bdf, sizeof(fn->bdf), "%s", bdf);
+	devpath(p, sizeof(p), bdf, "vendor");
+	if (sysfs_read_hex(p, &fn->vendor))
+		return -ENOENT;
+	devpath(p, sizeof(p), bdf, "device");
+	if (sysfs_read_hex(p, &fn->device))
+		return -ENOENT;
+	devpath(p, sizeof(p), bdf, "subsystem_vendor");
+	sysfs_read_hex(p, &fn->subsys_vendor);
+	devpath(p, sizeof(p), bdf, "subsystem_device");
+	sysfs_read_hex(p, &fn->subsys_device);
+	read_driver(bdf, fn->driver, sizeof(fn->driver));
+	devpath(p, sizeof(p), bdf, "driver_override");
+	if (sysfs_read(p, fn->override, sizeof(fn->override)) ||
+	    !strcmp(fn->override, "(null)"))
+		fn->override[0] = '\0';
+	/* 0x1af4 also has non-virtio ids (ivshmem): take 0x1000-0x107f. */
+	if (fn->vendor != VIRTIO_PCI_VENDOR || fn->device < 0x1000 ||
+	    fn->device > 0x107f)
+		return -ENODEV;
+	fn->type = virtio_type_of((unsigned int)fn->device,
+				  (unsigned int)fn->subsys_device);
+	return 0;
+}
+
+static void get_owners(struct owners *o)
+{
+	struct uvirtio_list_devices ld;
+	int fd, tries;
+
+	memset(o, 0, sizeof(*o));
+	fd = open(cli_ctl(), O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		o->state = errno == ENOENT ? 0 : -errno;
+		return;
+	}
+	for (tries = 0; tries < 4; tries++) {
+		unsigned int cap = o->n;
+
+		memset(&ld, 0, sizeof(ld));
+		ld.size = sizeof(ld);
+		ld.count = cap;
+		ld.entry_size = sizeof(struct uvirtio_device_entry);
+		ld.entries = (uintptr_t)o->e;
+		if (ioctl(fd, UVIRTIO_LIST_DEVICES, &ld)) {
+			o->state = -errno;
+			goto out;
+		}
+		if (ld.count <= cap) {
+			o->n = ld.count;
+			o->state = 1;
+			goto out;
+		}
+		/* Room for a few more, in case devices are bound meanwhile. */
+		free(o->e);
+		o->n = ld.count + 8;
+		o->e = calloc(o->n, sizeof(*o->e));
+		if (!o->e) {
+			o->n = 0;
+			o->state = -ENOMEM;
+			goto out;
+		}
+	}
+	o->state = -EAGAIN;
+out:
+	if (o->state != 1) {
+		free(o->e);
+		o->e = NULL;
+		o->n = 0;
+	}
+	close(fd);
+}
+
+static const struct uvirtio_device_entry *find_owner(const struct owners *o,
+						     const char *bdf)
+{
+	uint32_t addr;
+	char canon[16];
+	unsigned int i;
+
+	if (cli_parse_bdf(bdf, canon, &addr))
+		return NULL;
+	for (i = 0; i < o->n; i++)
+		if (o->e[i].pci_addr == addr)
+			return &o->e[i];
+	return NULL;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+int cmd_list(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct dirent **names = NULL;
+	struct owners own;
+	bool json = false;
+	char dir[512];
+	int n, i, opt, shown = 0;
+
+	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			printf("usage: uvirtio list [--json]\n");
+			return RC_OK;
+		default:
+			return cli_usage_err("usage: uvirtio list [--json]");
+		}
+	}
+	if (optind != argc)
+		return cli_usage_err("list: unexpected argument '%s'",
+				     argv[optind]);
+
+	snprintf(dir, sizeof(dir), "%s/bus/pci/devices", cli_sysfs());
+	n = scandir(dir, &names, NULL, by_name);
+	if (n < 0) {
+		/* No PCI bus at all (some VMs): an empty list. */
+		if (errno != ENOENT)
+			return cli_errno(errno, "%s", dir);
+		n = 0;
+	}
+	get_owners(&own);
+
+	if (json)
+		printf("{\"module_loaded\": %s, \"devices\": [",
+		       own.state == 0 ? "false" : "true");
+	else
+		printf("%-13s %-9s %-10s %-12s %-12s %s\n", "BDF", "ID", "TYPE",
+		       "KIND", "DRIVER", "OWNER");
+	for (i = 0; i < n; i++) {
+		const struct uvirtio_device_entry *e = NULL;
+		const char *kind;
+		struct pcifn fn;
+		char owner[24];
+
+		if (names[i]->d_name[0] == '.' ||
+		    read_fn(names[i]->d_name, &fn))
+			continue;
+		kind = fn.device >= 0x1040 ? "modern" : "transitional";
+		if (!strcmp(fn.driver, DRV_NAME) && own.state == 1)
+			e = find_owner(&own, fn.bdf);
+		if (!strcmp(fn.driver, DRV_NAME) && own.state < 0)
+			snprintf(owner, sizeof(owner), "?");
+		else if (e && e->owner_pid)
+			snprintf(owner, sizeof(owner), "%u", e->owner_pid);
+		else if (e && e->flags & UVIRTIO_DEVICE_ENTRY_OWNED)
+			snprintf(owner, sizeof(owner), "owned");	/* other pid ns */
+		else
+			snprintf(owner, sizeof(owner), "-");
+
+		if (!json) {
+			printf("%-13s %04lx:%04lx %-10s %-12s %-12s %s\n",
+			       fn.bdf, fn.vendor, fn.device,
+			       virtio_type_name(fn.type), kind,
+			       fn.driver[0] ? fn.driver : "-", owner);
+			shown++;
+			continue;
+		}
+		printf("%s\n  {\"bdf\": \"%s\", \"vendor\": \"%04lx\", "
+		       "\"device\": \"%04lx\", \"subsystem_vendor\": \"%04lx\", "
+		       "\"subsystem_device\": \"%04lx\", \"virtio_id\": %u, "
+		       "\"type\": ",
+		       shown ? "," : "", fn.bdf, fn.vendor, fn.device,
+		       fn.subsys_vendor, fn.subsys_device, fn.type);
+		json_str(stdout, virtio_type_name(fn.type));
+		printf(", \"kind\": \"%s\", \"driver\": ", kind);
+		if (fn.driver[0])
+			json_str(stdout, fn.driver);
+		else
+			printf("null");
+		printf(", \"driver_override\": ");
+		if (fn.override[0])
+			json_str(stdout, fn.override);
+		else
+			printf("null");
+		printf(", \"owned\": %s",
+		       e && e->flags & UVIRTIO_DEVICE_ENTRY_OWNED ? "true" :
+		       own.state < 0 && !strcmp(fn.driver, DRV_NAME) ? "null" :
+		       "false");
+		if (e && e->owner_pid)
+			printf(", \"owner_pid\": %u}", e->owner_pid);
+		else
+			printf(", \"owner_pid\": null}");
+		shown++;
+	}
+	if (json)
+		printf("%s]}\n", shown ? "\n" : "");
+	else if (!shown)
+		printf("(no virtio PCI functions)\n");
+	if (!json && own.state < 0 && own.state != -ENOENT)
+		fprintf(stderr, "%s: note: owners unknown: %s: %s\n", cli_prog,
+			cli_ctl(), strerror(-own.state));
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(own.e);
+	return RC_OK;
+}
+
+/* Common start of bind/unbind: options, address, and the function. */
+static int parse_bdf_cmd(int argc, char **argv, const char *name, bool *force,
+			 struct pcifn *fn)
+{
+	static const struct option opts[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char bdf[16];
+	int opt, ret;
+
+	*force = false;
+	while ((opt = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			*force = true;
+			break;
+		case 'h':
+			printf("usage: uvirtio %s BDF [-f]\n", name);
+			return -1;
+		default:
+			return cli_usage_err("usage: uvirtio %s BDF [-f]", name);
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage_err("usage: uvirtio %s BDF [-f]", name);
+	if (cli_parse_bdf(argv[optind], bdf, NULL))
+		return cli_usage_err("%s: bad PCI address '%s'", name,
+				     argv[optind]);
+	ret = read_fn(bdf, fn);
+	if (ret == -ENOENT) {
+		cli_err("%s: no such device", bdf);
+		return RC_NOTFOUND;
+	}
+	if (ret == -ENODEV) {
+		cli_err("%s: not a virtio device (%04lx:%04lx)", bdf,
+			fn->vendor, fn->device);
+		return RC_ERR;
+	}
+	return 0;
+}
+
+static int write_dev(const struct pcifn *fn, const char *file, const char *val)
+{
+	char p[512];
+
+	devpath(p, sizeof(p), fn->bdf, file);
+	return sysfs_write(p, val);
+}
+
+static void prev_path(char *buf, size_t len, const char *bdf)
+{
+	snprintf(buf, len, "%s/%s.prev", cli_rundir(), bdf);
+}
+
+static void save_prev(const char *bdf, const char *driver)
+{
+	char p[512];
+	FILE *f;
+
+	prev_path(p, sizeof(p), bdf);
+	if (!driver[0]) {
+		unlink(p);
+		return;
+	}
+	if (mkdir(cli_rundir(), 0755) && errno != EEXIST)
+		goto fail;
+	f = fopen(p, "we");
+	if (!f)
+		goto fail;
+	fprintf(f, "%s\n", driver);
+	if (fclose(f) == 0)
+		return;
+fail:
+	fprintf(stderr, "%s: warning: cannot remember the previous driver in %s: %s\n",
+		cli_prog, p, strerror(errno));
+}
+
+/* Is block device @name (a disk or partition) mounted, swapped on or held? */
+static bool blockdev_busy(const char *name, char *why, size_t len)
+{
+	static const char *const tabs[] = { "/proc/mounts", "/proc/swaps" };
+	char node[300], line[512];
+	size_t nl;
+	int fd;
+
+	snprintf(node, sizeof(node), "/dev/%s ", name);
+	nl = strlen(node);
+	for (unsigned int t = 0; t < 2; t++) {
+		FILE *f = fopen(tabs[t], "re");
+		bool hit = false;
+
+		while (f && !hit && fgets(line, sizeof(line), f)) {
+			char *tab = strchr(line, '\t');
+
+			/* /proc/swaps separates with tabs: normalise one. */
+			if (tab)
+				*tab = ' ';
+			hit = !strncmp(line, node, nl);
+		}
+		if (f)
+			fclose(f);
+		if (hit) {
+			snprintf(why, len, "/dev/%s is %s", name,
+				 t ? "used for swap" : "mounted");
+			return true;
+		}
+	}
+	/* An exclusive open fails with EBUSY while anyone claims the disk. */
+	node[nl - 1] = '\0';
+	fd = open(node, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0) {
+		close(fd);
+	} else if (errno == EBUSY) {
+		snprintf(why, len, "%s is in use", node);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Is the function in use by the host in a way that taking it away would
+ * hurt: a disk (or partition) that is mounted, swapped on or otherwise
+ * claimed, or a network interface that is up?  Describes it in @why.
+ */
+static bool in_use(const struct pcifn *fn, char *why, size_t len)
+{
+	char dir[512], p[640], state[32];
+	struct dirent *v, *d, *part;
+	DIR *vd, *dd, *pd;
+	bool busy = false;
+
+	snprintf(dir, sizeof(dir), "%s/bus/pci/devices/%s", cli_sysfs(), fn->bdf);
+	vd = opendir(dir);
+	if (!vd)
+		return false;
+	while (!busy && (v = readdir(vd))) {
+		if (strncmp(v->d_name, "virtio", 6))
+			continue;
+		/* Disks of a virtio-blk function, and their partitions. */
+		if (snprintf(p, sizeof(p), "%s/%s/block", dir,
+			     v->d_name) >= (int)sizeof(p))
+			continue;
+		dd = opendir(p);
+		while (dd && !busy && (d = readdir(dd))) {
+			char pp[1024];
+
+			if (d->d_name[0] == '.')
+				continue;
+			busy = blockdev_busy(d->d_name, why, len);
+			snprintf(pp, sizeof(pp), "%s/%s", p, d->d_name);
+			pd = busy ? NULL : opendir(pp);
+			while (pd && !busy && (part = readdir(pd)))
+				if (!strncmp(part->d_name, d->d_name,
+					     strlen(d->d_name)))
+					busy = blockdev_busy(part->d_name, why, len);
+			if (pd)
+				closedir(pd);
+		}
+		if (dd)
+			closedir(dd);
+		/* Interfaces of a virtio-net function. */
+		if (snprintf(p, sizeof(p), "%s/%s/net", dir,
+			     v->d_name) >= (int)sizeof(p))
+			continue;
+		dd = opendir(p);
+		while (dd && !busy && (d = readdir(dd))) {
+			char sp[1024];
+
+			if (d->d_name[0] == '.')
+				continue;
+			snprintf(sp, sizeof(sp), "bus/pci/devices/%s/%s/net/%s/operstate",
+				 fn->bdf, v->d_name, d->d_name);
+			if (!sysfs_read(sp, state, sizeof(state)) &&
+			    !strcmp(state, "up")) {
+				busy = true;
+				if (snprintf(why, len, "interface %s is up",
+					     d->d_name) >= (int)len)
+					snprintf(why, len, "a network interface is up");
+			}
+		}
+		if (dd)
+			closedir(dd);
+	}
+	closedir(vd);
+	return busy;
+}
+
+static int reprobe(const struct pcifn *fn)
+{
+	return sysfs_write("bus/pci/drivers_probe", fn->bdf);
+}
+
+int cmd_bind(int argc, char **argv)
+{
+	char drvdir[512], why[128], now[64], p[512];
+	struct pcifn fn;
+	struct stat st;
+	bool force;
+	int ret;
+
+	ret = parse_bdf_cmd(argc, argv, "bind", &force, &fn);
+	if (ret)
+		return ret < 0 ? RC_OK : ret;
+	if (!strcmp(fn.driver, DRV_NAME)) {
+		printf("%s: already bound to uvirtio\n", fn.bdf);
+		return RC_OK;
+	}
+	if (!cli_module_loaded())
+		return cli_no_module();
+	snprintf(drvdir, sizeof(drvdir), "%s/bus/pci/drivers/%s", cli_sysfs(),
+		 DRV_NAME);
+	if (stat(drvdir, &st)) {
+		cli_err("module not loaded (no PCI driver '%s' in sysfs)", DRV_NAME);
+		return RC_NOTFOUND;
+	}
+	if (fn.driver[0] && !force && in_use(&fn, why, sizeof(why))) {
+		cli_err("%s: device busy: %s (use -f to take it anyway)",
+			fn.bdf, why);
+		return RC_BUSY;
+	}
+
+	ret = write_dev(&fn, "driver_override", DRV_NAME);
+	if (ret)
+		return cli_errno(ret, "%s: set driver_override", fn.bdf);
+	save_prev(fn.bdf, fn.driver);
+	if (fn.driver[0]) {
+		ret = write_dev(&fn, "driver/unbind", fn.bdf);
+		if (ret) {
+			write_dev(&fn, "driver_override", "\n");
+			return cli_errno(ret, "%s: unbind from %s", fn.bdf,
+					 fn.driver);
+		}
+	}
+	ret = reprobe(&fn);
+	read_driver(fn.bdf, now, sizeof(now));
+	if (strcmp(now, DRV_NAME)) {
+		/* Roll back: no override, and the old driver if it is free. */
+		write_dev(&fn, "driver_override", "\n");
+		if (!now[0])
+			reprobe(&fn);
+		prev_path(p, sizeof(p), fn.bdf);
+		unlink(p);
+		if (ret)
+			return cli_errno(ret, "%s: probe", fn.bdf);
+		cli_err("%s: uvirtio did not take the device (see dmesg); now %s",
+			fn.bdf, now[0] ? now : "without driver");
+		return RC_ERR;
+	}
+	if (fn.driver[0])
+		printf("%s: bound to uvirtio (was %s)\n", fn.bdf, fn.driver);
+	else
+		printf("%s: bound to uvirtio\n", fn.bdf);
+	return RC_OK;
+}
+
+int cmd_unbind(int argc, char **argv)
+{
+	char p[512], prev[64] = "", now[64];
+	struct owners own;
+	struct pcifn fn;
+	bool force, rebound = false;
+	int ret;
+
+	ret = parse_bdf_cmd(argc, argv, "unbind", &force, &fn);
+	if (ret)
+		return ret < 0 ? RC_OK : ret;
+	if (strcmp(fn.driver, DRV_NAME) &&
+	    !(!fn.driver[0] && !strcmp(fn.override, DRV_NAME))) {
+		cli_err("%s: not bound to uvirtio (driver: %s)", fn.bdf,
+			fn.driver[0] ? fn.driver : "none");
+		return RC_ERR;
+	}
+	if (fn.driver[0]) {
+		const struct uvirtio_device_entry *e;
+
+		get_owners(&own);
+		e = own.state == 1 ? find_owner(&own, fn.bdf) : NULL;
+		if (e && (e->flags & UVIRTIO_DEVICE_ENTRY_OWNED ||
+			  e->owner_pid) && !force) {
+			cli_err("%s: device busy: owned by pid %u (use -f to revoke)",
+				fn.bdf, e->owner_pid);
+			free(own.e);
+			return RC_BUSY;
+		}
+		free(own.e);
+		snprintf(p, sizeof(p), "bus/pci/drivers/%s/unbind", DRV_NAME);
+		ret = sysfs_write(p, fn.bdf);
+		if (ret)
+			return cli_errno(ret, "%s: unbind from uvirtio", fn.bdf);
+	}
+	ret = write_dev(&fn, "driver_override", "\n");
+	if (ret)
+		return cli_errno(ret, "%s: clear driver_override", fn.bdf);
+
+	prev_path(p, sizeof(p), fn.bdf);
+	{
+		FILE *f = fopen(p, "re");
+
+		if (f) {
+			if (!fgets(prev, sizeof(prev), f))
+				prev[0] = '\0';
+			prev[strcspn(prev, "\n")] = '\0';
+			fclose(f);
+		}
+	}
+	if (prev[0] && !strchr(prev, '/') && strcmp(prev, DRV_NAME)) {
+		char bind[256];
+
+		snprintf(bind, sizeof(bind), "bus/pci/drivers/%s/bind", prev);
+		rebound = sysfs_write(bind, fn.bdf) == 0;
+	}
+	if (!rebound)
+		reprobe(&fn);
+	unlink(p);
+	read_driver(fn.bdf, now, sizeof(now));
+	printf("%s: unbound from uvirtio, now %s%s\n", fn.bdf,
+	       now[0] ? "bound to " : "without driver", now);
+	return RC_OK;
+}
