@@ -33,9 +33,12 @@ tools: lib
 	@if [ -f tools/Makefile ]; then $(MAKE) -C tools; fi
 
 ## Static selftests for the VM (selftests/uvirtio/)
-selftests:
+selftests: lib
 	$(MAKE) -C selftests/uvirtio KSRC=$$(scripts/build-kernel.sh --src) \
 		OUTPUT=$(OUT)/selftests
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread \
+		-Iuserlib/include -Iuapi userlib/tests/vm_test.c \
+		userlib/build/libuvirtio.a -static -o $(OUT)/selftests/libuvirtio_vm_test
 
 ## The debug test kernel (cached outside the repo)
 kernel:

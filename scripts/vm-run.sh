@@ -70,7 +70,6 @@ debug)
 	bzimage=$kobj/arch/x86/boot/bzImage
 	modroot=$kobj/mod-install
 	kdir=$kobj
-	mem=2G
 	append+=" kmemleak=on"
 	;;
 *)
@@ -103,6 +102,32 @@ std)
 	      -device "virtio-blk-pci,drive=img0,addr=0x7,serial=uvimg0$t"
 	      -device "virtio-net-pci,addr=0x8$m"
 	      -device "pcie-root-port,id=rp1,addr=0x10,chassis=1,slot=1")
+	# Ring and queue variants for libuvirtio's in-VM test (vm_test.c):
+	# "slot properties vm_test-flags".
+	variants=(
+		"9  -                                            -"
+		"a  packed=on                                    packed"
+		"b  event_idx=off                                noevidx"
+		"c  indirect_desc=off                            noind"
+		"d  queue-size=64                                -"
+		"e  num-queues=4                                 mq=4"
+		"f  packed=on,event_idx=off,indirect_desc=off,queue-size=32 packed,noevidx,noind"
+	)
+	vmdevs=
+	for v in "${variants[@]}"; do
+		set -- $v
+		i=$1 props=${2#-} flags=${3#-}
+		truncate -s 16M "$outdir/var$i.img"
+		dev+=(-drive "if=none,id=var$i,file=$outdir/var$i.img,format=raw,cache=unsafe"
+		      -device "virtio-blk-pci,drive=var$i,addr=0x$i,serial=uvvar$i${props:+,$props}$m")
+		vmdevs+="0000:00:0$i.0=blk${flags:+,$flags},serial=uvvar$i "
+	done
+	if [ "$iommu" = on ]; then
+		vmdevs+="0000:00:07.0=blk,serial=uvimg0 0000:00:05.0=rng"
+	else
+		vmdevs+="0000:00:07.0=blk,legacy,serial=uvimg0 0000:00:05.0=rng,legacy"
+	fi
+	envs+=(-e "UVIRTIO_VM_DEVICES=$vmdevs")
 	;;
 demo)
 	# Two identical file-backed disks: one for uvirtio, one for the
@@ -201,7 +226,8 @@ d=$(health dma_api_errors)
 k=$(health kmemleak)
 [ -z "$k" ] || [ "$k" = 0 ] || bad+=("kmemleak: $k unreferenced objects")
 
-patterns='WARNING:|BUG:|BUG kmalloc|Oops|KASAN|UBSAN|kernel BUG|general protection fault|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|DMA-API:|INFO: task .* blocked|unreferenced object|Call Trace:|list_add corruption|list_del corruption'
+# DMA-API debug errors come with a WARNING and the error count above.
+patterns='WARNING:|BUG:|Oops|BUG: KASAN|UBSAN:|kernel BUG|general protection fault|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|unreferenced object|Call Trace:|list_add corruption|list_del corruption'
 if grep -E "$patterns" "$outdir/console.log" >/dev/null 2>&1; then
 	bad+=("kernel reports in console.log:")
 	bad+=("$(grep -E -A12 "$patterns" "$outdir/console.log" | head -n 80)")

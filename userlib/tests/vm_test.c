@@ -1,0 +1,548 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * vm_test - libuvirtio against real QEMU virtio devices through /dev/uvirtio.
+ *
+ * Runs inside the test VM (scripts/guest/run-tests) and prints KTAP.  Each
+ * argument names one device and what QEMU was told about it:
+ *
+ *   vm_test BDF=KIND[,FLAG...] ...
+ *
+ * KIND is blk or rng.  FLAGs say what the device offers and so what must be
+ * negotiated: packed (VIRTIO_F_RING_PACKED), noevidx (no EVENT_IDX), noind
+ * (no INDIRECT_DESC), mq=N (N request queues), legacy (transitional device,
+ * also driven through the legacy I/O BAR), serial=S (virtio-blk serial).
+ *
+ * For every blk device, in interrupt and in polling mode:
+ *  - the negotiated features match the device's properties;
+ *  - GET_ID returns the serial QEMU was given;
+ *  - random writes at random offsets and sizes (1-16 blocks, up to 16 in
+ *    flight, completions in any order) are verified after a re-read,
+ *    then again after a flush and a close/re-open;
+ *  - with several queues, one thread per queue writes its own region
+ *    concurrently, and every region is verified.
+ * For every rng device: two reads return data, and not the same data.
+ *
+ * The test binds each device to uvirtio with driver_override itself and
+ * gives it back to virtio-pci at the end.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+#include <uvirtio/uvirtio.h>
+
+#define MAX_DEVS	32
+#define SPAN_BYTES	(1u << 20)	/* exercised part of each disk */
+#define MAX_REQ_BLOCKS	16
+#define QD		16
+
+struct dev_spec {
+	char bdf[16];
+	char kind[8];
+	bool packed, noevidx, noind, legacy;
+	unsigned int mq;
+	char serial[24];
+};
+
+static int test_no;
+static unsigned int ops_per_queue = 40;
+static int failures;
+
+static void tap(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s %d ", ok ? "ok" : "not ok", ++test_no);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (!ok)
+		failures++;
+}
+
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/* driver_override dance: bind @bdf to @drv ("" gives it back). */
+static int rebind(const char *bdf, const char *drv)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
+	if (write_file(path, *drv ? drv : "\n"))
+		return -errno;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", bdf);
+	if (access(path, F_OK) == 0)
+		write_file(path, bdf);
+	return write_file("/sys/bus/pci/drivers_probe", bdf);
+}
+
+static int parse_spec(const char *arg, struct dev_spec *d)
+{
+	char buf[128], *tok, *save = NULL, *eq;
+
+	memset(d, 0, sizeof(*d));
+	d->mq = 1;
+	if (strlen(arg) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, arg);
+	eq = strchr(buf, '=');
+	if (!eq || eq - buf >= (int)sizeof(d->bdf))
+		return -EINVAL;
+	*eq = 0;
+	strcpy(d->bdf, buf);
+	for (tok = strtok_r(eq + 1, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!d->kind[0])
+			snprintf(d->kind, sizeof(d->kind), "%s", tok);
+		else if (!strcmp(tok, "packed"))
+			d->packed = true;
+		else if (!strcmp(tok, "noevidx"))
+			d->noevidx = true;
+		else if (!strcmp(tok, "noind"))
+			d->noind = true;
+		else if (!strcmp(tok, "legacy"))
+			d->legacy = true;
+		else if (!strncmp(tok, "mq=", 3))
+			d->mq = (unsigned int)atoi(tok + 3);
+		else if (!strncmp(tok, "serial=", 7))
+			snprintf(d->serial, sizeof(d->serial), "%s", tok + 7);
+		else
+			return -EINVAL;
+	}
+	return d->kind[0] ? 0 : -EINVAL;
+}
+
+/* Deterministic block contents: a function of the block and its version. */
+static void fill_block(uint8_t *p, size_t bs, uint64_t lba, uint32_t ver)
+{
+	uint64_t s = (lba + 1) * 0x9e3779b97f4a7c15ull ^ ((uint64_t)ver << 32 | ver);
+
+	for (size_t i = 0; i < bs; i += 8) {
+		s ^= s >> 12;
+		s ^= s << 25;
+		s ^= s >> 27;
+		uint64_t v = s * 2685821657736338717ull;
+
+		memcpy(p + i, &v, 8);
+	}
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ull;
+}
+
+struct region {
+	struct uvirtio_blk *blk;
+	struct uvirtio_blk_queue *q;
+	uint8_t *buf;		/* QD * MAX_REQ_BLOCKS blocks, mapped */
+	uint32_t *ver;		/* version per block of the region, 0 = never written */
+	uint64_t first, nblocks;
+	uint32_t bs;
+	uint64_t seed;
+	unsigned int ops;
+	int err;
+	char what[96];
+};
+
+/* Random writes of random sizes, up to QD in flight, into the region. */
+static int region_write(struct region *r)
+{
+	struct uvirtio_blk_completion comp[QD];
+	uint64_t slot_busy = 0;
+	unsigned int submitted = 0, done = 0;
+	uint32_t slot_len[QD];
+	uint64_t s = r->seed;
+	int ret;
+
+	while (done < r->ops) {
+		while (submitted < r->ops && slot_busy != (1ull << QD) - 1 &&
+		       submitted - done < QD) {
+			unsigned int slot = (unsigned int)__builtin_ctzll(~slot_busy);
+			uint64_t n = 1 + rnd(&s) % MAX_REQ_BLOCKS;
+			uint64_t lba;
+			uint8_t *p = r->buf + (size_t)slot * MAX_REQ_BLOCKS * r->bs;
+
+			if (n > r->nblocks)
+				n = r->nblocks;
+			lba = rnd(&s) % (r->nblocks - n + 1);
+			/*
+			 * Two writes in flight to one block may complete in any
+			 * order, so a write never overlaps one still in flight
+			 * (bit 31 of the version marks those): the expected
+			 * content of every block stays exact.
+			 */
+			bool clash = false;
+
+			for (uint64_t b = 0; b < n && !clash; b++)
+				clash = r->ver[lba + b] & 0x80000000u;
+			if (clash)
+				break;	/* reap first; something is in flight */
+			for (uint64_t b = 0; b < n; b++) {
+				uint32_t v = (r->ver[lba + b] & 0x7fffffffu) + 1;
+
+				r->ver[lba + b] = v | 0x80000000u;
+				fill_block(p + b * r->bs, r->bs, r->first + lba + b, v);
+			}
+			ret = uvirtio_blk_q_write(r->q, (r->first + lba) * r->bs, p,
+						  n * r->bs,
+						  (void *)(uintptr_t)(slot | (lba << 8)));
+			if (ret) {
+				snprintf(r->what, sizeof(r->what), "enqueue write: %s", strerror(-ret));
+				return ret;
+			}
+			slot_len[slot] = (uint32_t)n;
+			slot_busy |= 1ull << slot;
+			submitted++;
+		}
+		ret = uvirtio_blk_q_reap(r->q, 1, QD, comp, NULL);
+		if (ret < 0) {
+			snprintf(r->what, sizeof(r->what), "reap: %s", strerror(-ret));
+			return ret;
+		}
+		for (int i = 0; i < ret; i++) {
+			uintptr_t c = (uintptr_t)comp[i].user_data;
+			unsigned int slot = c & 0xff;
+			uint64_t lba = c >> 8;
+
+			if (comp[i].ret) {
+				snprintf(r->what, sizeof(r->what), "write completion: %s",
+					 strerror(-comp[i].ret));
+				return comp[i].ret;
+			}
+			for (uint64_t b = 0; b < slot_len[slot]; b++)
+				r->ver[lba + b] &= 0x7fffffffu;
+			slot_busy &= ~(1ull << slot);
+		}
+		done += (unsigned int)ret;
+	}
+	return 0;
+}
+
+/* Read the whole region back in MAX_REQ_BLOCKS chunks and compare. */
+static int region_verify(struct region *r)
+{
+	uint8_t *want = malloc(r->bs);
+	int ret = 0;
+
+	if (!want)
+		return -ENOMEM;
+	for (uint64_t lba = 0; lba < r->nblocks && !ret; lba += MAX_REQ_BLOCKS) {
+		uint64_t n = r->nblocks - lba < MAX_REQ_BLOCKS ? r->nblocks - lba : MAX_REQ_BLOCKS;
+		struct uvirtio_blk_completion c;
+
+		memset(r->buf, 0xa5, n * r->bs);
+		ret = uvirtio_blk_q_read(r->q, (r->first + lba) * r->bs, r->buf,
+					 n * r->bs, NULL);
+		if (!ret) {
+			ret = uvirtio_blk_q_reap(r->q, 1, 1, &c, NULL);
+			ret = ret == 1 ? c.ret : (ret < 0 ? ret : -EIO);
+		}
+		if (ret) {
+			snprintf(r->what, sizeof(r->what), "read: %s", strerror(-ret));
+			break;
+		}
+		for (uint64_t b = 0; b < n; b++) {
+			if (!r->ver[lba + b])
+				continue;	/* never written: content unknown */
+			fill_block(want, r->bs, r->first + lba + b, r->ver[lba + b]);
+			if (memcmp(want, r->buf + b * r->bs, r->bs)) {
+				snprintf(r->what, sizeof(r->what),
+					 "data mismatch at block %" PRIu64 " (version %u)",
+					 r->first + lba + b, r->ver[lba + b]);
+				ret = -EILSEQ;
+				break;
+			}
+		}
+	}
+	free(want);
+	return ret;
+}
+
+static void *region_thread(void *arg)
+{
+	struct region *r = arg;
+
+	r->err = region_write(r);
+	if (!r->err)
+		r->err = region_verify(r);
+	return NULL;
+}
+
+static int blk_open(const struct dev_spec *d, bool poll, bool legacy,
+		    struct uvirtio_backend **be, struct uvirtio_blk **blk)
+{
+	struct uvirtio_blk_params p = {
+		.transport = legacy ? UVIRTIO_TRANSPORT_LEGACY : UVIRTIO_TRANSPORT_AUTO,
+		.num_queues = (uint16_t)d->mq,
+		.packed = true,
+		.poll = poll,
+	};
+	int ret = uvirtio_kmod_open(d->bdf, NULL, be);
+
+	if (ret)
+		return ret;
+	ret = uvirtio_blk_open(*be, &p, blk);
+	if (ret)
+		uvirtio_backend_close(*be);
+	return ret;
+}
+
+static void blk_close(struct uvirtio_backend *be, struct uvirtio_blk *blk)
+{
+	uvirtio_blk_close(blk);
+	uvirtio_backend_close(be);
+}
+
+static void test_blk_mode(const struct dev_spec *d, bool poll, bool legacy)
+{
+	char name[96];
+	struct uvirtio_backend *be;
+	struct uvirtio_blk *blk;
+	struct uvirtio_blk_info info;
+	struct region reg[8];
+	pthread_t th[8];
+	uint64_t nblocks;
+	unsigned int nq, i;
+	uint64_t f;
+	char id[21] = { 0 };
+	int ret;
+
+	snprintf(name, sizeof(name), "%s.%s%s", d->bdf, legacy ? "legacy." : "",
+		 poll ? "poll" : "irq");
+	ret = blk_open(d, poll, legacy, &be, &blk);
+	if (ret)
+		diag("%s: open: %s", name, strerror(-ret));
+	tap(ret == 0, "%s.open", name);
+	if (ret)
+		return;
+	uvirtio_blk_get_info(blk, &info);
+	f = info.features;
+	nq = info.num_queues;
+	if (legacy) {
+		tap(!(f & (1ull << VIRTIO_F_VERSION_1)) &&
+		    uvirtio_dev_is_legacy(uvirtio_blk_device(blk)),
+		    "%s.features_legacy", name);
+	} else {
+		bool ok = !!(f & (1ull << VIRTIO_F_RING_PACKED)) == d->packed &&
+			  !!(f & (1ull << VIRTIO_RING_F_EVENT_IDX)) == !d->noevidx &&
+			  !!(f & (1ull << VIRTIO_RING_F_INDIRECT_DESC)) == !d->noind &&
+			  !!(f & (1ull << VIRTIO_F_VERSION_1)) && nq == d->mq;
+
+		diag("%s: negotiated 0x%" PRIx64 ", %u queue(s)", name, f, nq);
+		tap(ok, "%s.features", name);
+	}
+
+	ret = uvirtio_blk_get_id(blk, id);
+	if (d->serial[0]) {
+		diag("%s: device id '%s'", name, id);
+		tap(ret == 0 && !strncmp(id, d->serial, 20), "%s.get_id", name);
+	}
+
+	nblocks = SPAN_BYTES / info.blk_size;
+	if (nblocks * info.blk_size > info.capacity)
+		nblocks = info.capacity / info.blk_size;
+	memset(reg, 0, sizeof(reg));
+	if (nq > 8)
+		nq = 8;
+	ret = 0;
+	for (i = 0; i < nq && !ret; i++) {
+		struct region *r = &reg[i];
+
+		r->blk = blk;
+		r->q = uvirtio_blk_get_queue(blk, i);
+		r->bs = info.blk_size;
+		r->first = i * (nblocks / nq);
+		r->nblocks = nblocks / nq;
+		r->seed = 0x1234 + i * 77 + (poll ? 1000 : 0) + (legacy ? 5000 : 0);
+		r->ops = ops_per_queue;
+		r->ver = calloc(r->nblocks, sizeof(*r->ver));
+		ret = r->ver ? uvirtio_blk_alloc_buf(blk, (size_t)QD * MAX_REQ_BLOCKS * r->bs,
+						     (void **)&r->buf) : -ENOMEM;
+	}
+	tap(ret == 0, "%s.alloc_buffers", name);
+	if (ret)
+		goto out;
+
+	/* Concurrent random writes, one thread per queue, then re-read. */
+	for (i = 0; i < nq; i++)
+		pthread_create(&th[i], NULL, region_thread, &reg[i]);
+	for (i = 0, ret = 0; i < nq; i++) {
+		pthread_join(th[i], NULL);
+		if (reg[i].err && !ret) {
+			ret = reg[i].err;
+			diag("%s queue %u: %s", name, i, reg[i].what);
+		}
+	}
+	tap(ret == 0, "%s.random_write_reread", name);
+
+	ret = uvirtio_blk_flush(blk);
+	tap(ret == 0 || ret == -ENOTSUP, "%s.flush", name);
+	for (i = 0, ret = 0; i < nq && !ret; i++) {
+		ret = region_verify(&reg[i]);
+		if (ret)
+			diag("%s queue %u after flush: %s", name, i, reg[i].what);
+	}
+	tap(ret == 0, "%s.verify_after_flush", name);
+
+	/* Close and re-open: the data must have reached the disk. */
+	for (i = 0; i < nq; i++) {
+		uvirtio_blk_free_buf(blk, reg[i].buf);
+		reg[i].buf = NULL;
+	}
+	blk_close(be, blk);
+	blk = NULL;
+	ret = blk_open(d, poll, legacy, &be, &blk);
+	if (ret)
+		blk = NULL;
+	for (i = 0; i < nq && !ret; i++) {
+		reg[i].blk = blk;
+		reg[i].q = uvirtio_blk_get_queue(blk, 0);
+		ret = uvirtio_blk_alloc_buf(blk, (size_t)QD * MAX_REQ_BLOCKS * reg[i].bs,
+					    (void **)&reg[i].buf);
+		if (ret)
+			break;
+		ret = region_verify(&reg[i]);
+		if (ret)
+			diag("%s region %u after re-open: %s", name, i, reg[i].what);
+	}
+	tap(ret == 0, "%s.verify_after_reopen", name);
+out:
+	for (i = 0; i < nq; i++)
+		if (reg[i].buf && blk)
+			uvirtio_blk_free_buf(blk, reg[i].buf);
+	if (blk)
+		blk_close(be, blk);
+	for (i = 0; i < 8; i++)
+		free(reg[i].ver);
+}
+
+static void test_rng(const struct dev_spec *d, bool legacy)
+{
+	enum uvirtio_transport_kind t = legacy ? UVIRTIO_TRANSPORT_LEGACY :
+						 UVIRTIO_TRANSPORT_AUTO;
+	struct uvirtio_backend *be;
+	struct uvirtio_rng *rng;
+	uint8_t a[64], b[64], zero[64] = { 0 };
+	int ret;
+
+	ret = uvirtio_kmod_open(d->bdf, NULL, &be);
+	if (!ret) {
+		ret = uvirtio_rng_open(be, t, &rng);
+		if (ret)
+			uvirtio_backend_close(be);
+	}
+	if (ret)
+		diag("%s: rng open: %s", d->bdf, strerror(-ret));
+	tap(ret == 0, "%s.%srng.open", d->bdf, legacy ? "legacy." : "");
+	if (ret)
+		return;
+	ret = (int)uvirtio_rng_read(rng, a, sizeof(a));
+	if (ret >= 0)
+		ret = (int)uvirtio_rng_read(rng, b, sizeof(b));
+	tap(ret == (int)sizeof(b) && memcmp(a, zero, 64) && memcmp(a, b, 64),
+	    "%s.%srng.read_differs", d->bdf, legacy ? "legacy." : "");
+	uvirtio_rng_close(rng);
+	uvirtio_backend_close(be);
+}
+
+int main(int argc, char **argv)
+{
+	struct dev_spec devs[MAX_DEVS];
+	int n = 0, i;
+	int planned = 0;
+
+	char *env = getenv("UVIRTIO_VM_DEVICES"), *tok, *save = NULL;
+	const char *iommu = getenv("UVIRTIO_IOMMU");
+	const char *unsafe = "/sys/module/uvirtio/parameters/allow_unsafe_noiommu";
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (getenv("UVIRTIO_VM_TEST_OPS"))
+		ops_per_queue = (unsigned int)strtoul(getenv("UVIRTIO_VM_TEST_OPS"), NULL, 0);
+	for (i = 1; i < argc && n < MAX_DEVS; i++) {
+		if (parse_spec(argv[i], &devs[n])) {
+			fprintf(stderr, "vm_test: bad device spec '%s'\n", argv[i]);
+			return 2;
+		}
+		n++;
+	}
+	/* Without arguments, the VM runner's list of devices. */
+	for (tok = argc > 1 || !env ? NULL : strtok_r(env, " ", &save);
+	     tok && n < MAX_DEVS; tok = strtok_r(NULL, " ", &save)) {
+		if (parse_spec(tok, &devs[n])) {
+			fprintf(stderr, "vm_test: bad device spec '%s'\n", tok);
+			return 2;
+		}
+		n++;
+	}
+	/* No IOMMU in this VM: DMA needs the module's (tainting) opt-in. */
+	if (iommu && !strcmp(iommu, "off") && write_file(unsafe, "1"))
+		diag("cannot enable allow_unsafe_noiommu");
+	/* Plan: count what each device will report. */
+	for (i = 0; i < n; i++) {
+		struct dev_spec *d = &devs[i];
+		int modes = d->legacy ? 3 : 2;
+
+		if (!strcmp(d->kind, "blk"))
+			planned += modes * (7 + (d->serial[0] ? 1 : 0));
+		else
+			planned += (d->legacy ? 2 : 1) * 2;
+		planned += 2;	/* bind + unbind */
+	}
+	printf("KTAP version 1\n1..%d\n", planned);
+	for (i = 0; i < n; i++) {
+		struct dev_spec *d = &devs[i];
+		tap(rebind(d->bdf, "uvirtio") == 0, "%s.bind_to_uvirtio", d->bdf);
+		if (!strcmp(d->kind, "blk")) {
+			test_blk_mode(d, false, false);
+			test_blk_mode(d, true, false);
+			if (d->legacy)
+				test_blk_mode(d, false, true);
+		} else {
+			test_rng(d, false);
+			if (d->legacy)
+				test_rng(d, true);
+		}
+		tap(rebind(d->bdf, "") == 0, "%s.give_back", d->bdf);
+	}
+	if (iommu && !strcmp(iommu, "off"))
+		write_file(unsafe, "0");
+	if (test_no != planned)
+		diag("planned %d, ran %d", planned, test_no);
+	return failures ? 1 : 0;
+}
