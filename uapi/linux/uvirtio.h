@@ -321,8 +321,9 @@ struct uvirtio_dma_segment {
  * struct uvirtio_dma_map - UVIRTIO_DMA_MAP (device fd)
  * @size: sizeof(struct uvirtio_dma_map)
  * @flags: Input, UVIRTIO_DMA_TO_DEVICE and/or UVIRTIO_DMA_FROM_DEVICE
- *         (at least one).  Output, plus UVIRTIO_DMA_CONTIGUOUS when the
- *         mapping is one device range.
+ *         (at least one; UVIRTIO_DMA_CONTIGUOUS is ignored on input).
+ *         Output, plus UVIRTIO_DMA_CONTIGUOUS when the mapping is one
+ *         device range.
  * @vaddr: Input, page-aligned user address
  * @length: Input, page-aligned, non-zero length
  * @handle: Output, names the mapping for UVIRTIO_DMA_UNMAP
@@ -332,7 +333,9 @@ struct uvirtio_dma_segment {
  *               the input number are written.  Pages that are physically
  *               (or IOVA-) contiguous are merged into one run.
  * @__reserved: Must be 0
- * @segments: Input, user pointer to struct uvirtio_dma_segment[]
+ * @segments: Input, user pointer to struct uvirtio_dma_segment[], or 0
+ *            to learn only the number of runs (@nr_segments is then
+ *            ignored on input)
  *
  * The pages are pinned with FOLL_LONGTERM and accounted to RLIMIT_MEMLOCK
  * of the caller unless it has CAP_IPC_LOCK.  A range that overlaps an

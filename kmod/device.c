@@ -1,0 +1,740 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * uvirtio: the device fd - opening, information, regions, mmap,
+ * pread/pwrite, poll, reset, release and revocation.
+ *
+ * Locking design
+ * ==============
+ *
+ * Objects: struct uvirtio_device (one per bound PCI function, refcounted
+ * with @kref), its device fd (at most one: @owner) and what the fd owns
+ * (DMA mappings, coherent buffers, interrupt vectors).
+ *
+ * Locks, in the order they nest (outermost first):
+ *
+ * 1. device_lock(&pdev->dev) - held by the driver core around probe() and
+ *    remove().  uvirtio never takes it itself except with a trylock inside
+ *    pci_try_reset_function(), which cannot deadlock.
+ * 2. uvirtio_devices_lock (mutex, main.c) - the global list of devices.
+ *    Held for lookup in DEVICE_OPEN and LIST_DEVICES and for list
+ *    add/del in probe/remove.
+ * 3. uvirtio_device.lock (mutex) - everything mutable in the device:
+ *    @owner/@owner_pid, @dead, @remove_trigger, @iommu_mode, the DMA lists
+ *    and counters, the interrupt vectors, and hardware access through
+ *    pread/pwrite/ioctl (BAR iomaps are torn down under it in remove()).
+ *    Every device-fd ioctl handler runs with it held (main.c dispatcher).
+ *    Paths holding it may sleep: pinning user pages takes mmap_lock
+ *    inside it (so lock -> mmap_lock), free_irq()/disable_irq() wait for
+ *    handlers, the virtio reset polls for up to a second.
+ * 4. mm->mmap_lock - taken by the MM around our .mmap and .fault
+ *    callbacks.  Because DMA_MAP takes mmap_lock under uvirtio_device.lock,
+ *    .mmap and .fault must NEVER take uvirtio_device.lock; they only read
+ *    data that is fixed at probe time, use @revoke_sem, or look buffers up
+ *    in the @bufs xarray (its own spinlock) and take a kref.
+ * 5. uvirtio_device.revoke_sem (rwsem) - .fault holds it for read while
+ *    it checks @dead and inserts a BAR pfn; revocation holds it for write
+ *    while it sets @dead and calls unmap_mapping_range().  So no BAR pfn
+ *    can be inserted after revocation, and revocation waits for faults in
+ *    flight.  (unmap_mapping_range() takes i_mmap_rwsem inside it.)
+ * 6. uvirtio_vector.lock (spinlock, IRQ-safe) - innermost; protects a
+ *    vector's eventfd pointer, counter and INTx mask state against the
+ *    hard IRQ handler.  eventfd_signal() is called under it.
+ *
+ * @dead is written under both @lock and @revoke_sem (write), so holding
+ * either one is enough to read it stably.  poll() reads it locklessly
+ * after poll_wait(), which is fine because remove() wakes the queue after
+ * setting it.
+ *
+ * remove() (pci.c) takes device_lock (from the core), then
+ * uvirtio_devices_lock briefly, then @lock; it waits at most for one
+ * ioctl in flight (all of which are bounded) and never for the owner to
+ * close the fd.  It revokes BAR mmaps, tears the hardware state down and
+ * marks the device dead.  The fd, the struct and the pci_dev reference
+ * stay until the last reference is dropped in release().
+ *
+ * The IRQ handlers take only uvirtio_vector.lock.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/capability.h>
+#include <linux/debugfs.h>
+#include <linux/eventfd.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/iommu.h>
+#include <linux/iopoll.h>
+#include <linux/mm.h>
+#include <linux/pid.h>
+#include <linux/poll.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/virtio_pci.h>
+
+#include "compat.h"
+#include "uvirtio.h"
+
+#define UVIRTIO_RESET_POLL_US		1000
+#define UVIRTIO_RESET_TIMEOUT_US	(1000 * 1000)
+#define UVIRTIO_OFFSET_MASK		(UVIRTIO_REGION_OFFSET(1) - 1)
+
+static void uvirtio_device_free(struct kref *kref)
+{
+	struct uvirtio_device *udev = container_of(kref, struct uvirtio_device,
+						   kref);
+
+	WARN_ON(!list_empty(&udev->maps));
+	xa_destroy(&udev->bufs);
+	iput(udev->inode);
+	pci_dev_put(udev->pdev);
+	kfree(udev);
+}
+
+/**
+ * uvirtio_device_put() - drop a reference to a device
+ * @udev: the device
+ *
+ * Context: may sleep when the last reference goes.
+ */
+void uvirtio_device_put(struct uvirtio_device *udev)
+{
+	kref_put(&udev->kref, uvirtio_device_free);
+}
+
+/**
+ * uvirtio_virtio_reset() - reset the virtio device and wait for it
+ * @udev: the device, with the hardware present
+ *
+ * Writes 0 to device_status through the common configuration structure
+ * (or the legacy I/O status register) and, for modern devices, polls
+ * until it reads back 0, for at most one second.
+ *
+ * Context: process context, @udev->lock held.
+ * Return: 0, -ETIMEDOUT, or -EOPNOTSUPP without a way to reach the status.
+ */
+int uvirtio_virtio_reset(struct uvirtio_device *udev)
+{
+	const struct uvirtio_virtio_cap *c = &udev->vcaps[UVIRTIO_VCAP_COMMON];
+	void __iomem *status;
+	u8 val;
+
+	lockdep_assert_held(&udev->lock);
+	if (c->present && udev->bar_map[c->bar] &&
+	    c->length > VIRTIO_PCI_COMMON_STATUS) {
+		status = udev->bar_map[c->bar] + c->offset +
+			 VIRTIO_PCI_COMMON_STATUS;
+		iowrite8(0, status);
+		return read_poll_timeout(ioread8, val, !val,
+					 UVIRTIO_RESET_POLL_US,
+					 UVIRTIO_RESET_TIMEOUT_US, false,
+					 status);
+	}
+	if (udev->legacy && udev->bar_map[0]) {
+		iowrite8(0, udev->bar_map[0] + VIRTIO_PCI_STATUS);
+		/* The legacy reset is done once the write is; flush it. */
+		ioread8(udev->bar_map[0] + VIRTIO_PCI_STATUS);
+		return 0;
+	}
+	return -EOPNOTSUPP;
+}
+
+/**
+ * uvirtio_device_teardown() - return the device to its unowned state
+ * @udev: the device
+ * @hw: the hardware is still present and ours
+ *
+ * Called on release (close or process death) and from remove().  The
+ * order matters:
+ *
+ * 1. virtio reset (and wait): the device stops using its queues, so it
+ *    starts no new DMA and raises no new interrupts.  The DMA mappings
+ *    are still valid while it finishes, so nothing is corrupted.
+ * 2. bus master off: from now on nothing the device does reaches memory,
+ *    including MSI writes, even if it ignored the reset.
+ * 3. interrupts freed and eventfds released: no handler can run any more.
+ * 4. DMA unmapped and unpinned, coherent buffers released: only now is it
+ *    safe to hand the pages back, because the device can no longer write
+ *    them.  Buffers still mmapped are freed at their last munmap.
+ *
+ * With @hw false (release() after remove()) the hardware is gone: steps 1
+ * and 2 are skipped (remove() already did them), but freeing is done.
+ *
+ * Context: process context, @udev->lock held.
+ */
+void uvirtio_device_teardown(struct uvirtio_device *udev, bool hw)
+{
+	lockdep_assert_held(&udev->lock);
+	if (hw) {
+		if (uvirtio_virtio_reset(udev) == -ETIMEDOUT)
+			pci_warn(udev->pdev, "virtio reset timed out\n");
+		pci_clear_master(udev->pdev);
+	}
+	uvirtio_irq_teardown(udev);
+	uvirtio_dma_teardown(udev);
+}
+
+/**
+ * uvirtio_device_revoke() - mark the device dead and revoke BAR mappings
+ * @udev: the device
+ *
+ * Wakes poll() with EPOLLHUP | EPOLLERR and signals the remove eventfd.
+ * Later faults on BAR mappings get SIGBUS; later ioctls get -ENODEV.
+ *
+ * Context: process context, @udev->lock held.
+ */
+void uvirtio_device_revoke(struct uvirtio_device *udev)
+{
+	lockdep_assert_held(&udev->lock);
+	down_write(&udev->revoke_sem);
+	udev->dead = true;
+	unmap_mapping_range(udev->inode->i_mapping, 0,
+			    UVIRTIO_REGION_OFFSET(UVIRTIO_NUM_BARS), 1);
+	up_write(&udev->revoke_sem);
+	if (udev->remove_trigger)
+		uvirtio_eventfd_signal(udev->remove_trigger);
+	wake_up_poll(&udev->wq, EPOLLHUP | EPOLLERR);
+}
+
+static int uvirtio_device_release(struct inode *inode, struct file *file)
+{
+	struct uvirtio_device *udev = file->private_data;
+
+	mutex_lock(&udev->lock);
+	uvirtio_device_teardown(udev, !udev->dead);
+	if (udev->remove_trigger) {
+		eventfd_ctx_put(udev->remove_trigger);
+		udev->remove_trigger = NULL;
+	}
+	udev->owner = NULL;
+	put_pid(udev->owner_pid);
+	udev->owner_pid = NULL;
+	mutex_unlock(&udev->lock);
+	uvirtio_device_put(udev);
+	return 0;
+}
+
+static long uvirtio_device_ioctl(struct file *file, unsigned int cmd,
+				 unsigned long arg)
+{
+	return uvirtio_dispatch_ioctl(file, file->private_data, cmd, arg);
+}
+
+static __poll_t uvirtio_device_poll(struct file *file, poll_table *wait)
+{
+	struct uvirtio_device *udev = file->private_data;
+
+	poll_wait(file, &udev->wq, wait);
+	return READ_ONCE(udev->dead) ? EPOLLHUP | EPOLLERR : 0;
+}
+
+/* One naturally sized access; the union keeps it endian-neutral. */
+union uvirtio_access {
+	u8 b;
+	u16 w;
+	u32 l;
+	u64 q;
+};
+
+static int uvirtio_config_rw(struct uvirtio_device *udev, u64 off,
+			     size_t count, union uvirtio_access *v, bool write)
+{
+	struct pci_dev *pdev = udev->pdev;
+	u16 cmd;
+	int ret;
+
+	ret = uvirtio_check_access(pdev->cfg_size, off, count, false);
+	if (ret)
+		return ret;
+	if (write) {
+		ret = pci_read_config_word(pdev, PCI_COMMAND, &cmd);
+		if (ret)
+			return pcibios_err_to_errno(ret);
+		ret = uvirtio_cfg_write_check(off, count,
+					      count == 1 ? v->b :
+					      count == 2 ? v->w : v->l, cmd);
+		if (ret)
+			return ret;
+		if (count == 1)
+			ret = pci_user_write_config_byte(pdev, off, v->b);
+		else if (count == 2)
+			ret = pci_user_write_config_word(pdev, off, v->w);
+		else
+			ret = pci_user_write_config_dword(pdev, off, v->l);
+	} else {
+		if (count == 1)
+			ret = pci_user_read_config_byte(pdev, off, &v->b);
+		else if (count == 2)
+			ret = pci_user_read_config_word(pdev, off, &v->w);
+		else
+			ret = pci_user_read_config_dword(pdev, off, &v->l);
+	}
+	return ret ? pcibios_err_to_errno(ret) : 0;
+}
+
+static int uvirtio_bar_rw(struct uvirtio_device *udev, unsigned int bar,
+			  u64 off, size_t count, union uvirtio_access *v,
+			  bool write)
+{
+	bool mem = udev->bar_flags[bar] & IORESOURCE_MEM;
+	void __iomem *addr;
+	int ret;
+
+	if (!udev->bar_len[bar] || !udev->bar_map[bar])
+		return -EINVAL;
+	ret = uvirtio_check_access(udev->bar_len[bar], off, count, mem);
+	if (ret)
+		return ret;
+	if (write && uvirtio_ranges_overlap(off, count, udev->msix_start[bar],
+					    udev->msix_end[bar] -
+					    udev->msix_start[bar]))
+		return -EPERM;
+
+	addr = udev->bar_map[bar] + off;
+	switch (count) {
+	case 1:
+		if (write)
+			iowrite8(v->b, addr);
+		else
+			v->b = ioread8(addr);
+		break;
+	case 2:
+		if (write)
+			iowrite16(v->w, addr);
+		else
+			v->w = ioread16(addr);
+		break;
+	case 4:
+		if (write)
+			iowrite32(v->l, addr);
+		else
+			v->l = ioread32(addr);
+		break;
+	default:
+#ifdef CONFIG_64BIT
+		if (write)
+			writeq(v->q, addr);
+		else
+			v->q = readq(addr);
+		break;
+#else
+		return -EINVAL;
+#endif
+	}
+	return 0;
+}
+
+static ssize_t uvirtio_device_rw(struct file *file, char __user *ubuf,
+				 size_t count, loff_t *ppos, bool write)
+{
+	struct uvirtio_device *udev = file->private_data;
+	u64 pos = *ppos;
+	u64 index = pos >> UVIRTIO_OFFSET_SHIFT;
+	u64 off = pos & UVIRTIO_OFFSET_MASK;
+	union uvirtio_access v = {};
+	int ret;
+
+	if (count > sizeof(v))
+		return -EINVAL;
+	if (write && copy_from_user(&v, ubuf, count))
+		return -EFAULT;
+
+	mutex_lock(&udev->lock);
+	if (udev->dead)
+		ret = -ENODEV;
+	else if (index == UVIRTIO_REGION_CONFIG)
+		ret = uvirtio_config_rw(udev, off, count, &v, write);
+	else if (index < UVIRTIO_NUM_BARS)
+		ret = uvirtio_bar_rw(udev, index, off, count, &v, write);
+	else
+		ret = -EINVAL;
+	mutex_unlock(&udev->lock);
+	if (ret)
+		return ret;
+
+	if (!write && copy_to_user(ubuf, &v, count))
+		return -EFAULT;
+	*ppos += count;
+	return count;
+}
+
+static ssize_t uvirtio_device_read(struct file *file, char __user *ubuf,
+				   size_t count, loff_t *ppos)
+{
+	return uvirtio_device_rw(file, ubuf, count, ppos, false);
+}
+
+static ssize_t uvirtio_device_write(struct file *file, const char __user *ubuf,
+				    size_t count, loff_t *ppos)
+{
+	return uvirtio_device_rw(file, (char __user *)ubuf, count, ppos, true);
+}
+
+static vm_fault_t uvirtio_bar_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct uvirtio_device *udev = vma->vm_private_data;
+	u64 pos = (u64)vmf->pgoff << PAGE_SHIFT;
+	unsigned int bar = pos >> UVIRTIO_OFFSET_SHIFT;
+	u64 off = pos & UVIRTIO_OFFSET_MASK;
+	unsigned long pfn;
+	vm_fault_t ret;
+
+	pfn = (pci_resource_start(udev->pdev, bar) + off) >> PAGE_SHIFT;
+	down_read(&udev->revoke_sem);
+	if (udev->dead)
+		ret = VM_FAULT_SIGBUS;
+	else
+		ret = vmf_insert_pfn(vma, vmf->address & PAGE_MASK, pfn);
+	up_read(&udev->revoke_sem);
+	return ret;
+}
+
+static const struct vm_operations_struct uvirtio_bar_vm_ops = {
+	.fault = uvirtio_bar_fault,
+};
+
+static int uvirtio_device_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct uvirtio_device *udev = file->private_data;
+	u64 pos = (u64)vma->vm_pgoff << PAGE_SHIFT;
+	u64 index = (u64)vma->vm_pgoff >> (UVIRTIO_OFFSET_SHIFT - PAGE_SHIFT);
+	u64 off = pos & UVIRTIO_OFFSET_MASK;
+	u64 size = vma->vm_end - vma->vm_start;
+
+	/* No uvirtio_device.lock here: mmap_lock is held (see the top). */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (READ_ONCE(udev->dead))
+		return -ENODEV;
+	if (index >= UVIRTIO_REGION_DMA_BASE)
+		return uvirtio_dma_mmap(udev, vma, index - UVIRTIO_REGION_DMA_BASE);
+	if (index >= UVIRTIO_NUM_BARS || !udev->bar_len[index] ||
+	    !(udev->bar_flags[index] & IORESOURCE_MEM))
+		return -EINVAL;
+	if (!PAGE_ALIGNED(pci_resource_start(udev->pdev, index)) ||
+	    off >= udev->bar_len[index] || size > udev->bar_len[index] - off)
+		return -EINVAL;
+	if (uvirtio_ranges_overlap(off, size, udev->msix_start[index],
+				   udev->msix_end[index] -
+				   udev->msix_start[index]))
+		return -EPERM;
+
+	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+	uvirtio_vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND |
+			     VM_DONTDUMP);
+	vma->vm_private_data = udev;
+	vma->vm_ops = &uvirtio_bar_vm_ops;
+	return 0;
+}
+
+static const struct file_operations uvirtio_device_fops = {
+	.owner = THIS_MODULE,
+	.release = uvirtio_device_release,
+	.unlocked_ioctl = uvirtio_device_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = uvirtio_device_mmap,
+	.read = uvirtio_device_read,
+	.write = uvirtio_device_write,
+	.poll = uvirtio_device_poll,
+};
+
+static u32 uvirtio_iommu_mode(struct pci_dev *pdev)
+{
+	struct iommu_domain *domain = iommu_get_domain_for_dev(&pdev->dev);
+
+	if (domain && (domain->type == IOMMU_DOMAIN_DMA ||
+		       domain->type == IOMMU_DOMAIN_DMA_FQ))
+		return UVIRTIO_IOMMU_TRANSLATED;
+	return uvirtio_allow_unsafe_noiommu ? UVIRTIO_IOMMU_UNSAFE :
+					      UVIRTIO_IOMMU_NONE;
+}
+
+static struct uvirtio_device *uvirtio_lookup(u32 pci_addr)
+{
+	struct uvirtio_device *udev, *found = NULL;
+
+	mutex_lock(&uvirtio_devices_lock);
+	list_for_each_entry(udev, &uvirtio_devices, node) {
+		if (udev->pci_addr == pci_addr) {
+			kref_get(&udev->kref);
+			found = udev;
+			break;
+		}
+	}
+	mutex_unlock(&uvirtio_devices_lock);
+	return found;
+}
+
+/**
+ * uvirtio_device_open() - UVIRTIO_DEVICE_OPEN: make a device fd
+ * @ucmd: the call (control fd)
+ *
+ * Context: process context, no uvirtio lock held.
+ * Return: 0 and the fd in the struct; -EPERM without CAP_SYS_RAWIO,
+ * -EINVAL for non-zero flags, -ENODEV for an unknown or removed device,
+ * -EBUSY if it has an owner, -EMFILE/-ENFILE/-ENOMEM.
+ */
+int uvirtio_device_open(struct uvirtio_ucmd *ucmd)
+{
+	struct uvirtio_device_open *cmd = ucmd->cmd;
+	struct uvirtio_device *udev;
+	struct file *file;
+	int fd, ret;
+
+	if (cmd->flags)
+		return -EINVAL;
+	if (!capable(CAP_SYS_RAWIO))
+		return -EPERM;
+	udev = uvirtio_lookup(cmd->pci_addr);
+	if (!udev)
+		return -ENODEV;
+
+	mutex_lock(&udev->lock);
+	if (udev->dead) {
+		ret = -ENODEV;
+		goto err_unlock;
+	}
+	if (udev->owner) {
+		ret = -EBUSY;
+		goto err_unlock;
+	}
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto err_unlock;
+	}
+	file = anon_inode_getfile("[uvirtio]", &uvirtio_device_fops, udev,
+				  O_RDWR);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		goto err_put_fd;
+	}
+	file->f_mode |= FMODE_PREAD | FMODE_PWRITE;
+	/* Our own address_space, so remove() can revoke our mmaps only. */
+	file->f_mapping = udev->inode->i_mapping;
+
+	/* From here the file owns the reference uvirtio_lookup() took. */
+	udev->owner = file;
+	udev->owner_pid = get_pid(task_tgid(current));
+	udev->iommu_mode = uvirtio_iommu_mode(udev->pdev);
+	if (udev->iommu_mode == UVIRTIO_IOMMU_UNSAFE) {
+		add_taint(TAINT_USER, LOCKDEP_STILL_OK);
+		pci_warn(udev->pdev,
+			 "uvirtio device opened without IOMMU protection by %s (%d)\n",
+			 current->comm, task_pid_nr(current));
+	}
+	/* Start from a quiet device, whatever the previous driver left. */
+	uvirtio_virtio_reset(udev);
+	pci_set_master(udev->pdev);
+	mutex_unlock(&udev->lock);
+
+	cmd->fd = fd;
+	ret = uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
+	if (ret) {
+		/* release() undoes the open and drops the reference. */
+		fput(file);
+		put_unused_fd(fd);
+		return ret;
+	}
+	fd_install(fd, file);
+	return 0;
+
+err_put_fd:
+	put_unused_fd(fd);
+err_unlock:
+	mutex_unlock(&udev->lock);
+	uvirtio_device_put(udev);
+	return ret;
+}
+
+/**
+ * uvirtio_ioctl_get_info() - UVIRTIO_DEVICE_GET_INFO
+ * @ucmd: the call; @ucmd->udev->lock held
+ *
+ * Works after removal too, reporting UVIRTIO_DEVICE_INFO_REMOVED.
+ *
+ * Return: 0, -EINVAL for non-zero input flags or reserved members,
+ * -EFAULT.
+ */
+int uvirtio_ioctl_get_info(struct uvirtio_ucmd *ucmd)
+{
+	struct uvirtio_device_info *cmd = ucmd->cmd;
+	struct uvirtio_device *udev = ucmd->udev;
+	struct pci_dev *pdev = udev->pdev;
+
+	if (cmd->flags || cmd->__reserved ||
+	    memchr_inv(cmd->__pad, 0, sizeof(cmd->__pad)))
+		return -EINVAL;
+
+	if (udev->vcaps[UVIRTIO_VCAP_COMMON].present)
+		cmd->flags |= UVIRTIO_DEVICE_INFO_MODERN;
+	if (udev->legacy)
+		cmd->flags |= UVIRTIO_DEVICE_INFO_LEGACY;
+	if (pdev->pin && pdev->irq)
+		cmd->flags |= UVIRTIO_DEVICE_INFO_INTX;
+	if (udev->has_flr)
+		cmd->flags |= UVIRTIO_DEVICE_INFO_FLR;
+	if (udev->dead)
+		cmd->flags |= UVIRTIO_DEVICE_INFO_REMOVED;
+	cmd->pci_addr = udev->pci_addr;
+	cmd->virtio_id = udev->virtio_id;
+	cmd->vendor = pdev->vendor;
+	cmd->device = pdev->device;
+	cmd->subsystem_vendor = pdev->subsystem_vendor;
+	cmd->subsystem_device = pdev->subsystem_device;
+	cmd->revision = pdev->revision;
+	cmd->num_regions = UVIRTIO_NUM_REGIONS;
+	cmd->num_msix = udev->num_msix;
+	cmd->iommu_mode = udev->iommu_mode;
+	cmd->max_dma_mappings = READ_ONCE(uvirtio_max_mappings);
+	cmd->dma_mask = dma_get_mask(&pdev->dev);
+	memcpy(cmd->caps, udev->vcaps, sizeof(cmd->caps));
+	return uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+/**
+ * uvirtio_ioctl_region_info() - UVIRTIO_REGION_GET_INFO
+ * @ucmd: the call; @ucmd->udev->lock held
+ *
+ * Return: 0, -EINVAL for non-zero flags/reserved or an index that is not
+ * a BAR, the ROM slot (reported with size 0) or UVIRTIO_REGION_CONFIG.
+ */
+int uvirtio_ioctl_region_info(struct uvirtio_ucmd *ucmd)
+{
+	struct uvirtio_region_info *cmd = ucmd->cmd;
+	struct uvirtio_device *udev = ucmd->udev;
+	u32 idx = cmd->index;
+	unsigned long rflags;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	cmd->region_size = 0;
+	cmd->msix_start = 0;
+	cmd->msix_end = 0;
+	if (idx == UVIRTIO_REGION_CONFIG) {
+		cmd->region_size = udev->pdev->cfg_size;
+		cmd->flags = UVIRTIO_REGION_INFO_READ | UVIRTIO_REGION_INFO_WRITE;
+	} else if (idx < UVIRTIO_NUM_BARS && udev->bar_len[idx]) {
+		rflags = udev->bar_flags[idx];
+		cmd->region_size = udev->bar_len[idx];
+		cmd->flags = UVIRTIO_REGION_INFO_READ | UVIRTIO_REGION_INFO_WRITE;
+		if (rflags & IORESOURCE_IO)
+			cmd->flags |= UVIRTIO_REGION_INFO_IO;
+		if (rflags & IORESOURCE_MEM_64)
+			cmd->flags |= UVIRTIO_REGION_INFO_MEM64;
+		if (rflags & IORESOURCE_PREFETCH)
+			cmd->flags |= UVIRTIO_REGION_INFO_PREFETCH;
+		if ((rflags & IORESOURCE_MEM) &&
+		    PAGE_ALIGNED(pci_resource_start(udev->pdev, idx)) &&
+		    PAGE_ALIGNED(udev->bar_len[idx]))
+			cmd->flags |= UVIRTIO_REGION_INFO_MMAP;
+		if (udev->msix_end[idx] > udev->msix_start[idx]) {
+			cmd->flags |= UVIRTIO_REGION_INFO_MSIX;
+			cmd->msix_start = udev->msix_start[idx];
+			cmd->msix_end = udev->msix_end[idx];
+		}
+	} else if (idx >= UVIRTIO_NUM_REGIONS) {
+		return -EINVAL;
+	}
+	cmd->offset = UVIRTIO_REGION_OFFSET(idx);
+	return uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+/**
+ * uvirtio_ioctl_reset() - UVIRTIO_DEVICE_RESET
+ * @ucmd: the call; @ucmd->udev->lock held
+ *
+ * With UVIRTIO_RESET_FLR the function is reset first through
+ * pci_try_reset_function(), which saves and restores config space
+ * (including MSI-X state).
+ *
+ * Return: 0, -EINVAL for unknown flags, -EOPNOTSUPP for FLR without FLR
+ * support or a device without a reachable status register, -EAGAIN if
+ * the PCI core is busy with the function, -ETIMEDOUT.
+ */
+int uvirtio_ioctl_reset(struct uvirtio_ucmd *ucmd)
+{
+	struct uvirtio_device_reset *cmd = ucmd->cmd;
+	struct uvirtio_device *udev = ucmd->udev;
+	int ret;
+
+	if (cmd->flags & ~UVIRTIO_RESET_FLR)
+		return -EINVAL;
+	if (cmd->flags & UVIRTIO_RESET_FLR) {
+		if (!udev->has_flr)
+			return -EOPNOTSUPP;
+		ret = pci_try_reset_function(udev->pdev);
+		if (ret)
+			return ret;
+	}
+	return uvirtio_virtio_reset(udev);
+}
+
+/**
+ * uvirtio_ioctl_set_remove_eventfd() - UVIRTIO_SET_REMOVE_EVENTFD
+ * @ucmd: the call; @ucmd->udev->lock held
+ *
+ * Return: 0, -EINVAL for non-zero flags/reserved or an fd that is not an
+ * eventfd, -EBADF for a bad fd.
+ */
+int uvirtio_ioctl_set_remove_eventfd(struct uvirtio_ucmd *ucmd)
+{
+	struct uvirtio_set_remove_eventfd *cmd = ucmd->cmd;
+	struct uvirtio_device *udev = ucmd->udev;
+	struct eventfd_ctx *ctx = NULL;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	if (cmd->fd != -1) {
+		ctx = eventfd_ctx_fdget(cmd->fd);
+		if (IS_ERR(ctx))
+			return PTR_ERR(ctx);
+	}
+	if (udev->remove_trigger)
+		eventfd_ctx_put(udev->remove_trigger);
+	udev->remove_trigger = ctx;
+	return 0;
+}
+
+static int uvirtio_stats_show(struct seq_file *s, void *unused)
+{
+	struct uvirtio_device *udev = s->private;
+	u32 i;
+
+	mutex_lock(&udev->lock);
+	seq_printf(s, "owner_pid: %d\n",
+		   udev->owner_pid ? pid_nr(udev->owner_pid) : 0);
+	seq_printf(s, "iommu_mode: %u\n", udev->iommu_mode);
+	seq_printf(s, "pinned_pages: %llu\n", udev->pinned_pages);
+	seq_printf(s, "mappings: %u\n", udev->nr_maps);
+	seq_printf(s, "coherent_buffers: %u\n", udev->nr_bufs);
+	seq_printf(s, "coherent_bytes: %llu\n", udev->coherent_bytes);
+	seq_printf(s, "irq_type: %u\n", udev->irq_type);
+	for (i = 0; i < udev->nr_vectors; i++) {
+		struct uvirtio_vector *v = &udev->vectors[i];
+		u64 count;
+
+		spin_lock_irq(&v->lock);
+		count = v->count;
+		spin_unlock_irq(&v->lock);
+		seq_printf(s, "vector%u: irq %u interrupts %llu%s\n", i, v->irq,
+			   count, v->masked ? " masked" : "");
+	}
+	mutex_unlock(&udev->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(uvirtio_stats);
+
+/**
+ * uvirtio_debugfs_add() - create uvirtio/<bdf>/stats
+ * @udev: the device
+ *
+ * Context: probe.
+ */
+void uvirtio_debugfs_add(struct uvirtio_device *udev)
+{
+	udev->debugfs = debugfs_create_dir(pci_name(udev->pdev),
+					   uvirtio_debugfs_root);
+	debugfs_create_file("stats", 0400, udev->debugfs, udev,
+			    &uvirtio_stats_fops);
+}

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * uvirtio: interrupts.  Each MSI-X vector (or the INTx line) gets a hard
+ * IRQ handler that counts the interrupt and signals the vector's eventfd.
+ *
+ * Masking: an MSI-X vector is masked with disable_irq() and unmasked with
+ * enable_irq(), which mask the vector in the MSI-X table (the IRQ core
+ * keeps the depth; we keep it at 0 or 1).  INTx is masked with the
+ * command register's Interrupt Disable bit: the handler sets it
+ * (pci_check_and_mask_intx(), so a shared line works) and user space
+ * clears it with UVIRTIO_IRQ_MASK + UVIRTIO_IRQ_MASK_UNMASK after it has
+ * read the device's ISR.
+ */
+#include <linux/cpumask.h>
+#include <linux/eventfd.h>
+#include <linux/interrupt.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+
+#include "compat.h"
+#include "uvirtio.h"
+
+static irqreturn_t uvirtio_msix_handler(int irq, void *arg)
+{
+	struct uvirtio_vector *v = arg;
+
+	spin_lock(&v->lock);
+	v->count++;
+	if (v->trigger)
+		uvirtio_eventfd_signal(v->trigger);
+	spin_unlock(&v->lock);
+	return IRQ_HANDLED;
+}
+
+static irqreturn_t uvirtio_intx_handler(int irq, void *arg)
+{
+	struct uvirtio_vector *v = arg;
+
+	spin_lock(&v->lock);
+	if (v->masked || !pci_check_and_mask_intx(v->udev->pdev)) {
+		spin_unlock(&v->lock);
+		return IRQ_NONE;
+	}
+	v->masked = true;
+	v->count++;
+	if (v->trigger)
+		uvirtio_eventfd_signal(v->trigger);
+	spin_unlock(&v->lock);
+	return IRQ_HANDLED;
+}
+
+/**
+ * uvirtio_irq_teardown() - free every vector and drop every eventfd
+ * @udev: the device
+ *
+ * Context: process context, @udev->lock held.
+ */
+void uvirtio_irq_teardown(struct uvirtio_device *udev)
+{
+	struct pci_dev *pdev = udev->pdev;
+	u32 i;
+
+	lockdep_assert_held(&udev->lock);
+	if (!udev->irq_type)
+		return;
+	for (i = 0; i < udev->nr_vectors; i++) {
+		struct uvirtio_vector *v = &udev->vectors[i];
+
+		if (v->requested) {
+			/* Keep the IRQ core's disable depth balanced. */
+			if (udev->irq_type == UVIRTIO_IRQ_MSIX && v->masked)
+				enable_irq(v->irq);
+			free_irq(v->irq, v);
+		}
+		if (v->trigger)
+			eventfd_ctx_put(v->trigger);
+		kfree(v->name);
+	}
+	if (udev->irq_type == UVIRTIO_IRQ_MSIX)
+		pci_free_irq_vectors(pdev);
+	else
+		pci_intx(pdev, 1);	/* back to the power-on state */
+	kfree(udev->vectors);
+	udev->vectors = NULL;
+	udev->nr_vectors = 0;
+	udev->irq_type = 0;
+}
+
+static int uvirtio_irq_setup(struct uvirtio_device *udev, u32 type, u32 count)
+{
+	struct pci_dev *pdev = udev->pdev;
+	irq_handler_t handler;
+	unsigned long irqflags = 0;
+	const char *kind;
+	u32 i;
+	int ret;
+
+	udev->vectors = kcalloc(count, sizeof(*udev->vectors),
+				GFP_KERNEL_ACCOUNT);
+	if (!udev->vectors)
+		return -ENOMEM;
+	udev->irq_type = type;
+	udev->nr_vectors = count;
+
+	if (type == UVIRTIO_IRQ_MSIX) {
+		ret = pci_alloc_irq_vectors(pdev, count, count, PCI_IRQ_MSIX);
+		if (ret < 0)
+			goto err_teardown;
+		handler = uvirtio_msix_handler;
+		kind = "msix";
+	} else {
+		pci_intx(pdev, 1);
+		handler = uvirtio_intx_handler;
+		irqflags = IRQF_SHARED;
+		kind = "intx";
+	}
+
+	for (i = 0; i < count; i++) {
+		struct uvirtio_vector *v = &udev->vectors[i];
+
+		spin_lock_init(&v->lock);
+		v->udev = udev;
+		v->irq = type == UVIRTIO_IRQ_MSIX ? pci_irq_vector(pdev, i) :
+						     pdev->irq;
+		v->name = kasprintf(GFP_KERNEL_ACCOUNT, "uvirtio-%s[%u](%s)",
+				    kind, i, pci_name(pdev));
+		if (!v->name) {
+			ret = -ENOMEM;
+			goto err_teardown;
+		}
+		ret = request_irq(v->irq, handler, irqflags, v->name, v);
+		if (ret)
+			goto err_teardown;
+		v->requested = true;
+	}
+	return 0;
+
+err_teardown:
+	uvirtio_irq_teardown(udev);
+	return ret;
+}
+
+/**
+ * uvirtio_ioctl_irq_enable() - UVIRTIO_IRQ_ENABLE
+ * @ucmd: the call; @ucmd->udev->lock held
+ *
+ * Return: 0; -EINVAL for non-zero flags, an unknown type or a count out of
+ * range; -EOPNOTSUPP if the device lacks that interrupt kind (or INTx
+ * masking); -EBUSY if interrupts are already enabled; -ENOSPC/-ENOMEM.
+ */
+int uvirtio_ioctl_irq_enable(struct uvirtio_ucmd *ucmd)
+{
+	struct uvirtio_irq_enable *cmd = ucmd->cmd;
+	struct uvirtio_device *udev = ucmd->udev;
+	struct pci_dev *pdev = udev->pdev;
+
+	if (cmd->flags)
+		return -EINVAL;
+	switch (cmd->type) {
+	case UVIRTIO_IRQ_MSIX:
+		if (!udev->num_msix)
+			return -EOPNOTSUPP;
+		if (!cmd->count || cmd->count > udev->num_msix)
+			return -EINVAL;
+		break;
+	case UVIRTIO_IRQ_INTX:
+		if (!pdev->pin || !pdev->irq || !pci_intx_mask_supported(pdev))
+			return -EOPNOTSUPP;
+		if (cmd->count != 1)
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (udev->irq_type)
+		return -EBUSY;
+	return uvirtio_irq_setup(udev, cmd->type, cmd->count);
+}
+
+/**
+ * uvirtio_ioctl_irq_disable() - UVIRTIO_IRQ_DISABLE
+ * @ucmd: the call; @ucmd->udev->lock held
+ *
+ * Disabling when nothing is enabled is not an error.
+ *
+ * Return: 0, -EINVAL for non-zero flags.
+ */
+int uvirtio_ioctl_irq_disable(struct uvirtio_ucmd *ucmd)
+{
+	struct uvirtio_irq_disable *cmd = ucmd->cmd;
+
+	if (cmd->flags)
+		return -EINVAL;
+	uvirtio_irq_teardown(ucmd->udev);
+	return 0;
+}
+
+static struct uvirtio_vector *uvirtio_vector(struct uvirtio_device *udev,
+					     u32 index)
+{
+	if (!udev->irq_type || index >= udev->nr_vectors)
+		return NULL;
+	return &udev->vectors[index];
+}
+
+/**
+ * uvirtio_ioctl_irq_set_eventfd() - UVIRTIO_IRQ_SET_EVENTFD
+ * @ucmd: the call; @ucmd->udev->lock held
+ *
+ * Return: 0; -EINVAL for non-zero flags, a vector that is not enabled or
+ * an fd that is not an eventfd; -EBADF for a bad fd.
+ */
+int uvirtio_ioctl_irq_set_eventfd(struct uvirtio_ucmd *ucmd)
+{
+	struct uvirtio_irq_set_eventfd *cmd = ucmd->cmd;
+	struct uvirtio_vector *v = uvirtio_vector(ucmd->udev, cmd->index);
+	struct eventfd_ctx *ctx = NULL, *old;
+
+	if (cmd->flags || !v)
+		return -EINVAL;
+	if (cmd->fd != -1) {
+		ctx = eventfd_ctx_fdget(cmd->fd);
+		if (IS_ERR(ctx))
+			return PTR_ERR(ctx);
+	}
+	spin_lock_irq(&v->lock);
+	old = v->trigger;
+	v->trigger = ctx;
+	spin_unlock_irq(&v->lock);
+	if (old)
+		eventfd_ctx_put(old);
+	return 0;
+}
+
+/**
+ * uvirtio_ioctl_irq_set_affinity() - UVIRTIO_IRQ_SET_AFFINITY
+ * @ucmd: the call; @ucmd->udev->lock held
+ *
+ * Return: 0; -EINVAL for non-zero flags, a vector that is not an enabled
+ * MSI-X vector, or a CPU that is not online; errors of irq_set_affinity().
+ */
+int uvirtio_ioctl_irq_set_affinity(struct uvirtio_ucmd *ucmd)
+{
+	struct uvirtio_irq_set_affinity *cmd = ucmd->cmd;
+	struct uvirtio_device *udev = ucmd->udev;
+	struct uvirtio_vector *v = uvirtio_vector(udev, cmd->index);
+	const struct cpumask *mask;
+
+	if (cmd->flags || !v || udev->irq_type != UVIRTIO_IRQ_MSIX)
+		return -EINVAL;
+	if (cmd->cpu == -1) {
+		mask = cpu_online_mask;
+	} else {
+		if (cmd->cpu < 0 || cmd->cpu >= nr_cpu_ids ||
+		    !cpu_online(cmd->cpu))
+			return -EINVAL;
+		mask = cpumask_of(cmd->cpu);
+	}
+	return irq_set_affinity(v->irq, mask);
+}
+
+/**
+ * uvirtio_ioctl_irq_mask() - UVIRTIO_IRQ_MASK
+ * @ucmd: the call; @ucmd->udev->lock held
+ *
+ * Masking a masked vector, or unmasking an unmasked one, does nothing.
+ *
+ * Return: 0; -EINVAL for unknown flags, non-zero reserved or a vector
+ * that is not enabled.
+ */
+int uvirtio_ioctl_irq_mask(struct uvirtio_ucmd *ucmd)
+{
+	struct uvirtio_irq_mask *cmd = ucmd->cmd;
+	struct uvirtio_device *udev = ucmd->udev;
+	struct uvirtio_vector *v = uvirtio_vector(udev, cmd->index);
+	bool mask = !(cmd->flags & UVIRTIO_IRQ_MASK_UNMASK);
+	bool was;
+
+	if ((cmd->flags & ~UVIRTIO_IRQ_MASK_UNMASK) || cmd->__reserved || !v)
+		return -EINVAL;
+
+	if (udev->irq_type == UVIRTIO_IRQ_INTX) {
+		spin_lock_irq(&v->lock);
+		if (v->masked != mask)
+			pci_intx(udev->pdev, !mask);
+		v->masked = mask;
+		spin_unlock_irq(&v->lock);
+		return 0;
+	}
+
+	spin_lock_irq(&v->lock);
+	was = v->masked;
+	v->masked = mask;
+	spin_unlock_irq(&v->lock);
+	if (was == mask)
+		return 0;
+	if (mask)
+		disable_irq(v->irq);
+	else
+		enable_irq(v->irq);
+	return 0;
+}
+
+/**
+ * uvirtio_ioctl_irq_trigger() - UVIRTIO_IRQ_TRIGGER
+ * @ucmd: the call; @ucmd->udev->lock held
+ *
+ * Signals the vector's eventfd as the handler would (it does not count as
+ * a device interrupt).  Nothing happens if no eventfd is set.
+ *
+ * Return: 0; -EINVAL for non-zero flags/reserved or a vector that is not
+ * enabled.
+ */
+int uvirtio_ioctl_irq_trigger(struct uvirtio_ucmd *ucmd)
+{
+	struct uvirtio_irq_trigger *cmd = ucmd->cmd;
+	struct uvirtio_vector *v = uvirtio_vector(ucmd->udev, cmd->index);
+
+	if (cmd->flags || cmd->__reserved || !v)
+		return -EINVAL;
+	spin_lock_irq(&v->lock);
+	if (v->trigger)
+		uvirtio_eventfd_signal(v->trigger);
+	spin_unlock_irq(&v->lock);
+	return 0;
+}

@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * uvirtio: drive virtio PCI devices from user space.
+ *
+ * This file holds the module entry points, the /dev/uvirtio control node,
+ * the table-driven ioctl dispatcher shared by the control fd and the
+ * device fd, and the private pseudo file system whose inodes give every
+ * device its own address_space (see device.c).
+ */
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/nospec.h>
+#include <linux/pid.h>
+#include <linux/pseudo_fs.h>
+#include <linux/uaccess.h>
+
+#include "compat.h"
+#include "uvirtio.h"
+
+#define UVIRTIO_FS_MAGIC	0x75766972	/* "uvir" */
+
+unsigned int uvirtio_max_mappings = 65535;
+module_param_named(max_mappings, uvirtio_max_mappings, uint, 0644);
+MODULE_PARM_DESC(max_mappings,
+		 "Most DMA mappings plus DMA buffers one device fd may hold (default 65535)");
+
+bool uvirtio_allow_unsafe_noiommu;
+module_param_named(allow_unsafe_noiommu, uvirtio_allow_unsafe_noiommu, bool,
+		   0644);
+MODULE_PARM_DESC(allow_unsafe_noiommu,
+		 "Allow DMA without a translating IOMMU (taints the kernel; the device can reach all memory)");
+
+/* Protects uvirtio_devices.  Taken before any uvirtio_device.lock. */
+DEFINE_MUTEX(uvirtio_devices_lock);
+LIST_HEAD(uvirtio_devices);
+struct dentry *uvirtio_debugfs_root;
+static struct vfsmount *uvirtio_mnt;
+
+/**
+ * uvirtio_ucmd_respond() - copy an ioctl's output back to user space
+ * @ucmd: the call
+ * @len: kernel size of the struct in @ucmd->cmd
+ *
+ * Copies the part of the struct the caller knows about.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int uvirtio_ucmd_respond(struct uvirtio_ucmd *ucmd, size_t len)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(size_t, ucmd->user_size, len)))
+		return -EFAULT;
+	return 0;
+}
+
+static int uvirtio_ioctl_api_version(struct uvirtio_ucmd *ucmd)
+{
+	struct uvirtio_api_version *cmd = ucmd->cmd;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	cmd->version = UVIRTIO_API_VERSION;
+	cmd->caps = UVIRTIO_CAP_DMA_MAP | UVIRTIO_CAP_DMA_ALLOC |
+		    UVIRTIO_CAP_MSIX | UVIRTIO_CAP_INTX |
+		    UVIRTIO_CAP_IRQ_AFFINITY | UVIRTIO_CAP_IRQ_MASK |
+		    UVIRTIO_CAP_REMOVE_EVENTFD;
+	return uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+static void uvirtio_fill_entry(struct uvirtio_device *udev,
+			       struct uvirtio_device_entry *e)
+{
+	struct pci_dev *pdev = udev->pdev;
+
+	memset(e, 0, sizeof(*e));
+	e->pci_addr = udev->pci_addr;
+	e->vendor = pdev->vendor;
+	e->device = pdev->device;
+	e->subsystem_vendor = pdev->subsystem_vendor;
+	e->subsystem_device = pdev->subsystem_device;
+	e->virtio_id = udev->virtio_id;
+	mutex_lock(&udev->lock);
+	if (udev->owner) {
+		e->flags |= UVIRTIO_DEVICE_ENTRY_OWNED;
+		e->owner_pid = pid_vnr(udev->owner_pid);
+	}
+	if (udev->dead)
+		e->flags |= UVIRTIO_DEVICE_ENTRY_REMOVED;
+	mutex_unlock(&udev->lock);
+}
+
+static int uvirtio_ioctl_list_devices(struct uvirtio_ucmd *ucmd)
+{
+	struct uvirtio_list_devices *cmd = ucmd->cmd;
+	const size_t min_entry = offsetofend(struct uvirtio_device_entry,
+					     owner_pid);
+	struct uvirtio_device_entry e;
+	struct uvirtio_device *udev;
+	u8 __user *dst;
+	u32 n = 0;
+	int ret = 0;
+
+	if (cmd->flags)
+		return -EINVAL;
+	if (cmd->count && (cmd->entry_size < min_entry ||
+			   cmd->entry_size > PAGE_SIZE))
+		return -EINVAL;
+	dst = u64_to_user_ptr(cmd->entries);
+
+	mutex_lock(&uvirtio_devices_lock);
+	list_for_each_entry(udev, &uvirtio_devices, node) {
+		if (n < cmd->count) {
+			size_t len = min_t(size_t, cmd->entry_size, sizeof(e));
+
+			uvirtio_fill_entry(udev, &e);
+			if (copy_to_user(dst, &e, len) ||
+			    clear_user(dst + len, cmd->entry_size - len)) {
+				ret = -EFAULT;
+				break;
+			}
+			dst += cmd->entry_size;
+		}
+		n++;
+	}
+	mutex_unlock(&uvirtio_devices_lock);
+	if (ret)
+		return ret;
+	cmd->count = n;
+	return uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+union uvirtio_ucmd_buffer {
+	struct uvirtio_api_version api_version;
+	struct uvirtio_list_devices list_devices;
+	struct uvirtio_device_open device_open;
+	struct uvirtio_device_info device_info;
+	struct uvirtio_region_info region_info;
+	struct uvirtio_dma_map dma_map;
+	struct uvirtio_dma_unmap dma_unmap;
+	struct uvirtio_dma_alloc dma_alloc;
+	struct uvirtio_dma_free dma_free;
+	struct uvirtio_irq_enable irq_enable;
+	struct uvirtio_irq_disable irq_disable;
+	struct uvirtio_irq_set_eventfd irq_set_eventfd;
+	struct uvirtio_irq_set_affinity irq_set_affinity;
+	struct uvirtio_irq_mask irq_mask;
+	struct uvirtio_irq_trigger irq_trigger;
+	struct uvirtio_device_reset device_reset;
+	struct uvirtio_set_remove_eventfd set_remove_eventfd;
+};
+
+/**
+ * struct uvirtio_ioctl_op - one entry of the ioctl table
+ * @size: kernel size of the argument struct
+ * @min_size: size of its first release (offsetofend of its last member)
+ * @ioctl_num: the full ioctl number
+ * @on_device: the ioctl belongs to the device fd (else the control fd)
+ * @allow_dead: may run after the device was removed
+ * @execute: handler; device-fd handlers run with uvirtio_device.lock held
+ */
+struct uvirtio_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	unsigned int ioctl_num;
+	bool on_device;
+	bool allow_dead;
+	int (*execute)(struct uvirtio_ucmd *ucmd);
+};
+
+#define UVIRTIO_OP(_name, _fn, _struct, _last, _dev, _dead)		\
+	[UVIRTIO_CMD_##_name - UVIRTIO_CMD_BASE] = {			\
+		.size = sizeof(_struct) +				\
+			BUILD_BUG_ON_ZERO(sizeof(union uvirtio_ucmd_buffer) < \
+					  sizeof(_struct)),		\
+		.min_size = offsetofend(_struct, _last),		\
+		.ioctl_num = UVIRTIO_##_name,				\
+		.on_device = _dev,					\
+		.allow_dead = _dead,					\
+		.execute = _fn,						\
+	}
+
+static const struct uvirtio_ioctl_op uvirtio_ioctl_ops[] = {
+	UVIRTIO_OP(GET_API_VERSION, uvirtio_ioctl_api_version,
+		   struct uvirtio_api_version, caps, false, false),
+	UVIRTIO_OP(LIST_DEVICES, uvirtio_ioctl_list_devices,
+		   struct uvirtio_list_devices, entries, false, false),
+	UVIRTIO_OP(DEVICE_OPEN, uvirtio_device_open,
+		   struct uvirtio_device_open, fd, false, false),
+	UVIRTIO_OP(DEVICE_GET_INFO, uvirtio_ioctl_get_info,
+		   struct uvirtio_device_info, caps, true, true),
+	UVIRTIO_OP(REGION_GET_INFO, uvirtio_ioctl_region_info,
+		   struct uvirtio_region_info, msix_end, true, false),
+	UVIRTIO_OP(DMA_MAP, uvirtio_ioctl_dma_map,
+		   struct uvirtio_dma_map, segments, true, false),
+	UVIRTIO_OP(DMA_UNMAP, uvirtio_ioctl_dma_unmap,
+		   struct uvirtio_dma_unmap, handle, true, false),
+	UVIRTIO_OP(DMA_ALLOC, uvirtio_ioctl_dma_alloc,
+		   struct uvirtio_dma_alloc, mmap_offset, true, false),
+	UVIRTIO_OP(DMA_FREE, uvirtio_ioctl_dma_free,
+		   struct uvirtio_dma_free, handle, true, false),
+	UVIRTIO_OP(IRQ_ENABLE, uvirtio_ioctl_irq_enable,
+		   struct uvirtio_irq_enable, count, true, false),
+	UVIRTIO_OP(IRQ_DISABLE, uvirtio_ioctl_irq_disable,
+		   struct uvirtio_irq_disable, flags, true, false),
+	UVIRTIO_OP(IRQ_SET_EVENTFD, uvirtio_ioctl_irq_set_eventfd,
+		   struct uvirtio_irq_set_eventfd, fd, true, false),
+	UVIRTIO_OP(IRQ_SET_AFFINITY, uvirtio_ioctl_irq_set_affinity,
+		   struct uvirtio_irq_set_affinity, cpu, true, false),
+	UVIRTIO_OP(IRQ_MASK, uvirtio_ioctl_irq_mask,
+		   struct uvirtio_irq_mask, __reserved, true, false),
+	UVIRTIO_OP(IRQ_TRIGGER, uvirtio_ioctl_irq_trigger,
+		   struct uvirtio_irq_trigger, __reserved, true, false),
+	UVIRTIO_OP(DEVICE_RESET, uvirtio_ioctl_reset,
+		   struct uvirtio_device_reset, flags, true, false),
+	UVIRTIO_OP(SET_REMOVE_EVENTFD, uvirtio_ioctl_set_remove_eventfd,
+		   struct uvirtio_set_remove_eventfd, __reserved, true, false),
+};
+
+/**
+ * uvirtio_dispatch_ioctl() - validate and run one ioctl
+ * @file: the file the ioctl came in on
+ * @udev: the device for a device fd, NULL for the control fd
+ * @cmd: ioctl number
+ * @arg: user pointer to the argument struct
+ *
+ * Reads the leading size member, checks it against the table, copies the
+ * struct in with copy_struct_from_user() (which rejects unknown non-zero
+ * trailing bytes with -E2BIG) and runs the handler.  Device handlers run
+ * with @udev->lock held and, unless the op allows it, only while the
+ * device is present.
+ *
+ * Context: process context, may sleep.
+ * Return: the handler's result, -ENOTTY for an ioctl that is unknown or
+ * belongs to the other kind of fd, -EFAULT, -EINVAL or -E2BIG for a bad
+ * argument, -ENODEV once the device is gone.
+ */
+long uvirtio_dispatch_ioctl(struct file *file, struct uvirtio_device *udev,
+			    unsigned int cmd, unsigned long arg)
+{
+	const struct uvirtio_ioctl_op *op;
+	union uvirtio_ucmd_buffer buf;
+	struct uvirtio_ucmd ucmd = {
+		.udev = udev,
+		.file = file,
+		.ubuffer = (void __user *)arg,
+		.cmd = &buf,
+	};
+	unsigned int nr = _IOC_NR(cmd);
+	int ret;
+
+	if (nr < UVIRTIO_CMD_BASE ||
+	    nr - UVIRTIO_CMD_BASE >= ARRAY_SIZE(uvirtio_ioctl_ops))
+		return -ENOTTY;
+	op = &uvirtio_ioctl_ops[array_index_nospec(nr - UVIRTIO_CMD_BASE,
+				ARRAY_SIZE(uvirtio_ioctl_ops))];
+	if (!op->execute || op->ioctl_num != cmd || op->on_device != !!udev)
+		return -ENOTTY;
+
+	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
+		return -EFAULT;
+	ret = uvirtio_ioctl_size_check(ucmd.user_size, op->min_size);
+	if (ret)
+		return ret;
+	ret = copy_struct_from_user(&buf, op->size, ucmd.ubuffer,
+				    ucmd.user_size);
+	if (ret)
+		return ret;
+
+	if (!udev)
+		return op->execute(&ucmd);
+
+	mutex_lock(&udev->lock);
+	if (udev->dead && !op->allow_dead)
+		ret = -ENODEV;
+	else
+		ret = op->execute(&ucmd);
+	mutex_unlock(&udev->lock);
+	return ret;
+}
+
+static long uvirtio_control_ioctl(struct file *file, unsigned int cmd,
+				  unsigned long arg)
+{
+	return uvirtio_dispatch_ioctl(file, NULL, cmd, arg);
+}
+
+static const struct file_operations uvirtio_control_fops = {
+	.owner = THIS_MODULE,
+	.open = nonseekable_open,
+	.unlocked_ioctl = uvirtio_control_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static struct miscdevice uvirtio_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "uvirtio",
+	.nodename = "uvirtio",
+	.mode = 0600,
+	.fops = &uvirtio_control_fops,
+};
+
+static int uvirtio_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, UVIRTIO_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+/*
+ * Never registered, only kern_mount()ed for our inodes.  No .owner: the
+ * internal mount would otherwise pin the module forever; module exit
+ * unmounts it once every device (and so every inode) is gone.
+ */
+static struct file_system_type uvirtio_fs_type = {
+	.name = "uvirtio",
+	.init_fs_context = uvirtio_fs_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+/**
+ * uvirtio_alloc_inode() - allocate a private inode for one device
+ *
+ * Each device gets its own inode so that its mmaps live in their own
+ * address_space and can be revoked with unmap_mapping_range() without
+ * touching anyone else's (anon_inode_getfile() shares one inode).
+ *
+ * Return: the inode or an ERR_PTR().
+ */
+struct inode *uvirtio_alloc_inode(void)
+{
+	return alloc_anon_inode(uvirtio_mnt->mnt_sb);
+}
+
+static int __init uvirtio_init(void)
+{
+	int ret;
+
+	uvirtio_debugfs_root = debugfs_create_dir("uvirtio", NULL);
+
+	uvirtio_mnt = kern_mount(&uvirtio_fs_type);
+	if (IS_ERR(uvirtio_mnt)) {
+		ret = PTR_ERR(uvirtio_mnt);
+		goto err_remove_debugfs;
+	}
+	ret = uvirtio_pci_register();
+	if (ret)
+		goto err_unmount;
+	ret = misc_register(&uvirtio_misc);
+	if (ret)
+		goto err_unregister_pci;
+	return 0;
+
+err_unregister_pci:
+	uvirtio_pci_unregister();
+err_unmount:
+	kern_unmount(uvirtio_mnt);
+err_remove_debugfs:
+	debugfs_remove_recursive(uvirtio_debugfs_root);
+	return ret;
+}
+
+static void __exit uvirtio_exit(void)
+{
+	misc_deregister(&uvirtio_misc);
+	uvirtio_pci_unregister();
+	kern_unmount(uvirtio_mnt);
+	debugfs_remove_recursive(uvirtio_debugfs_root);
+}
+
+module_init(uvirtio_init);
+module_exit(uvirtio_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Drive virtio PCI devices from user space");
+MODULE_AUTHOR("The uvirtio authors");

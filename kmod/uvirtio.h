@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * uvirtio: internal definitions shared by the module's source files.
+ * The locking rules for struct uvirtio_device are documented at the top
+ * of device.c, which owns the structure.
+ */
+#ifndef _UVIRTIO_INTERNAL_H
+#define _UVIRTIO_INTERNAL_H
+
+#include <linux/bits.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/rwsem.h>
+#include <linux/scatterlist.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
+#include <linux/uvirtio.h>
+
+#define UVIRTIO_NUM_BARS	6
+/* Highest number of UVIRTIO_DMA_ALLOC buffers one device can hold */
+#define UVIRTIO_MAX_DMA_BUFS	BIT(20)
+/* Longest single UVIRTIO_DMA_MAP, in pages */
+#define UVIRTIO_MAX_MAP_PAGES	((u64)INT_MAX)
+
+struct dentry;
+struct eventfd_ctx;
+struct user_struct;
+
+/**
+ * struct uvirtio_vector - one interrupt vector handed to user space
+ * @lock: protects @trigger, @count and @masked against the IRQ handler
+ * @trigger: eventfd signalled on each interrupt, or NULL
+ * @count: interrupts seen (including those dropped for lack of @trigger)
+ * @masked: the vector is masked (MSI-X: disable_irq; INTx: DisINTx)
+ * @irq: Linux IRQ number
+ * @requested: request_irq() succeeded and free_irq() is owed
+ * @name: IRQ name shown in /proc/interrupts
+ * @udev: owning device
+ */
+struct uvirtio_vector {
+	spinlock_t lock;	/* see @lock above */
+	struct eventfd_ctx *trigger;
+	u64 count;
+	bool masked;
+	unsigned int irq;
+	bool requested;
+	char *name;
+	struct uvirtio_device *udev;
+};
+
+/**
+ * struct uvirtio_dma_mapping - one UVIRTIO_DMA_MAP mapping of user pages
+ * @node: entry in uvirtio_device.maps
+ * @handle: user-visible handle
+ * @vaddr: first user address
+ * @length: length in bytes
+ * @npages: number of pinned pages
+ * @pages: the pinned pages
+ * @sgt: scatter table mapped for the device
+ * @dir: DMA direction
+ * @user: user charged for RLIMIT_MEMLOCK, or NULL (CAP_IPC_LOCK)
+ */
+struct uvirtio_dma_mapping {
+	struct list_head node;
+	u64 handle;
+	u64 vaddr;
+	u64 length;
+	unsigned long npages;
+	struct page **pages;
+	struct sg_table sgt;
+	enum dma_data_direction dir;
+	struct user_struct *user;
+};
+
+/**
+ * struct uvirtio_dma_buf - one UVIRTIO_DMA_ALLOC coherent buffer
+ * @kref: one reference for the handle, one per user mapping
+ * @udev: device the memory was allocated for (holds a reference)
+ * @id: index in uvirtio_device.bufs; mmap region UVIRTIO_REGION_DMA_BASE+id
+ * @size: size in bytes (page multiple)
+ * @cpu_addr: kernel address
+ * @iova: device address
+ * @user: user charged for RLIMIT_MEMLOCK, or NULL (CAP_IPC_LOCK)
+ */
+struct uvirtio_dma_buf {
+	struct kref kref;
+	struct uvirtio_device *udev;
+	u32 id;
+	size_t size;
+	void *cpu_addr;
+	dma_addr_t iova;
+	struct user_struct *user;
+};
+
+/**
+ * struct uvirtio_device - a PCI function bound to uvirtio
+ * @kref: references: the pci driver binding, each open device fd, each
+ *        coherent buffer
+ * @pdev: the PCI function (we hold a reference with pci_dev_get())
+ * @node: entry in the global device list (uvirtio_devices_lock)
+ * @lock: the device mutex, see the locking comment in device.c
+ * @revoke_sem: orders BAR page faults against revocation
+ * @dead: the function was removed; set under @lock and @revoke_sem
+ * @owner: the open device fd, or NULL
+ * @owner_pid: thread group of the process that opened @owner
+ * @wq: poll() waiters
+ * @inode: private inode whose address_space holds every mmap of the
+ *         device fd, so BAR mappings can be revoked
+ * @remove_trigger: eventfd signalled by remove(), or NULL
+ * @debugfs: debugfs directory
+ * @pci_addr: UVIRTIO_PCI_ADDR() of @pdev
+ * @virtio_id: virtio device type
+ * @vcaps: virtio capabilities decoded at probe
+ * @legacy: the function has a legacy virtio I/O BAR0
+ * @has_flr: the function supports FLR
+ * @bar_map: iomap cookies of implemented BARs
+ * @bar_len: BAR lengths (0 = not implemented)
+ * @bar_flags: BAR resource flags
+ * @msix_start: start of the page-aligned MSI-X range inside each BAR
+ * @msix_end: end of that range, equal to @msix_start when there is none
+ * @num_msix: MSI-X table size (0 without MSI-X)
+ * @iommu_mode: enum uvirtio_iommu_mode, fixed at open
+ * @maps: struct uvirtio_dma_mapping list
+ * @nr_maps: entries in @maps
+ * @next_handle: next DMA_MAP handle
+ * @bufs: struct uvirtio_dma_buf by id
+ * @nr_bufs: entries in @bufs
+ * @pinned_pages: pages pinned by @maps
+ * @coherent_bytes: bytes held by @bufs
+ * @irq_type: enum uvirtio_irq_type, 0 when interrupts are off
+ * @nr_vectors: entries in @vectors
+ * @vectors: interrupt vectors
+ */
+struct uvirtio_device {
+	struct kref kref;
+	struct pci_dev *pdev;
+	struct list_head node;
+	struct mutex lock;	/* see the comment in device.c */
+	struct rw_semaphore revoke_sem;
+	bool dead;
+	struct file *owner;
+	struct pid *owner_pid;
+	wait_queue_head_t wq;
+	struct inode *inode;
+	struct eventfd_ctx *remove_trigger;
+	struct dentry *debugfs;
+
+	u32 pci_addr;
+	u32 virtio_id;
+	struct uvirtio_virtio_cap vcaps[UVIRTIO_VCAP_NUM];
+	bool legacy;
+	bool has_flr;
+	void __iomem *bar_map[UVIRTIO_NUM_BARS];
+	u64 bar_len[UVIRTIO_NUM_BARS];
+	unsigned long bar_flags[UVIRTIO_NUM_BARS];
+	u64 msix_start[UVIRTIO_NUM_BARS];
+	u64 msix_end[UVIRTIO_NUM_BARS];
+	u32 num_msix;
+	u32 iommu_mode;
+
+	struct list_head maps;
+	u32 nr_maps;
+	u64 next_handle;
+	struct xarray bufs;
+	u32 nr_bufs;
+	u64 pinned_pages;
+	u64 coherent_bytes;
+
+	u32 irq_type;
+	u32 nr_vectors;
+	struct uvirtio_vector *vectors;
+};
+
+/**
+ * struct uvirtio_ucmd - one ioctl call being executed
+ * @udev: device of a device fd, NULL on the control fd
+ * @file: the file the ioctl came in on
+ * @ubuffer: user address of the argument
+ * @user_size: the size member the caller passed
+ * @cmd: kernel copy of the argument (zero-extended to the kernel's size)
+ */
+struct uvirtio_ucmd {
+	struct uvirtio_device *udev;
+	struct file *file;
+	void __user *ubuffer;
+	u32 user_size;
+	void *cmd;
+};
+
+/* Module parameters (main.c) */
+extern unsigned int uvirtio_max_mappings;
+extern bool uvirtio_allow_unsafe_noiommu;
+
+/* main.c */
+extern struct mutex uvirtio_devices_lock;
+extern struct list_head uvirtio_devices;
+extern struct dentry *uvirtio_debugfs_root;
+int uvirtio_ucmd_respond(struct uvirtio_ucmd *ucmd, size_t len);
+long uvirtio_dispatch_ioctl(struct file *file, struct uvirtio_device *udev,
+			    unsigned int cmd, unsigned long arg);
+struct inode *uvirtio_alloc_inode(void);
+
+/* pci.c */
+int uvirtio_pci_register(void);
+void uvirtio_pci_unregister(void);
+
+/* device.c */
+void uvirtio_device_put(struct uvirtio_device *udev);
+int uvirtio_device_open(struct uvirtio_ucmd *ucmd);
+int uvirtio_ioctl_get_info(struct uvirtio_ucmd *ucmd);
+int uvirtio_ioctl_region_info(struct uvirtio_ucmd *ucmd);
+int uvirtio_ioctl_reset(struct uvirtio_ucmd *ucmd);
+int uvirtio_ioctl_set_remove_eventfd(struct uvirtio_ucmd *ucmd);
+int uvirtio_virtio_reset(struct uvirtio_device *udev);
+void uvirtio_device_revoke(struct uvirtio_device *udev);
+void uvirtio_device_teardown(struct uvirtio_device *udev, bool hw);
+void uvirtio_debugfs_add(struct uvirtio_device *udev);
+
+/* dma.c */
+int uvirtio_ioctl_dma_map(struct uvirtio_ucmd *ucmd);
+int uvirtio_ioctl_dma_unmap(struct uvirtio_ucmd *ucmd);
+int uvirtio_ioctl_dma_alloc(struct uvirtio_ucmd *ucmd);
+int uvirtio_ioctl_dma_free(struct uvirtio_ucmd *ucmd);
+int uvirtio_dma_mmap(struct uvirtio_device *udev, struct vm_area_struct *vma,
+		     u64 index);
+void uvirtio_dma_teardown(struct uvirtio_device *udev);
+int uvirtio_pin_pages(unsigned long start, unsigned long npages,
+		      unsigned int gup_flags, struct page **pages);
+int uvirtio_coherent_alloc(struct uvirtio_dma_buf *buf);
+
+/* irq.c */
+int uvirtio_ioctl_irq_enable(struct uvirtio_ucmd *ucmd);
+int uvirtio_ioctl_irq_disable(struct uvirtio_ucmd *ucmd);
+int uvirtio_ioctl_irq_set_eventfd(struct uvirtio_ucmd *ucmd);
+int uvirtio_ioctl_irq_set_affinity(struct uvirtio_ucmd *ucmd);
+int uvirtio_ioctl_irq_mask(struct uvirtio_ucmd *ucmd);
+int uvirtio_ioctl_irq_trigger(struct uvirtio_ucmd *ucmd);
+void uvirtio_irq_teardown(struct uvirtio_device *udev);
+
+/* helpers.c: pure functions, exported to the KUnit module */
+
+/**
+ * typedef uvirtio_cfg_read_t - read one byte of PCI config space
+ * @ctx: caller's context (the pci_dev, or a fake config space in tests)
+ * @off: offset in config space
+ * @val: output
+ *
+ * Return: 0 or a negative errno.
+ */
+typedef int (*uvirtio_cfg_read_t)(void *ctx, unsigned int off, u8 *val);
+
+int uvirtio_parse_virtio_caps(uvirtio_cfg_read_t read, void *ctx,
+			      const u64 *bar_len,
+			      struct uvirtio_virtio_cap *caps);
+void uvirtio_msix_range(u32 table_reg, u32 pba_reg, u32 nvec,
+			unsigned int bar, u64 *start, u64 *end);
+int uvirtio_check_access(u64 region_size, u64 off, size_t count,
+			 bool allow8);
+int uvirtio_cfg_write_check(unsigned int off, unsigned int len, u32 val,
+			    u16 cur_cmd);
+int uvirtio_check_dma_range(u64 vaddr, u64 length, u64 *npages);
+bool uvirtio_ranges_overlap(u64 a, u64 alen, u64 b, u64 blen);
+bool uvirtio_seg_merge(struct uvirtio_dma_segment *cur, u64 iova, u64 len);
+unsigned int uvirtio_merge_segments(struct uvirtio_dma_segment *segs,
+				    unsigned int n);
+int uvirtio_memlock_charge(atomic_long_t *locked, u64 npages, u64 limit);
+void uvirtio_memlock_uncharge(atomic_long_t *locked, u64 npages);
+u32 uvirtio_virtio_id(u16 device, u16 subsys_device);
+int uvirtio_ioctl_size_check(u32 user_size, size_t min_size);
+
+#endif /* _UVIRTIO_INTERNAL_H */

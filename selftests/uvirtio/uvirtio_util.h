@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the uvirtio selftests: find virtio PCI functions in
+ * sysfs, move them between drivers with driver_override, and small
+ * wrappers around /dev/uvirtio.
+ */
+#ifndef UVIRTIO_SELFTEST_UTIL_H
+#define UVIRTIO_SELFTEST_UTIL_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <linux/uvirtio.h>
+
+#define UV_VIRTIO_VENDOR	0x1af4
+#define UV_SYSFS_PCI		"/sys/bus/pci/devices"
+
+/* ioctl must fail with errno @e */
+#define EXPECT_ERRNO(e, call) ({			\
+	EXPECT_EQ(-1, (call));				\
+	EXPECT_EQ((e), errno);				\
+})
+#define ASSERT_ERRNO(e, call) ({			\
+	ASSERT_EQ(-1, (call));				\
+	ASSERT_EQ((e), errno);				\
+})
+
+/* strlcpy-alike: copy @src into @dst of @len bytes, NUL-terminated */
+static inline void uv_copy(char *dst, size_t len, const char *src)
+{
+	size_t n = strnlen(src, len - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+static inline int uv_read_sysfs(const char *bdf, const char *attr, char *buf,
+				size_t len)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), UV_SYSFS_PCI "/%s/%s", bdf, attr);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return 0;
+}
+
+static inline long uv_read_hex(const char *bdf, const char *attr)
+{
+	char buf[64];
+
+	if (uv_read_sysfs(bdf, attr, buf, sizeof(buf)))
+		return -1;
+	return strtol(buf, NULL, 16);
+}
+
+static inline int uv_write_file(const char *path, const char *s)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+/* Name of the driver @bdf is bound to, or "" */
+static inline void uv_driver_of(const char *bdf, char *name, size_t len)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	snprintf(path, sizeof(path), UV_SYSFS_PCI "/%s/driver", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	name[0] = 0;
+	if (n < 0)
+		return;
+	link[n] = 0;
+	slash = strrchr(link, '/');
+	uv_copy(name, len, slash ? slash + 1 : link);
+}
+
+/* Virtio type of a virtio PCI function, or -1 */
+static inline int uv_virtio_type(const char *bdf)
+{
+	long vendor = uv_read_hex(bdf, "vendor");
+	long device = uv_read_hex(bdf, "device");
+
+	if (vendor != UV_VIRTIO_VENDOR)
+		return -1;
+	if (device >= 0x1040 && device <= 0x107f)
+		return device - 0x1040;
+	if (device >= 0x1000 && device <= 0x103f)
+		return uv_read_hex(bdf, "subsystem_device");
+	return -1;
+}
+
+/*
+ * Find a function of virtio @type.  @modern: -1 any, 1 only modern ids
+ * (0x1040+), 0 only transitional ones.  Returns 0 and fills @bdf.
+ */
+static inline int uv_find_device(int type, int modern, char *bdf, size_t len)
+{
+	struct dirent *de;
+	DIR *d = opendir(UV_SYSFS_PCI);
+	int ret = -1;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		long device;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (uv_virtio_type(de->d_name) != type)
+			continue;
+		device = uv_read_hex(de->d_name, "device");
+		if (modern == 1 && device < 0x1040)
+			continue;
+		if (modern == 0 && device >= 0x1040)
+			continue;
+		uv_copy(bdf, len, de->d_name);
+		ret = 0;
+		break;
+	}
+	closedir(d);
+	return ret;
+}
+
+static inline int uv_set_override(const char *bdf, const char *drv)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), UV_SYSFS_PCI "/%s/driver_override", bdf);
+	return uv_write_file(path, drv);
+}
+
+static inline int uv_unbind(const char *bdf)
+{
+	char path[PATH_MAX], drv[64];
+
+	uv_driver_of(bdf, drv, sizeof(drv));
+	if (!drv[0])
+		return 0;
+	snprintf(path, sizeof(path), UV_SYSFS_PCI "/%s/driver/unbind", bdf);
+	return uv_write_file(path, bdf);
+}
+
+static inline int uv_probe(const char *bdf)
+{
+	/* drivers_probe fails (harmlessly) when no driver takes it */
+	uv_write_file("/sys/bus/pci/drivers_probe", bdf);
+	return 0;
+}
+
+/* Hand @bdf to uvirtio.  Returns 0 if it ends up bound to uvirtio. */
+static inline int uv_claim(const char *bdf)
+{
+	char drv[64];
+
+	uv_driver_of(bdf, drv, sizeof(drv));
+	if (!strcmp(drv, "uvirtio"))
+		return 0;
+	if (uv_set_override(bdf, "uvirtio") || uv_unbind(bdf))
+		return -1;
+	uv_probe(bdf);
+	uv_driver_of(bdf, drv, sizeof(drv));
+	return strcmp(drv, "uvirtio") ? -1 : 0;
+}
+
+/* Give @bdf back to whatever driver the kernel picks (virtio-pci). */
+static inline int uv_give_back(const char *bdf)
+{
+	if (uv_set_override(bdf, "\n") || uv_unbind(bdf))
+		return -1;
+	return uv_probe(bdf);
+}
+
+static inline unsigned int uv_pci_addr(const char *bdf)
+{
+	unsigned int dom, bus, dev, fn;
+
+	if (sscanf(bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
+		return ~0U;
+	return UVIRTIO_PCI_ADDR(dom, bus, dev, fn);
+}
+
+/* Open the device fd of @bdf through a fresh control fd; -1 + errno */
+static inline int uv_open_device(const char *bdf)
+{
+	struct uvirtio_device_open op = {
+		.size = sizeof(op),
+		.pci_addr = uv_pci_addr(bdf),
+	};
+	int ctl = open("/dev/uvirtio", O_RDWR), ret, err;
+
+	if (ctl < 0)
+		return -1;
+	ret = ioctl(ctl, UVIRTIO_DEVICE_OPEN, &op);
+	err = errno;
+	close(ctl);
+	errno = err;
+	return ret ? -1 : op.fd;
+}
+
+/* Exact /proc/vmstat value: fold the per-CPU deltas first. */
+static inline long uv_vmstat(const char *key)
+{
+	char line[256];
+	size_t klen = strlen(key);
+	long val = -1;
+	FILE *f;
+
+	uv_write_file("/proc/sys/vm/stat_refresh", "1");
+	f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ' ') {
+			val = atol(line + klen + 1);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+/* Drop @caps (CAP_* numbers, -1 terminated) from the effective set. */
+static inline int uv_drop_caps(const int *caps)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	for (; *caps >= 0; caps++) {
+		data[*caps / 32].effective &= ~(1U << (*caps % 32));
+		data[*caps / 32].permitted &= ~(1U << (*caps % 32));
+	}
+	return syscall(SYS_capset, &hdr, data);
+}
+
+#endif /* UVIRTIO_SELFTEST_UTIL_H */
