@@ -782,20 +782,41 @@ static bool push_seg(struct fake_chain *c, uint8_t *p, uint32_t len,
 	return true;
 }
 
+/*
+ * An indirect table is in the ring's own descriptor format: split tables
+ * chain with NEXT/next; packed tables (spec 2.8.19) are struct
+ * pvirtq_desc in sequence, where WRITE is the only valid flag.
+ */
 static bool walk_indirect(struct uvirtio_fake *f, struct fake_chain *c,
-			  uint64_t addr, uint32_t len)
+			  uint64_t addr, uint32_t len, bool packed)
 {
-	struct vring_desc *t;
 	unsigned int n, i = 0, steps = 0;
+	void *tbl;
 
 	if (!len || len % 16)
 		return false;
 	n = len / 16;
-	t = (struct vring_desc *)fake_xlat(f, addr, len);
-	if (!t)
+	tbl = fake_xlat(f, addr, len);
+	if (!tbl)
 		return false;
 	f->st.indirect_used++;
+	if (packed) {
+		struct vring_packed_desc *t = tbl;
+
+		for (i = 0; i < n; i++) {
+			uint8_t *p;
+
+			if (t[i].flags & VRING_DESC_F_INDIRECT)
+				return false;
+			p = fake_xlat(f, t[i].addr, t[i].len);
+			if (!p || !push_seg(c, p, t[i].len,
+					    t[i].flags & VRING_DESC_F_WRITE))
+				return false;
+		}
+		return true;
+	}
 	for (;;) {
+		struct vring_desc *t = tbl;
 		uint8_t *p;
 
 		if (i >= n || ++steps > n)
@@ -831,7 +852,7 @@ static bool walk_split(struct uvirtio_fake *f, struct fake_queue *q,
 		if (d->flags & VRING_DESC_F_INDIRECT) {
 			if (steps != 1 || (d->flags & VRING_DESC_F_NEXT))
 				return false;
-			return walk_indirect(f, c, d->addr, d->len);
+			return walk_indirect(f, c, d->addr, d->len, false);
 		} else {
 			uint8_t *p = fake_xlat(f, d->addr, d->len);
 
@@ -864,7 +885,7 @@ static bool walk_packed(struct uvirtio_fake *f, struct fake_queue *q,
 		if (fl & VRING_DESC_F_INDIRECT) {
 			if (steps != 1 || (fl & VRING_DESC_F_NEXT))
 				return false;
-			if (!walk_indirect(f, c, d->addr, d->len))
+			if (!walk_indirect(f, c, d->addr, d->len, true))
 				return false;
 		} else {
 			uint8_t *p = fake_xlat(f, d->addr, d->len);

@@ -291,24 +291,42 @@ UV_EXPORT void uvirtq_destroy(struct uvirtq *vq)
 	free(vq);
 }
 
-/* Fill an indirect table for id @id; return its IOVA. */
+/*
+ * Fill the indirect table of id @id; return its IOVA.  The table uses the
+ * ring's own descriptor format: split tables chain with NEXT/next, packed
+ * ones (struct pvirtq_desc, spec 2.8.19) are read in sequence and WRITE is
+ * their only valid flag.
+ */
 static uint64_t fill_indirect(struct uvirtq *vq, uint16_t id,
 			      const struct uvirtq_buf *out, unsigned int n_out,
 			      const struct uvirtq_buf *in, unsigned int n_in)
 {
 	size_t off = (size_t)id * vq->max_indirect * 16u;
-	struct vring_desc *t = (void *)((char *)vq->indir.vaddr + off);
+	void *tbl = (char *)vq->indir.vaddr + off;
 	unsigned int i, n = n_out + n_in;
 
 	for (i = 0; i < n; i++) {
 		const struct uvirtq_buf *b = i < n_out ? &out[i] :
 							 &in[i - n_out];
+		uint16_t wr = i >= n_out ? VRING_DESC_F_WRITE : 0;
 
-		t[i].addr = b->iova;
-		t[i].len = b->len;
-		t[i].flags = (uint16_t)((i + 1 < n ? VRING_DESC_F_NEXT : 0) |
-					(i >= n_out ? VRING_DESC_F_WRITE : 0));
-		t[i].next = (uint16_t)(i + 1 < n ? i + 1 : 0);
+		if (vq->packed) {
+			struct vring_packed_desc *t = tbl;
+
+			t[i] = (struct vring_packed_desc){
+				.addr = b->iova, .len = b->len, .id = 0,
+				.flags = wr,
+			};
+		} else {
+			struct vring_desc *t = tbl;
+
+			t[i] = (struct vring_desc){
+				.addr = b->iova, .len = b->len,
+				.flags = (uint16_t)(wr | (i + 1 < n ?
+						VRING_DESC_F_NEXT : 0)),
+				.next = (uint16_t)(i + 1 < n ? i + 1 : 0),
+			};
+		}
 	}
 	return vq->indir.iova + off;
 }

@@ -28,11 +28,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/virtio_blk.h>
@@ -53,9 +57,20 @@ struct dev_spec {
 	char serial[24];
 };
 
-static int test_no;
+/*
+ * Each device is tested in a child process under a deadline, so that a
+ * hang (a lost interrupt, a stuck device) fails that device's tests
+ * instead of the whole VM run.  The counters live in shared memory.
+ */
+struct counters {
+	int reported;
+	int failed;
+};
+static struct counters *cnt;
+#define test_no (cnt->reported)
+#define failures (cnt->failed)
 static unsigned int ops_per_queue = 40;
-static int failures;
+static unsigned int device_timeout = 240;	/* seconds per device */
 
 static void tap(bool ok, const char *fmt, ...)
 {
@@ -222,6 +237,12 @@ static int region_write(struct region *r)
 			ret = uvirtio_blk_q_write(r->q, (r->first + lba) * r->bs, p,
 						  n * r->bs,
 						  (void *)(uintptr_t)(slot | (lba << 8)));
+			if (ret == -EAGAIN && submitted > done) {
+				/* Ring full (no indirect, small queue): reap. */
+				for (uint64_t b = 0; b < n; b++)
+					r->ver[lba + b] = (r->ver[lba + b] & 0x7fffffffu) - 1;
+				break;
+			}
 			if (ret) {
 				snprintf(r->what, sizeof(r->what), "enqueue write: %s", strerror(-ret));
 				return ret;
@@ -481,6 +502,14 @@ static void test_rng(const struct dev_spec *d, bool legacy)
 	uvirtio_backend_close(be);
 }
 
+/* Results one device reports between its bind and give-back lines. */
+static int device_plan(const struct dev_spec *d)
+{
+	if (!strcmp(d->kind, "blk"))
+		return (d->legacy ? 3 : 2) * (7 + (d->serial[0] ? 1 : 0));
+	return (d->legacy ? 2 : 1) * 2;
+}
+
 int main(int argc, char **argv)
 {
 	struct dev_spec devs[MAX_DEVS];
@@ -492,6 +521,12 @@ int main(int argc, char **argv)
 	const char *unsafe = "/sys/module/uvirtio/parameters/allow_unsafe_noiommu";
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	cnt = mmap(NULL, sizeof(*cnt), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (cnt == MAP_FAILED)
+		return 1;
+	if (getenv("UVIRTIO_VM_TEST_TIMEOUT"))
+		device_timeout = (unsigned int)strtoul(getenv("UVIRTIO_VM_TEST_TIMEOUT"), NULL, 0);
 	if (getenv("UVIRTIO_VM_TEST_OPS"))
 		ops_per_queue = (unsigned int)strtoul(getenv("UVIRTIO_VM_TEST_OPS"), NULL, 0);
 	for (i = 1; i < argc && n < MAX_DEVS; i++) {
@@ -513,30 +548,45 @@ int main(int argc, char **argv)
 	/* No IOMMU in this VM: DMA needs the module's (tainting) opt-in. */
 	if (iommu && !strcmp(iommu, "off") && write_file(unsafe, "1"))
 		diag("cannot enable allow_unsafe_noiommu");
-	/* Plan: count what each device will report. */
-	for (i = 0; i < n; i++) {
-		struct dev_spec *d = &devs[i];
-		int modes = d->legacy ? 3 : 2;
-
-		if (!strcmp(d->kind, "blk"))
-			planned += modes * (7 + (d->serial[0] ? 1 : 0));
-		else
-			planned += (d->legacy ? 2 : 1) * 2;
-		planned += 2;	/* bind + unbind */
-	}
+	for (i = 0; i < n; i++)
+		planned += device_plan(&devs[i]) + 2;	/* + bind, give back */
 	printf("KTAP version 1\n1..%d\n", planned);
 	for (i = 0; i < n; i++) {
 		struct dev_spec *d = &devs[i];
+		int first = test_no, status = 0, left;
+		pid_t pid;
+
 		tap(rebind(d->bdf, "uvirtio") == 0, "%s.bind_to_uvirtio", d->bdf);
-		if (!strcmp(d->kind, "blk")) {
-			test_blk_mode(d, false, false);
-			test_blk_mode(d, true, false);
-			if (d->legacy)
-				test_blk_mode(d, false, true);
-		} else {
-			test_rng(d, false);
-			if (d->legacy)
-				test_rng(d, true);
+		pid = fork();
+		if (pid == 0) {
+			if (!strcmp(d->kind, "blk")) {
+				test_blk_mode(d, false, false);
+				test_blk_mode(d, true, false);
+				if (d->legacy)
+					test_blk_mode(d, false, true);
+			} else {
+				test_rng(d, false);
+				if (d->legacy)
+					test_rng(d, true);
+			}
+			_exit(0);
+		}
+		for (left = (int)device_timeout * 10; pid > 0 && left > 0; left--) {
+			if (waitpid(pid, &status, WNOHANG) == pid)
+				break;
+			poll(NULL, 0, 100);
+		}
+		if (pid > 0 && left == 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			diag("%s: no progress for %u s, killed", d->bdf, device_timeout);
+		}
+		if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+			diag("%s: test process %s", d->bdf, pid < 0 ? "not started" :
+			     left == 0 ? "timed out" : "died");
+			/* Account for what the child did not get to report. */
+			while (test_no - first < device_plan(d))
+				tap(false, "%s.unfinished", d->bdf);
 		}
 		tap(rebind(d->bdf, "") == 0, "%s.give_back", d->bdf);
 	}
