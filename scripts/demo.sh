@@ -16,13 +16,17 @@ scripts/deps.sh host >/dev/null
 scripts/deps.sh vm >/dev/null
 scripts/deps.sh stock >/dev/null
 
-uv_log "building libuvirtio, the uvirtio CLI and kblk (static, for the VM)"
+uv_log "building libuvirtio, the uvirtio CLI, kblk and examples/blk_rw (static, for the VM)"
 make -s -C userlib >/dev/null
 make -s -C tools >/dev/null
 bin=$UV_OUT/demo/bin
 mkdir -p "$bin"
 cp tools/build/uvirtio-static "$bin/uvirtio"
 cp tools/build/kblk-static "$bin/kblk"
+# The library's example program, as a user would build it.
+${CC:-cc} -std=gnu11 -O2 -Wall -Wextra -Werror -pthread -Iuserlib/include \
+	-Iuapi userlib/examples/blk_rw.c userlib/build/libuvirtio.a -static \
+	-o "$bin/blk_rw"
 
 uv_log "booting the VM (QEMU TCG, q35, intel-iommu; about a minute)"
 out=$UV_OUT/vm/demo

@@ -4,7 +4,7 @@
 # Install the Debian packages uvirtio needs, if any are missing.  Idempotent:
 # when everything is present it only runs dpkg-query and returns.
 #
-#   scripts/deps.sh [host|vm|kernel|all]    (default: all)
+#   scripts/deps.sh [host|vm|kernel|bench|all]    (default: all)
 #
 # The stock 6.1 kernel image is not installed on the host (its postinst
 # would run initramfs hooks); it is downloaded and unpacked into the cache.
@@ -17,6 +17,8 @@ host_pkgs=(build-essential make gcc python3 pkg-config libnl-3-dev
 	   libnl-genl-3-dev sparse ccache kmod cpio gzip xz-utils)
 vm_pkgs=(qemu-system-x86 qemu-system-data busybox-static fio)
 kernel_pkgs=(linux-source-6.12 bc bison flex libelf-dev libssl-dev rsync)
+# `make bench`: the chart (fio is in vm_pkgs, ringtest needs linux-source).
+bench_pkgs=(gnuplot-nox fio linux-source-6.12)
 
 updated=0
 apt_update_once() {
@@ -80,6 +82,9 @@ vm)
 kernel)
 	install_missing "${kernel_pkgs[@]}"
 	;;
+bench)
+	install_missing "${bench_pkgs[@]}"
+	;;
 stock)
 	k=$(stock_kver)
 	install_missing "linux-headers-$k"
@@ -95,6 +100,6 @@ all)
 	fetch_stock_image "$k"
 	;;
 *)
-	uv_die "usage: $0 [host|vm|kernel|stock|headers612|all]"
+	uv_die "usage: $0 [host|vm|kernel|stock|headers612|bench|all]"
 	;;
 esac
