@@ -16,6 +16,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pci.h>
+#include <net/genetlink.h>
 
 /*
  * driver_override moved from struct pci_dev into struct device (with its
@@ -65,6 +66,17 @@ static inline void uvirtio_vm_flags_set(struct vm_area_struct *vma,
 	vma->vm_flags |= flags;
 #endif
 }
+
+/*
+ * Multicast groups that need CAP_NET_ADMIN to join arrived in 6.7 and
+ * were backported to 6.1.y (Debian 6.1 has them).  Without the flag any
+ * user may subscribe, as with every other family on such a kernel.
+ */
+#ifdef GENL_MCAST_CAP_NET_ADMIN
+#define UVIRTIO_GENL_MCAST_ADMIN	GENL_MCAST_CAP_NET_ADMIN
+#else
+#define UVIRTIO_GENL_MCAST_ADMIN	0
+#endif
 
 /* MODULE_IMPORT_NS() takes a string literal from 6.13 on. */
 #ifdef UVIRTIO_HAVE_STRING_NS

@@ -53,6 +53,17 @@
  * stay until the last reference is dropped in release().
  *
  * The IRQ handlers take only uvirtio_vector.lock.
+ *
+ * Netlink (netlink.c): DEV_GET takes uvirtio_devices_lock, then @lock
+ * (and briefly each uvirtio_vector.lock to sum the interrupt counters),
+ * like LIST_DEVICES.  Events are sent by uvirtio_nl_notify(), which reads
+ * only the pci_dev ids and the pid it is given and takes only its own
+ * uvirtio_nl_sem (innermost, never held while taking another uvirtio
+ * lock) plus netlink's internal locks; netlink never calls back into
+ * uvirtio.  So events may be sent with @lock held (reset, and the reset
+ * time-out error in teardown), though open, release and remove send
+ * theirs after dropping it.  Allocation with GFP_KERNEL under @lock is
+ * already allowed (DMA_MAP pins pages under it).
  */
 #include <linux/anon_inodes.h>
 #include <linux/capability.h>
@@ -165,8 +176,11 @@ void uvirtio_device_teardown(struct uvirtio_device *udev, bool hw)
 {
 	lockdep_assert_held(&udev->lock);
 	if (hw) {
-		if (uvirtio_virtio_reset(udev) == -ETIMEDOUT)
+		if (uvirtio_virtio_reset(udev) == -ETIMEDOUT) {
 			pci_warn(udev->pdev, "virtio reset timed out\n");
+			uvirtio_nl_notify(udev->pdev, UVIRTIO_EVENT_ERROR, 0,
+					  -ETIMEDOUT);
+		}
 		pci_clear_master(udev->pdev);
 	}
 	uvirtio_irq_teardown(udev);
@@ -198,8 +212,10 @@ void uvirtio_device_revoke(struct uvirtio_device *udev)
 static int uvirtio_device_release(struct inode *inode, struct file *file)
 {
 	struct uvirtio_device *udev = file->private_data;
+	pid_t owner;
 
 	mutex_lock(&udev->lock);
+	owner = pid_nr(udev->owner_pid);
 	uvirtio_device_teardown(udev, !udev->dead);
 	if (udev->remove_trigger) {
 		eventfd_ctx_put(udev->remove_trigger);
@@ -209,6 +225,8 @@ static int uvirtio_device_release(struct inode *inode, struct file *file)
 	put_pid(udev->owner_pid);
 	udev->owner_pid = NULL;
 	mutex_unlock(&udev->lock);
+	/* udev holds the pci_dev until the put below. */
+	uvirtio_nl_notify(udev->pdev, UVIRTIO_EVENT_RELEASED, owner, 0);
 	uvirtio_device_put(udev);
 	return 0;
 }
@@ -479,6 +497,7 @@ int uvirtio_device_open(struct uvirtio_ucmd *ucmd)
 	struct uvirtio_device_open *cmd = ucmd->cmd;
 	struct uvirtio_device *udev;
 	struct file *file;
+	pid_t owner;
 	int fd, ret;
 
 	if (cmd->flags)
@@ -526,7 +545,10 @@ int uvirtio_device_open(struct uvirtio_ucmd *ucmd)
 	/* Start from a quiet device, whatever the previous driver left. */
 	uvirtio_virtio_reset(udev);
 	pci_set_master(udev->pdev);
+	owner = pid_nr(udev->owner_pid);
 	mutex_unlock(&udev->lock);
+	/* Before the fd can be closed, so "released" always comes later. */
+	uvirtio_nl_notify(udev->pdev, UVIRTIO_EVENT_OPENED, owner, 0);
 
 	cmd->fd = fd;
 	ret = uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
@@ -667,7 +689,11 @@ int uvirtio_ioctl_reset(struct uvirtio_ucmd *ucmd)
 		if (ret)
 			return ret;
 	}
-	return uvirtio_virtio_reset(udev);
+	ret = uvirtio_virtio_reset(udev);
+	if (!ret)
+		uvirtio_nl_notify(udev->pdev, UVIRTIO_EVENT_RESET,
+				  pid_nr(udev->owner_pid), 0);
+	return ret;
 }
 
 /**

@@ -350,8 +350,13 @@ static int __init uvirtio_init(void)
 	ret = misc_register(&uvirtio_misc);
 	if (ret)
 		goto err_unregister_pci;
+	ret = uvirtio_netlink_register();
+	if (ret)
+		goto err_deregister_misc;
 	return 0;
 
+err_deregister_misc:
+	misc_deregister(&uvirtio_misc);
 err_unregister_pci:
 	uvirtio_pci_unregister();
 err_unmount:
@@ -363,6 +368,7 @@ err_remove_debugfs:
 
 static void __exit uvirtio_exit(void)
 {
+	uvirtio_netlink_unregister();
 	misc_deregister(&uvirtio_misc);
 	uvirtio_pci_unregister();
 	kern_unmount(uvirtio_mnt);

@@ -138,6 +138,7 @@ static int uvirtio_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	list_add_tail(&udev->node, &uvirtio_devices);
 	mutex_unlock(&uvirtio_devices_lock);
 	pci_info(pdev, "bound to uvirtio (virtio type %u)\n", udev->virtio_id);
+	uvirtio_nl_notify(pdev, UVIRTIO_EVENT_BOUND, 0, 0);
 	return 0;
 
 err_unmap:
@@ -151,12 +152,14 @@ err_put_inode:
 err_free:
 	pci_dev_put(pdev);
 	kfree(udev);
+	uvirtio_nl_notify(pdev, UVIRTIO_EVENT_ERROR, 0, ret);
 	return ret;
 }
 
 static void uvirtio_remove(struct pci_dev *pdev)
 {
 	struct uvirtio_device *udev = pci_get_drvdata(pdev);
+	pid_t owner = 0;
 
 	/* First, so no stats reader runs into a half torn-down device. */
 	debugfs_remove_recursive(udev->debugfs);
@@ -174,13 +177,17 @@ static void uvirtio_remove(struct pci_dev *pdev)
 	mutex_lock(&udev->lock);
 	uvirtio_device_revoke(udev);
 	if (udev->owner) {
-		pci_info(pdev, "removed while open by pid %d\n",
-			 pid_nr(udev->owner_pid));
+		owner = pid_nr(udev->owner_pid);
+		pci_info(pdev, "removed while open by pid %d\n", owner);
 		/* Surprise removal: the function no longer answers. */
 		uvirtio_device_teardown(udev, pci_device_is_present(pdev));
 	}
 	uvirtio_unmap_bars(udev);
 	mutex_unlock(&udev->lock);
+
+	if (owner)
+		uvirtio_nl_notify(pdev, UVIRTIO_EVENT_REMOVED, owner, 0);
+	uvirtio_nl_notify(pdev, UVIRTIO_EVENT_UNBOUND, 0, 0);
 
 	pci_clear_master(pdev);
 	pci_release_regions(pdev);

@@ -220,6 +220,11 @@ void uvirtio_device_revoke(struct uvirtio_device *udev);
 void uvirtio_device_teardown(struct uvirtio_device *udev, bool hw);
 void uvirtio_debugfs_add(struct uvirtio_device *udev);
 
+/* netlink.c */
+int uvirtio_netlink_register(void);
+void uvirtio_netlink_unregister(void);
+void uvirtio_nl_notify(struct pci_dev *pdev, u32 event, pid_t pid, int err);
+
 /* dma.c */
 int uvirtio_ioctl_dma_map(struct uvirtio_ucmd *ucmd);
 int uvirtio_ioctl_dma_unmap(struct uvirtio_ucmd *ucmd);

@@ -18,6 +18,7 @@ enum {
 	RC_BUSY = 3,		/* device busy (owned, or in use) */
 	RC_NOTFOUND = 4,	/* no such device, or module not loaded */
 	RC_PERM = 5,		/* not permitted */
+	RC_TIMEOUT = 6,		/* events: -t ran out before -n COUNT */
 };
 
 #define VIRTIO_PCI_VENDOR	0x1af4
@@ -61,6 +62,24 @@ void json_str(FILE *f, const char *s);
 uint32_t virtio_type_of(unsigned int device, unsigned int subsys_device);
 const char *virtio_type_name(uint32_t type);
 
+/* One device as the generic netlink family reports it (nl.c). */
+struct cli_nl_dev {
+	uint32_t pci_addr;
+	uint32_t flags;		/* UVIRTIO_DEVICE_ENTRY_* */
+	uint32_t owner_pid;	/* 0: none, or not in our pid namespace */
+	uint32_t mappings;
+	uint64_t pinned_pages;
+	uint64_t coherent_bytes;
+	uint64_t interrupts;
+};
+
+/*
+ * Dump every device bound to uvirtio over generic netlink; *devs is
+ * malloc()ed.  Return: 0, -ENOENT if the family is not registered (module
+ * not loaded, or too old), -EPERM without CAP_NET_ADMIN, other -errno.
+ */
+int cli_nl_list(struct cli_nl_dev **devs, unsigned int *n);
+
 /* Subcommands: return an exit code. */
 int cmd_list(int argc, char **argv);
 int cmd_bind(int argc, char **argv);
@@ -68,5 +87,6 @@ int cmd_unbind(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_rng(int argc, char **argv);
 int cmd_blk(int argc, char **argv);
+int cmd_events(int argc, char **argv);
 
 #endif /* UVIRTIO_CLI_H */

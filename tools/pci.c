@@ -37,6 +37,7 @@ struct pcifn {
 struct owners {
 	int state;		/* 1 ok, 0 module not loaded, <0 -errno */
 	struct uvirtio_device_entry *e;
+	struct cli_nl_dev *st;	/* counters, parallel to e (netlink only) */
 	unsigned int n;
 };
 
@@ -98,12 +99,45 @@ static int read_fn(const char *bdf, struct pcifn *fn)
 	return 0;
 }
 
+/* The generic netlink family, which also has the counters.  Return: 0. */
+static int get_owners_nl(struct owners *o)
+{
+	struct cli_nl_dev *d;
+	unsigned int i, n;
+	int ret;
+
+	ret = cli_nl_list(&d, &n);
+	if (ret)
+		return ret;
+	o->e = calloc(n ? n : 1, sizeof(*o->e));
+	if (!o->e) {
+		free(d);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		o->e[i].pci_addr = d[i].pci_addr;
+		o->e[i].flags = d[i].flags;
+		o->e[i].owner_pid = d[i].owner_pid;
+	}
+	o->st = d;
+	o->n = n;
+	o->state = 1;
+	return 0;
+}
+
+/*
+ * Owners (and counters) through generic netlink, else through the
+ * UVIRTIO_LIST_DEVICES ioctl: the family is missing on modules that
+ * predate it, and DEV_GET needs CAP_NET_ADMIN.
+ */
 static void get_owners(struct owners *o)
 {
 	struct uvirtio_list_devices ld;
 	int fd, tries;
 
 	memset(o, 0, sizeof(*o));
+	if (!get_owners_nl(o))
+		return;
 	fd = open(cli_ctl(), O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		o->state = errno == ENOENT ? 0 : -errno;
@@ -146,6 +180,12 @@ out:
 	close(fd);
 }
 
+static const struct cli_nl_dev *find_stats(const struct owners *o,
+					   const struct uvirtio_device_entry *e)
+{
+	return o->st && e ? &o->st[e - o->e] : NULL;
+}
+
 static const struct uvirtio_device_entry *find_owner(const struct owners *o,
 						     const char *bdf)
 {
@@ -170,25 +210,29 @@ int cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "stats", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dirent **names = NULL;
 	struct owners own;
-	bool json = false;
+	bool json = false, stats = false;
 	char dir[512];
 	int n, i, opt, shown = 0;
 
-	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "jsh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'j':
 			json = true;
 			break;
+		case 's':
+			stats = true;
+			break;
 		case 'h':
-			printf("usage: uvirtio list [--json]\n");
+			printf("usage: uvirtio list [--json] [--stats]\n");
 			return RC_OK;
 		default:
-			return cli_usage_err("usage: uvirtio list [--json]");
+			return cli_usage_err("usage: uvirtio list [--json] [--stats]");
 		}
 	}
 	if (optind != argc)
@@ -209,10 +253,13 @@ int cmd_list(int argc, char **argv)
 		printf("{\"module_loaded\": %s, \"devices\": [",
 		       own.state == 0 ? "false" : "true");
 	else
-		printf("%-13s %-9s %-10s %-12s %-12s %s\n", "BDF", "ID", "TYPE",
-		       "KIND", "DRIVER", "OWNER");
+		printf("%-13s %-9s %-10s %-12s %-12s %s\n", "BDF", "ID",
+		       "TYPE", "KIND", "DRIVER",
+		       stats ? "OWNER   MAPS  PINNED     COHERENT   IRQS" :
+			       "OWNER");
 	for (i = 0; i < n; i++) {
 		const struct uvirtio_device_entry *e = NULL;
+		const struct cli_nl_dev *st;
 		const char *kind;
 		struct pcifn fn;
 		char owner[24];
@@ -231,12 +278,22 @@ int cmd_list(int argc, char **argv)
 			snprintf(owner, sizeof(owner), "owned");	/* other pid ns */
 		else
 			snprintf(owner, sizeof(owner), "-");
+		st = find_stats(&own, e);
 
 		if (!json) {
-			printf("%-13s %04lx:%04lx %-10s %-12s %-12s %s\n",
+			printf("%-13s %04lx:%04lx %-10s %-12s %-12s %s",
 			       fn.bdf, fn.vendor, fn.device,
 			       virtio_type_name(fn.type), kind,
 			       fn.driver[0] ? fn.driver : "-", owner);
+			if (stats && st)
+				printf("%*s %-5u %-10llu %-10llu %llu",
+				       (int)(strlen(owner) < 7 ?
+					     7 - strlen(owner) : 0), "",
+				       st->mappings,
+				       (unsigned long long)st->pinned_pages,
+				       (unsigned long long)st->coherent_bytes,
+				       (unsigned long long)st->interrupts);
+			printf("\n");
 			shown++;
 			continue;
 		}
@@ -262,9 +319,18 @@ int cmd_list(int argc, char **argv)
 		       own.state < 0 && !strcmp(fn.driver, DRV_NAME) ? "null" :
 		       "false");
 		if (e && e->owner_pid)
-			printf(", \"owner_pid\": %u}", e->owner_pid);
+			printf(", \"owner_pid\": %u", e->owner_pid);
 		else
-			printf(", \"owner_pid\": null}");
+			printf(", \"owner_pid\": null");
+		if (st)
+			printf(", \"stats\": {\"mappings\": %u, "
+			       "\"pinned_pages\": %llu, \"coherent_bytes\": %llu, "
+			       "\"interrupts\": %llu}}", st->mappings,
+			       (unsigned long long)st->pinned_pages,
+			       (unsigned long long)st->coherent_bytes,
+			       (unsigned long long)st->interrupts);
+		else
+			printf(", \"stats\": null}");
 		shown++;
 	}
 	if (json)
@@ -278,6 +344,7 @@ int cmd_list(int argc, char **argv)
 		free(names[i]);
 	free(names);
 	free(own.e);
+	free(own.st);
 	return RC_OK;
 }
 

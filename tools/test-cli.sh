@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # Host tests of the uvirtio CLI that need no module and no device: usage
-# errors and exit codes, "module not loaded" handling, `list` on the real
+# errors and exit codes, "module not loaded" handling (also for `events`,
+# which needs the generic netlink family), `list` on the real
 # sysfs (text and --json, validated with python3 -m json.tool), and
 # list/bind/unbind against a fake sysfs tree (UVIRTIO_SYSFS), which never
 # touches a real device, and rng/blk on the library's fake device
@@ -111,9 +112,24 @@ for c in "info 00:02.0" "rng 00:05.0" "blk 00:02.0 verify" \
 		"^uvirtio: module not loaded \(.*no-such-node missing\)$"
 done
 
+# --- events: no generic netlink family on the host ---------------------------
+expect_rc "events bad count" 2 -- events -n 0
+expect_rc "events bad timeout" 2 -- events -t soon
+expect_rc "events extra argument" 2 -- events now
+if [ -e /sys/module/uvirtio ]; then
+	echo "skip events without the module: uvirtio is loaded here"
+else
+	expect_rc "events without the module" 4 -- events -n 1 -t 1
+	expect_err "events without the module message" \
+		'^uvirtio: netlink family not found \(module not loaded\?\)$'
+	expect_rc "events --json without the module" 4 -- events --json -t 0
+fi
+
 # --- list on the real sysfs ---------------------------------------------------
 expect_rc "list" 0 "$nomod" -- list
 expect_out "list header" '^BDF +ID +TYPE +KIND +DRIVER +OWNER'
+expect_rc "list --stats" 0 "$nomod" -- list --stats
+expect_out "list --stats header" '^BDF +ID +TYPE +KIND +DRIVER +OWNER +MAPS +PINNED +COHERENT +IRQS$'
 expect_rc "list --json" 0 "$nomod" -- list --json
 if python3 -m json.tool "$tmp/out" >/dev/null 2>&1; then
 	ok "list --json is valid JSON"

@@ -4,7 +4,7 @@
  *
  * This file: command dispatch, usage, error reporting and the small
  * helpers the subcommands share.  The subcommands live in pci.c (list,
- * bind, unbind), info.c (info) and io.c (rng, blk).
+ * bind, unbind), info.c (info), io.c (rng, blk) and nl.c (events).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,11 +41,13 @@ static const char usage_text[] =
 	"  blk BDF verify [-s MIB]          write, flush, read back, compare\n"
 	"  blk BDF randrw [-n OPS] [-s SPAN_MIB] [--poll]\n"
 	"                                   timed 4 KiB QD1 random writes + reads\n"
+	"  events [--json] [-n COUNT] [-t SECONDS]\n"
+	"                                   follow bind/open/release/... events\n"
 	"  help                             this text\n"
 	"\n"
 	"BDF is a PCI address, dddd:bb:dd.f or bb:dd.f.  Exit codes: 0 ok,\n"
 	"1 error, 2 usage, 3 device busy, 4 no such device or module not\n"
-	"loaded, 5 not permitted.  See uvirtio(8).\n";
+	"loaded, 5 not permitted, 6 events timed out.  See uvirtio(8).\n";
 
 static void vmsg(const char *fmt, va_list ap)
 {
@@ -373,6 +375,7 @@ static const struct {
 	{ "info", cmd_info },
 	{ "rng", cmd_rng },
 	{ "blk", cmd_blk },
+	{ "events", cmd_events },
 };
 
 int main(int argc, char **argv)

@@ -553,4 +553,130 @@ struct uvirtio_set_remove_eventfd {
 #define UVIRTIO_SET_REMOVE_EVENTFD \
 	_IO(UVIRTIO_TYPE, UVIRTIO_CMD_SET_REMOVE_EVENTFD)
 
+/*
+ * ======================================================================
+ * Generic netlink control plane
+ * ======================================================================
+ *
+ * The module registers the generic netlink family UVIRTIO_GENL_NAME.  It
+ * answers UVIRTIO_CMD_DEV_GET (one device by PCI address, or a dump of
+ * every device bound to uvirtio) and multicasts UVIRTIO_CMD_EVENT
+ * messages to the group UVIRTIO_GENL_MCGRP_EVENTS.  Both need
+ * CAP_NET_ADMIN.  Requests are validated strictly: an attribute the
+ * command does not take, or one of the wrong type or length, is EINVAL.
+ * Integer attributes are in host byte order.
+ */
+
+/** UVIRTIO_GENL_NAME - name of the generic netlink family */
+#define UVIRTIO_GENL_NAME		"uvirtio"
+/** UVIRTIO_GENL_VERSION - version of the generic netlink family */
+#define UVIRTIO_GENL_VERSION		1
+/** UVIRTIO_GENL_MCGRP_EVENTS - multicast group of UVIRTIO_CMD_EVENT */
+#define UVIRTIO_GENL_MCGRP_EVENTS	"events"
+
+/**
+ * enum uvirtio_genl_cmd - generic netlink commands
+ * @UVIRTIO_CMD_UNSPEC: invalid
+ * @UVIRTIO_CMD_DEV_GET: request with UVIRTIO_ATTR_PCI_ADDR: reply with
+ *	that device, ENODEV if no such device is bound to uvirtio.
+ *	Request with NLM_F_DUMP (no attributes): one reply per bound
+ *	device.  Replies carry every device attribute below.
+ * @UVIRTIO_CMD_EVENT: notification only, sent to the "events" group;
+ *	carries UVIRTIO_ATTR_EVENT and the identity attributes of the
+ *	device (PCI address, virtio id, vendor and device ids), plus
+ *	UVIRTIO_ATTR_OWNER_PID and UVIRTIO_ATTR_ERROR where they apply
+ * @__UVIRTIO_CMD_MAX: internal
+ * @UVIRTIO_CMD_MAX: highest command number
+ */
+enum uvirtio_genl_cmd {
+	UVIRTIO_CMD_UNSPEC,
+	UVIRTIO_CMD_DEV_GET,
+	UVIRTIO_CMD_EVENT,
+
+	__UVIRTIO_CMD_MAX,
+	UVIRTIO_CMD_MAX = __UVIRTIO_CMD_MAX - 1
+};
+
+/**
+ * enum uvirtio_genl_attr - generic netlink attributes
+ * @UVIRTIO_ATTR_UNSPEC: invalid
+ * @UVIRTIO_ATTR_PCI_ADDR: u32, UVIRTIO_PCI_ADDR() of the function; the
+ *	only attribute a request may carry
+ * @UVIRTIO_ATTR_VIRTIO_ID: u32, virtio device type
+ * @UVIRTIO_ATTR_VENDOR: u16, PCI vendor id
+ * @UVIRTIO_ATTR_DEVICE: u16, PCI device id
+ * @UVIRTIO_ATTR_SUBSYSTEM_VENDOR: u16, PCI subsystem vendor id
+ * @UVIRTIO_ATTR_SUBSYSTEM_DEVICE: u16, PCI subsystem device id
+ * @UVIRTIO_ATTR_OWNER_PID: u32, pid of the owner; in DEV_GET replies in
+ *	the requester's pid namespace (absent if not visible there), in
+ *	events in the initial pid namespace
+ * @UVIRTIO_ATTR_FLAGS: u32, UVIRTIO_DEVICE_ENTRY_* flags
+ * @UVIRTIO_ATTR_PINNED_PAGES: u64, pages pinned by DMA mappings
+ * @UVIRTIO_ATTR_MAPPINGS: u32, DMA mappings held
+ * @UVIRTIO_ATTR_COHERENT_BYTES: u64, bytes of coherent DMA buffers held
+ * @UVIRTIO_ATTR_INTERRUPTS: u64, interrupts seen on all vectors since
+ *	interrupts were last enabled
+ * @UVIRTIO_ATTR_EVENT: u32, enum uvirtio_genl_event
+ * @UVIRTIO_ATTR_ERROR: u32, positive errno of a UVIRTIO_EVENT_ERROR
+ * @UVIRTIO_ATTR_PAD: padding for 64-bit attributes, ignore
+ * @__UVIRTIO_ATTR_MAX: internal
+ * @UVIRTIO_ATTR_MAX: highest attribute number
+ */
+enum uvirtio_genl_attr {
+	UVIRTIO_ATTR_UNSPEC,
+	UVIRTIO_ATTR_PCI_ADDR,
+	UVIRTIO_ATTR_VIRTIO_ID,
+	UVIRTIO_ATTR_VENDOR,
+	UVIRTIO_ATTR_DEVICE,
+	UVIRTIO_ATTR_SUBSYSTEM_VENDOR,
+	UVIRTIO_ATTR_SUBSYSTEM_DEVICE,
+	UVIRTIO_ATTR_OWNER_PID,
+	UVIRTIO_ATTR_FLAGS,
+	UVIRTIO_ATTR_PINNED_PAGES,
+	UVIRTIO_ATTR_MAPPINGS,
+	UVIRTIO_ATTR_COHERENT_BYTES,
+	UVIRTIO_ATTR_INTERRUPTS,
+	UVIRTIO_ATTR_EVENT,
+	UVIRTIO_ATTR_ERROR,
+	UVIRTIO_ATTR_PAD,
+
+	__UVIRTIO_ATTR_MAX,
+	UVIRTIO_ATTR_MAX = __UVIRTIO_ATTR_MAX - 1
+};
+
+/**
+ * enum uvirtio_genl_event - UVIRTIO_ATTR_EVENT values
+ * @UVIRTIO_EVENT_UNSPEC: invalid
+ * @UVIRTIO_EVENT_BOUND: a function was bound to uvirtio
+ * @UVIRTIO_EVENT_UNBOUND: a function left uvirtio (unbind or hot-unplug);
+ *	the last event of a binding.  Unloading the module sends none: the
+ *	family itself goes away first (nlctrl CTRL_CMD_DELFAMILY).
+ * @UVIRTIO_EVENT_OPENED: a device fd was opened; UVIRTIO_ATTR_OWNER_PID
+ * @UVIRTIO_EVENT_RELEASED: the device fd was closed (or its process
+ *	died) and everything it held was freed; UVIRTIO_ATTR_OWNER_PID
+ * @UVIRTIO_EVENT_REMOVED: the function went away while a device fd was
+ *	open (hot-unplug or unbind while owned); UVIRTIO_ATTR_OWNER_PID.
+ *	Sent before UVIRTIO_EVENT_UNBOUND.
+ * @UVIRTIO_EVENT_RESET: the owner reset the device (UVIRTIO_DEVICE_RESET
+ *	succeeded); UVIRTIO_ATTR_OWNER_PID
+ * @UVIRTIO_EVENT_ERROR: something failed without a caller to tell:
+ *	binding failed, or a reset on release or removal timed out;
+ *	UVIRTIO_ATTR_ERROR holds the errno
+ * @__UVIRTIO_EVENT_MAX: internal
+ * @UVIRTIO_EVENT_MAX: highest event number
+ */
+enum uvirtio_genl_event {
+	UVIRTIO_EVENT_UNSPEC,
+	UVIRTIO_EVENT_BOUND,
+	UVIRTIO_EVENT_UNBOUND,
+	UVIRTIO_EVENT_OPENED,
+	UVIRTIO_EVENT_RELEASED,
+	UVIRTIO_EVENT_REMOVED,
+	UVIRTIO_EVENT_RESET,
+	UVIRTIO_EVENT_ERROR,
+
+	__UVIRTIO_EVENT_MAX,
+	UVIRTIO_EVENT_MAX = __UVIRTIO_EVENT_MAX - 1
+};
+
 #endif /* _UAPI_LINUX_UVIRTIO_H */
