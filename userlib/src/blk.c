@@ -211,9 +211,19 @@ UV_EXPORT int uvirtio_blk_open(struct uvirtio_backend *be,
 		if (ret)
 			goto err_failed;
 	}
-	/* Chain budget: header + range/id + status besides the data. */
-	blk->data_seg_max = UV_MIN(blk->data_seg_max,
-				   blk->queues[0].max_bufs - 2);
+	/*
+	 * Chain budget: header + range/id + status besides the data, on
+	 * every queue (their sizes may differ).  A queue that cannot carry
+	 * header + one data segment + status is unusable.
+	 */
+	for (i = 0; i < nq; i++) {
+		if (blk->queues[i].max_bufs < 3) {
+			ret = -ENODEV;
+			goto err_failed;
+		}
+		blk->data_seg_max = UV_MIN(blk->data_seg_max,
+					   blk->queues[i].max_bufs - 2);
+	}
 	in->seg_max = blk->data_seg_max;
 	in->num_queues = (uint16_t)nq;
 	in->max_transfer = (uint64_t)blk->data_seg_max *
