@@ -10,7 +10,7 @@ V	?= 0
 
 export UVIRTIO_OUT := $(OUT)
 
-.PHONY: all module lib tools selftests examples kernel deps check demo \
+.PHONY: all module lib tools selftests examples kernel deps check demo bench \
 	clean install uninstall help vm-shell
 
 all: lib tools
@@ -54,6 +54,10 @@ check:
 
 demo:
 	scripts/demo.sh
+
+## Benchmarks: libuvirtio vs the kernel's virtio-blk, ring micro-benchmark (~10 min)
+bench:
+	scripts/bench.sh
 
 ## Boot a VM and run CMD in it: make vm-shell CMD='cat /proc/modules'
 vm-shell:
@@ -129,6 +133,8 @@ help:
 	@echo 'Running:'
 	@echo "  make vm-shell CMD='...' [KERNEL=stock|debug] [IOMMU=on|off]"
 	@echo '                   boot a test VM and run CMD in it'
+	@echo '  make bench       benchmarks: libuvirtio vs kernel virtio-blk (fio) in a VM,'
+	@echo '                   ring micro-benchmark vs ringtest; out/bench/results.*'
 	@echo
 	@echo 'Installing:'
 	@echo '  make install [DESTDIR=] [PREFIX=/usr/local] [KDIR=]'
