@@ -282,8 +282,10 @@ int uvirtio_ioctl_dma_unmap(struct uvirtio_ucmd *ucmd)
  */
 noinline int uvirtio_coherent_alloc(struct uvirtio_dma_buf *buf)
 {
+	/* A user-sized request: fail quietly rather than WARN. */
 	buf->cpu_addr = dma_alloc_coherent(&buf->udev->pdev->dev, buf->size,
-					   &buf->iova, GFP_KERNEL_ACCOUNT);
+					   &buf->iova,
+					   GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	return buf->cpu_addr ? 0 : -ENOMEM;
 }
 ALLOW_ERROR_INJECTION(uvirtio_coherent_alloc, ERRNO);
@@ -319,6 +321,10 @@ static void uvirtio_buf_drop(struct uvirtio_device *udev,
  * uvirtio_ioctl_dma_alloc() - UVIRTIO_DMA_ALLOC
  * @ucmd: the call; @ucmd->udev->lock held
  *
+ * A single buffer may not exceed a quarter of RAM (-ENOMEM), whatever
+ * the caller's RLIMIT_MEMLOCK or CAP_IPC_LOCK: a larger request cannot be
+ * met without the OOM killer.
+ *
  * Return: 0; -EPERM without a translating IOMMU (and unsafe mode off);
  * -EINVAL for non-zero flags or zero length; -EOVERFLOW if the length
  * does not fit once rounded up; -ENOSPC at max_mappings; -ENOMEM.
@@ -339,6 +345,8 @@ int uvirtio_ioctl_dma_alloc(struct uvirtio_ucmd *ucmd)
 	size = PAGE_ALIGN(cmd->length);
 	if (!uvirtio_dma_allowed(udev))
 		return -EPERM;
+	if (size >> PAGE_SHIFT > totalram_pages() / 4)
+		return -ENOMEM;
 	if (udev->nr_maps + udev->nr_bufs >= READ_ONCE(uvirtio_max_mappings))
 		return -ENOSPC;
 

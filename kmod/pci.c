@@ -132,6 +132,16 @@ static int uvirtio_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	udev->has_flr = !pcie_reset_flr(pdev, true);
 	uvirtio_probe_msix(udev);
 
+	/*
+	 * DMA_MAP hands user space whole runs of pinned pages, merged without
+	 * a size limit; virtio itself has none.  Raise the DMA API's segment
+	 * limit (64 KiB by default) to match, so that DMA-API debug does not
+	 * flag a legitimate huge-page run.  remove() restores it for the
+	 * next driver.
+	 */
+	udev->saved_max_seg = dma_get_max_seg_size(&pdev->dev);
+	dma_set_max_seg_size(&pdev->dev, UINT_MAX);
+
 	pci_set_drvdata(pdev, udev);
 	uvirtio_debugfs_add(udev);
 	mutex_lock(&uvirtio_devices_lock);
@@ -183,6 +193,8 @@ static void uvirtio_remove(struct pci_dev *pdev)
 		uvirtio_device_teardown(udev, pci_device_is_present(pdev));
 	}
 	uvirtio_unmap_bars(udev);
+	/* Every DMA_MAP mapping is gone: teardown() unmapped them. */
+	dma_set_max_seg_size(&pdev->dev, udev->saved_max_seg);
 	mutex_unlock(&udev->lock);
 
 	if (owner)

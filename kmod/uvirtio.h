@@ -108,6 +108,8 @@ struct uvirtio_dma_buf {
  * @owner: the open device fd, or NULL
  * @owner_pid: thread group of the process that opened @owner
  * @wq: poll() waiters
+ * @saved_max_seg: the device's DMA max segment size before probe;
+ *	remove() puts it back
  * @inode: private inode whose address_space holds every mmap of the
  *         device fd, so BAR mappings can be revoked
  * @remove_trigger: eventfd signalled by remove(), or NULL
@@ -145,6 +147,7 @@ struct uvirtio_device {
 	struct file *owner;
 	struct pid *owner_pid;
 	wait_queue_head_t wq;
+	unsigned int saved_max_seg;
 	struct inode *inode;
 	struct eventfd_ctx *remove_trigger;
 	struct dentry *debugfs;

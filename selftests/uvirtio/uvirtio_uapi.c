@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/sysinfo.h>
 #include <sys/wait.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
@@ -692,6 +693,18 @@ TEST_F(dev, dma_alloc)
 	EXPECT_ERRNO(EINVAL, ioctl(self->fd, UVIRTIO_DMA_ALLOC, &a));
 	a.length = ~0ULL;
 	EXPECT_ERRNO(EOVERFLOW, ioctl(self->fd, UVIRTIO_DMA_ALLOC, &a));
+	/*
+	 * All of RAM in one buffer: refused even for root (CAP_IPC_LOCK
+	 * skips memlock), quietly, instead of invoking the OOM killer or
+	 * warning in the page allocator (the health check would see it).
+	 */
+	{
+		struct sysinfo si;
+
+		ASSERT_EQ(0, sysinfo(&si));
+		a.length = (__u64)si.totalram * si.mem_unit;
+		EXPECT_ERRNO(ENOMEM, ioctl(self->fd, UVIRTIO_DMA_ALLOC, &a));
+	}
 	f.handle = 0;
 	EXPECT_ERRNO(ENOENT, ioctl(self->fd, UVIRTIO_DMA_FREE, &f));
 	/* a buffer left allocated is freed by close() */
