@@ -10,7 +10,7 @@ V	?= 0
 
 export UVIRTIO_OUT := $(OUT)
 
-.PHONY: all module lib tools selftests examples kernel deps check demo bench \
+.PHONY: all module lib tools selftests examples kernel deps check soak demo bench \
 	clean install uninstall help vm-shell
 
 all: lib tools
@@ -51,6 +51,10 @@ deps:
 
 check:
 	scripts/check.sh
+
+## The long versions of the reliability tests and fuzzers (hours)
+soak:
+	UVIRTIO_SOAK=1 scripts/check.sh
 
 demo:
 	scripts/demo.sh
@@ -131,6 +135,7 @@ help:
 	@echo '  make deps        install missing Debian packages'
 	@echo
 	@echo 'Running:'
+	@echo '  make soak        make check with the long reliability runs and fuzzers'
 	@echo "  make vm-shell CMD='...' [KERNEL=stock|debug] [IOMMU=on|off]"
 	@echo '                   boot a test VM and run CMD in it'
 	@echo '  make bench       benchmarks: libuvirtio vs kernel virtio-blk (fio) in a VM,'

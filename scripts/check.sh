@@ -6,7 +6,8 @@
 #
 # Stages (UVIRTIO_STAGES picks a subset, e.g. "host lint vm-stock"):
 #   deps       install missing Debian packages
-#   host       libuvirtio unit tests under ASan/UBSan, examples, tools
+#   host       libuvirtio unit tests under ASan/UBSan, examples, tools,
+#              CLI and install tests, bounded libFuzzer runs
 #   lint       module builds with W=1 and sparse (C=2) against Debian's 6.1
 #              and 6.12 headers, checkpatch --strict, kernel-doc
 #   kernel     build (or reuse) the debug test kernel
@@ -110,6 +111,13 @@ if want host; then
 	count_line userlib userlib-test make --no-print-directory -C userlib test
 	count_line cli cli-test tools/test-cli.sh
 	count_line install-test install-test scripts/test-install.sh
+	# The malicious-device fuzzers, bounded (UVIRTIO_SOAK=1: 20 min each).
+	if [ "${UVIRTIO_SOAK:-0}" = 1 ]; then
+		count_line fuzz fuzz-check make --no-print-directory -C userlib \
+			fuzz-check FUZZ_TIME=1200 FUZZ_RUNS=-1
+	else
+		count_line fuzz fuzz-check make --no-print-directory -C userlib fuzz-check
+	fi
 	stage_end
 fi
 
@@ -176,9 +184,15 @@ vm_suite() {
 		result "$name" fail "selftests do not build"
 		return
 	fi
+	local soak=()
+	if [ "${UVIRTIO_SOAK:-0}" = 1 ]; then
+		soak=(-t 14400 -e UVIRTIO_KILL_ITERS=1000 -e UVIRTIO_KILL_SECS=3000
+		      -e UVIRTIO_FUZZ_CALLS=1000000 -e UVIRTIO_FUZZ_SECS=3000
+		      -e UVIRTIO_TEST_TIMEOUT=7200)
+	fi
 	run_logged "$name" scripts/vm-run.sh -k "$kernel" -i "$iommu" -o "$out" \
 		-a "$UV_OUT/selftests:uvirtio/tests" \
-		-p scripts/guest/run-tests "$@" >"$out.results" 2>&1
+		-p scripts/guest/run-tests "${soak[@]}" "$@" >"$out.results" 2>&1
 	local vmrc=$?
 	cat "$log_dir/$name.log" >>"$out.results"
 	local r

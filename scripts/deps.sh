@@ -14,7 +14,8 @@ set -euo pipefail
 what=${1:-all}
 
 host_pkgs=(build-essential make gcc python3 pkg-config libnl-3-dev
-	   libnl-genl-3-dev sparse ccache kmod cpio gzip xz-utils)
+	   libnl-genl-3-dev sparse ccache kmod cpio gzip xz-utils
+	   clang libclang-rt-14-dev)
 vm_pkgs=(qemu-system-x86 qemu-system-data busybox-static fio)
 kernel_pkgs=(linux-source-6.12 bc bison flex libelf-dev libssl-dev rsync)
 # `make bench`: the chart (fio is in vm_pkgs, ringtest needs linux-source).
