@@ -180,6 +180,7 @@ vm_suite() {
 	local name=$1 kernel=$2 iommu=$3
 	shift 3
 	local out=$UV_OUT/vm/$name
+	mkdir -p "$UV_OUT/vm"
 	if ! run_logged "$name-selftests-build" make selftests; then
 		result "$name" fail "selftests do not build"
 		return

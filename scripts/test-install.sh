@@ -172,6 +172,9 @@ fi
 
 # --- reinstall keeps an edited modprobe.d file; uninstall -------------------
 echo "options uvirtio max_mappings=1000" >>"$stage/etc/modprobe.d/uvirtio.conf"
+# Back to the system's pkg-config view for the build itself (the tools
+# need libnl-genl-3.0 from the host).
+unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR PKG_CONFIG_PATH
 check "make install again" \
 	nice make -C "$src" install DESTDIR="$stage" PREFIX=/usr KDIR="$kdir"
 check "reinstall kept the edited modprobe.d file" \

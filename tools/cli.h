@@ -80,6 +80,20 @@ struct cli_nl_dev {
  */
 int cli_nl_list(struct cli_nl_dev **devs, unsigned int *n);
 
+struct uvirtio_backend;
+struct uvirtio_fake;
+
+/*
+ * io.c: open the backend of @arg (the kmod backend, or the library's fake
+ * device when UVIRTIO_FAKE is set; then *@fake, if @fake, is the fake),
+ * reporting errors.  @bdf receives the canonical address.  Return: exit
+ * code.
+ */
+int cli_open_backend(const char *arg, char bdf[16],
+		     struct uvirtio_backend **be, struct uvirtio_fake **fake);
+/* Report a library error while bringing a @what device up: exit code. */
+int cli_open_err(int ret, const char *bdf, const char *what);
+
 /* Subcommands: return an exit code. */
 int cmd_list(int argc, char **argv);
 int cmd_bind(int argc, char **argv);
@@ -87,6 +101,7 @@ int cmd_unbind(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_rng(int argc, char **argv);
 int cmd_blk(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 
 #endif /* UVIRTIO_CLI_H */

@@ -29,7 +29,8 @@
  * Testing aid: UVIRTIO_FAKE=blk or =rng puts the library's in-process fake
  * device (uvirtio/fake.h) behind the command instead of /dev/uvirtio.
  */
-static int open_fake(const char *kind, struct uvirtio_backend **be)
+static int open_fake(const char *kind, struct uvirtio_backend **be,
+		     struct uvirtio_fake **fakep)
 {
 	struct uvirtio_fake_config cfg;
 	struct uvirtio_fake *fake;
@@ -48,20 +49,30 @@ static int open_fake(const char *kind, struct uvirtio_backend **be)
 	ret = uvirtio_fake_create(&cfg, &fake, be);
 	if (ret)
 		return cli_errno(ret, "fake %s device", kind);
+	if (fakep)
+		*fakep = fake;
 	return RC_OK;
 }
 
-/* Open the kmod backend for @arg, reporting errors.  Return: exit code. */
+/* Open the backend for @arg, reporting errors.  Return: exit code. */
 static int open_backend(const char *arg, char bdf[16],
 			struct uvirtio_backend **be)
 {
-	const char *fake = getenv("UVIRTIO_FAKE");
+	return cli_open_backend(arg, bdf, be, NULL);
+}
+
+int cli_open_backend(const char *arg, char bdf[16],
+		     struct uvirtio_backend **be, struct uvirtio_fake **fake)
+{
+	const char *kind = getenv("UVIRTIO_FAKE");
 	int ret;
 
+	if (fake)
+		*fake = NULL;
 	if (cli_parse_bdf(arg, bdf, NULL))
 		return cli_usage_err("bad PCI address '%s'", arg);
-	if (fake && *fake)
-		return open_fake(fake, be);
+	if (kind && *kind)
+		return open_fake(kind, be, fake);
 	if (!cli_module_loaded())
 		return cli_no_module();
 	ret = uvirtio_kmod_open(bdf, cli_ctl(), be);
@@ -79,8 +90,7 @@ static int open_backend(const char *arg, char bdf[16],
 	return RC_OK;
 }
 
-/* Library errors while bringing the device up. */
-static int open_err(int ret, const char *bdf, const char *what)
+int cli_open_err(int ret, const char *bdf, const char *what)
 {
 	if (ret == -ENODEV) {
 		cli_err("%s: not a usable virtio %s device", bdf, what);
@@ -173,7 +183,7 @@ int cmd_rng(int argc, char **argv)
 		goto out;
 	ret = uvirtio_rng_open(be, UVIRTIO_TRANSPORT_AUTO, &rng);
 	if (ret) {
-		rc = open_err(ret, bdf, "rng");
+		rc = cli_open_err(ret, bdf, "rng");
 		goto out;
 	}
 	n = uvirtio_rng_read(rng, buf, nbytes);
@@ -260,7 +270,7 @@ static int blk_open(struct blkctx *c, const char *arg, bool poll)
 	p.poll = poll;
 	ret = uvirtio_blk_open(c->be, &p, &c->blk);
 	if (ret)
-		return open_err(ret, c->bdf, "blk");
+		return cli_open_err(ret, c->bdf, "blk");
 	uvirtio_blk_get_info(c->blk, &c->info);
 	return RC_OK;
 }

@@ -352,5 +352,56 @@ expect_out "blk write message" 'wrote 512 bytes at 0x1000 \(last block zero-padd
 expect_rc "fake blk write unaligned offset" 2 UVIRTIO_FAKE=blk -- blk 00:02.0 write 100 -i "$tmp/in"
 expect_rc "fake blk write too big" 1 UVIRTIO_FAKE=blk -- blk 00:02.0 write 8M -i "$tmp/in"
 
+# --- bench on the fake device ----------------------------------------------
+expect_rc "fake bench qd4" 0 UVIRTIO_FAKE=blk -- bench 00:02.0 -t 1 --qd 4
+expect_out "bench header" '^0000:00:02\.0: randread bs=4096 qd=4, [0-9]+\.[0-9]{3} s$'
+expect_out "bench iops" '^  iops: +[1-9][0-9]*$'
+expect_out "bench bandwidth" '^  bandwidth: +[0-9]+\.[0-9]{2} MiB/s$'
+expect_out "bench latency" '^  latency: +p50 [0-9]+\.[0-9] us, p99 [0-9]+\.[0-9] us, max [0-9]+\.[0-9] us$'
+expect_out "bench doorbells" '^  doorbells: +[0-9]+\.[0-9]{4} per request$'
+expect_out "bench interrupts" '^  interrupts: +[0-9]+\.[0-9]{4} per request$'
+expect_out "bench result line" \
+	'^result uvirtio bench randread bs=4096 qd=4 ios=[1-9][0-9]* secs=[0-9.]+ iops=[0-9]+ mib_s=[0-9.]+ p50_us=[0-9.]+ p99_us=[0-9.]+ max_us=[0-9.]+ db_per_io=[0-9.]+ irq_per_io=[0-9.]+$'
+expect_rc "fake bench randwrite --poll --bs 8K --json" 0 UVIRTIO_FAKE=blk -- \
+	bench 00:02.0 -t 1 --rw randwrite --bs 8K --poll --json
+if python3 - "$tmp/out" >"$tmp/py" 2>&1 <<'EOF'
+import json, sys
+with open(sys.argv[1]) as f:
+    d = json.load(f)
+assert d["bdf"] == "0000:00:02.0" and d["rw"] == "randwrite", d
+assert d["bs"] == 8192 and d["qd"] == 1 and d["qd_effective"] == 1, d
+assert d["poll"] is True and d["ios"] > 0 and d["iops"] > 0, d
+assert d["mib_per_s"] > 0 and 0.9 < d["secs"] < 2, d
+lat = d["latency_us"]
+assert 0 < lat["p50"] <= lat["p99"] <= lat["max"], lat
+assert d["doorbells_per_io"] > 0, d
+assert d["interrupts_per_io"] == 0, d
+EOF
+then
+	ok "bench --json content"
+else
+	nok "bench --json content: $(cat "$tmp/py")"
+fi
+expect_rc "fake bench global --json" 0 UVIRTIO_FAKE=blk -- --json bench 00:02.0 -t 1 --qd 2
+if python3 -m json.tool "$tmp/out" >/dev/null 2>&1; then
+	ok "bench global --json is valid JSON"
+else
+	nok "bench global --json: $(head -c 300 "$tmp/out")"
+fi
+expect_rc "bench --qd 0" 2 UVIRTIO_FAKE=blk -- bench 00:02.0 --qd 0
+expect_err "bench --qd 0 message" "bad --qd '0' \(1\.\.1024\)"
+expect_rc "bench --qd 1025" 2 UVIRTIO_FAKE=blk -- bench 00:02.0 --qd 1025
+expect_rc "bench --qd junk" 2 UVIRTIO_FAKE=blk -- bench 00:02.0 --qd 4x
+expect_rc "bench --bs 1000" 2 UVIRTIO_FAKE=blk -- bench 00:02.0 --bs 1000
+expect_err "bench --bs message" "bad --bs '1000' \(a multiple of 512"
+expect_rc "bench --bs 0" 2 UVIRTIO_FAKE=blk -- bench 00:02.0 --bs 0
+expect_rc "bench -t 0" 2 UVIRTIO_FAKE=blk -- bench 00:02.0 -t 0
+expect_rc "bench -t 3601" 2 UVIRTIO_FAKE=blk -- bench 00:02.0 -t 3601
+expect_err "bench -t message" "bad -t '3601' \(1\.\.3600 seconds\)"
+expect_rc "bench --rw seqread" 2 UVIRTIO_FAKE=blk -- bench 00:02.0 --rw seqread
+expect_rc "bench without BDF" 2 -- bench
+expect_rc "bench bad BDF" 2 UVIRTIO_FAKE=blk -- bench nonsense -t 1
+expect_rc "bench, module not loaded" 4 UVIRTIO_CTL=/nonexistent -- bench 00:02.0 -t 1
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

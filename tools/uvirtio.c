@@ -4,7 +4,8 @@
  *
  * This file: command dispatch, usage, error reporting and the small
  * helpers the subcommands share.  The subcommands live in pci.c (list,
- * bind, unbind), info.c (info), io.c (rng, blk) and nl.c (events).
+ * bind, unbind), info.c (info), io.c (rng, blk), bench_cmd.c (bench) and
+ * nl.c (events).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +42,9 @@ static const char usage_text[] =
 	"  blk BDF verify [-s MIB]          write, flush, read back, compare\n"
 	"  blk BDF randrw [-n OPS] [-s SPAN_MIB] [--poll]\n"
 	"                                   timed 4 KiB QD1 random writes + reads\n"
+	"  bench BDF [--rw randread|randwrite] [--qd N] [--bs BYTES]\n"
+	"            [-t SECONDS] [--poll] [--json]\n"
+	"                                   async random I/O: IOPS, MiB/s, latency\n"
 	"  events [--json] [-n COUNT] [-t SECONDS]\n"
 	"                                   follow bind/open/release/... events\n"
 	"  help                             this text\n"
@@ -375,6 +379,7 @@ static const struct {
 	{ "info", cmd_info },
 	{ "rng", cmd_rng },
 	{ "blk", cmd_blk },
+	{ "bench", cmd_bench },
 	{ "events", cmd_events },
 };
 

@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * bench_cmd.c - "uvirtio bench": random read / write benchmark of a
+ * virtio-blk device through libuvirtio's asynchronous API
+ * (uvirtio_blk_q_read/write + uvirtio_blk_q_reap).
+ *
+ * The loop is that of tools/bench/blkbench.c (QD requests kept in flight
+ * on queue 0, a 0.5 s warm-up, per-request latency from just before the
+ * enqueue to the reap that returned it), written again here because
+ * blkbench is a standalone program whose output scripts/bench.sh parses.
+ *
+ * Doorbells: the tool is linked with -Wl,--wrap=uvirtq_kick (tools/
+ * Makefile), and __wrap_uvirtq_kick() counts the kicks that wrote the
+ * notify register.  Interrupts: the fake device's counters (UVIRTIO_FAKE),
+ * else the module's per-device counter over generic netlink; skipped when
+ * that is not available.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <uvirtio/uvirtio.h>
+#include <uvirtio/virtqueue.h>
+
+#include "cli.h"
+
+#define BENCH_MAX_QD		1024u
+#define BENCH_MAX_BS		(1u << 20)
+#define BENCH_MAX_SECS		3600u
+#define BENCH_WARMUP_NS		500000000ull
+/* Latency samples kept for the percentiles (reservoir beyond that). */
+#define BENCH_MAX_SAMPLES	(4u << 20)
+
+/* ---- doorbell counting (linked with -Wl,--wrap=uvirtq_kick) ---------- */
+
+int __real_uvirtq_kick(struct uvirtq *vq);
+int __wrap_uvirtq_kick(struct uvirtq *vq);
+
+static uint64_t bench_doorbells;
+
+int __wrap_uvirtq_kick(struct uvirtq *vq)
+{
+	int ret = __real_uvirtq_kick(vq);
+
+	if (ret == 1)
+		bench_doorbells++;
+	return ret;
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static uint64_t bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* xorshift64* */
+static uint64_t bench_rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ull;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Strict decimal unsigned in [lo, hi]; 0 or -EINVAL. */
+static int parse_uint(const char *s, unsigned long lo, unsigned long hi,
+		      unsigned int *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+/*
+ * Interrupt count of the device: the fake's counter, or the module's over
+ * netlink.  -1 when not available.
+ */
+static long long irq_count(struct uvirtio_fake *fake, uint32_t pci_addr)
+{
+	struct cli_nl_dev *devs;
+	unsigned int n, i;
+	long long ret = -1;
+
+	if (fake) {
+		struct uvirtio_fake_stats st;
+
+		uvirtio_fake_get_stats(fake, &st);
+		return (long long)st.interrupts;
+	}
+	if (cli_nl_list(&devs, &n))
+		return -1;
+	for (i = 0; i < n; i++)
+		if (devs[i].pci_addr == pci_addr)
+			ret = (long long)devs[i].interrupts;
+	free(devs);
+	return ret;
+}
+
+struct bench_opts {
+	const char *dev;
+	bool write, poll, json;
+	unsigned int qd, bs, secs;
+};
+
+struct bench_result {
+	uint64_t ios, ns, p50, p99, max, doorbells;
+	unsigned int qd_max;	/* most requests in flight at once */
+	long long irqs;		/* -1: unknown */
+};
+
+static void print_result(const struct bench_opts *o, const char *bdf,
+			 const struct bench_result *r)
+{
+	const char *rw = o->write ? "randwrite" : "randread";
+
+	if (r->qd_max < o->qd)
+		cli_err("%s: note: the ring filled up at %u requests in flight (the effective queue depth)",
+			bdf, r->qd_max);
+	double secs = (double)r->ns / 1e9;
+	double iops = secs > 0 ? (double)r->ios / secs : 0;
+	double mibs = iops * o->bs / 1048576.0;
+	double db = r->ios ? (double)r->doorbells / (double)r->ios : 0;
+	double irq = r->ios && r->irqs >= 0 ?
+		     (double)r->irqs / (double)r->ios : -1;
+
+	if (o->json) {
+		printf("{\"bdf\": ");
+		json_str(stdout, bdf);
+		printf(", \"rw\": \"%s\", \"bs\": %u, \"qd\": %u, \"poll\": %s, "
+		       "\"qd_effective\": %u, "
+		       "\"secs\": %.3f, \"ios\": %" PRIu64 ", \"iops\": %.0f, "
+		       "\"mib_per_s\": %.2f, \"latency_us\": {\"p50\": %.1f, "
+		       "\"p99\": %.1f, \"max\": %.1f}, \"doorbells_per_io\": %.4f, "
+		       "\"interrupts_per_io\": ",
+		       rw, o->bs, o->qd, o->poll ? "true" : "false", r->qd_max, secs,
+		       r->ios, iops, mibs, r->p50 / 1000.0, r->p99 / 1000.0,
+		       r->max / 1000.0, db);
+		if (irq >= 0)
+			printf("%.4f}\n", irq);
+		else
+			printf("null}\n");
+		return;
+	}
+	printf("%s: %s bs=%u qd=%u%s, %.3f s\n", bdf, rw, o->bs, o->qd,
+	       o->poll ? " (polling)" : "", secs);
+	printf("  ios:        %" PRIu64 "\n", r->ios);
+	printf("  iops:       %.0f\n", iops);
+	printf("  bandwidth:  %.2f MiB/s\n", mibs);
+	printf("  latency:    p50 %.1f us, p99 %.1f us, max %.1f us\n",
+	       r->p50 / 1000.0, r->p99 / 1000.0, r->max / 1000.0);
+	printf("  doorbells:  %.4f per request\n", db);
+	if (irq >= 0)
+		printf("  interrupts: %.4f per request\n", irq);
+	printf("result uvirtio bench %s bs=%u qd=%u ios=%" PRIu64
+	       " secs=%.3f iops=%.0f mib_s=%.2f p50_us=%.1f p99_us=%.1f"
+	       " max_us=%.1f db_per_io=%.4f", rw, o->bs, o->qd, r->ios, secs,
+	       iops, mibs, r->p50 / 1000.0, r->p99 / 1000.0, r->max / 1000.0,
+	       db);
+	if (irq >= 0)
+		printf(" irq_per_io=%.4f", irq);
+	printf("\n");
+}
+
+static int run(const struct bench_opts *o)
+{
+	const struct timespec reap_to = { 10, 0 };
+	struct uvirtio_blk_params p;
+	struct uvirtio_blk_info info;
+	struct uvirtio_backend *be = NULL;
+	struct uvirtio_fake *fake = NULL;
+	struct uvirtio_blk *blk = NULL;
+	struct uvirtio_blk_queue *q = NULL;
+	struct uvirtio_blk_completion *comp = NULL;
+	struct bench_result r;
+	uint64_t *t_sub = NULL, *lat = NULL, nlat = 0, nblocks, seed = 0x5eed;
+	uint64_t t_start = 0, t_end, warm_end, db0 = 0, now;
+	unsigned int *free_slots = NULL, nfree = 0, i;
+	long long irq0 = -1, irq1;
+	bool measuring = false;
+	uint32_t pci_addr = 0;
+	unsigned char *buf = NULL;
+	char bdf[16];
+	int rc, ret;
+
+	memset(&r, 0, sizeof(r));
+	rc = cli_open_backend(o->dev, bdf, &be, &fake);
+	if (rc)
+		return rc;
+	cli_parse_bdf(o->dev, bdf, &pci_addr);
+	memset(&p, 0, sizeof(p));
+	p.transport = UVIRTIO_TRANSPORT_AUTO;
+	p.num_queues = 1;
+	p.poll = o->poll;
+	ret = uvirtio_blk_open(be, &p, &blk);
+	if (ret) {
+		rc = cli_open_err(ret, bdf, "blk");
+		goto out;
+	}
+	uvirtio_blk_get_info(blk, &info);
+	rc = RC_USAGE;
+	if (info.blk_size && o->bs % info.blk_size) {
+		cli_err("%s: block size %u is not a multiple of the device's logical block size (%u)",
+			bdf, o->bs, info.blk_size);
+		goto out;
+	}
+	if (info.max_transfer && o->bs > info.max_transfer) {
+		cli_err("%s: block size %u exceeds the device's max transfer (%" PRIu64 ")",
+			bdf, o->bs, info.max_transfer);
+		goto out;
+	}
+	nblocks = info.capacity / o->bs;
+	if (!nblocks) {
+		cli_err("%s: device smaller than one %u-byte block", bdf, o->bs);
+		goto out;
+	}
+	rc = RC_ERR;
+	if (o->write && info.read_only) {
+		cli_err("%s: device is read-only", bdf);
+		goto out;
+	}
+	q = uvirtio_blk_get_queue(blk, 0);
+	if (!q) {
+		cli_err("%s: no request queue", bdf);
+		goto out;
+	}
+	ret = uvirtio_blk_alloc_buf(blk, (size_t)o->qd * o->bs, (void **)&buf);
+	if (ret) {
+		rc = cli_errno(ret, "%s: DMA buffer of %zu bytes", bdf,
+			       (size_t)o->qd * o->bs);
+		goto out;
+	}
+	memset(buf, 0xa5, (size_t)o->qd * o->bs);
+	comp = calloc(o->qd, sizeof(*comp));
+	t_sub = calloc(o->qd, sizeof(*t_sub));
+	free_slots = calloc(o->qd, sizeof(*free_slots));
+	lat = malloc(sizeof(*lat) * BENCH_MAX_SAMPLES);
+	if (!comp || !t_sub || !free_slots || !lat) {
+		cli_err("out of memory");
+		goto out;
+	}
+	for (i = o->qd; i > 0; i--)
+		free_slots[nfree++] = i - 1;
+
+	now = bench_now_ns();
+	warm_end = now + BENCH_WARMUP_NS;
+	t_end = warm_end + (uint64_t)o->secs * 1000000000ull;
+	for (;;) {
+		int n;
+
+		if (!measuring && now >= warm_end) {
+			measuring = true;
+			irq0 = irq_count(fake, pci_addr);
+			db0 = bench_doorbells;
+			t_start = now = bench_now_ns();
+		}
+		if (now >= t_end)
+			break;
+		while (nfree) {
+			unsigned int s = free_slots[nfree - 1];
+			uint64_t off = bench_rnd(&seed) % nblocks * o->bs;
+			unsigned char *b = buf + (size_t)s * o->bs;
+			void *ud = (void *)(uintptr_t)(s + 1);
+
+			t_sub[s] = bench_now_ns();
+			ret = o->write ? uvirtio_blk_q_write(q, off, b, o->bs, ud) :
+					 uvirtio_blk_q_read(q, off, b, o->bs, ud);
+			if (ret == -EAGAIN)	/* ring full: QD > what fits */
+				break;
+			if (ret) {
+				rc = cli_errno(ret, "%s: enqueue", bdf);
+				goto out;
+			}
+			nfree--;
+		}
+		if (o->qd - nfree > r.qd_max)
+			r.qd_max = o->qd - nfree;
+		/* Submits what was enqueued, then waits for >= 1. */
+		n = uvirtio_blk_q_reap(q, 1, o->qd, comp, &reap_to);
+		if (n < 0) {
+			rc = cli_errno(n, "%s: reap", bdf);
+			goto out;
+		}
+		if (n == 0) {
+			rc = cli_errno(ETIMEDOUT, "%s: no completion in %ld s", bdf,
+				       (long)reap_to.tv_sec);
+			goto out;
+		}
+		now = bench_now_ns();
+		for (i = 0; i < (unsigned int)n; i++) {
+			unsigned int s = (unsigned int)(uintptr_t)comp[i].user_data - 1;
+
+			if (comp[i].ret) {
+				rc = cli_errno(comp[i].ret, "%s: %s", bdf,
+					       o->write ? "write" : "read");
+				goto out;
+			}
+			if (measuring) {
+				uint64_t l = now - t_sub[s];
+
+				if (l > r.max)
+					r.max = l;
+				if (nlat < BENCH_MAX_SAMPLES) {
+					lat[nlat++] = l;
+				} else {
+					uint64_t j = bench_rnd(&seed) % (r.ios + 1);
+
+					if (j < BENCH_MAX_SAMPLES)
+						lat[j] = l;
+				}
+				r.ios++;
+			}
+			free_slots[nfree++] = s;
+		}
+	}
+	r.ns = bench_now_ns() - t_start;
+	r.doorbells = bench_doorbells - db0;
+	irq1 = irq_count(fake, pci_addr);
+	r.irqs = irq0 >= 0 && irq1 >= irq0 ? irq1 - irq0 : -1;
+	qsort(lat, nlat, sizeof(*lat), cmp_u64);
+	if (nlat) {
+		r.p50 = lat[(nlat - 1) * 50 / 100];
+		r.p99 = lat[(nlat - 1) * 99 / 100];
+	}
+	print_result(o, bdf, &r);
+	rc = RC_OK;
+out:
+	/* Let in-flight requests finish before the buffers go away. */
+	if (q && comp)
+		while (uvirtio_blk_q_in_flight(q) &&
+		       uvirtio_blk_q_reap(q, 1, o->qd, comp, &reap_to) > 0)
+			;
+	free(lat);
+	free(free_slots);
+	free(t_sub);
+	free(comp);
+	if (buf)
+		uvirtio_blk_free_buf(blk, buf);
+	uvirtio_blk_close(blk);
+	uvirtio_backend_close(be);
+	return rc;
+}
+
+static const char bench_usage[] =
+	"usage: uvirtio bench BDF [--rw randread|randwrite] [--qd N] [--bs BYTES]\n"
+	"                     [-t SECONDS] [--poll] [--json]";
+
+int cmd_bench(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "rw", required_argument, NULL, 'w' },
+		{ "qd", required_argument, NULL, 'q' },
+		{ "bs", required_argument, NULL, 'b' },
+		{ "time", required_argument, NULL, 't' },
+		{ "poll", no_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bench_opts o = { .qd = 1, .bs = 4096, .secs = 5 };
+	uint64_t bs;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'w':
+			if (!strcmp(optarg, "randread"))
+				o.write = false;
+			else if (!strcmp(optarg, "randwrite"))
+				o.write = true;
+			else
+				return cli_usage_err("bench: bad --rw '%s' (randread or randwrite)",
+						     optarg);
+			break;
+		case 'q':
+			if (parse_uint(optarg, 1, BENCH_MAX_QD, &o.qd))
+				return cli_usage_err("bench: bad --qd '%s' (1..%u)",
+						     optarg, BENCH_MAX_QD);
+			break;
+		case 'b':
+			if (cli_parse_size(optarg, &bs) || !bs || bs % 512 ||
+			    bs > BENCH_MAX_BS)
+				return cli_usage_err("bench: bad --bs '%s' (a multiple of 512, at most 1M)",
+						     optarg);
+			o.bs = (unsigned int)bs;
+			break;
+		case 't':
+			if (parse_uint(optarg, 1, BENCH_MAX_SECS, &o.secs))
+				return cli_usage_err("bench: bad -t '%s' (1..%u seconds)",
+						     optarg, BENCH_MAX_SECS);
+			break;
+		case 'p':
+			o.poll = true;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'h':
+			printf("%s\n", bench_usage);
+			return RC_OK;
+		default:
+			return cli_usage_err("%s", bench_usage);
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage_err("%s", bench_usage);
+	o.dev = argv[optind];
+	return run(&o);
+}
