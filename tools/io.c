@@ -22,8 +22,9 @@
 #include <uvirtio/uvirtio.h>
 
 #include "cli.h"
+#include "workload.h"
 
-#define BS 4096u
+#define BS WL_BS
 
 /*
  * Testing aid: UVIRTIO_FAKE=blk or =rng puts the library's in-process fake
@@ -219,35 +220,6 @@ out:
 }
 
 /* ---- blk ---- */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* xorshift64*, as in kblk.c. */
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ull;
-}
-
-/* The data of 4 KiB block @lba for @seed (identical to kblk.c). */
-static void fill(unsigned char *buf, uint64_t lba, uint64_t seed)
-{
-	uint64_t s = (lba + 1) * 0x9e3779b97f4a7c15ull ^ seed;
-
-	for (unsigned int i = 0; i < BS; i += 8) {
-		uint64_t v = rnd(&s);
-
-		memcpy(buf + i, &v, 8);
-	}
-}
 
 struct blkctx {
 	char bdf[16];
@@ -539,7 +511,7 @@ static int blk_verify(struct blkctx *c, uint64_t mib)
 		if (n > nblocks - lba)
 			n = nblocks - lba;
 		for (uint64_t i = 0; i < n; i++)
-			fill(buf + i * BS, lba + i, seed);
+			wl_fill(buf + i * BS, lba + i, seed);
 		ret = uvirtio_blk_write(c->blk, lba * BS, buf, n * BS);
 		if (ret) {
 			rc = cli_errno(ret, "%s: write at block %" PRIu64,
@@ -568,7 +540,7 @@ static int blk_verify(struct blkctx *c, uint64_t mib)
 			goto out;
 		}
 		for (uint64_t i = 0; i < n; i++) {
-			fill(chk, lba + i, seed);
+			wl_fill(chk, lba + i, seed);
 			if (memcmp(buf + i * BS, chk, BS)) {
 				cli_err("%s: data mismatch at block %" PRIu64,
 					c->bdf, lba + i);
@@ -607,12 +579,12 @@ static int blk_randrw(struct blkctx *c, uint64_t ops, uint64_t span_mib)
 	/* Timed QD1 4 KiB random writes, then random reads (as kblk). */
 	for (int wr = 1; wr >= 0; wr--) {
 		s = seed + (uint64_t)wr;
-		t0 = now_ns();
+		t0 = wl_now_ns();
 		for (uint64_t i = 0; i < ops; i++) {
-			uint64_t lba = rnd(&s) % nblocks;
+			uint64_t lba = wl_rnd(&s) % nblocks;
 
 			if (wr) {
-				fill(buf, lba, seed);
+				wl_fill(buf, lba, seed);
 				ret = uvirtio_blk_write(c->blk, lba * BS, buf, BS);
 			} else {
 				ret = uvirtio_blk_read(c->blk, lba * BS, buf, BS);
@@ -623,7 +595,7 @@ static int blk_randrw(struct blkctx *c, uint64_t ops, uint64_t span_mib)
 				goto out;
 			}
 		}
-		t0 = now_ns() - t0;
+		t0 = wl_now_ns() - t0;
 		if (!t0)
 			t0 = 1;
 		printf("result uvirtio rand%s qd=1 bs=4096 ops=%" PRIu64

@@ -20,38 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#define BS 4096u
+#include "workload.h"
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* xorshift64*: cheap, deterministic offsets and data */
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ull;
-}
-
-static void fill(unsigned char *buf, uint64_t lba, uint64_t seed)
-{
-	uint64_t s = (lba + 1) * 0x9e3779b97f4a7c15ull ^ seed;
-
-	for (unsigned int i = 0; i < BS; i += 8) {
-		uint64_t v = rnd(&s);
-
-		memcpy(buf + i, &v, 8);
-	}
-}
+#define BS WL_BS
 
 static int xfer(int fd, int wr, unsigned char *buf, uint64_t lba)
 {
@@ -109,7 +82,7 @@ int main(int argc, char **argv)
 
 	/* Write a pattern, flush, read it back and verify. */
 	for (uint64_t lba = 0; lba < verify_blocks; lba++) {
-		fill(buf, lba, seed);
+		wl_fill(buf, lba, seed);
 		if (xfer(fd, 1, buf, lba))
 			return 1;
 	}
@@ -118,7 +91,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (uint64_t lba = 0; lba < verify_blocks; lba++) {
-		fill(chk, lba, seed);
+		wl_fill(chk, lba, seed);
 		if (xfer(fd, 0, buf, lba))
 			return 1;
 		if (memcmp(buf, chk, BS)) {
@@ -132,16 +105,16 @@ int main(int argc, char **argv)
 	/* Timed QD1 4 KiB random writes, then random reads. */
 	for (int wr = 1; wr >= 0; wr--) {
 		s = seed + (uint64_t)wr;
-		t0 = now_ns();
+		t0 = wl_now_ns();
 		for (unsigned long i = 0; i < ops; i++) {
-			uint64_t lba = rnd(&s) % nblocks;
+			uint64_t lba = wl_rnd(&s) % nblocks;
 
 			if (wr)
-				fill(buf, lba, seed);
+				wl_fill(buf, lba, seed);
 			if (xfer(fd, wr, buf, lba))
 				return 1;
 		}
-		t0 = now_ns() - t0;
+		t0 = wl_now_ns() - t0;
 		printf("result kernel rand%s qd=1 bs=4096 ops=%lu iops=%.0f lat_us=%.1f\n",
 		       wr ? "write" : "read", ops, ops * 1e9 / (double)t0,
 		       (double)t0 / ops / 1000.0);
