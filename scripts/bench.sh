@@ -61,6 +61,7 @@ cp -L "$loader" "$fiodir/ld-linux-x86-64.so.2"
 
 uv_log "booting the VM (QEMU TCG, q35, intel-iommu; ${secs}s per run, ~5 minutes)"
 vmout=$UV_OUT/vm/bench
+mkdir -p "$UV_OUT/vm"
 set +e
 scripts/vm-run.sh -k stock -i on -d bench -o "$vmout" -t 900 \
 	-a "$bin:uvirtio/bin" -a "$fiodir:uvirtio/fio" \

@@ -17,10 +17,13 @@ scripts/deps.sh vm >/dev/null
 scripts/deps.sh stock >/dev/null
 
 uv_log "building libuvirtio, the uvirtio CLI, kblk and examples/blk_rw (static, for the VM)"
-make -s -C userlib >/dev/null
-make -s -C tools >/dev/null
 bin=$UV_OUT/demo/bin
-mkdir -p "$bin"
+mkdir -p "$bin" "$UV_OUT/vm"
+# Quiet unless it fails (static libnl makes the linker chatty).
+if ! { make -s -C userlib && make -s -C tools; } >"$UV_OUT/demo/build.log" 2>&1; then
+	cat "$UV_OUT/demo/build.log" >&2
+	uv_die "build failed"
+fi
 cp tools/build/uvirtio-static "$bin/uvirtio"
 cp tools/build/kblk-static "$bin/kblk"
 # The library's example program, as a user would build it.
