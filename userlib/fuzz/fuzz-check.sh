@@ -6,7 +6,7 @@
 # Bounded libFuzzer run of every TARGET over its seed corpus
 # CORPUSDIR/TARGET (read only: new units go to a scratch directory).
 # Each run stops after SECONDS seconds or RUNS executions, whichever comes
-# first (SECONDS=0: RUNS only).  A crash, leak, timeout or invariant
+# first (SECONDS=0: RUNS only).  FUZZ_SEED fixes libFuzzer's seed.  A crash, leak, timeout or invariant
 # violation fails the target; its reproducer is kept in
 # BINDIR/artifacts/TARGET/.  Last line: "fuzz: N passed, M failed".
 set -u
@@ -20,7 +20,10 @@ for t in "$@"; do
 	log=$bindir/$t.log
 	rm -rf "$scratch"
 	mkdir -p "$art" "$scratch"
-	"$bin" -max_total_time="$secs" -runs="$runs" -timeout=10 \
+	# FUZZ_SEED (optional): a fixed seed makes the mutation sequence
+	# repeatable, so a bounded run explores the same inputs every time.
+	"$bin" ${FUZZ_SEED:+-seed="$FUZZ_SEED"} -max_total_time="$secs" \
+		-runs="$runs" -timeout=10 \
 		-rss_limit_mb=4096 -print_final_stats=1 \
 		-artifact_prefix="$art/" "$scratch" "$corpus/$t" >"$log" 2>&1
 	rc=$?

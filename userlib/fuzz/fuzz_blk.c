@@ -305,7 +305,13 @@ static void op_needs_reset(void)
 		FZ_ASSERT(ret == H.dead);
 		return;
 	}
-	FZ_ASSERT(ret == -UVIRTIO_ENEEDS_RESET);
+	/*
+	 * A misbehaving device may already have broken the queue during a
+	 * reap that still returned the completions it had (the error then
+	 * surfaces on the next call): the device is dead with -EIO first.
+	 */
+	FZ_ASSERT(ret == -UVIRTIO_ENEEDS_RESET ||
+		  (H.tainted && dead_err(ret)));
 	H.dead = ret;
 	ret = uvirtio_blk_q_reap(H.q, 0, 1, &c, &zero);
 	FZ_ASSERT(ret == H.dead);
