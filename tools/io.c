@@ -482,19 +482,25 @@ out_close:
 	return rc;
 }
 
+/* The workloads write their span from block 0: it must exist and be writable. */
+static int check_writable_span(struct blkctx *c, uint64_t nblocks)
+{
+	if (c->info.read_only) {
+		cli_err("%s: device is read-only", c->bdf);
+		return RC_ERR;
+	}
+	return check_range(c, 0, nblocks * BS);
+}
+
 static int blk_verify(struct blkctx *c, uint64_t mib)
 {
-	const uint64_t seed = 0x5eed;
+	const uint64_t seed = WL_SEED;
 	uint64_t nblocks = mib * 1024 * 1024 / BS;
 	size_t chunk = chunk_size(c);
 	unsigned char *buf, *chk;
 	int rc = RC_ERR, ret;
 
-	if (c->info.read_only) {
-		cli_err("%s: device is read-only", c->bdf);
-		return RC_ERR;
-	}
-	rc = check_range(c, 0, nblocks * BS);
+	rc = check_writable_span(c, nblocks);
 	if (rc)
 		return rc;
 	ret = uvirtio_blk_alloc_buf(c->blk, chunk, (void **)&buf);
@@ -561,16 +567,12 @@ out:
 
 static int blk_randrw(struct blkctx *c, uint64_t ops, uint64_t span_mib)
 {
-	const uint64_t seed = 0x5eed;
+	const uint64_t seed = WL_SEED;
 	uint64_t nblocks = span_mib * 1024 * 1024 / BS, s, t0;
 	unsigned char *buf;
 	int rc, ret;
 
-	if (c->info.read_only) {
-		cli_err("%s: device is read-only", c->bdf);
-		return RC_ERR;
-	}
-	rc = check_range(c, 0, nblocks * BS);
+	rc = check_writable_span(c, nblocks);
 	if (rc)
 		return rc;
 	ret = uvirtio_blk_alloc_buf(c->blk, BS, (void **)&buf);

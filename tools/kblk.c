@@ -44,7 +44,7 @@ int main(int argc, char **argv)
 {
 	unsigned long ops = 2000, span_mib = 32, verify_blocks = 256;
 	unsigned char *buf, *chk;
-	uint64_t seed = 0x5eed, s, t0, nblocks;
+	uint64_t seed = WL_SEED, s, t0, nblocks;
 	const char *dev;
 	int fd, opt;
 

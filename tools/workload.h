@@ -12,6 +12,7 @@
 #include <time.h>
 
 #define WL_BS 4096u	/* block size of the workload */
+#define WL_SEED 0x5eedull	/* seed of its offsets and data */
 
 static inline uint64_t wl_now_ns(void)
 {
