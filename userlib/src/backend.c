@@ -4,6 +4,7 @@
  * and the fallback virtio PCI capability parser.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,6 +103,21 @@ UV_EXPORT int uvirtio_backend_reset(struct uvirtio_backend *be)
 	if (!be->ops->reset)
 		return -EOPNOTSUPP;
 	return be->ops->reset(be->priv);
+}
+
+UV_EXPORT int uvirtio_backend_remove_fd(struct uvirtio_backend *be)
+{
+	int fd = be->ops->remove_fd ? be->ops->remove_fd(be->priv) : -ENOENT;
+
+	return fd >= 0 ? fd : -ENOENT;
+}
+
+UV_EXPORT bool uvirtio_backend_removed(struct uvirtio_backend *be)
+{
+	struct pollfd p = { .fd = uvirtio_backend_remove_fd(be),
+			    .events = POLLIN };
+
+	return p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
 /* ---- PCI capability parsing ------------------------------------------ */

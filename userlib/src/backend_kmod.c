@@ -107,6 +107,7 @@ struct kmod {
 	uint64_t cfg_off;
 	unsigned int nvec;
 	int *efd;
+	int remove_efd;		/* signalled by the module on removal */
 	pthread_mutex_t lock;
 };
 
@@ -432,11 +433,20 @@ static void k_close(void *priv)
 			munmap(k->bar[i].map, k->bar[i].size);
 	if (k->fd >= 0)
 		close(k->fd);
+	if (k->remove_efd >= 0)
+		close(k->remove_efd);
 	if (k->ctl_fd >= 0)
 		close(k->ctl_fd);
 	pthread_mutex_destroy(&k->lock);
 	free(k->efd);
 	free(k);
+}
+
+static int k_remove_fd(void *priv)
+{
+	struct kmod *k = priv;
+
+	return k->remove_efd >= 0 ? k->remove_efd : -ENOENT;
 }
 
 static const struct uvirtio_backend_ops kmod_ops = {
@@ -456,6 +466,7 @@ static const struct uvirtio_backend_ops kmod_ops = {
 	.get_caps = k_get_caps,
 	.iommu_mode = k_iommu_mode,
 	.close = k_close,
+	.remove_fd = k_remove_fd,
 };
 
 /* mmap a BAR, leaving the MSI-X range unmapped. */
@@ -511,6 +522,7 @@ UV_EXPORT int uvirtio_kmod_open(const char *pci_addr, const char *ctl_path,
 	if (!k)
 		return -ENOMEM;
 	k->fd = -1;
+	k->remove_efd = -1;
 	pthread_mutex_init(&k->lock, NULL);
 	k->ctl_fd = open(ctl_path ? ctl_path : "/dev/uvirtio",
 			 O_RDWR | O_CLOEXEC);
@@ -534,6 +546,21 @@ UV_EXPORT int uvirtio_kmod_open(const char *pci_addr, const char *ctl_path,
 	ret = kioctl(k->fd, UVIRTIO_DEVICE_GET_INFO, &k->info);
 	if (ret)
 		goto err;
+	/* Hot-unplug and unbind are reported on an eventfd. */
+	k->remove_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (k->remove_efd < 0) {
+		ret = -errno;
+		goto err;
+	}
+	{
+		struct uvirtio_set_remove_eventfd re = {
+			.size = sizeof(re), .fd = k->remove_efd,
+		};
+
+		ret = kioctl(k->fd, UVIRTIO_SET_REMOVE_EVENTFD, &re);
+		if (ret)
+			goto err;
+	}
 	k->cfg_off = UVIRTIO_REGION_OFFSET(UVIRTIO_REGION_CONFIG);
 	for (i = 0; i < 6; i++) {
 		struct uvirtio_region_info ri = { .size = sizeof(ri),

@@ -689,6 +689,7 @@ UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
 {
 	int64_t deadline = timeout ? mono_ns() + ts_ns(timeout) : INT64_MAX;
 	int cfd = uvirtio_dev_config_eventfd(q->blk->dev);
+	int rfd = uvirtio_backend_remove_fd(uvirtio_dev_backend(q->blk->dev));
 	int qfd = uvirtq_eventfd(q->vq);
 	unsigned int n = 0, spins = 0;
 	int ret;
@@ -721,20 +722,28 @@ UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
 		if (ret < 0)
 			return n ? (int)n : ret;
 		if (ret == 0) {
-			struct pollfd pfd[2] = {
+			/* a negative fd is ignored by poll() */
+			struct pollfd pfd[3] = {
 				{ .fd = qfd, .events = POLLIN },
 				{ .fd = cfd, .events = POLLIN },
+				{ .fd = rfd, .events = POLLIN },
 			};
 			int64_t left = deadline - mono_ns();
 			int ms = deadline == INT64_MAX ? -1 :
 				 left <= 0 ? 0 : (int)UV_MIN(left / 1000000 + 1,
 							     (int64_t)INT32_MAX);
 
-			ret = poll(pfd, cfd >= 0 ? 2 : 1, ms);
+			ret = poll(pfd, 3, ms);
 			if (ret < 0 && errno != EINTR)
 				return n ? (int)n : -errno;
 			if (ret > 0 && (pfd[0].revents & POLLIN))
 				drain(qfd);
+			if (ret > 0 && (pfd[2].revents & POLLIN)) {
+				/* removed: check_status() says -ENODEV */
+				ret = uvirtio_dev_check_status(q->blk->dev);
+				if (ret)
+					return n ? (int)n : ret;
+			}
 			if (ret > 0 && cfd >= 0 && (pfd[1].revents & POLLIN)) {
 				drain(cfd);
 				ret = uvirtio_dev_check_status(q->blk->dev);

@@ -374,6 +374,10 @@ UV_EXPORT int uvirtio_dev_check_status(struct uvirtio_dev *dev)
 
 	if (broken)
 		return broken;
+	if (uvirtio_backend_removed(dev->be)) {
+		uv_dev_mark_broken(dev, -ENODEV);
+		return -ENODEV;
+	}
 	st = dev->tops->get_status(dev);
 	if (st < 0)
 		return st;

@@ -114,6 +114,8 @@ struct uvirtio_fake {
 	bool cfg_flipped;
 	bool refuse_features_ok;
 	bool needs_reset;
+	bool removed, removed_frozen;
+	int remove_efd;
 
 	struct uvirtio_fake_stats st;
 };
@@ -521,7 +523,14 @@ static int fake_bar_read(void *priv, unsigned int bar, uint64_t off,
 	int ret = 0;
 
 	pthread_mutex_lock(&f->lock);
-	if (bar == FAKE_BAR && modern_iface(f)) {
+	if (f->removed && !f->removed_frozen) {
+		v = ~0ull;
+	} else if (f->removed) {
+		/* frozen: status and the rest read as before, no side effect */
+		if (bar == FAKE_BAR && modern_iface(f) &&
+		    off < FAKE_COMMON_OFF + FAKE_COMMON_LEN)
+			v = common_read(f, off);
+	} else if (bar == FAKE_BAR && modern_iface(f)) {
 		if (off < FAKE_COMMON_OFF + FAKE_COMMON_LEN) {
 			v = common_read(f, off);
 		} else if (off == FAKE_ISR_OFF) {
@@ -551,7 +560,9 @@ static int fake_bar_write(void *priv, unsigned int bar, uint64_t off,
 	int ret = 0;
 
 	pthread_mutex_lock(&f->lock);
-	if (bar == FAKE_BAR && modern_iface(f)) {
+	if (f->removed) {
+		;	/* nothing reaches a removed device */
+	} else if (bar == FAKE_BAR && modern_iface(f)) {
 		if (off < FAKE_COMMON_OFF + FAKE_COMMON_LEN)
 			common_write(f, off, val);
 		else if (off >= FAKE_DEVICE_OFF &&
@@ -735,6 +746,11 @@ static void fake_close(void *priv)
 	fake_destroy(priv);
 }
 
+static int fake_remove_fd(void *priv)
+{
+	return ((struct uvirtio_fake *)priv)->remove_efd;
+}
+
 static const struct uvirtio_backend_ops fake_ops = {
 	.cfg_read = fake_cfg_read,
 	.cfg_write = fake_cfg_write,
@@ -752,6 +768,7 @@ static const struct uvirtio_backend_ops fake_ops = {
 	.get_caps = fake_get_caps,
 	.iommu_mode = fake_iommu_mode,
 	.close = fake_close,
+	.remove_fd = fake_remove_fd,
 };
 
 /* ---- ring processing (device side) ----------------------------------- */
@@ -1356,7 +1373,7 @@ static void *device_thread(void *arg)
 			if (!q->pending)
 				continue;
 			q->pending = false;
-			if (q->enabled && !f->needs_reset &&
+			if (q->enabled && !f->needs_reset && !f->removed &&
 			    (f->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
 				process_queue(f, q);
 				work = true;
@@ -1496,6 +1513,8 @@ static void fake_destroy(struct uvirtio_fake *f)
 		for (i = 0; i < f->cfg.msix_vectors; i++)
 			if (f->efd[i] >= 0)
 				close(f->efd[i]);
+	if (f->remove_efd >= 0)
+		close(f->remove_efd);
 	pthread_cond_destroy(&f->cond);
 	pthread_mutex_destroy(&f->lock);
 	free(f->efd);
@@ -1533,7 +1552,10 @@ UV_EXPORT int uvirtio_fake_create(const struct uvirtio_fake_config *cfg,
 	f->next_alloc_iova = FAKE_ALLOC_IOVA;
 	f->next_map_iova = FAKE_MAP_IOVA;
 	f->rng_state = 0x9e3779b97f4a7c15ull;
+	f->remove_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ret = -ENOMEM;
+	if (f->remove_efd < 0)
+		goto err;
 	f->queues = calloc(cfg->num_queues, sizeof(*f->queues));
 	f->efd = calloc(cfg->msix_vectors + 1u, sizeof(int));
 	f->masked = calloc(cfg->msix_vectors + 1u, sizeof(bool));
@@ -1600,6 +1622,15 @@ UV_EXPORT int uvirtio_fake_inject(struct uvirtio_fake *f,
 	case UVIRTIO_FAKE_FAULT_REFUSE_FEATURES_OK:
 		f->refuse_features_ok = true;
 		break;
+	case UVIRTIO_FAKE_FAULT_REMOVE: {
+		uint64_t one = 1;
+
+		f->removed = true;
+		f->removed_frozen = arg == 1;
+		if (write(f->remove_efd, &one, sizeof(one)) != sizeof(one))
+			ret = -EIO;
+		break;
+	}
 	case UVIRTIO_FAKE_FAULT_BAD_USED_ID:
 	case UVIRTIO_FAKE_FAULT_USED_ID_NOT_HEAD:
 	case UVIRTIO_FAKE_FAULT_BAD_USED_LEN:

@@ -102,19 +102,24 @@ static inline void full_fence(void)
 
 static int vq_check(struct uvirtq *vq)
 {
-	int err;
+	int err = atomic_load_explicit(&vq->dev->broken, memory_order_relaxed);
 
 	if (vq->broken)
-		return -EIO;
-	err = atomic_load_explicit(&vq->dev->broken, memory_order_relaxed);
+		return err == -ENODEV ? -ENODEV : -EIO;
 	return err;
 }
 
 static int vq_break(struct uvirtq *vq)
 {
+	/*
+	 * Ring memory of a function that was pulled out reads all-ones:
+	 * that is a removal (-ENODEV), not a misbehaving device.
+	 */
+	int err = uvirtio_backend_removed(vq->dev->be) ? -ENODEV : -EIO;
+
 	vq->broken = true;
-	uv_dev_mark_broken(vq->dev, -EIO);
-	return -EIO;
+	uv_dev_mark_broken(vq->dev, err);
+	return vq_check(vq);
 }
 
 static uint16_t *split_used_event(struct uvirtq *vq)

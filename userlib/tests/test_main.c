@@ -7,6 +7,7 @@
  * Usage: test_runner [substring-filter]
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -888,6 +889,83 @@ static int t_fault_needs_reset(void)
 	return PASS;
 }
 
+/*
+ * Surprise removal: the device stops answering.  reap() must return
+ * -ENODEV (not wait for a completion that never comes), in interrupt and
+ * polling mode, whether the registers read all-ones or, as with a
+ * scratch page a late write landed in, keep plausible values.
+ */
+static int removed_case(bool poll, uint64_t frozen)
+{
+	struct uvirtio_fake_config c;
+	struct uvirtio_blk_params p = { .poll = poll };
+	struct uvirtio_blk_queue *q;
+	struct uvirtio_blk_completion comp;
+	struct timespec ts = { 5, 0 };
+	uint8_t *buf;
+	struct env e;
+
+	blkcfg(&c);
+	CHECK_EQ(env_open(&e, &c, &p), 0);
+	q = uvirtio_blk_get_queue(e.blk, 0);
+	CHECK_EQ(uvirtio_blk_alloc_buf(e.blk, 4096, (void **)&buf), 0);
+	CHECK(!uvirtio_backend_removed(e.be));
+	CHECK(uvirtio_backend_remove_fd(e.be) >= 0);
+	CHECK_EQ(uvirtio_fake_inject(e.fake, UVIRTIO_FAKE_FAULT_REMOVE,
+				     frozen, 0), 0);
+	CHECK(uvirtio_backend_removed(e.be));
+	CHECK_EQ(uvirtio_blk_q_read(q, 0, buf, 4096, NULL), 0);
+	CHECK_EQ(uvirtio_blk_q_reap(q, 1, 1, &comp, &ts), -ENODEV);
+	CHECK_EQ(uvirtio_dev_check_status(uvirtio_blk_device(e.blk)), -ENODEV);
+	CHECK_EQ(uvirtio_blk_q_read(q, 0, buf, 4096, NULL), -ENODEV);
+	CHECK_EQ(uvirtio_blk_read(e.blk, 0, buf, 4096), -ENODEV);
+	env_close(&e);
+	return PASS;
+}
+
+/*
+ * A pulled function's rings read all-ones, which the virtqueue rejects;
+ * the caller must hear -ENODEV (the device is gone), not -EIO.
+ */
+static int removed_garbage_case(void)
+{
+	struct uvirtio_fake_config c;
+	struct uvirtio_blk_queue *q;
+	struct uvirtio_blk_completion comp;
+	struct timespec ts = { 5, 0 };
+	struct pollfd pfd;
+	uint8_t *buf;
+	struct env e;
+
+	blkcfg(&c);
+	CHECK_EQ(env_open(&e, &c, NULL), 0);
+	q = uvirtio_blk_get_queue(e.blk, 0);
+	CHECK_EQ(uvirtio_blk_alloc_buf(e.blk, 4096, (void **)&buf), 0);
+	CHECK_EQ(uvirtio_fake_inject(e.fake, UVIRTIO_FAKE_FAULT_BAD_USED_ID,
+				     0, 0), 0);
+	CHECK_EQ(uvirtio_blk_q_read(q, 0, buf, 4096, NULL), 0);
+	CHECK_EQ(uvirtio_blk_q_submit(q), 0);
+	/* the bogus completion is in the ring once the interrupt came */
+	pfd.fd = uvirtio_blk_q_fd(q);
+	pfd.events = POLLIN;
+	CHECK_EQ(poll(&pfd, 1, 5000), 1);
+	CHECK_EQ(uvirtio_fake_inject(e.fake, UVIRTIO_FAKE_FAULT_REMOVE, 1, 0), 0);
+	CHECK_EQ(uvirtio_blk_q_reap(q, 1, 1, &comp, &ts), -ENODEV);
+	CHECK_EQ(uvirtio_blk_q_read(q, 0, buf, 4096, NULL), -ENODEV);
+	env_close(&e);
+	return PASS;
+}
+
+static int t_fault_removed(void)
+{
+	CHECK_EQ(removed_garbage_case(), PASS);
+	CHECK_EQ(removed_case(false, 0), PASS);
+	CHECK_EQ(removed_case(false, 1), PASS);
+	CHECK_EQ(removed_case(true, 0), PASS);
+	CHECK_EQ(removed_case(true, 1), PASS);
+	return PASS;
+}
+
 static int t_reap_timeout(void)
 {
 	struct uvirtio_fake_config c;
@@ -1083,6 +1161,7 @@ static const struct tcase cases[] = {
 	{ "fault_dup_used", t_fault_dup_used },
 	{ "fault_corrupt_desc", t_fault_corrupt_desc },
 	{ "fault_needs_reset", t_fault_needs_reset },
+	{ "fault_removed", t_fault_removed },
 };
 
 static int run_case(const struct tcase *t)

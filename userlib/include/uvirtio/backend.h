@@ -149,6 +149,9 @@ struct uvirtio_iova_seg {
  *	-EOPNOTSUPP, in which case the library walks config space itself.
  * @iommu_mode: return an enum uvirtio_be_iommu.
  * @close: release everything; @priv is dead afterwards.
+ * @remove_fd: optional; a file descriptor (owned by the backend) that
+ *	becomes readable once the device was removed (hot-unplug, unbind).
+ *	Added last, so older ops tables stay valid when zero-filled.
  */
 struct uvirtio_backend_ops {
 	int (*cfg_read)(void *priv, uint32_t off, void *buf, unsigned int width);
@@ -172,6 +175,7 @@ struct uvirtio_backend_ops {
 	int (*get_caps)(void *priv, struct uvirtio_caps *caps);
 	int (*iommu_mode)(void *priv);
 	void (*close)(void *priv);
+	int (*remove_fd)(void *priv);
 };
 
 /**
@@ -298,6 +302,24 @@ int uvirtio_backend_irq_mask(struct uvirtio_backend *be, unsigned int vector,
 
 /** uvirtio_backend_reset() - PCI function reset (-EOPNOTSUPP if none). */
 int uvirtio_backend_reset(struct uvirtio_backend *be);
+
+/**
+ * uvirtio_backend_remove_fd() - fd that becomes readable (POLLIN) when the
+ * device is removed, for an application's event loop; owned by the
+ * backend, do not read or close it.
+ * Return: the fd, or -ENOENT if the backend cannot tell.
+ */
+int uvirtio_backend_remove_fd(struct uvirtio_backend *be);
+
+/**
+ * uvirtio_backend_removed() - has the device been removed?
+ *
+ * One non-blocking poll() of uvirtio_backend_remove_fd().  After a
+ * removal the device's registers read all-ones and writes reach nothing;
+ * every later request fails with -ENODEV.
+ * Return: true once the device is gone.
+ */
+bool uvirtio_backend_removed(struct uvirtio_backend *be);
 
 #ifdef __cplusplus
 }

@@ -130,6 +130,11 @@ int uvirtio_fake_create(const struct uvirtio_fake_config *cfg,
  *	queues and fire the config interrupt.
  * @UVIRTIO_FAKE_FAULT_REFUSE_FEATURES_OK: do not accept FEATURES_OK.
  * @UVIRTIO_FAKE_FAULT_DUP_USED: complete the next request twice.
+ * @UVIRTIO_FAKE_FAULT_REMOVE: surprise removal: the device stops
+ *	processing, register writes are dropped, the backend's remove fd
+ *	becomes readable.  @arg 0: registers read all-ones, as on real
+ *	hardware; @arg 1: they keep returning their last values (a scratch
+ *	page a late write landed in), so only the remove fd tells.
  */
 enum uvirtio_fake_fault {
 	UVIRTIO_FAKE_FAULT_BAD_USED_ID = 1,
@@ -141,6 +146,7 @@ enum uvirtio_fake_fault {
 	UVIRTIO_FAKE_FAULT_NEEDS_RESET,
 	UVIRTIO_FAKE_FAULT_REFUSE_FEATURES_OK,
 	UVIRTIO_FAKE_FAULT_DUP_USED,
+	UVIRTIO_FAKE_FAULT_REMOVE,
 };
 
 /**
