@@ -353,6 +353,9 @@ static int xlat_insert(struct uvirtio_backend *be, uintptr_t key,
 static int xlat_remove(struct uvirtio_backend *be, uintptr_t key,
 		       bool is_alloc, uint64_t *handle)
 {
+	uint64_t gen = atomic_load_explicit(&be->unmap_gen,
+					    memory_order_relaxed) + 1;
+	uintptr_t end = key;
 	size_t i, j;
 
 	for (i = 0; i < be->nmaps; i++)
@@ -362,11 +365,43 @@ static int xlat_remove(struct uvirtio_backend *be, uintptr_t key,
 		return -ENOENT;
 	*handle = be->maps[i].handle;
 	be->maps[i] = be->maps[--be->nmaps];
-	for (i = j = 0; i < be->nxlat; i++)
+	for (i = j = 0; i < be->nxlat; i++) {
 		if (be->xlat[i].key != key)
 			be->xlat[j++] = be->xlat[i];
+		else if (be->xlat[i].va + be->xlat[i].len > end)
+			end = be->xlat[i].va + be->xlat[i].len;
+	}
 	be->nxlat = j;
+	/* remember the range for requests that were in flight (blk.c) */
+	be->unmap_log[gen % UV_UNMAP_LOG].gen = gen;
+	be->unmap_log[gen % UV_UNMAP_LOG].va = key;
+	be->unmap_log[gen % UV_UNMAP_LOG].len = end - key;
+	atomic_store_explicit(&be->unmap_gen, gen, memory_order_release);
 	return 0;
+}
+
+/*
+ * Was any part of [@va, @va + @len) unmapped after generation @gen?  When
+ * the log no longer reaches back that far, assume it was.
+ */
+bool uv_unmapped_since(struct uvirtio_backend *be, uint64_t gen,
+		       uintptr_t va, uint64_t len)
+{
+	uint64_t g, cur;
+	bool hit = false;
+
+	pthread_rwlock_rdlock(&be->lock);
+	cur = atomic_load_explicit(&be->unmap_gen, memory_order_relaxed);
+	if (cur - gen >= UV_UNMAP_LOG)
+		hit = true;
+	for (g = gen + 1; !hit && g <= cur; g++) {
+		const uintptr_t s = be->unmap_log[g % UV_UNMAP_LOG].va;
+		const uint64_t l = be->unmap_log[g % UV_UNMAP_LOG].len;
+
+		hit = va < s + l && s < va + len;
+	}
+	pthread_rwlock_unlock(&be->lock);
+	return hit;
 }
 
 UV_EXPORT int uvirtio_backend_dma_alloc(struct uvirtio_backend *be,

@@ -27,10 +27,25 @@
 #define SLOT_STATUS	56
 #define MAX_INDIRECT	256
 
+/* Data ranges remembered per request (more: any unmap counts). */
+#define REQ_RANGES	4
+
 struct blk_req {
 	void *user_data;
 	char *id_dst;
 	bool in_use;
+	/*
+	 * uv_unmap_gen() when the request was built, and its data ranges:
+	 * if one of them is unmapped before the completion, the device's
+	 * transfer may have been stopped by the IOMMU, and the request
+	 * fails with -EFAULT even if the device says it succeeded.
+	 */
+	uint64_t gen;
+	unsigned int nranges;	/* REQ_RANGES + 1: too many to keep */
+	struct {
+		uintptr_t va;
+		uint64_t len;
+	} range[REQ_RANGES];
 };
 
 struct uvirtio_blk_queue {
@@ -401,6 +416,7 @@ static int get_slot(struct uvirtio_blk_queue *q, uint16_t *slot)
 static void put_slot(struct uvirtio_blk_queue *q, uint16_t slot)
 {
 	q->reqs[slot].in_use = false;
+	q->reqs[slot].nranges = 0;
 	q->free_slots[q->nfree++] = slot;
 }
 
@@ -448,9 +464,9 @@ static int rw(struct uvirtio_blk_queue *q, bool write, uint64_t offset,
 {
 	struct uvirtio_blk *blk = q->blk;
 	unsigned int n = 1, limit;
-	uint64_t total;
+	uint64_t total, gen;
 	uint16_t slot;
-	int ret;
+	int ret, i;
 
 	if ((ret = q_check(q)))
 		return ret;
@@ -460,6 +476,8 @@ static int rw(struct uvirtio_blk_queue *q, bool write, uint64_t offset,
 		return -EROFS;
 	if (offset % blk->info.blk_size)
 		return -EINVAL;
+	/* before the translations, so an unmap racing with them is seen */
+	gen = uv_unmap_gen(blk->dev->be);
 	limit = 1 + blk->data_seg_max;
 	ret = add_data(q, iov, iovcnt, &n, limit, &total);
 	if (ret)
@@ -474,6 +492,13 @@ static int rw(struct uvirtio_blk_queue *q, bool write, uint64_t offset,
 	fill_hdr(q, slot, write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN,
 		 offset / 512);
 	q->reqs[slot].id_dst = NULL;
+	q->reqs[slot].gen = gen;
+	q->reqs[slot].nranges = iovcnt > REQ_RANGES ? REQ_RANGES + 1 :
+						    (unsigned int)iovcnt;
+	for (i = 0; i < iovcnt && i < REQ_RANGES; i++) {
+		q->reqs[slot].range[i].va = (uintptr_t)iov[i].iov_base;
+		q->reqs[slot].range[i].len = iov[i].iov_len;
+	}
 	q->bufs[0] = (struct uvirtq_buf){ slot_iova(q, slot) + SLOT_HDR, 16 };
 	q->bufs[n++] = (struct uvirtq_buf){ slot_iova(q, slot) + SLOT_STATUS,
 					    1 };
@@ -634,6 +659,24 @@ static int status_to_errno(uint8_t st)
 	}
 }
 
+/* Was a data buffer of @slot unmapped while the request was out? */
+static bool req_lost_buffer(struct uvirtio_blk_queue *q, uint16_t slot)
+{
+	struct uvirtio_backend *be = q->blk->dev->be;
+	const struct blk_req *r = &q->reqs[slot];
+	unsigned int i;
+
+	if (!r->nranges || uv_unmap_gen(be) == r->gen)
+		return false;	/* the common case: one load */
+	if (r->nranges > REQ_RANGES)
+		return uv_unmapped_since(be, r->gen, 0, UINTPTR_MAX);
+	for (i = 0; i < r->nranges; i++)
+		if (uv_unmapped_since(be, r->gen, r->range[i].va,
+				      r->range[i].len))
+			return true;
+	return false;
+}
+
 static int collect(struct uvirtio_blk_queue *q, unsigned int max,
 		   struct uvirtio_blk_completion *out, unsigned int *n)
 {
@@ -652,6 +695,8 @@ static int collect(struct uvirtio_blk_queue *q, unsigned int max,
 		slot = (uint16_t)(c - 1);
 		out[*n].user_data = q->reqs[slot].user_data;
 		out[*n].ret = status_to_errno(slot_va(q, slot)[SLOT_STATUS]);
+		if (!out[*n].ret && req_lost_buffer(q, slot))
+			out[*n].ret = -EFAULT;
 		if (q->reqs[slot].id_dst && !out[*n].ret)
 			memcpy(q->reqs[slot].id_dst, slot_va(q, slot) + SLOT_ID,
 			       VIRTIO_BLK_ID_BYTES);

@@ -40,6 +40,9 @@ struct uv_mapping {
 	bool is_alloc;
 };
 
+/* Unmaps remembered for requests in flight across them (see blk.c). */
+#define UV_UNMAP_LOG	64
+
 struct uvirtio_backend {
 	const struct uvirtio_backend_ops *ops;
 	void *priv;
@@ -48,7 +51,23 @@ struct uvirtio_backend {
 	size_t nxlat, xlat_cap;
 	struct uv_mapping *maps;
 	size_t nmaps, maps_cap;
+	/* bumped (under @lock, written) by every unmap and free */
+	_Atomic uint64_t unmap_gen;
+	struct {
+		uint64_t gen;
+		uintptr_t va;
+		uint64_t len;
+	} unmap_log[UV_UNMAP_LOG];
 };
+
+/* Generation of the last unmap; compare with uv_unmapped_since(). */
+static inline uint64_t uv_unmap_gen(struct uvirtio_backend *be)
+{
+	return atomic_load_explicit(&be->unmap_gen, memory_order_acquire);
+}
+
+bool uv_unmapped_since(struct uvirtio_backend *be, uint64_t gen,
+		       uintptr_t va, uint64_t len);
 
 static inline int uv_bar_read(struct uvirtio_backend *be, unsigned int bar,
 			      uint64_t off, unsigned int width, uint64_t *val)

@@ -956,6 +956,56 @@ static int removed_garbage_case(void)
 	return PASS;
 }
 
+/*
+ * Unmapping a buffer while a request on it is in flight is a caller bug
+ * that an IOMMU turns into lost data while the device reports success:
+ * the completion must say -EFAULT.  Unmapping an unrelated buffer must
+ * not fail the request.
+ */
+static int unmapped_inflight_case(bool related)
+{
+	struct uvirtio_fake_config c;
+	struct uvirtio_blk_queue *q;
+	struct uvirtio_blk_completion comp;
+	struct timespec ts = { 5, 0 };
+	struct pollfd pfd;
+	uint8_t *buf, *other;
+	struct env e;
+
+	blkcfg(&c);
+	CHECK_EQ(env_open(&e, &c, NULL), 0);
+	q = uvirtio_blk_get_queue(e.blk, 0);
+	buf = aligned_alloc(4096, 4096);
+	other = aligned_alloc(4096, 4096);
+	CHECK(buf && other);
+	CHECK_EQ(uvirtio_blk_map_mem(e.blk, buf, 4096), 0);
+	CHECK_EQ(uvirtio_blk_map_mem(e.blk, other, 4096), 0);
+	CHECK_EQ(uvirtio_blk_q_read(q, 0, buf, 4096, buf), 0);
+	CHECK_EQ(uvirtio_blk_q_submit(q), 0);
+	pfd.fd = uvirtio_blk_q_fd(q);
+	pfd.events = POLLIN;
+	CHECK_EQ(poll(&pfd, 1, 5000), 1);	/* the device is done */
+	CHECK_EQ(uvirtio_blk_unmap_mem(e.blk, related ? buf : other), 0);
+	CHECK_EQ(uvirtio_blk_q_reap(q, 1, 1, &comp, &ts), 1);
+	CHECK(comp.user_data == buf);
+	CHECK_EQ(comp.ret, related ? -EFAULT : 0);
+	/* a request built after the unmap is not affected by it */
+	CHECK_EQ(uvirtio_blk_q_read(q, 0, related ? other : buf, 4096, NULL), 0);
+	CHECK_EQ(uvirtio_blk_q_reap(q, 1, 1, &comp, &ts), 1);
+	CHECK_EQ(comp.ret, 0);
+	env_close(&e);
+	free(buf);
+	free(other);
+	return PASS;
+}
+
+static int t_unmapped_inflight(void)
+{
+	CHECK_EQ(unmapped_inflight_case(true), PASS);
+	CHECK_EQ(unmapped_inflight_case(false), PASS);
+	return PASS;
+}
+
 static int t_fault_removed(void)
 {
 	CHECK_EQ(removed_garbage_case(), PASS);
@@ -1162,6 +1212,7 @@ static const struct tcase cases[] = {
 	{ "fault_corrupt_desc", t_fault_corrupt_desc },
 	{ "fault_needs_reset", t_fault_needs_reset },
 	{ "fault_removed", t_fault_removed },
+	{ "unmapped_inflight", t_unmapped_inflight },
 };
 
 static int run_case(const struct tcase *t)

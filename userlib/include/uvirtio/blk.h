@@ -102,7 +102,10 @@ struct uvirtio_blk_info {
 /**
  * struct uvirtio_blk_completion - one finished request.
  * @user_data: cookie given at submission.
- * @ret: 0 or negative errno (-EIO, -ENOTSUP).
+ * @ret: 0 or negative errno: -EIO, -ENOTSUP from the device; -EFAULT if
+ *	a data buffer of the request was unmapped while it was in flight
+ *	(the device's transfer may have been stopped by the IOMMU, so the
+ *	data is lost even when the device reported success).
  */
 struct uvirtio_blk_completion {
 	void *user_data;
