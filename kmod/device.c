@@ -33,9 +33,18 @@
  *    in the @bufs xarray (its own spinlock) and take a kref.
  * 5. uvirtio_device.revoke_sem (rwsem) - .fault holds it for read while
  *    it checks @dead and inserts a BAR pfn; revocation holds it for write
- *    while it sets @dead and calls unmap_mapping_range().  So no BAR pfn
- *    can be inserted after revocation, and revocation waits for faults in
- *    flight.  (unmap_mapping_range() takes i_mmap_rwsem inside it.)
+ *    while it sets @dead and calls unmap_mapping_range(), and again when
+ *    it swaps the memory of every coherent buffer for a copy
+ *    (uvirtio_dma_revoke(), which holds it across the zap of the buffer
+ *    mappings, the copy and the free, so a fault sees the copy).
+ *    So no BAR pfn can be inserted after revocation (faults map
+ *    @gone_page instead), and revocation waits for faults in flight.  (unmap_mapping_range() takes
+ *    i_mmap_rwsem inside it.)  The coherent-buffer mmap and the final
+ *    release of a buffer (dma_free_coherent()) hold it for read, so a
+ *    buffer's memory is freed exactly once, and never after remove().
+ * 5a. uvirtio_device.all_bufs_lock (spinlock) - the @all_bufs list, for
+ *    releases running side by side; taken inside @revoke_sem (read) or
+ *    @lock, nothing is taken inside it.
  * 6. uvirtio_vector.lock (spinlock, IRQ-safe) - innermost; protects a
  *    vector's eventfd pointer, counter and INTx mask state against the
  *    hard IRQ handler.  eventfd_signal() is called under it.
@@ -97,6 +106,7 @@ static void uvirtio_device_free(struct kref *kref)
 	WARN_ON(!list_empty(&udev->maps));
 	xa_destroy(&udev->bufs);
 	iput(udev->inode);
+	__free_page(udev->gone_page);
 	pci_dev_put(udev->pdev);
 	kfree(udev);
 }
@@ -192,7 +202,11 @@ void uvirtio_device_teardown(struct uvirtio_device *udev, bool hw)
  * @udev: the device
  *
  * Wakes poll() with EPOLLHUP | EPOLLERR and signals the remove eventfd.
- * Later faults on BAR mappings get SIGBUS; later ioctls get -ENODEV.
+ * BAR mappings stay valid but are backed by @gone_page from now on: an
+ * owner still polling or ringing a doorbell sees all-ones, as from a
+ * surprise-removed function, instead of a SIGBUS.  Coherent buffers stay
+ * mapped until the function is quiesced; then remove() swaps their
+ * memory for a copy with uvirtio_dma_revoke().  Later ioctls get -ENODEV.
  *
  * Context: process context, @udev->lock held.
  */
@@ -201,6 +215,7 @@ void uvirtio_device_revoke(struct uvirtio_device *udev)
 	lockdep_assert_held(&udev->lock);
 	down_write(&udev->revoke_sem);
 	udev->dead = true;
+	/* coherent buffers stay until uvirtio_dma_revoke() */
 	unmap_mapping_range(udev->inode->i_mapping, 0,
 			    UVIRTIO_REGION_OFFSET(UVIRTIO_NUM_BARS), 1);
 	up_write(&udev->revoke_sem);
@@ -399,10 +414,10 @@ static vm_fault_t uvirtio_bar_fault(struct vm_fault *vmf)
 
 	pfn = (pci_resource_start(udev->pdev, bar) + off) >> PAGE_SHIFT;
 	down_read(&udev->revoke_sem);
+	/* @gone_page lives as long as @udev, which the vma's file pins. */
 	if (udev->dead)
-		ret = VM_FAULT_SIGBUS;
-	else
-		ret = vmf_insert_pfn(vma, vmf->address & PAGE_MASK, pfn);
+		pfn = page_to_pfn(udev->gone_page);
+	ret = vmf_insert_pfn(vma, vmf->address & PAGE_MASK, pfn);
 	up_read(&udev->revoke_sem);
 	return ret;
 }

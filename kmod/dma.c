@@ -16,10 +16,12 @@
 #include <linux/dma-mapping.h>
 #include <linux/error-injection.h>
 #include <linux/mm.h>
+#include <linux/pfn_t.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 
 #include "uvirtio.h"
 
@@ -290,13 +292,27 @@ noinline int uvirtio_coherent_alloc(struct uvirtio_dma_buf *buf)
 }
 ALLOW_ERROR_INJECTION(uvirtio_coherent_alloc, ERRNO);
 
+/*
+ * The last reference (handle or mapping) went.  Free the memory unless
+ * remove() already did: after remove() the function may have left its
+ * IOMMU group, and the DMA API can no longer free for it.  @revoke_sem
+ * orders this against uvirtio_dma_revoke().
+ */
 static void uvirtio_buf_release(struct kref *kref)
 {
 	struct uvirtio_dma_buf *buf = container_of(kref, struct uvirtio_dma_buf,
 						   kref);
+	struct uvirtio_device *udev = buf->udev;
 
-	dma_free_coherent(&buf->udev->pdev->dev, buf->size, buf->cpu_addr,
-			  buf->iova);
+	down_read(&udev->revoke_sem);
+	spin_lock(&udev->all_bufs_lock);
+	list_del(&buf->node);
+	spin_unlock(&udev->all_bufs_lock);
+	if (buf->cpu_addr)
+		dma_free_coherent(&udev->pdev->dev, buf->size, buf->cpu_addr,
+				  buf->iova);
+	up_read(&udev->revoke_sem);
+	vfree(buf->shadow);
 	uvirtio_uncharge(buf->user, buf->size >> PAGE_SHIFT);
 	uvirtio_device_put(buf->udev);
 	kfree(buf);
@@ -367,6 +383,9 @@ int uvirtio_ioctl_dma_alloc(struct uvirtio_ucmd *ucmd)
 	if (ret)
 		goto err_free_coherent;
 	kref_get(&udev->kref);
+	spin_lock(&udev->all_bufs_lock);
+	list_add_tail(&buf->node, &udev->all_bufs);
+	spin_unlock(&udev->all_bufs_lock);
 	udev->nr_bufs++;
 	udev->coherent_bytes += size;
 
@@ -425,9 +444,46 @@ static void uvirtio_buf_vm_close(struct vm_area_struct *vma)
 	uvirtio_buf_put(vma->vm_private_data);
 }
 
+/*
+ * Buffer mappings are filled at mmap() time; a fault comes only after
+ * uvirtio_dma_revoke() zapped them and swapped the memory for @shadow, a
+ * copy as the quiesced function left it: rings read back frozen, never
+ * with completions that did not happen.  If the copy could not be
+ * allocated, it is SIGBUS.
+ */
+static vm_fault_t uvirtio_buf_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct uvirtio_dma_buf *buf = vma->vm_private_data;
+	struct uvirtio_device *udev = buf->udev;
+	unsigned long base = UVIRTIO_REGION_OFFSET(UVIRTIO_REGION_DMA_BASE +
+						   buf->id) >> PAGE_SHIFT;
+	unsigned long addr = vmf->address & PAGE_MASK;
+	vm_fault_t ret = VM_FAULT_SIGBUS;
+	unsigned long pfn;
+
+	down_read(&udev->revoke_sem);
+	if (!udev->dead || !buf->shadow || vmf->pgoff < base ||
+	    vmf->pgoff - base >= buf->size >> PAGE_SHIFT)
+		goto out;
+	pfn = vmalloc_to_pfn(buf->shadow + ((vmf->pgoff - base) << PAGE_SHIFT));
+	/*
+	 * dma_mmap_coherent() made a VM_PFNMAP mapping (dma-direct) or a
+	 * VM_MIXEDMAP one (the IOMMU path maps pages); insert accordingly.
+	 */
+	if (vma->vm_flags & VM_MIXEDMAP)
+		ret = vmf_insert_mixed(vma, addr, pfn_to_pfn_t(pfn));
+	else
+		ret = vmf_insert_pfn(vma, addr, pfn);
+out:
+	up_read(&udev->revoke_sem);
+	return ret;
+}
+
 static const struct vm_operations_struct uvirtio_buf_vm_ops = {
 	.open = uvirtio_buf_vm_open,
 	.close = uvirtio_buf_vm_close,
+	.fault = uvirtio_buf_fault,
 };
 
 /**
@@ -459,10 +515,16 @@ int uvirtio_dma_mmap(struct uvirtio_device *udev, struct vm_area_struct *vma,
 		return -EINVAL;
 
 	/* dma_mmap_coherent() takes vm_pgoff as the offset in the buffer. */
-	vma->vm_pgoff = pgoff - base;
-	ret = dma_mmap_coherent(&udev->pdev->dev, vma, buf->cpu_addr,
-				buf->iova, buf->size);
-	vma->vm_pgoff = pgoff;
+	down_read(&udev->revoke_sem);
+	if (udev->dead) {
+		ret = -ENODEV;
+	} else {
+		vma->vm_pgoff = pgoff - base;
+		ret = dma_mmap_coherent(&udev->pdev->dev, vma, buf->cpu_addr,
+					buf->iova, buf->size);
+		vma->vm_pgoff = pgoff;
+	}
+	up_read(&udev->revoke_sem);
 	if (ret) {
 		uvirtio_buf_put(buf);
 		return ret == -ENXIO ? -EINVAL : ret;
@@ -492,4 +554,44 @@ void uvirtio_dma_teardown(struct uvirtio_device *udev)
 	}
 	xa_for_each(&udev->bufs, id, buf)
 		uvirtio_buf_drop(udev, buf);
+}
+
+/**
+ * uvirtio_dma_revoke() - free the memory of every coherent buffer now
+ * @udev: the device, being removed
+ *
+ * Buffers that are still mmapped, or freed by handle but still mmapped,
+ * would otherwise be freed at munmap() time, after remove() returned -
+ * when the function may already have left its IOMMU group and
+ * dma_free_coherent() would take the wrong path.  The buffer structures
+ * stay until their last reference; their mappings fault in a copy of the
+ * memory from now on (see uvirtio_buf_fault()).
+ *
+ * Call it after uvirtio_device_revoke() and once the function can no
+ * longer DMA.  Holding @udev->revoke_sem for write across the zap of the
+ * user mappings, the copy and the free keeps faults,
+ * uvirtio_buf_release() and the mmap path out meanwhile.
+ *
+ * Context: process context, @udev->lock held.
+ */
+void uvirtio_dma_revoke(struct uvirtio_device *udev)
+{
+	struct uvirtio_dma_buf *buf;
+
+	lockdep_assert_held(&udev->lock);
+	down_write(&udev->revoke_sem);
+	unmap_mapping_range(udev->inode->i_mapping,
+			    UVIRTIO_REGION_OFFSET(UVIRTIO_REGION_DMA_BASE), 0, 1);
+	list_for_each_entry(buf, &udev->all_bufs, node) {
+		if (!buf->cpu_addr)
+			continue;
+		buf->shadow = __vmalloc(buf->size,
+					GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (buf->shadow)
+			memcpy(buf->shadow, buf->cpu_addr, buf->size);
+		dma_free_coherent(&udev->pdev->dev, buf->size, buf->cpu_addr,
+				  buf->iova);
+		buf->cpu_addr = NULL;
+	}
+	up_write(&udev->revoke_sem);
 }

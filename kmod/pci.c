@@ -89,6 +89,8 @@ static int uvirtio_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	init_rwsem(&udev->revoke_sem);
 	init_waitqueue_head(&udev->wq);
 	INIT_LIST_HEAD(&udev->maps);
+	INIT_LIST_HEAD(&udev->all_bufs);
+	spin_lock_init(&udev->all_bufs_lock);
 	xa_init_flags(&udev->bufs, XA_FLAGS_ALLOC);
 	udev->next_handle = 1;
 	udev->pdev = pci_dev_get(pdev);
@@ -99,11 +101,24 @@ static int uvirtio_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	udev->virtio_id = uvirtio_virtio_id(pdev->device,
 					    pdev->subsystem_device);
 
+	/*
+	 * After a removal, BAR mappings fault this page in instead of the
+	 * BAR: reads see all-ones, as from a surprise-removed PCIe function,
+	 * and writes go nowhere a device sees.  Allocated here, so remove()
+	 * cannot fail to provide it.
+	 */
+	udev->gone_page = alloc_page(GFP_KERNEL);
+	if (!udev->gone_page) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	memset(page_address(udev->gone_page), 0xff, PAGE_SIZE);
+
 	udev->inode = uvirtio_alloc_inode();
 	if (IS_ERR(udev->inode)) {
 		ret = PTR_ERR(udev->inode);
 		udev->inode = NULL;
-		goto err_free;
+		goto err_free_page;
 	}
 	ret = pci_enable_device(pdev);
 	if (ret)
@@ -159,6 +174,8 @@ err_disable:
 	pci_disable_device(pdev);
 err_put_inode:
 	iput(udev->inode);
+err_free_page:
+	__free_page(udev->gone_page);
 err_free:
 	pci_dev_put(pdev);
 	kfree(udev);
@@ -191,6 +208,13 @@ static void uvirtio_remove(struct pci_dev *pdev)
 		pci_info(pdev, "removed while open by pid %d\n", owner);
 		/* Surprise removal: the function no longer answers. */
 		uvirtio_device_teardown(udev, pci_device_is_present(pdev));
+		/*
+		 * The function is quiet: free the coherent buffers the
+		 * owner still has mapped, while the DMA API still works
+		 * for it (a hot-unplugged function leaves its IOMMU group
+		 * right after remove() returns).
+		 */
+		uvirtio_dma_revoke(udev);
 	}
 	uvirtio_unmap_bars(udev);
 	/* Every DMA_MAP mapping is gone: teardown() unmapped them. */

@@ -82,18 +82,23 @@ struct uvirtio_dma_mapping {
  * @udev: device the memory was allocated for (holds a reference)
  * @id: index in uvirtio_device.bufs; mmap region UVIRTIO_REGION_DMA_BASE+id
  * @size: size in bytes (page multiple)
- * @cpu_addr: kernel address
+ * @cpu_addr: kernel address; NULL once remove() freed the memory
  * @iova: device address
  * @user: user charged for RLIMIT_MEMLOCK, or NULL (CAP_IPC_LOCK)
+ * @node: entry in uvirtio_device.all_bufs until the last reference goes
+ * @shadow: after remove(): a copy of the memory as the quiesced function
+ *	left it, which user mappings fault in from then on (or NULL)
  */
 struct uvirtio_dma_buf {
 	struct kref kref;
+	struct list_head node;
 	struct uvirtio_device *udev;
 	u32 id;
 	size_t size;
 	void *cpu_addr;
 	dma_addr_t iova;
 	struct user_struct *user;
+	void *shadow;
 };
 
 /**
@@ -113,6 +118,10 @@ struct uvirtio_dma_buf {
  * @inode: private inode whose address_space holds every mmap of the
  *         device fd, so BAR mappings can be revoked
  * @remove_trigger: eventfd signalled by remove(), or NULL
+ * @gone_page: page of all-ones that backs BAR mappings after removal
+ * @all_bufs: every coherent buffer whose memory is still allocated, with
+ *	or without a handle (DMA_FREE while mmapped keeps the memory)
+ * @all_bufs_lock: protects @all_bufs against concurrent munmap()s
  * @debugfs: debugfs directory
  * @pci_addr: UVIRTIO_PCI_ADDR() of @pdev
  * @virtio_id: virtio device type
@@ -150,6 +159,9 @@ struct uvirtio_device {
 	unsigned int saved_max_seg;
 	struct inode *inode;
 	struct eventfd_ctx *remove_trigger;
+	struct page *gone_page;
+	struct list_head all_bufs;
+	spinlock_t all_bufs_lock;	/* see @all_bufs */
 	struct dentry *debugfs;
 
 	u32 pci_addr;
@@ -236,6 +248,7 @@ int uvirtio_ioctl_dma_free(struct uvirtio_ucmd *ucmd);
 int uvirtio_dma_mmap(struct uvirtio_device *udev, struct vm_area_struct *vma,
 		     u64 index);
 void uvirtio_dma_teardown(struct uvirtio_device *udev);
+void uvirtio_dma_revoke(struct uvirtio_device *udev);
 int uvirtio_pin_pages(unsigned long start, unsigned long npages,
 		      unsigned int gup_flags, struct page **pages);
 int uvirtio_coherent_alloc(struct uvirtio_dma_buf *buf);

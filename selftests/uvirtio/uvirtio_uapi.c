@@ -1287,18 +1287,26 @@ TEST_F(dev, unbind_while_open)
 	EXPECT_TRUE(info.flags & UVIRTIO_DEVICE_INFO_REMOVED);
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ, MAP_SHARED,
 				   self->fd, 0));
-	/* the BAR mapping was revoked: touching it is SIGBUS */
+	/*
+	 * The BAR mapping was revoked: it now reads all-ones, like a
+	 * surprise-removed function, and a write (a late doorbell) neither
+	 * faults nor reaches anything.  Checked in a child, so a SIGBUS
+	 * would be reported rather than kill the test.
+	 */
 	if (bar) {
 		pid = fork();
 		ASSERT_LE(0, pid);
 		if (!pid) {
-			(void)bar[0];
+			volatile uint32_t *w = (volatile uint32_t *)bar;
+
+			if (w[0] != 0xffffffffU || w[PAGE / 4 - 1] != 0xffffffffU)
+				_exit(2);
+			w[1] = 0;
 			_exit(0);
 		}
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
-		EXPECT_TRUE(WIFSIGNALED(status));
-		if (WIFSIGNALED(status))
-			EXPECT_EQ(SIGBUS, WTERMSIG(status));
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			TH_LOG("revoked BAR: status %#x (2: not all-ones)", status);
 		munmap((void *)bar, PAGE);
 	}
 	/* removal already dropped the pins */
