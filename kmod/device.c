@@ -77,6 +77,7 @@
 #include <linux/anon_inodes.h>
 #include <linux/capability.h>
 #include <linux/debugfs.h>
+#include <linux/error-injection.h>
 #include <linux/eventfd.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -130,10 +131,13 @@ void uvirtio_device_put(struct uvirtio_device *udev)
  * (or the legacy I/O status register) and, for modern devices, polls
  * until it reads back 0, for at most one second.
  *
+ * Not inlined, so fail_function can make it fail (ALLOW_ERROR_INJECTION)
+ * as a device that never finishes its reset would.
+ *
  * Context: process context, @udev->lock held.
  * Return: 0, -ETIMEDOUT, or -EOPNOTSUPP without a way to reach the status.
  */
-int uvirtio_virtio_reset(struct uvirtio_device *udev)
+noinline int uvirtio_virtio_reset(struct uvirtio_device *udev)
 {
 	const struct uvirtio_virtio_cap *c = &udev->vcaps[UVIRTIO_VCAP_COMMON];
 	void __iomem *status;
@@ -158,6 +162,48 @@ int uvirtio_virtio_reset(struct uvirtio_device *udev)
 	}
 	return -EOPNOTSUPP;
 }
+ALLOW_ERROR_INJECTION(uvirtio_virtio_reset, ERRNO);
+
+/**
+ * uvirtio_function_reset() - reset the PCI function (FLR)
+ * @udev: the device, with the hardware present
+ *
+ * pci_try_reset_function() saves and restores config space, including
+ * MSI-X state.  Not inlined, so fail_function can make it fail
+ * (ALLOW_ERROR_INJECTION) as when the PCI core holds the device lock.
+ *
+ * Context: process context, @udev->lock held.
+ * Return: 0, -EAGAIN if the PCI core is busy with the function, or
+ * another negative errno of pci_try_reset_function().
+ */
+noinline int uvirtio_function_reset(struct uvirtio_device *udev)
+{
+	lockdep_assert_held(&udev->lock);
+	return pci_try_reset_function(udev->pdev);
+}
+ALLOW_ERROR_INJECTION(uvirtio_function_reset, ERRNO);
+
+/**
+ * uvirtio_eventfd_get() - look up an eventfd passed by user space
+ * @fd: the file descriptor
+ * @ctxp: output, a reference to its eventfd context
+ *
+ * Not inlined, so fail_function can make it fail (ALLOW_ERROR_INJECTION):
+ * the callers must then keep the eventfd they had.
+ *
+ * Context: process context.
+ * Return: 0, -EBADF for a bad fd, -EINVAL if it is not an eventfd.
+ */
+noinline int uvirtio_eventfd_get(int fd, struct eventfd_ctx **ctxp)
+{
+	struct eventfd_ctx *ctx = eventfd_ctx_fdget(fd);
+
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	*ctxp = ctx;
+	return 0;
+}
+ALLOW_ERROR_INJECTION(uvirtio_eventfd_get, ERRNO);
 
 /**
  * uvirtio_device_teardown() - return the device to its unowned state
@@ -700,7 +746,7 @@ int uvirtio_ioctl_reset(struct uvirtio_ucmd *ucmd)
 	if (cmd->flags & UVIRTIO_RESET_FLR) {
 		if (!udev->has_flr)
 			return -EOPNOTSUPP;
-		ret = pci_try_reset_function(udev->pdev);
+		ret = uvirtio_function_reset(udev);
 		if (ret)
 			return ret;
 	}
@@ -727,9 +773,10 @@ int uvirtio_ioctl_set_remove_eventfd(struct uvirtio_ucmd *ucmd)
 	if (cmd->flags || cmd->__reserved)
 		return -EINVAL;
 	if (cmd->fd != -1) {
-		ctx = eventfd_ctx_fdget(cmd->fd);
-		if (IS_ERR(ctx))
-			return PTR_ERR(ctx);
+		int ret = uvirtio_eventfd_get(cmd->fd, &ctx);
+
+		if (ret)
+			return ret;
 	}
 	if (udev->remove_trigger)
 		eventfd_ctx_put(udev->remove_trigger);

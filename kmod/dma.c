@@ -98,6 +98,30 @@ noinline int uvirtio_pin_pages(unsigned long start, unsigned long npages,
 }
 ALLOW_ERROR_INJECTION(uvirtio_pin_pages, ERRNO);
 
+/**
+ * uvirtio_dma_map_sgt() - map a mapping's pinned pages for the device
+ * @udev: the device
+ * @m: the mapping, with @m->sgt built from its pinned pages
+ *
+ * dma_map_sgtable() fails with -ENOMEM when IOVA space or IOMMU page
+ * tables run out, with -EIO when swiotlb is full, and with -EINVAL when
+ * the IOMMU refuses the range for another reason.  None of these is the
+ * caller's fault, so they are all reported as -ENOMEM, the errno
+ * UVIRTIO_DMA_MAP documents for running out of resources.  Not inlined,
+ * so fail_function can make it fail (ALLOW_ERROR_INJECTION): without an
+ * IOMMU the mapping never fails otherwise.
+ *
+ * Context: process context, @udev->lock held.
+ * Return: 0 or -ENOMEM.
+ */
+noinline int uvirtio_dma_map_sgt(struct uvirtio_device *udev,
+				 struct uvirtio_dma_mapping *m)
+{
+	return dma_map_sgtable(&udev->pdev->dev, &m->sgt, m->dir, 0) ?
+	       -ENOMEM : 0;
+}
+ALLOW_ERROR_INJECTION(uvirtio_dma_map_sgt, ERRNO);
+
 static void uvirtio_mapping_free(struct uvirtio_device *udev,
 				 struct uvirtio_dma_mapping *m)
 {
@@ -210,7 +234,7 @@ int uvirtio_ioctl_dma_map(struct uvirtio_ucmd *ucmd)
 					cmd->length, GFP_KERNEL_ACCOUNT);
 	if (ret)
 		goto err_unpin;
-	ret = dma_map_sgtable(&udev->pdev->dev, &m->sgt, m->dir, 0);
+	ret = uvirtio_dma_map_sgt(udev, m);
 	if (ret)
 		goto err_free_sgt;
 	/* With no segments array only the count is reported. */

@@ -12,6 +12,7 @@
  * read the device's ISR.
  */
 #include <linux/cpumask.h>
+#include <linux/error-injection.h>
 #include <linux/eventfd.h>
 #include <linux/interrupt.h>
 #include <linux/pci.h>
@@ -86,6 +87,46 @@ void uvirtio_irq_teardown(struct uvirtio_device *udev)
 	udev->irq_type = 0;
 }
 
+/**
+ * uvirtio_irq_alloc_vectors() - enable MSI-X with exactly @count vectors
+ * @pdev: the PCI function
+ * @count: number of vectors
+ *
+ * Not inlined, so fail_function can make it fail (ALLOW_ERROR_INJECTION):
+ * running out of interrupt vectors cannot be provoked otherwise.
+ *
+ * Context: process context.
+ * Return: 0, or the negative errno of pci_alloc_irq_vectors() (-ENOSPC
+ * when fewer vectors are available, -ENOMEM).
+ */
+noinline int uvirtio_irq_alloc_vectors(struct pci_dev *pdev, u32 count)
+{
+	int ret = pci_alloc_irq_vectors(pdev, count, count, PCI_IRQ_MSIX);
+
+	return ret < 0 ? ret : 0;
+}
+ALLOW_ERROR_INJECTION(uvirtio_irq_alloc_vectors, ERRNO);
+
+/**
+ * uvirtio_irq_request() - install the handler of one vector
+ * @v: the vector, with @v->irq and @v->name set
+ * @handler: uvirtio_msix_handler or uvirtio_intx_handler
+ * @irqflags: IRQF_* flags for request_irq()
+ *
+ * Not inlined, so fail_function can make it fail (ALLOW_ERROR_INJECTION):
+ * request_irq() also fails for reasons no allocation failure reaches,
+ * such as an exhausted vector space when the interrupt is activated.
+ *
+ * Context: process context.
+ * Return: 0 or the negative errno of request_irq().
+ */
+noinline int uvirtio_irq_request(struct uvirtio_vector *v,
+				 irq_handler_t handler, unsigned long irqflags)
+{
+	return request_irq(v->irq, handler, irqflags, v->name, v);
+}
+ALLOW_ERROR_INJECTION(uvirtio_irq_request, ERRNO);
+
 static int uvirtio_irq_setup(struct uvirtio_device *udev, u32 type, u32 count)
 {
 	struct pci_dev *pdev = udev->pdev;
@@ -102,33 +143,38 @@ static int uvirtio_irq_setup(struct uvirtio_device *udev, u32 type, u32 count)
 	udev->irq_type = type;
 	udev->nr_vectors = count;
 
-	if (type == UVIRTIO_IRQ_MSIX) {
-		ret = pci_alloc_irq_vectors(pdev, count, count, PCI_IRQ_MSIX);
-		if (ret < 0)
-			goto err_teardown;
-		handler = uvirtio_msix_handler;
-		kind = "msix";
-	} else {
-		pci_intx(pdev, 1);
-		handler = uvirtio_intx_handler;
-		irqflags = IRQF_SHARED;
-		kind = "intx";
-	}
-
+	/* Memory first: running out of it must not touch the IRQ core. */
+	kind = type == UVIRTIO_IRQ_MSIX ? "msix" : "intx";
 	for (i = 0; i < count; i++) {
 		struct uvirtio_vector *v = &udev->vectors[i];
 
 		spin_lock_init(&v->lock);
 		v->udev = udev;
-		v->irq = type == UVIRTIO_IRQ_MSIX ? pci_irq_vector(pdev, i) :
-						     pdev->irq;
 		v->name = kasprintf(GFP_KERNEL_ACCOUNT, "uvirtio-%s[%u](%s)",
 				    kind, i, pci_name(pdev));
 		if (!v->name) {
 			ret = -ENOMEM;
 			goto err_teardown;
 		}
-		ret = request_irq(v->irq, handler, irqflags, v->name, v);
+	}
+
+	if (type == UVIRTIO_IRQ_MSIX) {
+		ret = uvirtio_irq_alloc_vectors(pdev, count);
+		if (ret)
+			goto err_teardown;
+		handler = uvirtio_msix_handler;
+	} else {
+		pci_intx(pdev, 1);
+		handler = uvirtio_intx_handler;
+		irqflags = IRQF_SHARED;
+	}
+
+	for (i = 0; i < count; i++) {
+		struct uvirtio_vector *v = &udev->vectors[i];
+
+		v->irq = type == UVIRTIO_IRQ_MSIX ? pci_irq_vector(pdev, i) :
+						     pdev->irq;
+		ret = uvirtio_irq_request(v, handler, irqflags);
 		if (ret)
 			goto err_teardown;
 		v->requested = true;
@@ -219,9 +265,10 @@ int uvirtio_ioctl_irq_set_eventfd(struct uvirtio_ucmd *ucmd)
 	if (cmd->flags || !v)
 		return -EINVAL;
 	if (cmd->fd != -1) {
-		ctx = eventfd_ctx_fdget(cmd->fd);
-		if (IS_ERR(ctx))
-			return PTR_ERR(ctx);
+		int ret = uvirtio_eventfd_get(cmd->fd, &ctx);
+
+		if (ret)
+			return ret;
 	}
 	spin_lock_irq(&v->lock);
 	old = v->trigger;

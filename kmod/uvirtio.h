@@ -8,6 +8,7 @@
 #define _UVIRTIO_INTERNAL_H
 
 #include <linux/bits.h>
+#include <linux/interrupt.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -231,6 +232,8 @@ int uvirtio_ioctl_region_info(struct uvirtio_ucmd *ucmd);
 int uvirtio_ioctl_reset(struct uvirtio_ucmd *ucmd);
 int uvirtio_ioctl_set_remove_eventfd(struct uvirtio_ucmd *ucmd);
 int uvirtio_virtio_reset(struct uvirtio_device *udev);
+int uvirtio_function_reset(struct uvirtio_device *udev);
+int uvirtio_eventfd_get(int fd, struct eventfd_ctx **ctxp);
 void uvirtio_device_revoke(struct uvirtio_device *udev);
 void uvirtio_device_teardown(struct uvirtio_device *udev, bool hw);
 void uvirtio_debugfs_add(struct uvirtio_device *udev);
@@ -252,6 +255,8 @@ void uvirtio_dma_revoke(struct uvirtio_device *udev);
 int uvirtio_pin_pages(unsigned long start, unsigned long npages,
 		      unsigned int gup_flags, struct page **pages);
 int uvirtio_coherent_alloc(struct uvirtio_dma_buf *buf);
+int uvirtio_dma_map_sgt(struct uvirtio_device *udev,
+			struct uvirtio_dma_mapping *m);
 
 /* irq.c */
 int uvirtio_ioctl_irq_enable(struct uvirtio_ucmd *ucmd);
@@ -261,6 +266,9 @@ int uvirtio_ioctl_irq_set_affinity(struct uvirtio_ucmd *ucmd);
 int uvirtio_ioctl_irq_mask(struct uvirtio_ucmd *ucmd);
 int uvirtio_ioctl_irq_trigger(struct uvirtio_ucmd *ucmd);
 void uvirtio_irq_teardown(struct uvirtio_device *udev);
+int uvirtio_irq_alloc_vectors(struct pci_dev *pdev, u32 count);
+int uvirtio_irq_request(struct uvirtio_vector *v, irq_handler_t handler,
+			unsigned long irqflags);
 
 /* helpers.c: pure functions, exported to the KUnit module */
 
