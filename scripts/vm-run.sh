@@ -16,6 +16,11 @@
 #     -e K=V      environment for the payload (repeatable)
 #     -M PARAMS   module parameters for uvirtio.ko
 #     -T MASK     extra taint bits the run may set (default 0)
+#     -H          hot-plug: add a virtio-blk function behind the PCIe root
+#                 port (std set) and run scripts/hotplug-host.py next to
+#                 QEMU, which pulls and re-adds it over QMP when the guest
+#                 asks (uvirtio_reliability's hotplug test); its verdict
+#                 is part of the run's
 #     -n          do not build or load uvirtio.ko
 #     -v          copy the console to stderr as the VM runs
 #
@@ -28,9 +33,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kernel=stock iommu=off devset=std timeout=900 outdir= cmd= payload=
-modparams= taint_extra=0 nomod=0 verbose=0
+modparams= taint_extra=0 nomod=0 verbose=0 hotplug=0
 adds=() envs=()
-while getopts "k:i:d:t:o:a:e:M:T:c:p:nv" o; do
+while getopts "k:i:d:t:o:a:e:M:T:c:p:Hnv" o; do
 	case $o in
 	k) kernel=$OPTARG ;;
 	i) iommu=$OPTARG ;;
@@ -43,9 +48,10 @@ while getopts "k:i:d:t:o:a:e:M:T:c:p:nv" o; do
 	T) taint_extra=$OPTARG ;;
 	c) cmd=$OPTARG ;;
 	p) payload=$OPTARG ;;
+	H) hotplug=1 ;;
 	n) nomod=1 ;;
 	v) verbose=1 ;;
-	*) sed -n '4,27p' "$0" >&2; exit 2 ;;
+	*) sed -n '4,32p' "$0" >&2; exit 2 ;;
 	esac
 done
 outdir=${outdir:-$UV_OUT/vm/$kernel-iommu$iommu}
@@ -128,6 +134,21 @@ std)
 		vmdevs+="0000:00:07.0=blk,legacy,serial=uvimg0 0000:00:05.0=rng,legacy"
 	fi
 	envs+=(-e "UVIRTIO_VM_DEVICES=$vmdevs")
+	if [ "$hotplug" = 1 ]; then
+		# A -blockdev outlives device_del, so the re-added function
+		# sees the same disk.
+		truncate -s 64M "$outdir/hp.img"
+		hpdev="driver=virtio-blk-pci,id=hp0,bus=rp1,drive=hpd,serial=uvhp0$m"
+		dev+=(-blockdev "driver=file,filename=$outdir/hp.img,node-name=hpf"
+		      -blockdev "driver=raw,file=hpf,node-name=hpd"
+		      -device "$hpdev")
+		envs+=(-e "UVIRTIO_HOTPLUG_PORT=0000:00:10.0")
+		# device_del to the owner's notification, on the host clock:
+		# it includes the guest's ACPI hot-plug handling, which takes
+		# seconds under TCG on the KASAN/lockdep kernel
+		hpmax=1
+		[ "$kernel" = stock ] || hpmax=5
+	fi
 	;;
 demo)
 	# Two identical file-backed disks: one for uvirtio, one for the
@@ -149,6 +170,8 @@ bench)
 none) ;;
 *) uv_die "unknown device set '$devset'" ;;
 esac
+[ "$hotplug" = 0 ] || [ "$devset" = std ] || uv_die "-H needs the std device set"
+
 [ "$iommu" = on ] || [ "$iommu" = off ] || uv_die "-i takes on or off"
 
 uvadd=()
@@ -170,7 +193,8 @@ pl=()
 	-e "UVIRTIO_IOMMU=$iommu" -e "UVIRTIO_KERNEL=$kernel" \
 	-e "UVIRTIO_MODPARAMS=$modparams" "${pl[@]}"
 
-rm -f "$outdir"/console.log "$outdir"/results.log "$outdir"/qmp.sock
+rm -f "$outdir"/console.log "$outdir"/results.log "$outdir"/qmp.sock \
+	"$outdir"/hotplug.log "$outdir"/hotplug.err
 qemu=(qemu-system-x86_64 -machine q35 -accel tcg,thread=multi
       -bios /usr/share/qemu/qboot.rom -cpu max -smp 2 -m "$mem"
       -nodefaults -display none -no-reboot -monitor none
@@ -188,9 +212,22 @@ if [ "$verbose" = 1 ]; then
 	tail -n +1 -F "$outdir/console.log" >&2 2>/dev/null &
 	tailpid=$!
 fi
+hppid=
+if [ "$hotplug" = 1 ]; then
+	python3 "$UV_TOP/scripts/hotplug-host.py" --qmp "$outdir/qmp.sock" \
+		--results "$outdir/results.log" --log "$outdir/hotplug.log" \
+		--device "$hpdev" --timeout "$timeout" --max-notify "$hpmax" \
+		2>"$outdir/hotplug.err" &
+	hppid=$!
+fi
 set +e
 timeout -k 5 "$timeout" "${qemu[@]}" </dev/null >"$outdir/qemu.out" 2>&1
 qrc=$?
+hprc=0
+if [ -n "$hppid" ]; then
+	wait "$hppid"
+	hprc=$?
+fi
 set -e
 [ -z "$tailpid" ] || kill "$tailpid" 2>/dev/null || true
 secs=$(( $(date +%s) - start ))
@@ -211,6 +248,11 @@ prc=$(sed -n 's/^UVIRTIO-PAYLOAD-EXIT \([0-9]*\).*/\1/p' "$outdir/results.log" |
 [ -z "$prc" ] || [ "$prc" = 0 ] || bad+=("payload exited with $prc")
 grep -q '^HEALTH-FAIL' "$outdir/results.log" &&
 	bad+=("$(grep '^HEALTH-FAIL' "$outdir/results.log" | tr -d '\r')")
+
+if [ -n "$hppid" ]; then
+	cat "$outdir/hotplug.err" >&2
+	[ "$hprc" = 0 ] || bad+=("hot-plug host side failed (rc $hprc): $(grep FAIL "$outdir/hotplug.log" 2>/dev/null | head -n 5)")
+fi
 
 health() { sed -n "s/^HEALTH $1=\([0-9]*\).*/\1/p" "$outdir/results.log" | head -n 1; }
 pa=$(health pins_acquired) pr=$(health pins_released)

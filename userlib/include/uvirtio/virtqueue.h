@@ -13,7 +13,8 @@
  * space posted, split used index never more than the in-flight count
  * ahead).  Chains are freed from driver-private shadow state, never by
  * walking descriptors in shared memory.  A violation marks the queue (and
- * its device) broken and every later call returns -EIO.
+ * its device) broken and every later call returns -EIO (-ENODEV if the
+ * device was removed: a pulled function's ring memory reads all-ones).
  *
  * Memory ordering (C11 atomics on the shared ring words):
  *  - descriptors and ring slots are written with plain stores, then made
