@@ -824,22 +824,6 @@ static struct {
 } uv_fi_knobs[48];
 static unsigned int uv_fi_nknobs;
 
-static int uv_read_file(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = 0;
-	return 0;
-}
-
 /* Set /sys/kernel/debug/@knob, remembering the value it had first */
 static int uv_fi_set(const char *knob, const char *val)
 {

@@ -46,14 +46,12 @@ static inline void uv_copy(char *dst, size_t len, const char *src)
 	dst[n] = 0;
 }
 
-static inline int uv_read_sysfs(const char *bdf, const char *attr, char *buf,
-				size_t len)
+/* Read a small file into @buf, NUL-terminated.  0 or -1. */
+static inline int uv_read_file(const char *path, char *buf, size_t len)
 {
-	char path[PATH_MAX];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), UV_SYSFS_PCI "/%s/%s", bdf, attr);
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -1;
@@ -63,6 +61,15 @@ static inline int uv_read_sysfs(const char *bdf, const char *attr, char *buf,
 		return -1;
 	buf[n] = 0;
 	return 0;
+}
+
+static inline int uv_read_sysfs(const char *bdf, const char *attr, char *buf,
+				size_t len)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), UV_SYSFS_PCI "/%s/%s", bdf, attr);
+	return uv_read_file(path, buf, len);
 }
 
 static inline long uv_read_hex(const char *bdf, const char *attr)
