@@ -1470,9 +1470,11 @@ static void *hp_io_thread(void *arg)
 	int ret = 0, i;
 
 	for (;;) {
-		while (free_mask && since_flush < KILL_FLUSH_EVERY) {
+		/* each slot is written once per cycle, so the journal is exact */
+		while (k < io->nslots && free_mask &&
+		       since_flush < KILL_FLUSH_EVERY) {
 			uint32_t b = __builtin_ctz(free_mask);
-			uint32_t slot = io->base + k % io->nslots;
+			uint32_t slot = io->base + k;
 
 			kill_pattern(io->buf + b * KILL_BS, io->seed, io->cycle,
 				     slot);
@@ -1488,7 +1490,9 @@ static void *hp_io_thread(void *arg)
 			since_flush++;
 			k++;
 		}
-		if (since_flush >= KILL_FLUSH_EVERY) {
+		/* every slot written: keep flushing until the unplug */
+		if (since_flush >= KILL_FLUSH_EVERY ||
+		    (k >= io->nslots && !inflight)) {
 			uint32_t snap = __atomic_load_n(&io->ndone, __ATOMIC_RELAXED);
 
 			ret = uvirtio_blk_q_flush(io->q, (void *)(uintptr_t)(FLUSH_TAG | snap));
@@ -1516,18 +1520,11 @@ static void *hp_io_thread(void *arg)
 							 __ATOMIC_RELEASE);
 				io->flushes++;
 			} else {
-				/* a slot is written once per cycle at most */
-				if (io->ndone < HP_SLOTS)
-					io->done[io->ndone] = (uint32_t)(c >> 8);
+				io->done[io->ndone] = (uint32_t)(c >> 8);
 				__atomic_store_n(&io->ndone, io->ndone + 1,
 						 __ATOMIC_RELEASE);
 				free_mask |= 1u << (c & 0xff);
 			}
-		}
-		if (k >= io->nslots && !inflight) {
-			/* wrote every slot of this cycle: start over */
-			k = 0;
-			io->cycle |= 0x80000000u;
 		}
 		__atomic_store_n(&io->started, true, __ATOMIC_RELEASE);
 	}
@@ -1645,8 +1642,7 @@ static int hp_verify(struct __test_metadata *_metadata, struct uvirtio_blk *blk,
 			return bad + 1;
 		kill_pattern(want, io->seed, io->cycle, slot);
 		if (memcmp(want, buf, KILL_BS) && bad++ < 5)
-			TH_LOG("cycle %u: flushed slot %u lost", io->cycle & 0x7fffffff,
-			       slot);
+			TH_LOG("cycle %u: flushed slot %u lost", io->cycle, slot);
 	}
 	*checked += n;
 	uvirtio_blk_free_buf(blk, buf);
