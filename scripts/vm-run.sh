@@ -137,6 +137,7 @@ std)
 	if [ "$hotplug" = 1 ]; then
 		# A -blockdev outlives device_del, so the re-added function
 		# sees the same disk.
+		rm -f "$outdir/hp.img"
 		truncate -s 64M "$outdir/hp.img"
 		hpdev="driver=virtio-blk-pci,id=hp0,bus=rp1,drive=hpd,serial=uvhp0$m"
 		dev+=(-blockdev "driver=file,filename=$outdir/hp.img,node-name=hpf"
