@@ -72,8 +72,8 @@ def main():
     if not rows:
         print('  (no reliability results in this run)')
         return 0
-    w = [max(len(r[i]) for r in rows + [('test', 'load held', 'faults survived / bad inputs', 'lost or failed')]) for i in range(4)]
     hdr = ('test', 'load held', 'faults survived / bad inputs', 'lost or failed')
+    w = [max(len(r[i]) for r in rows + [hdr]) for i in range(4)]
     for r in [hdr] + rows:
         print('  ' + '  '.join(r[i].ljust(w[i]) for i in range(4)).rstrip())
     return 0

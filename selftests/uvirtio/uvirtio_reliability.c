@@ -341,6 +341,46 @@ FIXTURE_TEARDOWN(kill9)
 		uv_give_back(self->bdf);
 }
 
+/*
+ * Read back the @n slots in @done, written with kill_pattern(@seed, @run),
+ * through @blk.  Returns the mismatches, plus 1 if a read failed; adds the
+ * slots checked to *@checked.
+ */
+static int verify_slots(struct __test_metadata *_metadata,
+			struct uvirtio_blk *blk, const uint32_t *done,
+			uint32_t n, uint64_t seed, uint32_t run,
+			uint32_t *checked)
+{
+	uint8_t *buf = NULL, want[KILL_BS];
+	uint32_t i;
+	int ret, bad = 0;
+
+	ret = uvirtio_blk_alloc_buf(blk, KILL_BS, (void **)&buf);
+	EXPECT_EQ(0, ret);
+	for (i = 0; !ret && i < n; i++) {
+		uint32_t slot = done[i];
+
+		ret = uvirtio_blk_read(blk, (uint64_t)slot * KILL_BS, buf, KILL_BS);
+		EXPECT_EQ(0, ret) TH_LOG("run %u: read slot %u: %s", run,
+					 slot, strerror(-ret));
+		if (ret)
+			break;
+		kill_pattern(want, seed, run, slot);
+		if (memcmp(want, buf, KILL_BS)) {
+			uint32_t h[2];
+
+			memcpy(h, buf, 8);
+			if (bad++ < 5)
+				TH_LOG("run %u: flushed slot %u lost: holds run %u slot %u",
+				       run, slot, h[0], h[1]);
+		}
+	}
+	*checked += i;
+	if (buf)
+		uvirtio_blk_free_buf(blk, buf);
+	return bad + (ret != 0);
+}
+
 /* Read back every committed slot of run @iter; returns mismatches. */
 static int kill_verify(struct __test_metadata *_metadata, const char *bdf,
 		       const struct journal *j, uint64_t seed, uint32_t iter,
@@ -348,9 +388,8 @@ static int kill_verify(struct __test_metadata *_metadata, const char *bdf,
 {
 	struct uvirtio_backend *be;
 	struct uvirtio_blk *blk;
-	uint8_t *buf, want[KILL_BS];
 	uint32_t i, n = __atomic_load_n(&j->committed, __ATOMIC_ACQUIRE);
-	int ret, bad = 0;
+	int ret, bad;
 
 	ret = uvirtio_kmod_open(bdf, NULL, &be);
 	if (ret == -EBUSY) {
@@ -371,30 +410,10 @@ static int kill_verify(struct __test_metadata *_metadata, const char *bdf,
 		uvirtio_backend_close(be);
 		return 1;
 	}
-	ret = uvirtio_blk_alloc_buf(blk, KILL_BS, (void **)&buf);
-	EXPECT_EQ(0, ret);
-	for (i = 0; !ret && i < n; i++) {
-		uint32_t slot = j->done[i];
-
-		ret = uvirtio_blk_read(blk, (uint64_t)slot * KILL_BS, buf, KILL_BS);
-		EXPECT_EQ(0, ret) TH_LOG("iteration %u: read slot %u: %s", iter,
-					 slot, strerror(-ret));
-		if (ret)
-			break;
-		kill_pattern(want, seed, iter, slot);
-		if (memcmp(want, buf, KILL_BS)) {
-			uint32_t h[2];
-
-			memcpy(h, buf, 8);
-			if (bad++ < 5)
-				TH_LOG("iteration %u: flushed slot %u lost: holds run %u slot %u",
-				       iter, slot, h[0], h[1]);
-		}
-	}
-	*checked += i;
+	bad = verify_slots(_metadata, blk, j->done, n, seed, iter, checked);
 	uvirtio_blk_close(blk);
 	uvirtio_backend_close(be);
-	return bad + (ret != 0);
+	return bad;
 }
 
 TEST_F_TIMEOUT(kill9, under_io, 560)
@@ -1625,28 +1644,9 @@ FIXTURE_TEARDOWN(hotplug)
 static int hp_verify(struct __test_metadata *_metadata, struct uvirtio_blk *blk,
 		     const struct hp_io *io, uint32_t *checked)
 {
-	uint8_t *buf, want[KILL_BS];
-	uint32_t i, n = io->committed < HP_SLOTS ? io->committed : HP_SLOTS;
-	int ret, bad = 0;
-
-	ret = uvirtio_blk_alloc_buf(blk, KILL_BS, (void **)&buf);
-	EXPECT_EQ(0, ret);
-	if (ret)
-		return 1;
-	for (i = 0; i < n; i++) {
-		uint32_t slot = io->done[i];
-
-		ret = uvirtio_blk_read(blk, (uint64_t)slot * KILL_BS, buf, KILL_BS);
-		EXPECT_EQ(0, ret) TH_LOG("read slot %u: %s", slot, strerror(-ret));
-		if (ret)
-			return bad + 1;
-		kill_pattern(want, io->seed, io->cycle, slot);
-		if (memcmp(want, buf, KILL_BS) && bad++ < 5)
-			TH_LOG("cycle %u: flushed slot %u lost", io->cycle, slot);
-	}
-	*checked += n;
-	uvirtio_blk_free_buf(blk, buf);
-	return bad;
+	return verify_slots(_metadata, blk, io->done,
+			    io->committed < HP_SLOTS ? io->committed : HP_SLOTS,
+			    io->seed, io->cycle, checked);
 }
 
 TEST_F_TIMEOUT(hotplug, under_io, 7200)
