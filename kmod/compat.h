@@ -13,6 +13,8 @@
 
 #include <linux/device.h>
 #include <linux/eventfd.h>
+#include <linux/iommu.h>
+#include <linux/irqdomain.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pci.h>
@@ -77,6 +79,51 @@ static inline void uvirtio_vm_flags_set(struct vm_area_struct *vma,
 #else
 #define UVIRTIO_GENL_MCAST_ADMIN	0
 #endif
+
+/*
+ * A paging domain for a device: iommu_paging_domain_alloc() (6.11) took
+ * over from iommu_domain_alloc(bus).
+ * Return: the domain or NULL.
+ */
+static inline struct iommu_domain *uvirtio_compat_domain_alloc(struct device *dev)
+{
+#ifdef UVIRTIO_HAVE_PAGING_DOMAIN_ALLOC
+	struct iommu_domain *d = iommu_paging_domain_alloc(dev);
+
+	return IS_ERR(d) ? NULL : d;
+#else
+	return iommu_domain_alloc(dev->bus);
+#endif
+}
+
+/* iommu_map_sg() gained a gfp_t argument in 6.3. */
+static inline ssize_t
+uvirtio_compat_iommu_map_sgtable(struct iommu_domain *d, unsigned long iova,
+				 struct sg_table *sgt, int prot)
+{
+#ifdef UVIRTIO_HAVE_IOMMU_MAP_GFP
+	return iommu_map_sg(d, iova, sgt->sgl, sgt->orig_nents, prot,
+			    GFP_KERNEL_ACCOUNT);
+#else
+	return iommu_map_sg(d, iova, sgt->sgl, sgt->orig_nents, prot);
+#endif
+}
+
+/*
+ * Are the device's MSIs isolated (interrupt remapping)?  6.3 replaced
+ * IOMMU_CAP_INTR_REMAP and irq_domain_check_msi_remap() with
+ * iommu_group_has_isolated_msi().  VFIO type1 asks the same question.
+ */
+static inline bool uvirtio_compat_isolated_msi(struct device *dev,
+					       struct iommu_group *group)
+{
+#ifdef UVIRTIO_HAVE_GROUP_ISOLATED_MSI
+	return iommu_group_has_isolated_msi(group);
+#else
+	return irq_domain_check_msi_remap() ||
+	       device_iommu_capable(dev, IOMMU_CAP_INTR_REMAP);
+#endif
+}
 
 /* MODULE_IMPORT_NS() takes a string literal from 6.13 on. */
 #ifdef UVIRTIO_HAVE_STRING_NS

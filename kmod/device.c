@@ -19,35 +19,42 @@
  *    Held for lookup in DEVICE_OPEN and LIST_DEVICES and for list
  *    add/del in probe/remove.
  * 3. uvirtio_device.lock (mutex) - everything mutable in the device:
- *    @owner/@owner_pid, @dead, @remove_trigger, @iommu_mode, the DMA lists
- *    and counters, the interrupt vectors, and hardware access through
- *    pread/pwrite/ioctl (BAR iomaps are torn down under it in remove()).
- *    Every device-fd ioctl handler runs with it held (main.c dispatcher).
- *    Paths holding it may sleep: pinning user pages takes mmap_lock
- *    inside it (so lock -> mmap_lock), free_irq()/disable_irq() wait for
- *    handlers, the virtio reset polls for up to a second.
+ *    @owner/@owner_pid, @dead, @remove_trigger, the DMA regime and the
+ *    IOMMU domain, the IOVA tree, the DMA lists and counters, the
+ *    interrupt vectors, and hardware access through pread/pwrite/ioctl
+ *    (BAR iomaps are torn down under it in remove()).  Every device-fd
+ *    ioctl handler but DMA_MAP runs with it held (main.c dispatcher).
+ *    Paths holding it may sleep (free_irq()/disable_irq() wait for
+ *    handlers, the virtio reset polls for up to a second, the IOMMU core
+ *    allocates page tables), but NEVER touch user memory: remove() needs
+ *    this lock, and a fault on a userfaultfd- or FUSE-backed page can
+ *    take for ever.  So DMA_MAP pins its pages before it takes the lock,
+ *    and every ioctl's output is copied to user space by the dispatcher
+ *    after the lock is dropped (uvirtio_ucmd_respond()); a handler whose
+ *    result must not outlive a failed copy has an undo step, run under
+ *    the lock again.  pread/pwrite copy their 1-8 bytes outside it too.
  * 4. mm->mmap_lock - taken by the MM around our .mmap and .fault
- *    callbacks.  Because DMA_MAP takes mmap_lock under uvirtio_device.lock,
- *    .mmap and .fault must NEVER take uvirtio_device.lock; they only read
- *    data that is fixed at probe time, use @revoke_sem, or look buffers up
- *    in the @bufs xarray (its own spinlock) and take a kref.
+ *    callbacks.  .mmap and .fault must NEVER take uvirtio_device.lock;
+ *    they only read data that is fixed at probe time, use @revoke_sem,
+ *    or look buffers up in the @bufs xarray (its own spinlock) and take a
+ *    kref.  (Pinning takes mmap_lock with no uvirtio lock held.)
  * 5. uvirtio_device.revoke_sem (rwsem) - .fault holds it for read while
  *    it checks @dead and inserts a BAR pfn; revocation holds it for write
- *    while it sets @dead and calls unmap_mapping_range(), and again when
- *    it swaps the memory of every coherent buffer for a copy
- *    (uvirtio_dma_revoke(), which holds it across the zap of the buffer
- *    mappings, the copy and the free, so a fault sees the copy).
- *    So no BAR pfn can be inserted after revocation (faults map
- *    @gone_page instead), and revocation waits for faults in flight.  (unmap_mapping_range() takes
- *    i_mmap_rwsem inside it.)  The coherent-buffer mmap and the final
- *    release of a buffer (dma_free_coherent()) hold it for read, so a
- *    buffer's memory is freed exactly once, and never after remove().
- * 5a. uvirtio_device.all_bufs_lock (spinlock) - the @all_bufs list, for
- *    releases running side by side; taken inside @revoke_sem (read) or
- *    @lock, nothing is taken inside it.
+ *    while it sets @dead and calls unmap_mapping_range().  So no BAR pfn
+ *    can be inserted after revocation (faults map @gone_page instead),
+ *    and revocation waits for faults in flight.
+ *    (unmap_mapping_range() takes i_mmap_rwsem inside it.)  A function
+ *    reset (UVIRTIO_DEVICE_RESET with FLR) holds it for write too, with
+ *    the BAR mappings zapped, so no access reaches the BARs while the
+ *    function resets; they fault back afterwards.  DMA buffer mappings
+ *    do not use it: their pages live as long as the mappings (dma.c).
  * 6. uvirtio_vector.lock (spinlock, IRQ-safe) - innermost; protects a
  *    vector's eventfd pointer, counter and INTx mask state against the
  *    hard IRQ handler.  eventfd_signal() is called under it.
+ *
+ * The DMA regime (@iommu_mode, @domain, ...) is set at open, before the
+ * device fd exists, and reset at release: it is fixed for the life of
+ * the fd, so DMA_MAP reads it without the lock.
  *
  * @dead is written under both @lock and @revoke_sem (write), so holding
  * either one is enough to read it stably.  poll() reads it locklessly
@@ -87,6 +94,7 @@
 #include <linux/pid.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
+#include <linux/security.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -105,6 +113,7 @@ static void uvirtio_device_free(struct kref *kref)
 						   kref);
 
 	WARN_ON(!list_empty(&udev->maps));
+	WARN_ON(udev->domain);
 	xa_destroy(&udev->bufs);
 	iput(udev->inode);
 	__free_page(udev->gone_page);
@@ -219,9 +228,11 @@ ALLOW_ERROR_INJECTION(uvirtio_eventfd_get, ERRNO);
  * 2. bus master off: from now on nothing the device does reaches memory,
  *    including MSI writes, even if it ignored the reset.
  * 3. interrupts freed and eventfds released: no handler can run any more.
- * 4. DMA unmapped and unpinned, coherent buffers released: only now is it
- *    safe to hand the pages back, because the device can no longer write
- *    them.  Buffers still mmapped are freed at their last munmap.
+ * 4. DMA unmapped (IOTLB flushed) and unpinned, buffer handles dropped:
+ *    only now is it safe to hand the pages back.  Buffers still mmapped
+ *    keep their memory until their last munmap, out of the device's
+ *    reach.
+ * 5. the IOMMU group goes back to the kernel's DMA domain.
  *
  * With @hw false (release() after remove()) the hardware is gone: steps 1
  * and 2 are skipped (remove() already did them), but freeing is done.
@@ -241,6 +252,7 @@ void uvirtio_device_teardown(struct uvirtio_device *udev, bool hw)
 	}
 	uvirtio_irq_teardown(udev);
 	uvirtio_dma_teardown(udev);
+	uvirtio_dma_release(udev);
 }
 
 /**
@@ -250,9 +262,9 @@ void uvirtio_device_teardown(struct uvirtio_device *udev, bool hw)
  * Wakes poll() with EPOLLHUP | EPOLLERR and signals the remove eventfd.
  * BAR mappings stay valid but are backed by @gone_page from now on: an
  * owner still polling or ringing a doorbell sees all-ones, as from a
- * surprise-removed function, instead of a SIGBUS.  Coherent buffers stay
- * mapped until the function is quiesced; then remove() swaps their
- * memory for a copy with uvirtio_dma_revoke().  Later ioctls get -ENODEV.
+ * surprise-removed function, instead of a SIGBUS.  DMA buffers stay
+ * mapped (their memory is the module's, see dma.c).  Later ioctls get
+ * -ENODEV.
  *
  * Context: process context, @udev->lock held.
  */
@@ -261,7 +273,6 @@ void uvirtio_device_revoke(struct uvirtio_device *udev)
 	lockdep_assert_held(&udev->lock);
 	down_write(&udev->revoke_sem);
 	udev->dead = true;
-	/* coherent buffers stay until uvirtio_dma_revoke() */
 	unmap_mapping_range(udev->inode->i_mapping, 0,
 			    UVIRTIO_REGION_OFFSET(UVIRTIO_NUM_BARS), 1);
 	up_write(&udev->revoke_sem);
@@ -328,9 +339,12 @@ static int uvirtio_config_rw(struct uvirtio_device *udev, u64 off,
 		ret = pci_read_config_word(pdev, PCI_COMMAND, &cmd);
 		if (ret)
 			return pcibios_err_to_errno(ret);
+		/* A device that must not DMA never gets bus mastering. */
 		ret = uvirtio_cfg_write_check(off, count,
 					      count == 1 ? v->b :
-					      count == 2 ? v->w : v->l, cmd);
+					      count == 2 ? v->w : v->l, cmd,
+					      udev->iommu_mode !=
+					      UVIRTIO_IOMMU_NONE);
 		if (ret)
 			return ret;
 		if (count == 1)
@@ -363,9 +377,20 @@ static int uvirtio_bar_rw(struct uvirtio_device *udev, unsigned int bar,
 	ret = uvirtio_check_access(udev->bar_len[bar], off, count, mem);
 	if (ret)
 		return ret;
-	if (write && uvirtio_ranges_overlap(off, count, udev->msix_start[bar],
-					    udev->msix_end[bar] -
-					    udev->msix_start[bar]))
+	if (uvirtio_ranges_overlap(off, count, udev->msix_start[bar],
+				   udev->msix_end[bar] - udev->msix_start[bar])) {
+		/* The MSI-X table is the kernel's: hidden, read-only. */
+		if (write)
+			return -EPERM;
+		memset(v, 0xff, sizeof(*v));
+		return 0;
+	}
+	/*
+	 * The legacy interface programs physical queue addresses, which no
+	 * IOMMU translates: not on a device whose DMA is contained.
+	 */
+	if (write && bar == 0 && udev->legacy &&
+	    udev->iommu_mode == UVIRTIO_IOMMU_TRANSLATED)
 		return -EPERM;
 
 	addr = udev->bar_map[bar] + off;
@@ -517,17 +542,6 @@ static const struct file_operations uvirtio_device_fops = {
 	.poll = uvirtio_device_poll,
 };
 
-static u32 uvirtio_iommu_mode(struct pci_dev *pdev)
-{
-	struct iommu_domain *domain = iommu_get_domain_for_dev(&pdev->dev);
-
-	if (domain && (domain->type == IOMMU_DOMAIN_DMA ||
-		       domain->type == IOMMU_DOMAIN_DMA_FQ))
-		return UVIRTIO_IOMMU_TRANSLATED;
-	return uvirtio_allow_unsafe_noiommu ? UVIRTIO_IOMMU_UNSAFE :
-					      UVIRTIO_IOMMU_NONE;
-}
-
 static struct uvirtio_device *uvirtio_lookup(u32 pci_addr)
 {
 	struct uvirtio_device *udev, *found = NULL;
@@ -548,10 +562,16 @@ static struct uvirtio_device *uvirtio_lookup(u32 pci_addr)
  * uvirtio_device_open() - UVIRTIO_DEVICE_OPEN: make a device fd
  * @ucmd: the call (control fd)
  *
+ * The device is reset and its DMA regime decided (uvirtio_dma_setup())
+ * before the fd exists.
+ *
  * Context: process context, no uvirtio lock held.
  * Return: 0 and the fd in the struct; -EPERM without CAP_SYS_RAWIO,
- * -EINVAL for non-zero flags, -ENODEV for an unknown or removed device,
- * -EBUSY if it has an owner, -EMFILE/-ENFILE/-ENOMEM.
+ * under kernel lockdown, or for a translated device without interrupt
+ * isolation (see allow_unsafe_interrupts); -EINVAL for non-zero flags;
+ * -ENODEV for an unknown or removed device; -EBUSY if it or its IOMMU
+ * group has an owner, or a kernel driver holds a device of its group;
+ * -ETIMEDOUT if its reset does not complete; -EMFILE/-ENFILE/-ENOMEM.
  */
 int uvirtio_device_open(struct uvirtio_ucmd *ucmd)
 {
@@ -565,6 +585,10 @@ int uvirtio_device_open(struct uvirtio_ucmd *ucmd)
 		return -EINVAL;
 	if (!capable(CAP_SYS_RAWIO))
 		return -EPERM;
+	/* What sysfs refuses for raw PCI access, uvirtio refuses too. */
+	ret = security_locked_down(LOCKDOWN_PCI_ACCESS);
+	if (ret)
+		return ret;
 	udev = uvirtio_lookup(cmd->pci_addr);
 	if (!udev)
 		return -ENODEV;
@@ -578,10 +602,23 @@ int uvirtio_device_open(struct uvirtio_ucmd *ucmd)
 		ret = -EBUSY;
 		goto err_unlock;
 	}
+	/*
+	 * Start from a quiet device, whatever the previous driver left.  A
+	 * device that does not finish its reset may still be doing DMA:
+	 * refuse it, with bus mastering off (probe left it off).
+	 */
+	ret = uvirtio_virtio_reset(udev);
+	if (ret == -ETIMEDOUT) {
+		pci_warn(udev->pdev, "open refused: the virtio reset timed out\n");
+		goto err_unlock;
+	}
+	ret = uvirtio_dma_setup(udev);
+	if (ret)
+		goto err_unlock;
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
 		ret = fd;
-		goto err_unlock;
+		goto err_release;
 	}
 	file = anon_inode_getfile("[uvirtio]", &uvirtio_device_fops, udev,
 				  O_RDWR);
@@ -596,23 +633,18 @@ int uvirtio_device_open(struct uvirtio_ucmd *ucmd)
 	/* From here the file owns the reference uvirtio_lookup() took. */
 	udev->owner = file;
 	udev->owner_pid = get_pid(task_tgid(current));
-	udev->iommu_mode = uvirtio_iommu_mode(udev->pdev);
-	if (udev->iommu_mode == UVIRTIO_IOMMU_UNSAFE) {
-		add_taint(TAINT_USER, LOCKDEP_STILL_OK);
-		pci_warn(udev->pdev,
-			 "uvirtio device opened without IOMMU protection by %s (%d)\n",
-			 current->comm, task_pid_nr(current));
-	}
-	/* Start from a quiet device, whatever the previous driver left. */
-	uvirtio_virtio_reset(udev);
-	pci_set_master(udev->pdev);
+	/* Without DMA containment and without the opt-in: no DMA at all. */
+	if (udev->iommu_mode != UVIRTIO_IOMMU_NONE)
+		pci_set_master(udev->pdev);
 	owner = pid_nr(udev->owner_pid);
 	mutex_unlock(&udev->lock);
 	/* Before the fd can be closed, so "released" always comes later. */
 	uvirtio_nl_notify(udev->pdev, UVIRTIO_EVENT_OPENED, owner, 0);
 
 	cmd->fd = fd;
-	ret = uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
+	/* No lock held: the fd goes live only once the caller knows it. */
+	uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
+	ret = uvirtio_ucmd_copy_out(ucmd);
 	if (ret) {
 		/* release() undoes the open and drops the reference. */
 		fput(file);
@@ -624,6 +656,8 @@ int uvirtio_device_open(struct uvirtio_ucmd *ucmd)
 
 err_put_fd:
 	put_unused_fd(fd);
+err_release:
+	uvirtio_dma_release(udev);
 err_unlock:
 	mutex_unlock(&udev->lock);
 	uvirtio_device_put(udev);
@@ -645,7 +679,7 @@ int uvirtio_ioctl_get_info(struct uvirtio_ucmd *ucmd)
 	struct uvirtio_device *udev = ucmd->udev;
 	struct pci_dev *pdev = udev->pdev;
 
-	if (cmd->flags || cmd->__reserved ||
+	if (cmd->flags || cmd->__reserved || cmd->__reserved2 ||
 	    memchr_inv(cmd->__pad, 0, sizeof(cmd->__pad)))
 		return -EINVAL;
 
@@ -672,6 +706,9 @@ int uvirtio_ioctl_get_info(struct uvirtio_ucmd *ucmd)
 	cmd->max_dma_mappings = READ_ONCE(uvirtio_max_mappings);
 	cmd->dma_mask = dma_get_mask(&pdev->dev);
 	memcpy(cmd->caps, udev->vcaps, sizeof(cmd->caps));
+	cmd->dma_flags = udev->dma_flags;
+	cmd->untranslated = udev->untranslated;
+	cmd->num_iova_ranges = udev->nr_iova_ranges;
 	return uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
@@ -746,7 +783,16 @@ int uvirtio_ioctl_reset(struct uvirtio_ucmd *ucmd)
 	if (cmd->flags & UVIRTIO_RESET_FLR) {
 		if (!udev->has_flr)
 			return -EOPNOTSUPP;
+		/*
+		 * No access may reach the BARs while the function resets:
+		 * zap the owner's BAR mappings and hold faults off (they
+		 * take @revoke_sem for read) until it is done.
+		 */
+		down_write(&udev->revoke_sem);
+		unmap_mapping_range(udev->inode->i_mapping, 0,
+				    UVIRTIO_REGION_OFFSET(UVIRTIO_NUM_BARS), 1);
 		ret = uvirtio_function_reset(udev);
+		up_write(&udev->revoke_sem);
 		if (ret)
 			return ret;
 	}
@@ -793,6 +839,8 @@ static int uvirtio_stats_show(struct seq_file *s, void *unused)
 	seq_printf(s, "owner_pid: %d\n",
 		   udev->owner_pid ? pid_nr(udev->owner_pid) : 0);
 	seq_printf(s, "iommu_mode: %u\n", udev->iommu_mode);
+	seq_printf(s, "untranslated: %u\n", udev->untranslated);
+	seq_printf(s, "dma_flags: %#x\n", udev->dma_flags);
 	seq_printf(s, "pinned_pages: %llu\n", udev->pinned_pages);
 	seq_printf(s, "mappings: %u\n", udev->nr_maps);
 	seq_printf(s, "coherent_buffers: %u\n", udev->nr_bufs);

@@ -1,34 +1,43 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * uvirtio: DMA - pinned user memory (UVIRTIO_DMA_MAP) and kernel-allocated
- * coherent buffers (UVIRTIO_DMA_ALLOC).
+ * uvirtio: DMA - pinned user memory (UVIRTIO_DMA_MAP) and module-allocated
+ * buffers (UVIRTIO_DMA_ALLOC).
  *
- * Both go through the kernel DMA API on the device's default domain: with
- * a translating IOMMU the device can reach only what is mapped here.
- * Without one DMA is refused (EPERM) unless allow_unsafe_noiommu is set.
+ * On a translated device (iommu.c) both are mapped with iommu_map_sg()
+ * into the IOMMU domain the device fd owns, at an IOVA the caller chose
+ * (UVIRTIO_DMA_FIXED_IOVA) or one uvirtio chose, and unmapped with
+ * iommu_unmap(), which flushes the IOTLB, before any page is unpinned or
+ * freed.  On an UNSAFE device the device uses physical addresses.  On a
+ * NONE device DMA is refused (EPERM).  The kernel DMA API is not used:
+ * the PCI driver declares driver_managed_dma.
  *
  * Locked memory is charged per user (struct user_struct.locked_vm, as
  * io_uring and iommufd do) against RLIMIT_MEMLOCK, unless the caller has
  * CAP_IPC_LOCK.  Per-user charging needs no mmap_lock, so a buffer can be
  * uncharged from munmap().
+ *
+ * UVIRTIO_DMA_MAP pins the pages before it takes the device mutex: a
+ * fault on user memory (userfaultfd, FUSE) may take for ever, and
+ * remove() needs that mutex.
+ *
+ * Buffer memory is plain pages that belong to the buffer until its last
+ * reference goes.  Its user mappings are filled in lazily by the fault
+ * handler, from those same pages, so they need no revocation: once the
+ * handle is dropped (DMA_FREE, close, remove()) the IOVA is unmapped and
+ * the device cannot reach the pages, while the owner's mappings stay
+ * valid until munmap().
  */
 #include <linux/capability.h>
-#include <linux/dma-mapping.h>
 #include <linux/error-injection.h>
+#include <linux/iommu.h>
 #include <linux/mm.h>
-#include <linux/pfn_t.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/vmalloc.h>
 
+#include "compat.h"
 #include "uvirtio.h"
-
-static bool uvirtio_dma_allowed(struct uvirtio_device *udev)
-{
-	return udev->iommu_mode != UVIRTIO_IOMMU_NONE;
-}
 
 /* Charge @npages to the caller's user; *@userp is NULL if not charged. */
 static int uvirtio_charge(u64 npages, struct user_struct **userp)
@@ -58,6 +67,13 @@ static void uvirtio_uncharge(struct user_struct *user, u64 npages)
 	free_uid(user);
 }
 
+/* Mappings plus buffers still alive, against max_mappings. */
+static bool uvirtio_at_max_mappings(struct uvirtio_device *udev)
+{
+	return udev->nr_maps + (u32)atomic_read(&udev->live_bufs) >=
+	       READ_ONCE(uvirtio_max_mappings);
+}
+
 /**
  * uvirtio_pin_pages() - pin a user range for long-term DMA
  * @start: page-aligned user address
@@ -68,11 +84,12 @@ static void uvirtio_uncharge(struct user_struct *user, u64 npages)
  * All or nothing: on failure nothing stays pinned.  Not inlined, so
  * fail_function can make it fail (ALLOW_ERROR_INJECTION).
  *
- * Context: process context; takes mmap_lock of current->mm.
+ * Context: process context, no uvirtio lock held; takes mmap_lock of
+ * current->mm and may fault user memory in.
  * Return: 0, -EFAULT for an unmapped range, or another negative errno.
  */
 noinline int uvirtio_pin_pages(unsigned long start, unsigned long npages,
-		      unsigned int gup_flags, struct page **pages)
+			       unsigned int gup_flags, struct page **pages)
 {
 	unsigned long done = 0;
 	long ret;
@@ -98,110 +115,158 @@ noinline int uvirtio_pin_pages(unsigned long start, unsigned long npages,
 }
 ALLOW_ERROR_INJECTION(uvirtio_pin_pages, ERRNO);
 
-/**
- * uvirtio_dma_map_sgt() - map a mapping's pinned pages for the device
- * @udev: the device
- * @m: the mapping, with @m->sgt built from its pinned pages
- *
- * dma_map_sgtable() fails with -ENOMEM when IOVA space or IOMMU page
- * tables run out, with -EIO when swiotlb is full, and with -EINVAL when
- * the IOMMU refuses the range for another reason.  None of these is the
- * caller's fault, so they are all reported as -ENOMEM, the errno
- * UVIRTIO_DMA_MAP documents for running out of resources.  Not inlined,
- * so fail_function can make it fail (ALLOW_ERROR_INJECTION): without an
- * IOMMU the mapping never fails otherwise.
- *
- * Context: process context, @udev->lock held.
- * Return: 0 or -ENOMEM.
- */
-noinline int uvirtio_dma_map_sgt(struct uvirtio_device *udev,
-				 struct uvirtio_dma_mapping *m)
+static void uvirtio_mapping_destroy(struct uvirtio_dma_mapping *m)
 {
-	return dma_map_sgtable(&udev->pdev->dev, &m->sgt, m->dir, 0) ?
-	       -ENOMEM : 0;
-}
-ALLOW_ERROR_INJECTION(uvirtio_dma_map_sgt, ERRNO);
-
-static void uvirtio_mapping_free(struct uvirtio_device *udev,
-				 struct uvirtio_dma_mapping *m)
-{
-	dma_unmap_sgtable(&udev->pdev->dev, &m->sgt, m->dir, 0);
-	sg_free_table(&m->sgt);
 	unpin_user_pages_dirty_lock(m->pages, m->npages,
-				    m->dir != DMA_TO_DEVICE);
+				    m->prot & IOMMU_WRITE);
 	kvfree(m->pages);
 	uvirtio_uncharge(m->user, m->npages);
-	udev->pinned_pages -= m->npages;
-	udev->nr_maps--;
 	kfree(m);
 }
 
-/* Report the device runs of @m, merged, to @ubuf; return how many. */
-static int uvirtio_report_segments(struct uvirtio_dma_mapping *m,
-				   struct uvirtio_dma_segment __user *ubuf,
-				   u32 room, u32 *count)
+/* Take @m out of the device's reach, then give its pages back. */
+static void uvirtio_mapping_free(struct uvirtio_device *udev,
+				 struct uvirtio_dma_mapping *m)
 {
-	struct uvirtio_dma_segment cur = {};
-	struct scatterlist *sg;
-	u32 n = 0;
-	unsigned int i;
-
-	for_each_sgtable_dma_sg(&m->sgt, sg, i) {
-		if (uvirtio_seg_merge(&cur, sg_dma_address(sg),
-				      sg_dma_len(sg)))
-			continue;
-		if (n < room && copy_to_user(&ubuf[n], &cur, sizeof(cur)))
-			return -EFAULT;
-		n++;
-		cur.iova = sg_dma_address(sg);
-		cur.length = sg_dma_len(sg);
+	lockdep_assert_held(&udev->lock);
+	list_del(&m->node);
+	if (udev->iommu_mode == UVIRTIO_IOMMU_TRANSLATED) {
+		/* Flushes the IOTLB: only then may the pages go. */
+		uvirtio_iommu_unmap(udev, m->iova.start, m->length);
+		uvirtio_iova_remove(udev, &m->iova);
 	}
-	if (n < room && copy_to_user(&ubuf[n], &cur, sizeof(cur)))
-		return -EFAULT;
-	*count = n + 1;
-	return 0;
+	udev->pinned_pages -= m->npages;
+	udev->nr_maps--;
+	uvirtio_mapping_destroy(m);
 }
 
-/**
- * uvirtio_ioctl_dma_map() - UVIRTIO_DMA_MAP
- * @ucmd: the call; @ucmd->udev->lock held
- *
- * Return: 0; -EPERM without a translating IOMMU (and unsafe mode off);
- * -EINVAL for bad flags, non-zero reserved, zero or unaligned range;
- * -EOVERFLOW for a wrapping or over-long range; -ENOSPC at max_mappings;
- * -EEXIST on overlap with another mapping; -ENOMEM when RLIMIT_MEMLOCK
- * would be exceeded or memory is short; -EFAULT for unmapped memory.
+/*
+ * Physical runs of @m's pages (UNSAFE devices): all of them are counted
+ * in *@count, the first @room are stored in @segs.
  */
-int uvirtio_ioctl_dma_map(struct uvirtio_ucmd *ucmd)
+static void uvirtio_phys_segments(struct uvirtio_dma_mapping *m,
+				  struct uvirtio_dma_segment *segs, u32 room,
+				  u32 *count)
 {
-	struct uvirtio_dma_map *cmd = ucmd->cmd;
-	struct uvirtio_device *udev = ucmd->udev;
-	struct uvirtio_dma_mapping *m, *other;
-	unsigned int gup_flags = 0;
-	u32 dirs = cmd->flags & UVIRTIO_DMA_BIDIRECTIONAL;
-	u32 nseg;
-	u64 npages;
+	struct uvirtio_dma_segment cur = {};
+	unsigned long i;
+	u32 n = 0;
+
+	for (i = 0; i < m->npages; i++) {
+		u64 pa = page_to_phys(m->pages[i]);
+
+		if (uvirtio_seg_merge(&cur, pa, PAGE_SIZE))
+			continue;
+		if (n < room)
+			segs[n] = cur;
+		n++;
+		cur.iova = pa;
+		cur.length = PAGE_SIZE;
+	}
+	if (n < room)
+		segs[n] = cur;
+	*count = n + 1;
+}
+
+static struct uvirtio_dma_mapping *
+uvirtio_mapping_find(struct uvirtio_device *udev, u64 handle)
+{
+	struct uvirtio_dma_mapping *m;
+
+	list_for_each_entry(m, &udev->maps, node)
+		if (m->handle == handle)
+			return m;
+	return NULL;
+}
+
+/*
+ * The part of DMA_MAP that runs under the device mutex: checks against
+ * the other mappings, the IOVA and the IOMMU mapping, then publication.
+ */
+static int uvirtio_dma_map_locked(struct uvirtio_device *udev,
+				  struct uvirtio_dma_map *cmd,
+				  struct uvirtio_dma_mapping *m)
+{
+	struct uvirtio_dma_mapping *other;
 	int ret;
 
-	/*
-	 * UVIRTIO_DMA_CONTIGUOUS is an output; it is ignored on input so a
-	 * caller can reuse the struct the previous call filled in.
-	 */
-	cmd->flags &= ~UVIRTIO_DMA_CONTIGUOUS;
-	if (!dirs || (cmd->flags & ~UVIRTIO_DMA_BIDIRECTIONAL) ||
-	    cmd->__reserved)
-		return -EINVAL;
-	ret = uvirtio_check_dma_range(cmd->vaddr, cmd->length, &npages);
-	if (ret)
-		return ret;
-	if (!uvirtio_dma_allowed(udev))
-		return -EPERM;
-	if (udev->nr_maps + udev->nr_bufs >= READ_ONCE(uvirtio_max_mappings))
+	if (udev->dead)
+		return -ENODEV;
+	if (uvirtio_at_max_mappings(udev))
 		return -ENOSPC;
 	list_for_each_entry(other, &udev->maps, node)
 		if (uvirtio_ranges_overlap(cmd->vaddr, cmd->length,
 					   other->vaddr, other->length))
 			return -EEXIST;
+
+	if (udev->iommu_mode == UVIRTIO_IOMMU_TRANSLATED) {
+		ret = uvirtio_iova_insert(udev, &m->iova, m->length,
+					  cmd->flags & UVIRTIO_DMA_FIXED_IOVA,
+					  cmd->iova);
+		if (ret)
+			return ret;
+		ret = uvirtio_iommu_map_pages(udev, m->iova.start, m->pages,
+					      m->npages, m->prot);
+		if (ret) {
+			uvirtio_iova_remove(udev, &m->iova);
+			return ret;
+		}
+		cmd->iova = m->iova.start;
+	} else {
+		cmd->iova = page_to_phys(m->pages[0]);
+	}
+	m->handle = udev->next_handle++;
+	cmd->handle = m->handle;
+	list_add_tail(&m->node, &udev->maps);
+	udev->nr_maps++;
+	udev->pinned_pages += m->npages;
+	return 0;
+}
+
+/**
+ * uvirtio_ioctl_dma_map() - UVIRTIO_DMA_MAP
+ * @ucmd: the call; runs WITHOUT @ucmd->udev->lock (the op table says
+ *	so): it pins first, then takes the lock itself
+ *
+ * Return: 0 or an errno documented with struct uvirtio_dma_map.
+ */
+int uvirtio_ioctl_dma_map(struct uvirtio_ucmd *ucmd)
+{
+	struct uvirtio_dma_map *cmd = ucmd->cmd;
+	struct uvirtio_device *udev = ucmd->udev;
+	struct uvirtio_dma_segment *segs = NULL;
+	u32 dirs = cmd->flags & UVIRTIO_DMA_BIDIRECTIONAL;
+	u32 room = cmd->segments ? cmd->nr_segments : 0;
+	struct uvirtio_dma_mapping *m;
+	unsigned int gup_flags = 0;
+	u32 nseg = 1;
+	u64 npages;
+	int ret;
+
+	/* As the dispatcher does for the others (checked again below). */
+	if (READ_ONCE(udev->dead))
+		return -ENODEV;
+	/*
+	 * UVIRTIO_DMA_CONTIGUOUS is an output; it is ignored on input so a
+	 * caller can reuse the struct the previous call filled in.
+	 */
+	cmd->flags &= ~UVIRTIO_DMA_CONTIGUOUS;
+	if (!dirs || (cmd->flags & ~(UVIRTIO_DMA_BIDIRECTIONAL |
+				     UVIRTIO_DMA_FIXED_IOVA)) ||
+	    cmd->__reserved)
+		return -EINVAL;
+	ret = uvirtio_check_dma_range(cmd->vaddr, cmd->length, &npages);
+	if (ret)
+		return ret;
+	/* The mode is fixed for the life of the fd. */
+	if (udev->iommu_mode == UVIRTIO_IOMMU_NONE)
+		return -EPERM;
+	if ((cmd->flags & UVIRTIO_DMA_FIXED_IOVA) &&
+	    udev->iommu_mode != UVIRTIO_IOMMU_TRANSLATED)
+		return -EOPNOTSUPP;
+	/* Nothing larger than RAM can be pinned; bound the arrays by it. */
+	if (npages > totalram_pages())
+		return -ENOMEM;
 
 	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
 	if (!m)
@@ -209,14 +274,12 @@ int uvirtio_ioctl_dma_map(struct uvirtio_ucmd *ucmd)
 	m->vaddr = cmd->vaddr;
 	m->length = cmd->length;
 	m->npages = npages;
-	if (dirs == UVIRTIO_DMA_BIDIRECTIONAL)
-		m->dir = DMA_BIDIRECTIONAL;
-	else if (dirs == UVIRTIO_DMA_TO_DEVICE)
-		m->dir = DMA_TO_DEVICE;
-	else
-		m->dir = DMA_FROM_DEVICE;
-	if (dirs & UVIRTIO_DMA_FROM_DEVICE)
+	if (dirs & UVIRTIO_DMA_TO_DEVICE)
+		m->prot |= IOMMU_READ;
+	if (dirs & UVIRTIO_DMA_FROM_DEVICE) {
+		m->prot |= IOMMU_WRITE;
 		gup_flags |= FOLL_WRITE;
+	}
 
 	ret = uvirtio_charge(npages, &m->user);
 	if (ret)
@@ -230,39 +293,59 @@ int uvirtio_ioctl_dma_map(struct uvirtio_ucmd *ucmd)
 	ret = uvirtio_pin_pages(cmd->vaddr, npages, gup_flags, m->pages);
 	if (ret)
 		goto err_free_pages;
-	ret = sg_alloc_table_from_pages(&m->sgt, m->pages, npages, 0,
-					cmd->length, GFP_KERNEL_ACCOUNT);
-	if (ret)
-		goto err_unpin;
-	ret = uvirtio_dma_map_sgt(udev, m);
-	if (ret)
-		goto err_free_sgt;
-	/* With no segments array only the count is reported. */
-	ret = uvirtio_report_segments(m, u64_to_user_ptr(cmd->segments),
-				      cmd->segments ? cmd->nr_segments : 0,
+	if (udev->iommu_mode == UVIRTIO_IOMMU_UNSAFE) {
+		if (room) {
+			segs = kvmalloc_array(min_t(u64, room, npages),
+					      sizeof(*segs), GFP_KERNEL_ACCOUNT);
+			if (!segs) {
+				ret = -ENOMEM;
+				goto err_unpin;
+			}
+		}
+		uvirtio_phys_segments(m, segs, min_t(u64, room, npages),
 				      &nseg);
-	if (ret)
-		goto err_unmap;
+	}
 
-	m->handle = udev->next_handle++;
-	cmd->handle = m->handle;
-	cmd->iova = sg_dma_address(m->sgt.sgl);
+	mutex_lock(&udev->lock);
+	ret = uvirtio_dma_map_locked(udev, cmd, m);
+	mutex_unlock(&udev->lock);
+	if (ret)
+		goto err_free_segs;
+
 	cmd->nr_segments = nseg;
 	if (nseg == 1)
 		cmd->flags |= UVIRTIO_DMA_CONTIGUOUS;
-	ret = uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
-	if (ret)
-		goto err_unmap;
+	if (room && !segs) {
+		/* Translated: one run. */
+		struct uvirtio_dma_segment one = {
+			.iova = cmd->iova,
+			.length = cmd->length,
+		};
 
-	list_add_tail(&m->node, &udev->maps);
-	udev->nr_maps++;
-	udev->pinned_pages += npages;
-	return 0;
+		if (copy_to_user(u64_to_user_ptr(cmd->segments), &one,
+				 sizeof(one)))
+			ret = -EFAULT;
+	} else if (segs && copy_to_user(u64_to_user_ptr(cmd->segments), segs,
+					min(room, nseg) * sizeof(*segs))) {
+		ret = -EFAULT;
+	}
+	kvfree(segs);
+	if (!ret) {
+		uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
+		ret = uvirtio_ucmd_copy_out(ucmd);
+	}
+	if (ret) {
+		/* The caller cannot know the handle: undo, if still there. */
+		mutex_lock(&udev->lock);
+		m = uvirtio_mapping_find(udev, cmd->handle);
+		if (m)
+			uvirtio_mapping_free(udev, m);
+		mutex_unlock(&udev->lock);
+	}
+	return ret;
 
-err_unmap:
-	dma_unmap_sgtable(&udev->pdev->dev, &m->sgt, m->dir, 0);
-err_free_sgt:
-	sg_free_table(&m->sgt);
+err_free_segs:
+	kvfree(segs);
 err_unpin:
 	unpin_user_pages(m->pages, npages);
 err_free_pages:
@@ -278,6 +361,8 @@ err_free:
  * uvirtio_ioctl_dma_unmap() - UVIRTIO_DMA_UNMAP
  * @ucmd: the call; @ucmd->udev->lock held
  *
+ * When this returns, the device can no longer reach the pages.
+ *
  * Return: 0, -EINVAL for non-zero flags, -ENOENT for an unknown handle.
  */
 int uvirtio_ioctl_dma_unmap(struct uvirtio_ucmd *ucmd)
@@ -288,39 +373,77 @@ int uvirtio_ioctl_dma_unmap(struct uvirtio_ucmd *ucmd)
 
 	if (cmd->flags)
 		return -EINVAL;
-	list_for_each_entry(m, &udev->maps, node) {
-		if (m->handle == cmd->handle) {
-			list_del(&m->node);
-			uvirtio_mapping_free(udev, m);
-			return 0;
-		}
-	}
-	return -ENOENT;
+	m = uvirtio_mapping_find(udev, cmd->handle);
+	if (!m)
+		return -ENOENT;
+	uvirtio_mapping_free(udev, m);
+	return 0;
 }
 
 /**
- * uvirtio_coherent_alloc() - allocate the memory of a coherent buffer
- * @buf: buffer with @size and @udev set; @cpu_addr and @iova are filled
+ * uvirtio_buf_alloc_pages() - allocate the zeroed memory of a buffer
+ * @buf: buffer with @npages and @udev set; @pages (and @exact) are filled
  *
- * Not inlined, so fail_function can make it fail (ALLOW_ERROR_INJECTION).
+ * Translated devices get pages one by one (the IOMMU makes them one IOVA
+ * run); UNSAFE devices need one physically contiguous block, at most the
+ * page allocator's largest.  Not inlined, so fail_function can make it
+ * fail (ALLOW_ERROR_INJECTION).
  *
  * Return: 0 or -ENOMEM.
  */
-noinline int uvirtio_coherent_alloc(struct uvirtio_dma_buf *buf)
+noinline int uvirtio_buf_alloc_pages(struct uvirtio_dma_buf *buf)
 {
 	/* A user-sized request: fail quietly rather than WARN. */
-	buf->cpu_addr = dma_alloc_coherent(&buf->udev->pdev->dev, buf->size,
-					   &buf->iova,
-					   GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	return buf->cpu_addr ? 0 : -ENOMEM;
+	const gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN;
+	unsigned long i;
+
+	buf->pages = kvmalloc_array(buf->npages, sizeof(*buf->pages),
+				    GFP_KERNEL_ACCOUNT);
+	if (!buf->pages)
+		return -ENOMEM;
+	if (buf->udev->iommu_mode == UVIRTIO_IOMMU_UNSAFE) {
+		buf->exact = alloc_pages_exact(buf->npages << PAGE_SHIFT, gfp);
+		if (!buf->exact)
+			goto err;
+		for (i = 0; i < buf->npages; i++)
+			buf->pages[i] = virt_to_page(buf->exact +
+						     (i << PAGE_SHIFT));
+		return 0;
+	}
+	for (i = 0; i < buf->npages; i++) {
+		if (fatal_signal_pending(current))
+			goto err_free;
+		buf->pages[i] = alloc_page(gfp);
+		if (!buf->pages[i])
+			goto err_free;
+	}
+	return 0;
+err_free:
+	while (i--)
+		__free_page(buf->pages[i]);
+err:
+	kvfree(buf->pages);
+	buf->pages = NULL;
+	return -ENOMEM;
 }
-ALLOW_ERROR_INJECTION(uvirtio_coherent_alloc, ERRNO);
+ALLOW_ERROR_INJECTION(uvirtio_buf_alloc_pages, ERRNO);
+
+static void uvirtio_buf_free_pages(struct uvirtio_dma_buf *buf)
+{
+	unsigned long i;
+
+	if (buf->exact)
+		free_pages_exact(buf->exact, buf->npages << PAGE_SHIFT);
+	else
+		for (i = 0; i < buf->npages; i++)
+			__free_page(buf->pages[i]);
+	kvfree(buf->pages);
+}
 
 /*
- * The last reference (handle or mapping) went.  Free the memory unless
- * remove() already did: after remove() the function may have left its
- * IOMMU group, and the DMA API can no longer free for it.  @revoke_sem
- * orders this against uvirtio_dma_revoke().
+ * The last reference (handle or user mapping) went.  The device lost
+ * access when the handle went (uvirtio_buf_drop()), so the pages can go.
+ * Called from munmap() too: takes no uvirtio lock.
  */
 static void uvirtio_buf_release(struct kref *kref)
 {
@@ -328,18 +451,12 @@ static void uvirtio_buf_release(struct kref *kref)
 						   kref);
 	struct uvirtio_device *udev = buf->udev;
 
-	down_read(&udev->revoke_sem);
-	spin_lock(&udev->all_bufs_lock);
-	list_del(&buf->node);
-	spin_unlock(&udev->all_bufs_lock);
-	if (buf->cpu_addr)
-		dma_free_coherent(&udev->pdev->dev, buf->size, buf->cpu_addr,
-				  buf->iova);
-	up_read(&udev->revoke_sem);
-	vfree(buf->shadow);
-	uvirtio_uncharge(buf->user, buf->size >> PAGE_SHIFT);
-	uvirtio_device_put(buf->udev);
+	WARN_ON(buf->mapped);
+	uvirtio_buf_free_pages(buf);
+	uvirtio_uncharge(buf->user, buf->npages);
+	atomic_dec(&udev->live_bufs);
 	kfree(buf);
+	uvirtio_device_put(udev);
 }
 
 static void uvirtio_buf_put(struct uvirtio_dma_buf *buf)
@@ -347,14 +464,48 @@ static void uvirtio_buf_put(struct uvirtio_dma_buf *buf)
 	kref_put(&buf->kref, uvirtio_buf_release);
 }
 
-/* Drop the handle's reference; the caller holds udev->lock. */
+/*
+ * Drop the handle's reference: unmap the IOVA (flushing the IOTLB) so
+ * the device can no longer reach the memory, whoever still has it mapped.
+ */
 static void uvirtio_buf_drop(struct uvirtio_device *udev,
 			     struct uvirtio_dma_buf *buf)
 {
+	lockdep_assert_held(&udev->lock);
 	xa_erase(&udev->bufs, buf->id);
+	if (buf->mapped) {
+		uvirtio_iommu_unmap(udev, buf->iova.start,
+				    (u64)buf->npages << PAGE_SHIFT);
+		uvirtio_iova_remove(udev, &buf->iova);
+		buf->mapped = false;
+	}
 	udev->nr_bufs--;
-	udev->coherent_bytes -= buf->size;
+	udev->coherent_bytes -= (u64)buf->npages << PAGE_SHIFT;
 	uvirtio_buf_put(buf);
+}
+
+/* Make @buf reachable by the device; fill in its IOVA. */
+static int uvirtio_buf_map(struct uvirtio_device *udev,
+			   struct uvirtio_dma_buf *buf, bool fixed, u64 iova)
+{
+	u64 size = (u64)buf->npages << PAGE_SHIFT;
+	int ret;
+
+	if (udev->iommu_mode != UVIRTIO_IOMMU_TRANSLATED) {
+		buf->iova.start = page_to_phys(buf->pages[0]);
+		return 0;
+	}
+	ret = uvirtio_iova_insert(udev, &buf->iova, size, fixed, iova);
+	if (ret)
+		return ret;
+	ret = uvirtio_iommu_map_pages(udev, buf->iova.start, buf->pages,
+				      buf->npages, IOMMU_READ | IOMMU_WRITE);
+	if (ret) {
+		uvirtio_iova_remove(udev, &buf->iova);
+		return ret;
+	}
+	buf->mapped = true;
+	return 0;
 }
 
 /**
@@ -365,29 +516,33 @@ static void uvirtio_buf_drop(struct uvirtio_device *udev,
  * the caller's RLIMIT_MEMLOCK or CAP_IPC_LOCK: a larger request cannot be
  * met without the OOM killer.
  *
- * Return: 0; -EPERM without a translating IOMMU (and unsafe mode off);
- * -EINVAL for non-zero flags or zero length; -EOVERFLOW if the length
- * does not fit once rounded up; -ENOSPC at max_mappings; -ENOMEM.
+ * Return: 0; -EPERM if the device can do no DMA; -EINVAL for unknown
+ * flags or zero length; -EOVERFLOW if the length does not fit once
+ * rounded up; -EOPNOTSUPP, -ERANGE, -EEXIST for a bad fixed IOVA (see
+ * UVIRTIO_DMA_MAP); -ENOSPC at max_mappings or without IOVA space;
+ * -ENOMEM.
  */
 int uvirtio_ioctl_dma_alloc(struct uvirtio_ucmd *ucmd)
 {
 	struct uvirtio_dma_alloc *cmd = ucmd->cmd;
 	struct uvirtio_device *udev = ucmd->udev;
+	bool fixed = cmd->flags & UVIRTIO_DMA_FIXED_IOVA;
 	struct uvirtio_dma_buf *buf;
-	u64 size;
+	u64 npages;
 	int ret;
 
-	if (cmd->flags || !cmd->length)
+	if ((cmd->flags & ~UVIRTIO_DMA_FIXED_IOVA) || !cmd->length)
 		return -EINVAL;
-	if (cmd->length > U64_MAX - PAGE_SIZE + 1 ||
-	    PAGE_ALIGN(cmd->length) > SIZE_MAX / 2)
+	if (cmd->length > U64_MAX - PAGE_SIZE + 1)
 		return -EOVERFLOW;
-	size = PAGE_ALIGN(cmd->length);
-	if (!uvirtio_dma_allowed(udev))
+	npages = PAGE_ALIGN(cmd->length) >> PAGE_SHIFT;
+	if (udev->iommu_mode == UVIRTIO_IOMMU_NONE)
 		return -EPERM;
-	if (size >> PAGE_SHIFT > totalram_pages() / 4)
+	if (fixed && udev->iommu_mode != UVIRTIO_IOMMU_TRANSLATED)
+		return -EOPNOTSUPP;
+	if (npages > totalram_pages() / 4)
 		return -ENOMEM;
-	if (udev->nr_maps + udev->nr_bufs >= READ_ONCE(uvirtio_max_mappings))
+	if (uvirtio_at_max_mappings(udev))
 		return -ENOSPC;
 
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
@@ -395,47 +550,65 @@ int uvirtio_ioctl_dma_alloc(struct uvirtio_ucmd *ucmd)
 		return -ENOMEM;
 	kref_init(&buf->kref);
 	buf->udev = udev;
-	buf->size = size;
-	ret = uvirtio_charge(size >> PAGE_SHIFT, &buf->user);
+	buf->npages = npages;
+	ret = uvirtio_charge(npages, &buf->user);
 	if (ret)
 		goto err_free;
-	ret = uvirtio_coherent_alloc(buf);
+	ret = uvirtio_buf_alloc_pages(buf);
 	if (ret)
 		goto err_uncharge;
+	ret = uvirtio_buf_map(udev, buf, fixed, cmd->iova);
+	if (ret)
+		goto err_free_pages;
 	ret = xa_alloc(&udev->bufs, &buf->id, buf,
 		       XA_LIMIT(0, UVIRTIO_MAX_DMA_BUFS - 1), GFP_KERNEL_ACCOUNT);
 	if (ret)
-		goto err_free_coherent;
+		goto err_unmap;
 	kref_get(&udev->kref);
-	spin_lock(&udev->all_bufs_lock);
-	list_add_tail(&buf->node, &udev->all_bufs);
-	spin_unlock(&udev->all_bufs_lock);
+	atomic_inc(&udev->live_bufs);
 	udev->nr_bufs++;
-	udev->coherent_bytes += size;
+	udev->coherent_bytes += npages << PAGE_SHIFT;
 
 	cmd->handle = (u64)buf->id + 1;
-	cmd->iova = buf->iova;
+	cmd->iova = buf->iova.start;
 	cmd->mmap_offset = UVIRTIO_REGION_OFFSET(UVIRTIO_REGION_DMA_BASE +
 						 buf->id);
-	ret = uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
-	if (ret)
-		uvirtio_buf_drop(udev, buf);
-	return ret;
+	return uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
 
-err_free_coherent:
-	dma_free_coherent(&udev->pdev->dev, size, buf->cpu_addr, buf->iova);
+err_unmap:
+	if (buf->mapped) {
+		uvirtio_iommu_unmap(udev, buf->iova.start, npages << PAGE_SHIFT);
+		uvirtio_iova_remove(udev, &buf->iova);
+	}
+err_free_pages:
+	uvirtio_buf_free_pages(buf);
 err_uncharge:
-	uvirtio_uncharge(buf->user, size >> PAGE_SHIFT);
+	uvirtio_uncharge(buf->user, npages);
 err_free:
 	kfree(buf);
 	return ret;
 }
 
 /**
+ * uvirtio_ioctl_dma_alloc_undo() - undo a DMA_ALLOC the caller never saw
+ * @ucmd: the call, after its output could not be copied; lock held
+ */
+void uvirtio_ioctl_dma_alloc_undo(struct uvirtio_ucmd *ucmd)
+{
+	struct uvirtio_dma_alloc *cmd = ucmd->cmd;
+	struct uvirtio_dma_buf *buf = xa_load(&ucmd->udev->bufs,
+					      cmd->handle - 1);
+
+	if (buf)
+		uvirtio_buf_drop(ucmd->udev, buf);
+}
+
+/**
  * uvirtio_ioctl_dma_free() - UVIRTIO_DMA_FREE
  * @ucmd: the call; @ucmd->udev->lock held
  *
- * The memory stays until the last user mapping of it goes.
+ * The device loses access at once; the memory stays until the last user
+ * mapping of it goes.
  *
  * Return: 0, -EINVAL for non-zero flags, -ENOENT for an unknown handle.
  */
@@ -469,39 +642,23 @@ static void uvirtio_buf_vm_close(struct vm_area_struct *vma)
 }
 
 /*
- * Buffer mappings are filled at mmap() time; a fault comes only after
- * uvirtio_dma_revoke() zapped them and swapped the memory for @shadow, a
- * copy as the quiesced function left it: rings read back frozen, never
- * with completions that did not happen.  If the copy could not be
- * allocated, it is SIGBUS.
+ * Buffer mappings are filled in here, page by page, from the buffer's
+ * own pages, which live as long as the mapping: before and after
+ * DMA_FREE, close or remove() alike.  (After remove() they read as the
+ * quiesced function left them.)  So nothing has to be revoked, and a
+ * range zapped by MADV_DONTNEED or reclaim simply faults back.
  */
 static vm_fault_t uvirtio_buf_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct uvirtio_dma_buf *buf = vma->vm_private_data;
-	struct uvirtio_device *udev = buf->udev;
 	unsigned long base = UVIRTIO_REGION_OFFSET(UVIRTIO_REGION_DMA_BASE +
 						   buf->id) >> PAGE_SHIFT;
-	unsigned long addr = vmf->address & PAGE_MASK;
-	vm_fault_t ret = VM_FAULT_SIGBUS;
-	unsigned long pfn;
 
-	down_read(&udev->revoke_sem);
-	if (!udev->dead || !buf->shadow || vmf->pgoff < base ||
-	    vmf->pgoff - base >= buf->size >> PAGE_SHIFT)
-		goto out;
-	pfn = vmalloc_to_pfn(buf->shadow + ((vmf->pgoff - base) << PAGE_SHIFT));
-	/*
-	 * dma_mmap_coherent() made a VM_PFNMAP mapping (dma-direct) or a
-	 * VM_MIXEDMAP one (the IOMMU path maps pages); insert accordingly.
-	 */
-	if (vma->vm_flags & VM_MIXEDMAP)
-		ret = vmf_insert_mixed(vma, addr, pfn_to_pfn_t(pfn));
-	else
-		ret = vmf_insert_pfn(vma, addr, pfn);
-out:
-	up_read(&udev->revoke_sem);
-	return ret;
+	if (vmf->pgoff < base || vmf->pgoff - base >= buf->npages)
+		return VM_FAULT_SIGBUS;
+	return vmf_insert_pfn(vma, vmf->address & PAGE_MASK,
+			      page_to_pfn(buf->pages[vmf->pgoff - base]));
 }
 
 static const struct vm_operations_struct uvirtio_buf_vm_ops = {
@@ -511,10 +668,12 @@ static const struct vm_operations_struct uvirtio_buf_vm_ops = {
 };
 
 /**
- * uvirtio_dma_mmap() - mmap a coherent buffer
+ * uvirtio_dma_mmap() - mmap a DMA buffer
  * @udev: the device
  * @vma: the new mapping
  * @id: buffer id (region index - UVIRTIO_REGION_DMA_BASE)
+ *
+ * Nothing is mapped here: uvirtio_buf_fault() fills the mapping in.
  *
  * Context: mmap_lock held; must not take @udev->lock.
  * Return: 0, -EINVAL for an unknown id or a range outside the buffer.
@@ -524,9 +683,8 @@ int uvirtio_dma_mmap(struct uvirtio_device *udev, struct vm_area_struct *vma,
 {
 	unsigned long base = UVIRTIO_REGION_OFFSET(UVIRTIO_REGION_DMA_BASE + id)
 			     >> PAGE_SHIFT;
-	unsigned long pgoff = vma->vm_pgoff;
+	unsigned long pages = vma_pages(vma);
 	struct uvirtio_dma_buf *buf;
-	int ret;
 
 	if (id >= UVIRTIO_MAX_DMA_BUFS)
 		return -EINVAL;
@@ -537,22 +695,12 @@ int uvirtio_dma_mmap(struct uvirtio_device *udev, struct vm_area_struct *vma,
 	xa_unlock(&udev->bufs);
 	if (!buf)
 		return -EINVAL;
-
-	/* dma_mmap_coherent() takes vm_pgoff as the offset in the buffer. */
-	down_read(&udev->revoke_sem);
-	if (udev->dead) {
-		ret = -ENODEV;
-	} else {
-		vma->vm_pgoff = pgoff - base;
-		ret = dma_mmap_coherent(&udev->pdev->dev, vma, buf->cpu_addr,
-					buf->iova, buf->size);
-		vma->vm_pgoff = pgoff;
-	}
-	up_read(&udev->revoke_sem);
-	if (ret) {
+	if (vma->vm_pgoff - base >= buf->npages ||
+	    pages > buf->npages - (vma->vm_pgoff - base)) {
 		uvirtio_buf_put(buf);
-		return ret == -ENXIO ? -EINVAL : ret;
+		return -EINVAL;
 	}
+	uvirtio_vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_private_data = buf;
 	vma->vm_ops = &uvirtio_buf_vm_ops;
 	return 0;
@@ -561,6 +709,9 @@ int uvirtio_dma_mmap(struct uvirtio_device *udev, struct vm_area_struct *vma,
 /**
  * uvirtio_dma_teardown() - drop every mapping and buffer handle
  * @udev: the device; the hardware must no longer be able to DMA
+ *
+ * Every IOVA is unmapped (and the IOTLB flushed) before its pages are
+ * unpinned.  Buffers still mmapped keep their memory until munmap().
  *
  * Context: process context, @udev->lock held.
  */
@@ -572,50 +723,9 @@ void uvirtio_dma_teardown(struct uvirtio_device *udev)
 
 	lockdep_assert_held(&udev->lock);
 	list_for_each_entry_safe(m, tmp, &udev->maps, node) {
-		list_del(&m->node);
 		uvirtio_mapping_free(udev, m);
 		cond_resched();
 	}
 	xa_for_each(&udev->bufs, id, buf)
 		uvirtio_buf_drop(udev, buf);
-}
-
-/**
- * uvirtio_dma_revoke() - free the memory of every coherent buffer now
- * @udev: the device, being removed
- *
- * Buffers that are still mmapped, or freed by handle but still mmapped,
- * would otherwise be freed at munmap() time, after remove() returned -
- * when the function may already have left its IOMMU group and
- * dma_free_coherent() would take the wrong path.  The buffer structures
- * stay until their last reference; their mappings fault in a copy of the
- * memory from now on (see uvirtio_buf_fault()).
- *
- * Call it after uvirtio_device_revoke() and once the function can no
- * longer DMA.  Holding @udev->revoke_sem for write across the zap of the
- * user mappings, the copy and the free keeps faults,
- * uvirtio_buf_release() and the mmap path out meanwhile.
- *
- * Context: process context, @udev->lock held.
- */
-void uvirtio_dma_revoke(struct uvirtio_device *udev)
-{
-	struct uvirtio_dma_buf *buf;
-
-	lockdep_assert_held(&udev->lock);
-	down_write(&udev->revoke_sem);
-	unmap_mapping_range(udev->inode->i_mapping,
-			    UVIRTIO_REGION_OFFSET(UVIRTIO_REGION_DMA_BASE), 0, 1);
-	list_for_each_entry(buf, &udev->all_bufs, node) {
-		if (!buf->cpu_addr)
-			continue;
-		buf->shadow = __vmalloc(buf->size,
-					GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-		if (buf->shadow)
-			memcpy(buf->shadow, buf->cpu_addr, buf->size);
-		dma_free_coherent(&udev->pdev->dev, buf->size, buf->cpu_addr,
-				  buf->iova);
-		buf->cpu_addr = NULL;
-	}
-	up_write(&udev->revoke_sem);
 }

@@ -247,16 +247,18 @@ EXPORT_SYMBOL_IF_KUNIT(uvirtio_check_access);
  * @len: width of the write (1, 2 or 4)
  * @val: value written (in the low @len bytes)
  * @cur_cmd: current value of the command register
+ * @allow_master: the device may master the bus (it may do DMA)
  *
  * The only writable config space is the Bus Master Enable bit of the
- * command register.  A write that covers the command register must leave
+ * command register, and only where the device may do DMA; clearing it is
+ * always allowed.  A write that covers the command register must leave
  * every other bit of it unchanged; any write elsewhere (BARs, ROM, the
  * MSI and MSI-X capabilities, the virtio PCI_CFG window, ...) is refused.
  *
  * Return: 0 if allowed, -EPERM if not.
  */
 int uvirtio_cfg_write_check(unsigned int off, unsigned int len, u32 val,
-			    u16 cur_cmd)
+			    u16 cur_cmd, bool allow_master)
 {
 	unsigned int i;
 	u16 new = cur_cmd;
@@ -270,6 +272,8 @@ int uvirtio_cfg_write_check(unsigned int off, unsigned int len, u32 val,
 		new |= ((val >> (8 * i)) & 0xff) << shift;
 	}
 	if ((new ^ cur_cmd) & ~PCI_COMMAND_MASTER)
+		return -EPERM;
+	if (!allow_master && (new & ~cur_cmd & PCI_COMMAND_MASTER))
 		return -EPERM;
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include <linux/eventfd.h>
 #include <linux/interrupt.h>
 #include <linux/pci.h>
+#include <linux/sched/isolation.h>
 #include <linux/slab.h>
 
 #include "compat.h"
@@ -77,10 +78,15 @@ void uvirtio_irq_teardown(struct uvirtio_device *udev)
 			eventfd_ctx_put(v->trigger);
 		kfree(v->name);
 	}
+	/*
+	 * INTx stays disabled: re-enabling a line the device still asserts,
+	 * with no handler left, would be an interrupt storm on a shared
+	 * line.  The next IRQ_ENABLE of INTx enables it.
+	 */
 	if (udev->irq_type == UVIRTIO_IRQ_MSIX)
 		pci_free_irq_vectors(pdev);
 	else
-		pci_intx(pdev, 1);	/* back to the power-on state */
+		pci_intx(pdev, 0);
 	kfree(udev->vectors);
 	udev->vectors = NULL;
 	udev->nr_vectors = 0;
@@ -284,7 +290,9 @@ int uvirtio_ioctl_irq_set_eventfd(struct uvirtio_ucmd *ucmd)
  * @ucmd: the call; @ucmd->udev->lock held
  *
  * Return: 0; -EINVAL for non-zero flags, a vector that is not an enabled
- * MSI-X vector, or a CPU that is not online; errors of irq_set_affinity().
+ * MSI-X vector, or a CPU that is not online or is isolated from the
+ * scheduler's domains (isolcpus=): such CPUs are kept free of device
+ * interrupts; errors of irq_set_affinity().
  */
 int uvirtio_ioctl_irq_set_affinity(struct uvirtio_ucmd *ucmd)
 {
@@ -299,7 +307,8 @@ int uvirtio_ioctl_irq_set_affinity(struct uvirtio_ucmd *ucmd)
 		mask = cpu_online_mask;
 	} else {
 		if (cmd->cpu < 0 || cmd->cpu >= nr_cpu_ids ||
-		    !cpu_online(cmd->cpu))
+		    !cpu_online(cmd->cpu) ||
+		    !housekeeping_cpu(cmd->cpu, HK_TYPE_DOMAIN))
 			return -EINVAL;
 		mask = cpumask_of(cmd->cpu);
 	}

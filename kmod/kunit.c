@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests for the pure helpers of uvirtio (kmod/helpers.c).
+ * KUnit tests for the pure helpers of uvirtio (kmod/helpers.c, the IOVA
+ * arithmetic of kmod/iommu.c).
  *
  * Built as uvirtio_kunit.ko; the suites run when it is loaded (uvirtio.ko
  * must be loaded first, it exports the helpers in the
@@ -10,6 +11,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pci.h>
+#include <linux/sizes.h>
 #include <linux/virtio_pci.h>
 
 #include "compat.h"
@@ -414,32 +416,41 @@ static void uvirtio_access_cfg_write(struct kunit *test)
 	int r;
 
 	/* Bus master may be toggled ... */
-	r = uvirtio_cfg_write_check(PCI_COMMAND, 2, master, cmd);
+	r = uvirtio_cfg_write_check(PCI_COMMAND, 2, master, cmd, true);
 	KUNIT_EXPECT_EQ(test, 0, r);
-	r = uvirtio_cfg_write_check(PCI_COMMAND, 1, master & 0xff, cmd);
+	r = uvirtio_cfg_write_check(PCI_COMMAND, 1, master & 0xff, cmd, true);
 	KUNIT_EXPECT_EQ(test, 0, r);
-	r = uvirtio_cfg_write_check(PCI_COMMAND, 2, cmd, master);
+	r = uvirtio_cfg_write_check(PCI_COMMAND, 2, cmd, master, true);
 	KUNIT_EXPECT_EQ(test, 0, r);
-	r = uvirtio_cfg_write_check(PCI_COMMAND + 1, 1, cmd >> 8, cmd);
+	r = uvirtio_cfg_write_check(PCI_COMMAND + 1, 1, cmd >> 8, cmd, true);
 	KUNIT_EXPECT_EQ(test, 0, r);
 	/* ... but nothing else in the command register. */
 	r = uvirtio_cfg_write_check(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MEMORY,
 				    cmd);
 	KUNIT_EXPECT_EQ(test, -EPERM, r);
 	r = uvirtio_cfg_write_check(PCI_COMMAND + 1, 1,
-				    PCI_COMMAND_INTX_DISABLE >> 8, cmd);
+				    PCI_COMMAND_INTX_DISABLE >> 8, cmd, true);
 	KUNIT_EXPECT_EQ(test, -EPERM, r);
 	/* The dword at 4 also writes the status register: refused. */
-	r = uvirtio_cfg_write_check(PCI_COMMAND, 4, cmd, cmd);
+	r = uvirtio_cfg_write_check(PCI_COMMAND, 4, cmd, cmd, true);
 	KUNIT_EXPECT_EQ(test, -EPERM, r);
 	/* Header, BARs, ROM, capabilities, extended space: refused. */
-	KUNIT_EXPECT_EQ(test, -EPERM, uvirtio_cfg_write_check(0, 2, 0, cmd));
+	KUNIT_EXPECT_EQ(test, -EPERM, uvirtio_cfg_write_check(0, 2, 0, cmd, true));
 	KUNIT_EXPECT_EQ(test, -EPERM,
-			uvirtio_cfg_write_check(PCI_BASE_ADDRESS_0, 4, 0, cmd));
+			uvirtio_cfg_write_check(PCI_BASE_ADDRESS_0, 4, 0, cmd, true));
 	KUNIT_EXPECT_EQ(test, -EPERM,
-			uvirtio_cfg_write_check(PCI_ROM_ADDRESS, 4, 0, cmd));
-	KUNIT_EXPECT_EQ(test, -EPERM, uvirtio_cfg_write_check(0x98, 2, 0, cmd));
-	KUNIT_EXPECT_EQ(test, -EPERM, uvirtio_cfg_write_check(0x100, 4, 0, cmd));
+			uvirtio_cfg_write_check(PCI_ROM_ADDRESS, 4, 0, cmd, true));
+	KUNIT_EXPECT_EQ(test, -EPERM, uvirtio_cfg_write_check(0x98, 2, 0, cmd, true));
+	KUNIT_EXPECT_EQ(test, -EPERM, uvirtio_cfg_write_check(0x100, 4, 0, cmd, true));
+	/* A device that may not DMA: bus master can be cleared, not set. */
+	r = uvirtio_cfg_write_check(PCI_COMMAND, 2, master, cmd, false);
+	KUNIT_EXPECT_EQ(test, -EPERM, r);
+	r = uvirtio_cfg_write_check(PCI_COMMAND, 1, master & 0xff, cmd, false);
+	KUNIT_EXPECT_EQ(test, -EPERM, r);
+	r = uvirtio_cfg_write_check(PCI_COMMAND, 2, cmd, master, false);
+	KUNIT_EXPECT_EQ(test, 0, r);
+	r = uvirtio_cfg_write_check(PCI_COMMAND, 2, cmd, cmd, false);
+	KUNIT_EXPECT_EQ(test, 0, r);
 }
 
 static void uvirtio_access_msix(struct kunit *test)
@@ -498,8 +509,147 @@ static struct kunit_suite uvirtio_access_suite = {
 	.test_cases = uvirtio_access_cases,
 };
 
+/* ---- IOVA ranges and allocation (iommu.c) ---- */
+
+#define UV_MSI_START	0xfee00000ULL
+#define UV_MSI_LAST	0xfeefffffULL
+
+static void uvirtio_iova_check_cases(struct kunit *test)
+{
+	const struct uvirtio_iova_range r[] = {
+		{ 0, UV_MSI_START - 1 },
+		{ UV_MSI_LAST + 1, (1ULL << 39) - 1 },
+	};
+
+	KUNIT_EXPECT_EQ(test, 0, uvirtio_iova_check(r, 2, 0, PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, 0, uvirtio_iova_check(r, 2, SZ_4G - SZ_2M, SZ_4M));
+	KUNIT_EXPECT_EQ(test, -EINVAL, uvirtio_iova_check(r, 2, 0, 0));
+	KUNIT_EXPECT_EQ(test, -EINVAL, uvirtio_iova_check(r, 2, 0x800, PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, -EINVAL, uvirtio_iova_check(r, 2, 0, 0x800));
+	KUNIT_EXPECT_EQ(test, -EOVERFLOW,
+			uvirtio_iova_check(r, 2, U64_MAX & PAGE_MASK,
+					   2 * PAGE_SIZE));
+	/* into, across and next to the MSI window */
+	KUNIT_EXPECT_EQ(test, -ERANGE,
+			uvirtio_iova_check(r, 2, UV_MSI_START, PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, -ERANGE,
+			uvirtio_iova_check(r, 2, UV_MSI_START - PAGE_SIZE,
+					   2 * PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, 0, uvirtio_iova_check(r, 2,
+						    UV_MSI_START - PAGE_SIZE,
+						    PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, 0, uvirtio_iova_check(r, 2, UV_MSI_LAST + 1,
+						    PAGE_SIZE));
+	/* past the aperture */
+	KUNIT_EXPECT_EQ(test, -ERANGE,
+			uvirtio_iova_check(r, 2, 1ULL << 39, PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, -ERANGE, uvirtio_iova_check(r, 0, 0, PAGE_SIZE));
+}
+
+static void uvirtio_iova_exclude_cases(struct kunit *test)
+{
+	struct uvirtio_iova_range r[3] = { { 0, (1ULL << 39) - 1 } };
+	int n;
+
+	/* a hole in the middle splits */
+	n = uvirtio_iova_exclude(r, 1, 3, UV_MSI_START, UV_MSI_LAST);
+	KUNIT_ASSERT_EQ(test, 2, n);
+	KUNIT_EXPECT_EQ(test, UV_MSI_START - 1, r[0].last);
+	KUNIT_EXPECT_EQ(test, UV_MSI_LAST + 1, r[1].start);
+	/* the same hole again changes nothing */
+	KUNIT_EXPECT_EQ(test, 2, uvirtio_iova_exclude(r, 2, 3, UV_MSI_START,
+						      UV_MSI_LAST));
+	/* a head cut, a tail cut */
+	n = uvirtio_iova_exclude(r, 2, 3, 0, PAGE_SIZE - 1);
+	KUNIT_ASSERT_EQ(test, 2, n);
+	KUNIT_EXPECT_EQ(test, (u64)PAGE_SIZE, r[0].start);
+	n = uvirtio_iova_exclude(r, 2, 3, 1ULL << 38, U64_MAX);
+	KUNIT_ASSERT_EQ(test, 2, n);
+	KUNIT_EXPECT_EQ(test, (1ULL << 38) - 1, r[1].last);
+	/* a split with no room left */
+	n = uvirtio_iova_exclude(r, 2, 3, SZ_1M, SZ_2M - 1);
+	KUNIT_ASSERT_EQ(test, 3, n);
+	KUNIT_EXPECT_EQ(test, -ENOSPC,
+			uvirtio_iova_exclude(r, 3, 3, SZ_4G, SZ_4G + SZ_1M));
+	/* covering everything leaves nothing */
+	KUNIT_EXPECT_EQ(test, 0, uvirtio_iova_exclude(r, 3, 3, 0, U64_MAX));
+	/* an empty range removes nothing */
+	r[0].start = 0;
+	r[0].last = SZ_1G;
+	KUNIT_EXPECT_EQ(test, 1, uvirtio_iova_exclude(r, 1, 1, 10, 9));
+}
+
+static void uvirtio_iova_find_cases(struct kunit *test)
+{
+	const struct uvirtio_iova_range r[] = {
+		{ 0, UV_MSI_START - 1 },
+		{ UV_MSI_LAST + 1, SZ_4G + SZ_2M - 1 },
+	};
+	struct rb_root_cached tree = RB_ROOT_CACHED;
+	struct uvirtio_iova_node used[2];
+	u64 iova;
+
+	/* an empty tree: the floor, aligned */
+	KUNIT_ASSERT_EQ(test, 0, uvirtio_iova_find(&tree, r, 2, PAGE_SIZE,
+						   PAGE_SIZE, 0, &iova));
+	KUNIT_EXPECT_EQ(test, (u64)SZ_1M, iova);
+	KUNIT_ASSERT_EQ(test, 0, uvirtio_iova_find(&tree, r, 2, SZ_2M, SZ_2M,
+						   0, &iova));
+	KUNIT_EXPECT_EQ(test, (u64)SZ_2M, iova);
+	/* skip a run in use */
+	used[0].start = SZ_1M;
+	used[0].last = SZ_2M + PAGE_SIZE - 1;
+	uvirtio_iova_tree_add(&tree, &used[0]);
+	KUNIT_ASSERT_EQ(test, 0, uvirtio_iova_find(&tree, r, 2, PAGE_SIZE,
+						   PAGE_SIZE, 0, &iova));
+	KUNIT_EXPECT_EQ(test, (u64)SZ_2M + PAGE_SIZE, iova);
+	/* never into the MSI window: a run that would cross it moves past */
+	KUNIT_ASSERT_EQ(test, 0, uvirtio_iova_find(&tree, r, 2, SZ_2M, SZ_2M,
+						   UV_MSI_START - SZ_1M, &iova));
+	KUNIT_EXPECT_EQ(test, 0xff000000ULL, iova);
+	/* the hint wraps around to the bottom when the top is full */
+	used[1].start = UV_MSI_LAST + 1;
+	used[1].last = SZ_4G + SZ_2M - 1;
+	uvirtio_iova_tree_add(&tree, &used[1]);
+	KUNIT_ASSERT_EQ(test, 0, uvirtio_iova_find(&tree, r, 2, PAGE_SIZE,
+						   PAGE_SIZE, SZ_4G, &iova));
+	KUNIT_EXPECT_EQ(test, (u64)SZ_2M + PAGE_SIZE, iova);
+	/* nothing that large is free */
+	KUNIT_EXPECT_EQ(test, -ENOSPC,
+			uvirtio_iova_find(&tree, r, 2, SZ_4G, PAGE_SIZE, 0,
+					  &iova));
+	/* a range at the very top does not wrap */
+	{
+		const struct uvirtio_iova_range top[] = {
+			{ U64_MAX - 2 * PAGE_SIZE + 1, U64_MAX },
+		};
+		struct rb_root_cached empty = RB_ROOT_CACHED;
+
+		KUNIT_EXPECT_EQ(test, 0, uvirtio_iova_find(&empty, top, 1,
+							   2 * PAGE_SIZE,
+							   PAGE_SIZE, 0,
+							   &iova));
+		KUNIT_EXPECT_EQ(test, -ENOSPC,
+				uvirtio_iova_find(&empty, top, 1,
+						  2 * PAGE_SIZE, SZ_2M, 0,
+						  &iova));
+	}
+}
+
+static struct kunit_case uvirtio_iova_cases[] = {
+	KUNIT_CASE(uvirtio_iova_check_cases),
+	KUNIT_CASE(uvirtio_iova_exclude_cases),
+	KUNIT_CASE(uvirtio_iova_find_cases),
+	{}
+};
+
+static struct kunit_suite uvirtio_iova_suite = {
+	.name = "uvirtio_iova",
+	.test_cases = uvirtio_iova_cases,
+};
+
 kunit_test_suites(&uvirtio_caps_suite, &uvirtio_dma_suite,
-		  &uvirtio_access_suite);
+		  &uvirtio_access_suite, &uvirtio_iova_suite);
 
 UVIRTIO_IMPORT_KUNIT_NS;
 MODULE_LICENSE("GPL");

@@ -32,7 +32,13 @@ bool uvirtio_allow_unsafe_noiommu;
 module_param_named(allow_unsafe_noiommu, uvirtio_allow_unsafe_noiommu, bool,
 		   0644);
 MODULE_PARM_DESC(allow_unsafe_noiommu,
-		 "Allow DMA without a translating IOMMU (taints the kernel; the device can reach all memory)");
+		 "Allow DMA that no IOMMU translates (taints the kernel; the device can reach all memory)");
+
+bool uvirtio_allow_unsafe_interrupts;
+module_param_named(allow_unsafe_interrupts, uvirtio_allow_unsafe_interrupts,
+		   bool, 0644);
+MODULE_PARM_DESC(allow_unsafe_interrupts,
+		 "Open translated devices without interrupt remapping (taints the kernel; the device can raise any interrupt)");
 
 /* Protects uvirtio_devices.  Taken before any uvirtio_device.lock. */
 DEFINE_MUTEX(uvirtio_devices_lock);
@@ -41,20 +47,30 @@ struct dentry *uvirtio_debugfs_root;
 static struct vfsmount *uvirtio_mnt;
 
 /**
- * uvirtio_ucmd_respond() - copy an ioctl's output back to user space
- * @ucmd: the call
- * @len: kernel size of the struct in @ucmd->cmd
+ * uvirtio_ucmd_copy_out() - copy an ioctl's output back to user space
+ * @ucmd: the call, after its handler returned 0
  *
- * Copies the part of the struct the caller knows about.
+ * Copies the part of the output struct the caller knows about, then any
+ * extra output, and forgets both (a second call copies nothing).  Called
+ * with no uvirtio lock held: it may fault user memory in.
  *
  * Return: 0 or -EFAULT.
  */
-int uvirtio_ucmd_respond(struct uvirtio_ucmd *ucmd, size_t len)
+int uvirtio_ucmd_copy_out(struct uvirtio_ucmd *ucmd)
 {
-	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
-			 min_t(size_t, ucmd->user_size, len)))
-		return -EFAULT;
-	return 0;
+	int ret = 0;
+
+	if (ucmd->extra &&
+	    copy_to_user(ucmd->extra_dst, ucmd->extra, ucmd->extra_len))
+		ret = -EFAULT;
+	if (!ret && ucmd->out_len &&
+	    copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(size_t, ucmd->user_size, ucmd->out_len)))
+		ret = -EFAULT;
+	kfree(ucmd->extra);
+	ucmd->extra = NULL;
+	ucmd->out_len = 0;
+	return ret;
 }
 
 static int uvirtio_ioctl_api_version(struct uvirtio_ucmd *ucmd)
@@ -67,7 +83,7 @@ static int uvirtio_ioctl_api_version(struct uvirtio_ucmd *ucmd)
 	cmd->caps = UVIRTIO_CAP_DMA_MAP | UVIRTIO_CAP_DMA_ALLOC |
 		    UVIRTIO_CAP_MSIX | UVIRTIO_CAP_INTX |
 		    UVIRTIO_CAP_IRQ_AFFINITY | UVIRTIO_CAP_IRQ_MASK |
-		    UVIRTIO_CAP_REMOVE_EVENTFD;
+		    UVIRTIO_CAP_REMOVE_EVENTFD | UVIRTIO_CAP_OWN_DOMAIN;
 	return uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
@@ -93,15 +109,22 @@ static void uvirtio_fill_entry(struct uvirtio_device *udev,
 	mutex_unlock(&udev->lock);
 }
 
+/*
+ * The entries are gathered under the list lock and copied to user space
+ * after it is dropped: a fault on user memory must not hold up probe()
+ * or remove(), which take that lock.
+ */
 static int uvirtio_ioctl_list_devices(struct uvirtio_ucmd *ucmd)
 {
 	struct uvirtio_list_devices *cmd = ucmd->cmd;
 	const size_t min_entry = offsetofend(struct uvirtio_device_entry,
 					     owner_pid);
-	struct uvirtio_device_entry e;
+	size_t len = min_t(size_t, cmd->entry_size,
+			   sizeof(struct uvirtio_device_entry));
+	struct uvirtio_device_entry *e = NULL;
 	struct uvirtio_device *udev;
+	u32 n = 0, room = 0, i;
 	u8 __user *dst;
-	u32 n = 0;
 	int ret = 0;
 
 	if (cmd->flags)
@@ -109,24 +132,35 @@ static int uvirtio_ioctl_list_devices(struct uvirtio_ucmd *ucmd)
 	if (cmd->count && (cmd->entry_size < min_entry ||
 			   cmd->entry_size > PAGE_SIZE))
 		return -EINVAL;
-	dst = u64_to_user_ptr(cmd->entries);
 
 	mutex_lock(&uvirtio_devices_lock);
+	list_for_each_entry(udev, &uvirtio_devices, node)
+		room++;
+	mutex_unlock(&uvirtio_devices_lock);
+	room = min(room, cmd->count);
+	if (room) {
+		e = kcalloc(room, sizeof(*e), GFP_KERNEL);
+		if (!e)
+			return -ENOMEM;
+	}
+	mutex_lock(&uvirtio_devices_lock);
 	list_for_each_entry(udev, &uvirtio_devices, node) {
-		if (n < cmd->count) {
-			size_t len = min_t(size_t, cmd->entry_size, sizeof(e));
-
-			uvirtio_fill_entry(udev, &e);
-			if (copy_to_user(dst, &e, len) ||
-			    clear_user(dst + len, cmd->entry_size - len)) {
-				ret = -EFAULT;
-				break;
-			}
-			dst += cmd->entry_size;
-		}
+		if (n < room)
+			uvirtio_fill_entry(udev, &e[n]);
 		n++;
 	}
 	mutex_unlock(&uvirtio_devices_lock);
+
+	/* Devices bound in between are counted but not written. */
+	dst = u64_to_user_ptr(cmd->entries);
+	for (i = 0; i < min(n, room); i++, dst += cmd->entry_size) {
+		if (copy_to_user(dst, &e[i], len) ||
+		    clear_user(dst + len, cmd->entry_size - len)) {
+			ret = -EFAULT;
+			break;
+		}
+	}
+	kfree(e);
 	if (ret)
 		return ret;
 	cmd->count = n;
@@ -151,6 +185,7 @@ union uvirtio_ucmd_buffer {
 	struct uvirtio_irq_trigger irq_trigger;
 	struct uvirtio_device_reset device_reset;
 	struct uvirtio_set_remove_eventfd set_remove_eventfd;
+	struct uvirtio_iova_ranges iova_ranges;
 };
 
 /**
@@ -160,7 +195,13 @@ union uvirtio_ucmd_buffer {
  * @ioctl_num: the full ioctl number
  * @on_device: the ioctl belongs to the device fd (else the control fd)
  * @allow_dead: may run after the device was removed
- * @execute: handler; device-fd handlers run with uvirtio_device.lock held
+ * @unlocked: the handler takes uvirtio_device.lock itself, checks for a
+ *	removed device and copies its output (DMA_MAP, which pins pages
+ *	first)
+ * @execute: handler; other device-fd handlers run with
+ *	uvirtio_device.lock held
+ * @undo: if the output cannot be copied, undo what @execute did (with
+ *	uvirtio_device.lock held), or NULL if there is nothing to undo
  */
 struct uvirtio_ioctl_op {
 	unsigned int size;
@@ -168,10 +209,13 @@ struct uvirtio_ioctl_op {
 	unsigned int ioctl_num;
 	bool on_device;
 	bool allow_dead;
+	bool unlocked;
 	int (*execute)(struct uvirtio_ucmd *ucmd);
+	void (*undo)(struct uvirtio_ucmd *ucmd);
 };
 
-#define UVIRTIO_OP(_name, _fn, _struct, _last, _dev, _dead)		\
+#define UVIRTIO_OP_FULL(_name, _fn, _struct, _last, _dev, _dead,	\
+			_unlocked, _undo)				\
 	[UVIRTIO_CMD_##_name - UVIRTIO_CMD_BASE] = {			\
 		.size = sizeof(_struct) +				\
 			BUILD_BUG_ON_ZERO(sizeof(union uvirtio_ucmd_buffer) < \
@@ -180,8 +224,12 @@ struct uvirtio_ioctl_op {
 		.ioctl_num = UVIRTIO_##_name,				\
 		.on_device = _dev,					\
 		.allow_dead = _dead,					\
+		.unlocked = _unlocked,					\
 		.execute = _fn,						\
+		.undo = _undo,						\
 	}
+#define UVIRTIO_OP(_name, _fn, _struct, _last, _dev, _dead)		\
+	UVIRTIO_OP_FULL(_name, _fn, _struct, _last, _dev, _dead, false, NULL)
 
 static const struct uvirtio_ioctl_op uvirtio_ioctl_ops[] = {
 	UVIRTIO_OP(GET_API_VERSION, uvirtio_ioctl_api_version,
@@ -194,12 +242,14 @@ static const struct uvirtio_ioctl_op uvirtio_ioctl_ops[] = {
 		   struct uvirtio_device_info, caps, true, true),
 	UVIRTIO_OP(REGION_GET_INFO, uvirtio_ioctl_region_info,
 		   struct uvirtio_region_info, msix_end, true, false),
-	UVIRTIO_OP(DMA_MAP, uvirtio_ioctl_dma_map,
-		   struct uvirtio_dma_map, segments, true, false),
+	UVIRTIO_OP_FULL(DMA_MAP, uvirtio_ioctl_dma_map,
+			struct uvirtio_dma_map, segments, true, false,
+			true, NULL),
 	UVIRTIO_OP(DMA_UNMAP, uvirtio_ioctl_dma_unmap,
 		   struct uvirtio_dma_unmap, handle, true, false),
-	UVIRTIO_OP(DMA_ALLOC, uvirtio_ioctl_dma_alloc,
-		   struct uvirtio_dma_alloc, mmap_offset, true, false),
+	UVIRTIO_OP_FULL(DMA_ALLOC, uvirtio_ioctl_dma_alloc,
+			struct uvirtio_dma_alloc, mmap_offset, true, false,
+			false, uvirtio_ioctl_dma_alloc_undo),
 	UVIRTIO_OP(DMA_FREE, uvirtio_ioctl_dma_free,
 		   struct uvirtio_dma_free, handle, true, false),
 	UVIRTIO_OP(IRQ_ENABLE, uvirtio_ioctl_irq_enable,
@@ -218,6 +268,8 @@ static const struct uvirtio_ioctl_op uvirtio_ioctl_ops[] = {
 		   struct uvirtio_device_reset, flags, true, false),
 	UVIRTIO_OP(SET_REMOVE_EVENTFD, uvirtio_ioctl_set_remove_eventfd,
 		   struct uvirtio_set_remove_eventfd, __reserved, true, false),
+	UVIRTIO_OP(IOVA_RANGES, uvirtio_ioctl_iova_ranges,
+		   struct uvirtio_iova_ranges, ranges, true, false),
 };
 
 /**
@@ -230,8 +282,9 @@ static const struct uvirtio_ioctl_op uvirtio_ioctl_ops[] = {
  * Reads the leading size member, checks it against the table, copies the
  * struct in with copy_struct_from_user() (which rejects unknown non-zero
  * trailing bytes with -E2BIG) and runs the handler.  Device handlers run
- * with @udev->lock held and, unless the op allows it, only while the
- * device is present.
+ * with @udev->lock held (unless the op takes it itself) and, unless the
+ * op allows it, only while the device is present.  The output is copied
+ * back once every lock is dropped.
  *
  * Context: process context, may sleep.
  * Return: the handler's result, -ENOTTY for an ioctl that is unknown or
@@ -270,8 +323,10 @@ long uvirtio_dispatch_ioctl(struct file *file, struct uvirtio_device *udev,
 	if (ret)
 		return ret;
 
-	if (!udev)
-		return op->execute(&ucmd);
+	if (!udev || op->unlocked) {
+		ret = op->execute(&ucmd);
+		goto out;
+	}
 
 	mutex_lock(&udev->lock);
 	if (udev->dead && !op->allow_dead)
@@ -279,6 +334,18 @@ long uvirtio_dispatch_ioctl(struct file *file, struct uvirtio_device *udev,
 	else
 		ret = op->execute(&ucmd);
 	mutex_unlock(&udev->lock);
+out:
+	if (ret) {
+		kfree(ucmd.extra);
+		return ret;
+	}
+	ret = uvirtio_ucmd_copy_out(&ucmd);
+	if (ret && op->undo) {
+		mutex_lock(&udev->lock);
+		if (!udev->dead)
+			op->undo(&ucmd);
+		mutex_unlock(&udev->lock);
+	}
 	return ret;
 }
 

@@ -89,8 +89,7 @@ static int uvirtio_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	init_rwsem(&udev->revoke_sem);
 	init_waitqueue_head(&udev->wq);
 	INIT_LIST_HEAD(&udev->maps);
-	INIT_LIST_HEAD(&udev->all_bufs);
-	spin_lock_init(&udev->all_bufs_lock);
+	atomic_set(&udev->live_bufs, 0);
 	xa_init_flags(&udev->bufs, XA_FLAGS_ALLOC);
 	udev->next_handle = 1;
 	udev->pdev = pci_dev_get(pdev);
@@ -126,6 +125,10 @@ static int uvirtio_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = pci_request_regions(pdev, UVIRTIO_DRV_NAME);
 	if (ret)
 		goto err_disable;
+	/*
+	 * uvirtio never uses the DMA API (driver_managed_dma below), but the
+	 * mask bounds the IOVAs it hands out and is reported to user space.
+	 */
 	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
 	if (ret)
 		ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(32));
@@ -146,16 +149,6 @@ static int uvirtio_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		       (udev->bar_flags[0] & IORESOURCE_IO);
 	udev->has_flr = !pcie_reset_flr(pdev, true);
 	uvirtio_probe_msix(udev);
-
-	/*
-	 * DMA_MAP hands user space whole runs of pinned pages, merged without
-	 * a size limit; virtio itself has none.  Raise the DMA API's segment
-	 * limit (64 KiB by default) to match, so that DMA-API debug does not
-	 * flag a legitimate huge-page run.  remove() restores it for the
-	 * next driver.
-	 */
-	udev->saved_max_seg = dma_get_max_seg_size(&pdev->dev);
-	dma_set_max_seg_size(&pdev->dev, UINT_MAX);
 
 	pci_set_drvdata(pdev, udev);
 	uvirtio_debugfs_add(udev);
@@ -206,19 +199,15 @@ static void uvirtio_remove(struct pci_dev *pdev)
 	if (udev->owner) {
 		owner = pid_nr(udev->owner_pid);
 		pci_info(pdev, "removed while open by pid %d\n", owner);
-		/* Surprise removal: the function no longer answers. */
-		uvirtio_device_teardown(udev, pci_device_is_present(pdev));
 		/*
-		 * The function is quiet: free the coherent buffers the
-		 * owner still has mapped, while the DMA API still works
-		 * for it (a hot-unplugged function leaves its IOMMU group
-		 * right after remove() returns).
+		 * Surprise removal: the function no longer answers.  The
+		 * IOMMU domain goes here, while the function is still in
+		 * its group (it leaves it right after remove() returns);
+		 * buffers the owner still has mapped keep their memory.
 		 */
-		uvirtio_dma_revoke(udev);
+		uvirtio_device_teardown(udev, pci_device_is_present(pdev));
 	}
 	uvirtio_unmap_bars(udev);
-	/* Every DMA_MAP mapping is gone: teardown() unmapped them. */
-	dma_set_max_seg_size(&pdev->dev, udev->saved_max_seg);
 	mutex_unlock(&udev->lock);
 
 	if (owner)
@@ -248,6 +237,11 @@ static struct pci_driver uvirtio_pci_driver = {
 	.id_table = uvirtio_ids,
 	.probe = uvirtio_probe,
 	.remove = uvirtio_remove,
+	/*
+	 * No kernel DMA API use: binding does not make the IOMMU group's
+	 * DMA the kernel's, so an open can claim it (iommu.c).
+	 */
+	.driver_managed_dma = true,
 };
 
 /**

@@ -13,8 +13,8 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/rbtree.h>
 #include <linux/rwsem.h>
-#include <linux/scatterlist.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -29,7 +29,23 @@
 
 struct dentry;
 struct eventfd_ctx;
+struct iommu_domain;
+struct iommu_group;
 struct user_struct;
+
+/**
+ * struct uvirtio_iova_node - an IOVA run in use, in uvirtio_device.iova_tree
+ * @rb: tree linkage
+ * @start: first IOVA
+ * @last: last IOVA (inclusive)
+ * @subtree_last: interval tree bookkeeping
+ */
+struct uvirtio_iova_node {
+	struct rb_node rb;
+	u64 start;
+	u64 last;
+	u64 subtree_last;
+};
 
 /**
  * struct uvirtio_vector - one interrupt vector handed to user space
@@ -56,50 +72,51 @@ struct uvirtio_vector {
 /**
  * struct uvirtio_dma_mapping - one UVIRTIO_DMA_MAP mapping of user pages
  * @node: entry in uvirtio_device.maps
+ * @iova: its IOVA run (translated devices; @iova.start is the IOVA)
  * @handle: user-visible handle
  * @vaddr: first user address
  * @length: length in bytes
  * @npages: number of pinned pages
  * @pages: the pinned pages
- * @sgt: scatter table mapped for the device
- * @dir: DMA direction
+ * @prot: IOMMU_READ and/or IOMMU_WRITE: what the device may do
  * @user: user charged for RLIMIT_MEMLOCK, or NULL (CAP_IPC_LOCK)
  */
 struct uvirtio_dma_mapping {
 	struct list_head node;
+	struct uvirtio_iova_node iova;
 	u64 handle;
 	u64 vaddr;
 	u64 length;
 	unsigned long npages;
 	struct page **pages;
-	struct sg_table sgt;
-	enum dma_data_direction dir;
+	int prot;
 	struct user_struct *user;
 };
 
 /**
- * struct uvirtio_dma_buf - one UVIRTIO_DMA_ALLOC coherent buffer
+ * struct uvirtio_dma_buf - one UVIRTIO_DMA_ALLOC buffer
  * @kref: one reference for the handle, one per user mapping
  * @udev: device the memory was allocated for (holds a reference)
  * @id: index in uvirtio_device.bufs; mmap region UVIRTIO_REGION_DMA_BASE+id
- * @size: size in bytes (page multiple)
- * @cpu_addr: kernel address; NULL once remove() freed the memory
- * @iova: device address
+ * @npages: size in pages
+ * @pages: the pages (fixed for the buffer's life)
+ * @exact: for UNSAFE devices, the physically contiguous block
+ *	(alloc_pages_exact()), else NULL and @pages were allocated one by one
+ * @iova: its IOVA run (translated devices), the device address in
+ *	@iova.start; in the tree only while the handle lives
+ * @mapped: @iova is mapped in the device's domain
  * @user: user charged for RLIMIT_MEMLOCK, or NULL (CAP_IPC_LOCK)
- * @node: entry in uvirtio_device.all_bufs until the last reference goes
- * @shadow: after remove(): a copy of the memory as the quiesced function
- *	left it, which user mappings fault in from then on (or NULL)
  */
 struct uvirtio_dma_buf {
 	struct kref kref;
-	struct list_head node;
 	struct uvirtio_device *udev;
 	u32 id;
-	size_t size;
-	void *cpu_addr;
-	dma_addr_t iova;
+	unsigned long npages;
+	struct page **pages;
+	void *exact;
+	struct uvirtio_iova_node iova;
+	bool mapped;
 	struct user_struct *user;
-	void *shadow;
 };
 
 /**
@@ -114,15 +131,13 @@ struct uvirtio_dma_buf {
  * @owner: the open device fd, or NULL
  * @owner_pid: thread group of the process that opened @owner
  * @wq: poll() waiters
- * @saved_max_seg: the device's DMA max segment size before probe;
- *	remove() puts it back
  * @inode: private inode whose address_space holds every mmap of the
  *         device fd, so BAR mappings can be revoked
  * @remove_trigger: eventfd signalled by remove(), or NULL
  * @gone_page: page of all-ones that backs BAR mappings after removal
- * @all_bufs: every coherent buffer whose memory is still allocated, with
- *	or without a handle (DMA_FREE while mmapped keeps the memory)
- * @all_bufs_lock: protects @all_bufs against concurrent munmap()s
+ * @live_bufs: buffers whose memory is still allocated, with or without
+ *	a handle (DMA_FREE while mmapped keeps the memory): they count
+ *	against max_mappings until their last mapping goes
  * @debugfs: debugfs directory
  * @pci_addr: UVIRTIO_PCI_ADDR() of @pdev
  * @virtio_id: virtio device type
@@ -136,13 +151,22 @@ struct uvirtio_dma_buf {
  * @msix_end: end of that range, equal to @msix_start when there is none
  * @num_msix: MSI-X table size (0 without MSI-X)
  * @iommu_mode: enum uvirtio_iommu_mode, fixed at open
+ * @untranslated: enum uvirtio_untranslated, fixed at open
+ * @dma_flags: UVIRTIO_DMA_INFO_*, fixed at open
+ * @group: the IOMMU group we own (translated), with a reference
+ * @domain: our IOMMU domain (translated)
+ * @iommu_prot: IOMMU_CACHE if the IOMMU enforces cache coherency
+ * @iova_ranges: usable IOVA ranges (translated)
+ * @nr_iova_ranges: entries in @iova_ranges
+ * @iova_tree: IOVA runs in use (translated)
+ * @iova_hint: where the next module-chosen IOVA search starts
  * @maps: struct uvirtio_dma_mapping list
  * @nr_maps: entries in @maps
  * @next_handle: next DMA_MAP handle
  * @bufs: struct uvirtio_dma_buf by id
  * @nr_bufs: entries in @bufs
  * @pinned_pages: pages pinned by @maps
- * @coherent_bytes: bytes held by @bufs
+ * @coherent_bytes: bytes held by @bufs (their handles)
  * @irq_type: enum uvirtio_irq_type, 0 when interrupts are off
  * @nr_vectors: entries in @vectors
  * @vectors: interrupt vectors
@@ -157,12 +181,10 @@ struct uvirtio_device {
 	struct file *owner;
 	struct pid *owner_pid;
 	wait_queue_head_t wq;
-	unsigned int saved_max_seg;
 	struct inode *inode;
 	struct eventfd_ctx *remove_trigger;
 	struct page *gone_page;
-	struct list_head all_bufs;
-	spinlock_t all_bufs_lock;	/* see @all_bufs */
+	atomic_t live_bufs;
 	struct dentry *debugfs;
 
 	u32 pci_addr;
@@ -177,6 +199,15 @@ struct uvirtio_device {
 	u64 msix_end[UVIRTIO_NUM_BARS];
 	u32 num_msix;
 	u32 iommu_mode;
+	u32 untranslated;
+	u32 dma_flags;
+	struct iommu_group *group;
+	struct iommu_domain *domain;
+	int iommu_prot;
+	struct uvirtio_iova_range *iova_ranges;
+	u32 nr_iova_ranges;
+	struct rb_root_cached iova_tree;
+	u64 iova_hint;
 
 	struct list_head maps;
 	u32 nr_maps;
@@ -198,6 +229,11 @@ struct uvirtio_device {
  * @ubuffer: user address of the argument
  * @user_size: the size member the caller passed
  * @cmd: kernel copy of the argument (zero-extended to the kernel's size)
+ * @out_len: kernel size of the output struct, 0 for no output
+ * @extra: more output (kmalloc()ed), copied to @extra_dst and freed by
+ *	the dispatcher, or NULL
+ * @extra_len: bytes of @extra
+ * @extra_dst: where @extra goes
  */
 struct uvirtio_ucmd {
 	struct uvirtio_device *udev;
@@ -205,17 +241,40 @@ struct uvirtio_ucmd {
 	void __user *ubuffer;
 	u32 user_size;
 	void *cmd;
+	size_t out_len;
+	void *extra;
+	size_t extra_len;
+	void __user *extra_dst;
 };
+
+/**
+ * uvirtio_ucmd_respond() - mark an ioctl's struct as output
+ * @ucmd: the call
+ * @len: kernel size of the struct in @ucmd->cmd
+ *
+ * The dispatcher copies the part of the struct the caller knows about
+ * once the handler returned 0 and every uvirtio lock is dropped, so no
+ * lock that remove() needs is held while user memory is faulted in (a
+ * userfaultfd- or FUSE-backed buffer can stall that for ever).
+ *
+ * Return: 0.
+ */
+static inline int uvirtio_ucmd_respond(struct uvirtio_ucmd *ucmd, size_t len)
+{
+	ucmd->out_len = len;
+	return 0;
+}
 
 /* Module parameters (main.c) */
 extern unsigned int uvirtio_max_mappings;
 extern bool uvirtio_allow_unsafe_noiommu;
+extern bool uvirtio_allow_unsafe_interrupts;
 
 /* main.c */
 extern struct mutex uvirtio_devices_lock;
 extern struct list_head uvirtio_devices;
 extern struct dentry *uvirtio_debugfs_root;
-int uvirtio_ucmd_respond(struct uvirtio_ucmd *ucmd, size_t len);
+int uvirtio_ucmd_copy_out(struct uvirtio_ucmd *ucmd);
 long uvirtio_dispatch_ioctl(struct file *file, struct uvirtio_device *udev,
 			    unsigned int cmd, unsigned long arg);
 struct inode *uvirtio_alloc_inode(void);
@@ -247,16 +306,41 @@ void uvirtio_nl_notify(struct pci_dev *pdev, u32 event, pid_t pid, int err);
 int uvirtio_ioctl_dma_map(struct uvirtio_ucmd *ucmd);
 int uvirtio_ioctl_dma_unmap(struct uvirtio_ucmd *ucmd);
 int uvirtio_ioctl_dma_alloc(struct uvirtio_ucmd *ucmd);
+void uvirtio_ioctl_dma_alloc_undo(struct uvirtio_ucmd *ucmd);
 int uvirtio_ioctl_dma_free(struct uvirtio_ucmd *ucmd);
 int uvirtio_dma_mmap(struct uvirtio_device *udev, struct vm_area_struct *vma,
 		     u64 index);
 void uvirtio_dma_teardown(struct uvirtio_device *udev);
-void uvirtio_dma_revoke(struct uvirtio_device *udev);
 int uvirtio_pin_pages(unsigned long start, unsigned long npages,
 		      unsigned int gup_flags, struct page **pages);
-int uvirtio_coherent_alloc(struct uvirtio_dma_buf *buf);
-int uvirtio_dma_map_sgt(struct uvirtio_device *udev,
-			struct uvirtio_dma_mapping *m);
+int uvirtio_buf_alloc_pages(struct uvirtio_dma_buf *buf);
+
+/* iommu.c */
+int uvirtio_dma_setup(struct uvirtio_device *udev);
+void uvirtio_dma_release(struct uvirtio_device *udev);
+int uvirtio_iommu_attach(struct uvirtio_device *udev,
+			 struct iommu_group *group);
+int uvirtio_iova_insert(struct uvirtio_device *udev,
+			struct uvirtio_iova_node *node, u64 len, bool fixed,
+			u64 iova);
+void uvirtio_iova_remove(struct uvirtio_device *udev,
+			 struct uvirtio_iova_node *node);
+int uvirtio_iommu_map_pages(struct uvirtio_device *udev, u64 iova,
+			    struct page **pages, unsigned long npages,
+			    int prot);
+void uvirtio_iommu_unmap(struct uvirtio_device *udev, u64 iova, u64 len);
+int uvirtio_ioctl_iova_ranges(struct uvirtio_ucmd *ucmd);
+#if IS_ENABLED(CONFIG_KUNIT)
+int uvirtio_iova_check(const struct uvirtio_iova_range *r, unsigned int n,
+		       u64 iova, u64 len);
+int uvirtio_iova_exclude(struct uvirtio_iova_range *r, unsigned int n,
+			 unsigned int max, u64 start, u64 last);
+int uvirtio_iova_find(struct rb_root_cached *tree,
+		      const struct uvirtio_iova_range *r, unsigned int n,
+		      u64 len, u64 align, u64 from, u64 *iova);
+void uvirtio_iova_tree_add(struct rb_root_cached *tree,
+			   struct uvirtio_iova_node *node);
+#endif
 
 /* irq.c */
 int uvirtio_ioctl_irq_enable(struct uvirtio_ucmd *ucmd);
@@ -290,7 +374,7 @@ void uvirtio_msix_range(u32 table_reg, u32 pba_reg, u32 nvec,
 int uvirtio_check_access(u64 region_size, u64 off, size_t count,
 			 bool allow8);
 int uvirtio_cfg_write_check(unsigned int off, unsigned int len, u32 val,
-			    u16 cur_cmd);
+			    u16 cur_cmd, bool allow_master);
 int uvirtio_check_dma_range(u64 vaddr, u64 length, u64 *npages);
 bool uvirtio_ranges_overlap(u64 a, u64 alen, u64 b, u64 blen);
 bool uvirtio_seg_merge(struct uvirtio_dma_segment *cur, u64 iova, u64 len);

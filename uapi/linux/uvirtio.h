@@ -56,6 +56,7 @@ enum {
 	UVIRTIO_CMD_IRQ_TRIGGER,
 	UVIRTIO_CMD_DEVICE_RESET,
 	UVIRTIO_CMD_SET_REMOVE_EVENTFD,
+	UVIRTIO_CMD_IOVA_RANGES,
 };
 
 /**
@@ -82,6 +83,12 @@ struct uvirtio_api_version {
 #define UVIRTIO_CAP_IRQ_AFFINITY	(1ULL << 4)
 #define UVIRTIO_CAP_IRQ_MASK		(1ULL << 5)
 #define UVIRTIO_CAP_REMOVE_EVENTFD	(1ULL << 6)
+/*
+ * The module gives a translated device an IOMMU domain of its own
+ * (UVIRTIO_DMA_INFO_OWN_DOMAIN), in which the caller may choose IOVAs
+ * (UVIRTIO_DMA_FIXED_IOVA) inside the ranges UVIRTIO_IOVA_RANGES reports.
+ */
+#define UVIRTIO_CAP_OWN_DOMAIN		(1ULL << 7)
 
 #define UVIRTIO_GET_API_VERSION \
 	_IO(UVIRTIO_TYPE, UVIRTIO_CMD_GET_API_VERSION)
@@ -151,8 +158,17 @@ struct uvirtio_list_devices {
  * @pci_addr: Input, UVIRTIO_PCI_ADDR() of a function bound to uvirtio
  * @fd: Output, the new device fd (O_CLOEXEC)
  *
- * Errors: ENODEV if no such function is bound to uvirtio, EBUSY if it
- * already has an owner, EPERM without CAP_SYS_RAWIO.
+ * Opening decides how the device's DMA is contained, once for the life
+ * of the device fd (see enum uvirtio_iommu_mode).
+ *
+ * Errors: ENODEV if no such function is bound to uvirtio; EBUSY if it
+ * already has an owner, or its IOMMU group is shared with a device that
+ * a kernel driver holds or that another device fd owns; EPERM without
+ * CAP_SYS_RAWIO, under kernel lockdown (integrity or confidentiality),
+ * or for a translated device whose interrupts are not isolated
+ * (no interrupt remapping) unless the allow_unsafe_interrupts module
+ * parameter is set; ETIMEDOUT if the device does not finish its reset.
+ * Each refusal but the first two is also logged, naming its reason.
  */
 struct uvirtio_device_open {
 	__u32 size;
@@ -163,14 +179,40 @@ struct uvirtio_device_open {
 
 #define UVIRTIO_DEVICE_OPEN _IO(UVIRTIO_TYPE, UVIRTIO_CMD_DEVICE_OPEN)
 
-/* IOMMU modes reported in struct uvirtio_device_info.iommu_mode */
+/**
+ * enum uvirtio_iommu_mode - how a device fd's DMA is contained
+ * @UVIRTIO_IOMMU_NONE: the device's DMA is not translated (see enum
+ *	uvirtio_untranslated) and allow_unsafe_noiommu is off: it can do no
+ *	DMA at all.  Bus Master Enable stays off and cannot be set through
+ *	config space; the DMA ioctls fail with EPERM.
+ * @UVIRTIO_IOMMU_TRANSLATED: the device sits in an IOMMU domain that the
+ *	device fd owns, and reaches only memory mapped through the fd.  A
+ *	mapping is gone from the IOMMU and its IOTLB before UVIRTIO_DMA_UNMAP,
+ *	UVIRTIO_DMA_FREE or close returns, and before its pages are unpinned.
+ * @UVIRTIO_IOMMU_UNSAFE: the DMA is not translated and allow_unsafe_noiommu
+ *	is on: DMA ioctls work and return physical addresses, the device can
+ *	reach all memory, and the kernel is tainted.
+ */
 enum uvirtio_iommu_mode {
-	/* No translating IOMMU, and unsafe mode is off: DMA ioctls refused */
 	UVIRTIO_IOMMU_NONE = 0,
-	/* Translating IOMMU: the device reaches only memory mapped for it */
 	UVIRTIO_IOMMU_TRANSLATED = 1,
-	/* No translating IOMMU, unsafe mode on: DMA works, kernel tainted */
 	UVIRTIO_IOMMU_UNSAFE = 2,
+};
+
+/**
+ * enum uvirtio_untranslated - why a device's DMA is not translated
+ * @UVIRTIO_UNTRANSLATED_NO: it is translated (UVIRTIO_IOMMU_TRANSLATED)
+ * @UVIRTIO_UNTRANSLATED_NO_IOMMU: no IOMMU covers the function
+ * @UVIRTIO_UNTRANSLATED_NO_ACCESS_PLATFORM: the device does not offer
+ *	VIRTIO_F_ACCESS_PLATFORM, so it may bypass the IOMMU
+ * @UVIRTIO_UNTRANSLATED_LEGACY_ONLY: the function has no virtio 1.x
+ *	interface; the legacy one programs physical queue addresses
+ */
+enum uvirtio_untranslated {
+	UVIRTIO_UNTRANSLATED_NO = 0,
+	UVIRTIO_UNTRANSLATED_NO_IOMMU = 1,
+	UVIRTIO_UNTRANSLATED_NO_ACCESS_PLATFORM = 2,
+	UVIRTIO_UNTRANSLATED_LEGACY_ONLY = 3,
 };
 
 /* Indices into struct uvirtio_device_info.caps */
@@ -208,6 +250,14 @@ struct uvirtio_virtio_cap {
 #define UVIRTIO_DEVICE_INFO_FLR		(1U << 3) /* supports FLR */
 #define UVIRTIO_DEVICE_INFO_REMOVED	(1U << 4) /* device is gone */
 
+/* Flags of struct uvirtio_device_info.dma_flags */
+/* The device fd owns the IOMMU domain of the function's group */
+#define UVIRTIO_DMA_INFO_OWN_DOMAIN	(1U << 0)
+/* MSIs are isolated (interrupt remapping) */
+#define UVIRTIO_DMA_INFO_ISOLATED_MSI	(1U << 1)
+/* Opened with allow_unsafe_interrupts: MSIs are not isolated */
+#define UVIRTIO_DMA_INFO_UNSAFE_INTERRUPTS (1U << 2)
+
 /**
  * struct uvirtio_device_info - UVIRTIO_DEVICE_GET_INFO (device fd)
  * @size: sizeof(struct uvirtio_device_info)
@@ -227,6 +277,14 @@ struct uvirtio_virtio_cap {
  * @__reserved: Must be 0
  * @dma_mask: Output, highest DMA address the device can use
  * @caps: Output, decoded virtio PCI capabilities
+ * @dma_flags: Output, UVIRTIO_DMA_INFO_* (ignored on input)
+ * @untranslated: Output, enum uvirtio_untranslated (ignored on input)
+ * @num_iova_ranges: Output, number of usable IOVA ranges (see
+ *	UVIRTIO_IOVA_RANGES); 0 unless translated (ignored on input)
+ * @__reserved2: Must be 0
+ *
+ * The members from @dma_flags on were added after the first release;
+ * a caller whose struct ends at @caps gets the rest cut off.
  */
 struct uvirtio_device_info {
 	__u32 size;
@@ -246,6 +304,10 @@ struct uvirtio_device_info {
 	__u32 __reserved;
 	__aligned_u64 dma_mask;
 	struct uvirtio_virtio_cap caps[UVIRTIO_VCAP_NUM];
+	__u32 dma_flags;
+	__u32 untranslated;
+	__u32 num_iova_ranges;
+	__u32 __reserved2;
 };
 
 #define UVIRTIO_DEVICE_GET_INFO _IO(UVIRTIO_TYPE, UVIRTIO_CMD_DEVICE_GET_INFO)
@@ -304,6 +366,12 @@ struct uvirtio_region_info {
 #define UVIRTIO_DMA_FROM_DEVICE		(1U << 1) /* device writes */
 #define UVIRTIO_DMA_BIDIRECTIONAL \
 	(UVIRTIO_DMA_TO_DEVICE | UVIRTIO_DMA_FROM_DEVICE)
+/*
+ * Input flag: map at the IOVA given in @iova (page aligned, inside one of
+ * the ranges UVIRTIO_IOVA_RANGES reports), as VFIO's MAP_DMA does.  Only
+ * for UVIRTIO_IOMMU_TRANSLATED devices.
+ */
+#define UVIRTIO_DMA_FIXED_IOVA		(1U << 2)
 /* Output flag: the whole range is one IOVA range starting at @iova */
 #define UVIRTIO_DMA_CONTIGUOUS		(1U << 31)
 
@@ -321,13 +389,16 @@ struct uvirtio_dma_segment {
  * struct uvirtio_dma_map - UVIRTIO_DMA_MAP (device fd)
  * @size: sizeof(struct uvirtio_dma_map)
  * @flags: Input, UVIRTIO_DMA_TO_DEVICE and/or UVIRTIO_DMA_FROM_DEVICE
- *         (at least one; UVIRTIO_DMA_CONTIGUOUS is ignored on input).
+ *         (at least one), optionally UVIRTIO_DMA_FIXED_IOVA
+ *         (UVIRTIO_DMA_CONTIGUOUS is ignored on input).
  *         Output, plus UVIRTIO_DMA_CONTIGUOUS when the mapping is one
- *         device range.
+ *         device range (always, for a translated device).
  * @vaddr: Input, page-aligned user address
  * @length: Input, page-aligned, non-zero length
  * @handle: Output, names the mapping for UVIRTIO_DMA_UNMAP
- * @iova: Output, device address of the first byte
+ * @iova: Input with UVIRTIO_DMA_FIXED_IOVA, the IOVA to map at.  Output,
+ *        device address of the first byte (the physical address of the
+ *        first page for UVIRTIO_IOMMU_UNSAFE)
  * @nr_segments: Input, entries @segments can hold (may be 0).  Output,
  *               number of device-contiguous runs the mapping has; at most
  *               the input number are written.  Pages that are physically
@@ -339,7 +410,20 @@ struct uvirtio_dma_segment {
  *
  * The pages are pinned with FOLL_LONGTERM and accounted to RLIMIT_MEMLOCK
  * of the caller unless it has CAP_IPC_LOCK.  A range that overlaps an
- * existing mapping of the same device fd is refused with EEXIST.
+ * existing mapping of the same device fd is refused with EEXIST.  On a
+ * translated device the mapping is one IOVA run of any length, read-only
+ * for the device with UVIRTIO_DMA_TO_DEVICE alone and write-only with
+ * UVIRTIO_DMA_FROM_DEVICE alone.
+ *
+ * Errors: EPERM if the device can do no DMA (UVIRTIO_IOMMU_NONE); EINVAL
+ * for bad flags, reserved bits, a zero or unaligned range or IOVA;
+ * EOPNOTSUPP for UVIRTIO_DMA_FIXED_IOVA on a device that is not
+ * translated; EOVERFLOW for a range or IOVA range that wraps; ERANGE for
+ * an IOVA range outside the usable ranges; EEXIST for a user range, or
+ * IOVA range, that overlaps another mapping or buffer; ENOSPC at
+ * max_mappings or when no IOVA space is left; ENOMEM when RLIMIT_MEMLOCK
+ * would be exceeded, the range is larger than RAM or memory is short;
+ * EFAULT for unmapped memory; ENODEV once the device is gone.
  */
 struct uvirtio_dma_map {
 	__u32 size;
@@ -372,15 +456,21 @@ struct uvirtio_dma_unmap {
 /**
  * struct uvirtio_dma_alloc - UVIRTIO_DMA_ALLOC (device fd)
  * @size: sizeof(struct uvirtio_dma_alloc)
- * @flags: Must be 0 (coherent buffers are always bidirectional)
+ * @flags: Input, 0 or UVIRTIO_DMA_FIXED_IOVA (buffers are always
+ *         bidirectional)
  * @length: Input, non-zero length, rounded up to whole pages
  * @handle: Output, names the buffer for UVIRTIO_DMA_FREE
- * @iova: Output, device address of the buffer (one contiguous range)
+ * @iova: Input with UVIRTIO_DMA_FIXED_IOVA, the IOVA to map at.  Output,
+ *        device address of the buffer (one contiguous range)
  * @mmap_offset: Output, offset to pass to mmap() on the device fd
  *
- * The buffer is zeroed, DMA-coherent and contiguous in device space.
- * UVIRTIO_DMA_FREE drops the handle; the memory itself goes away when
- * the last user mapping of it is unmapped.
+ * The buffer is zeroed, cache-coherent and contiguous in device space
+ * (physically contiguous for UVIRTIO_IOMMU_UNSAFE, which limits its
+ * size to the page allocator's largest block).  UVIRTIO_DMA_FREE drops
+ * the handle and takes the buffer out of the device's reach at once; the
+ * memory itself, its RLIMIT_MEMLOCK charge and its place under
+ * max_mappings go when the last user mapping of it is unmapped.
+ * Errors as for UVIRTIO_DMA_MAP.
  */
 struct uvirtio_dma_alloc {
 	__u32 size;
@@ -552,6 +642,42 @@ struct uvirtio_set_remove_eventfd {
 
 #define UVIRTIO_SET_REMOVE_EVENTFD \
 	_IO(UVIRTIO_TYPE, UVIRTIO_CMD_SET_REMOVE_EVENTFD)
+
+/**
+ * struct uvirtio_iova_range - one usable range of IOVAs
+ * @start: first IOVA of the range
+ * @last: last IOVA of the range (inclusive)
+ */
+struct uvirtio_iova_range {
+	__aligned_u64 start;
+	__aligned_u64 last;
+};
+
+/**
+ * struct uvirtio_iova_ranges - UVIRTIO_IOVA_RANGES (device fd)
+ * @size: sizeof(struct uvirtio_iova_ranges)
+ * @flags: Must be 0
+ * @num_ranges: Input, entries @ranges can hold (may be 0).  Output,
+ *              number of usable ranges; at most the input number are
+ *              written
+ * @__reserved: Must be 0
+ * @ranges: Input, user pointer to struct uvirtio_iova_range[]
+ *
+ * The IOVAs a UVIRTIO_DMA_FIXED_IOVA mapping may use, in ascending
+ * order: the IOMMU's aperture and the device's DMA mask, less the
+ * group's reserved regions (the MSI window 0xfee00000-0xfeefffff on x86,
+ * and any the firmware declares).  EOPNOTSUPP unless the device is
+ * UVIRTIO_IOMMU_TRANSLATED.
+ */
+struct uvirtio_iova_ranges {
+	__u32 size;
+	__u32 flags;
+	__u32 num_ranges;
+	__u32 __reserved;
+	__aligned_u64 ranges;
+};
+
+#define UVIRTIO_IOVA_RANGES _IO(UVIRTIO_TYPE, UVIRTIO_CMD_IOVA_RANGES)
 
 /*
  * ======================================================================
