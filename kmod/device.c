@@ -105,7 +105,6 @@
 
 #define UVIRTIO_RESET_POLL_US		1000
 #define UVIRTIO_RESET_TIMEOUT_US	(1000 * 1000)
-#define UVIRTIO_OFFSET_MASK		(UVIRTIO_REGION_OFFSET(1) - 1)
 
 static void uvirtio_device_free(struct kref *kref)
 {
@@ -140,8 +139,8 @@ void uvirtio_device_put(struct uvirtio_device *udev)
  * (or the legacy I/O status register) and, for modern devices, polls
  * until it reads back 0, for at most one second.
  *
- * Not inlined, so fail_function can make it fail (ALLOW_ERROR_INJECTION)
- * as a device that never finishes its reset would.
+ * Error-injection point (see uvirtio.h): fails as a device that never
+ * finishes its reset would.
  *
  * Context: process context, @udev->lock held.
  * Return: 0, -ETIMEDOUT, or -EOPNOTSUPP without a way to reach the status.
@@ -178,8 +177,8 @@ ALLOW_ERROR_INJECTION(uvirtio_virtio_reset, ERRNO);
  * @udev: the device, with the hardware present
  *
  * pci_try_reset_function() saves and restores config space, including
- * MSI-X state.  Not inlined, so fail_function can make it fail
- * (ALLOW_ERROR_INJECTION) as when the PCI core holds the device lock.
+ * MSI-X state.  Error-injection point (see uvirtio.h): fails as when the
+ * PCI core holds the device lock.
  *
  * Context: process context, @udev->lock held.
  * Return: 0, -EAGAIN if the PCI core is busy with the function, or
@@ -197,8 +196,8 @@ ALLOW_ERROR_INJECTION(uvirtio_function_reset, ERRNO);
  * @fd: the file descriptor
  * @ctxp: output, a reference to its eventfd context
  *
- * Not inlined, so fail_function can make it fail (ALLOW_ERROR_INJECTION):
- * the callers must then keep the eventfd they had.
+ * Error-injection point (see uvirtio.h): the callers must then keep the
+ * eventfd they had.
  *
  * Context: process context.
  * Return: 0, -EBADF for a bad fd, -EINVAL if it is not an eventfd.
@@ -317,162 +316,6 @@ static __poll_t uvirtio_device_poll(struct file *file, poll_table *wait)
 	return READ_ONCE(udev->dead) ? EPOLLHUP | EPOLLERR : 0;
 }
 
-/* One naturally sized access; the union keeps it endian-neutral. */
-union uvirtio_access {
-	u8 b;
-	u16 w;
-	u32 l;
-	u64 q;
-};
-
-static int uvirtio_config_rw(struct uvirtio_device *udev, u64 off,
-			     size_t count, union uvirtio_access *v, bool write)
-{
-	struct pci_dev *pdev = udev->pdev;
-	u16 cmd;
-	int ret;
-
-	ret = uvirtio_check_access(pdev->cfg_size, off, count, false);
-	if (ret)
-		return ret;
-	if (write) {
-		ret = pci_read_config_word(pdev, PCI_COMMAND, &cmd);
-		if (ret)
-			return pcibios_err_to_errno(ret);
-		/* A device that must not DMA never gets bus mastering. */
-		ret = uvirtio_cfg_write_check(off, count,
-					      count == 1 ? v->b :
-					      count == 2 ? v->w : v->l, cmd,
-					      udev->iommu_mode !=
-					      UVIRTIO_IOMMU_NONE);
-		if (ret)
-			return ret;
-		if (count == 1)
-			ret = pci_user_write_config_byte(pdev, off, v->b);
-		else if (count == 2)
-			ret = pci_user_write_config_word(pdev, off, v->w);
-		else
-			ret = pci_user_write_config_dword(pdev, off, v->l);
-	} else {
-		if (count == 1)
-			ret = pci_user_read_config_byte(pdev, off, &v->b);
-		else if (count == 2)
-			ret = pci_user_read_config_word(pdev, off, &v->w);
-		else
-			ret = pci_user_read_config_dword(pdev, off, &v->l);
-	}
-	return ret ? pcibios_err_to_errno(ret) : 0;
-}
-
-static int uvirtio_bar_rw(struct uvirtio_device *udev, unsigned int bar,
-			  u64 off, size_t count, union uvirtio_access *v,
-			  bool write)
-{
-	bool mem = udev->bar_flags[bar] & IORESOURCE_MEM;
-	void __iomem *addr;
-	int ret;
-
-	if (!udev->bar_len[bar] || !udev->bar_map[bar])
-		return -EINVAL;
-	ret = uvirtio_check_access(udev->bar_len[bar], off, count, mem);
-	if (ret)
-		return ret;
-	if (uvirtio_ranges_overlap(off, count, udev->msix_start[bar],
-				   udev->msix_end[bar] - udev->msix_start[bar])) {
-		/* The MSI-X table is the kernel's: hidden, read-only. */
-		if (write)
-			return -EPERM;
-		memset(v, 0xff, sizeof(*v));
-		return 0;
-	}
-	/*
-	 * The legacy interface programs physical queue addresses, which no
-	 * IOMMU translates: not on a device whose DMA is contained.
-	 */
-	if (write && bar == 0 && udev->legacy &&
-	    udev->iommu_mode == UVIRTIO_IOMMU_TRANSLATED)
-		return -EPERM;
-
-	addr = udev->bar_map[bar] + off;
-	switch (count) {
-	case 1:
-		if (write)
-			iowrite8(v->b, addr);
-		else
-			v->b = ioread8(addr);
-		break;
-	case 2:
-		if (write)
-			iowrite16(v->w, addr);
-		else
-			v->w = ioread16(addr);
-		break;
-	case 4:
-		if (write)
-			iowrite32(v->l, addr);
-		else
-			v->l = ioread32(addr);
-		break;
-	default:
-#ifdef CONFIG_64BIT
-		if (write)
-			writeq(v->q, addr);
-		else
-			v->q = readq(addr);
-		break;
-#else
-		return -EINVAL;
-#endif
-	}
-	return 0;
-}
-
-static ssize_t uvirtio_device_rw(struct file *file, char __user *ubuf,
-				 size_t count, loff_t *ppos, bool write)
-{
-	struct uvirtio_device *udev = file->private_data;
-	u64 pos = *ppos;
-	u64 index = pos >> UVIRTIO_OFFSET_SHIFT;
-	u64 off = pos & UVIRTIO_OFFSET_MASK;
-	union uvirtio_access v = {};
-	int ret;
-
-	if (count > sizeof(v))
-		return -EINVAL;
-	if (write && copy_from_user(&v, ubuf, count))
-		return -EFAULT;
-
-	mutex_lock(&udev->lock);
-	if (udev->dead)
-		ret = -ENODEV;
-	else if (index == UVIRTIO_REGION_CONFIG)
-		ret = uvirtio_config_rw(udev, off, count, &v, write);
-	else if (index < UVIRTIO_NUM_BARS)
-		ret = uvirtio_bar_rw(udev, index, off, count, &v, write);
-	else
-		ret = -EINVAL;
-	mutex_unlock(&udev->lock);
-	if (ret)
-		return ret;
-
-	if (!write && copy_to_user(ubuf, &v, count))
-		return -EFAULT;
-	*ppos += count;
-	return count;
-}
-
-static ssize_t uvirtio_device_read(struct file *file, char __user *ubuf,
-				   size_t count, loff_t *ppos)
-{
-	return uvirtio_device_rw(file, ubuf, count, ppos, false);
-}
-
-static ssize_t uvirtio_device_write(struct file *file, const char __user *ubuf,
-				    size_t count, loff_t *ppos)
-{
-	return uvirtio_device_rw(file, (char __user *)ubuf, count, ppos, true);
-}
-
 static vm_fault_t uvirtio_bar_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
@@ -559,7 +402,7 @@ static struct uvirtio_device *uvirtio_lookup(u32 pci_addr)
 }
 
 /**
- * uvirtio_device_open() - UVIRTIO_DEVICE_OPEN: make a device fd
+ * uvirtio_ioctl_device_open() - UVIRTIO_DEVICE_OPEN: make a device fd
  * @ucmd: the call (control fd)
  *
  * The device is reset and its DMA regime decided (uvirtio_dma_setup())
@@ -573,7 +416,7 @@ static struct uvirtio_device *uvirtio_lookup(u32 pci_addr)
  * group has an owner, or a kernel driver holds a device of its group;
  * -ETIMEDOUT if its reset does not complete; -EMFILE/-ENFILE/-ENOMEM.
  */
-int uvirtio_device_open(struct uvirtio_ucmd *ucmd)
+int uvirtio_ioctl_device_open(struct uvirtio_ucmd *ucmd)
 {
 	struct uvirtio_device_open *cmd = ucmd->cmd;
 	struct uvirtio_device *udev;
@@ -665,7 +508,7 @@ err_unlock:
 }
 
 /**
- * uvirtio_ioctl_get_info() - UVIRTIO_DEVICE_GET_INFO
+ * uvirtio_ioctl_device_get_info() - UVIRTIO_DEVICE_GET_INFO
  * @ucmd: the call; @ucmd->udev->lock held
  *
  * Works after removal too, reporting UVIRTIO_DEVICE_INFO_REMOVED.
@@ -673,7 +516,7 @@ err_unlock:
  * Return: 0, -EINVAL for non-zero input flags or reserved members,
  * -EFAULT.
  */
-int uvirtio_ioctl_get_info(struct uvirtio_ucmd *ucmd)
+int uvirtio_ioctl_device_get_info(struct uvirtio_ucmd *ucmd)
 {
 	struct uvirtio_device_info *cmd = ucmd->cmd;
 	struct uvirtio_device *udev = ucmd->udev;
@@ -713,13 +556,13 @@ int uvirtio_ioctl_get_info(struct uvirtio_ucmd *ucmd)
 }
 
 /**
- * uvirtio_ioctl_region_info() - UVIRTIO_REGION_GET_INFO
+ * uvirtio_ioctl_region_get_info() - UVIRTIO_REGION_GET_INFO
  * @ucmd: the call; @ucmd->udev->lock held
  *
  * Return: 0, -EINVAL for non-zero flags/reserved or an index that is not
  * a BAR, the ROM slot (reported with size 0) or UVIRTIO_REGION_CONFIG.
  */
-int uvirtio_ioctl_region_info(struct uvirtio_ucmd *ucmd)
+int uvirtio_ioctl_region_get_info(struct uvirtio_ucmd *ucmd)
 {
 	struct uvirtio_region_info *cmd = ucmd->cmd;
 	struct uvirtio_device *udev = ucmd->udev;
@@ -761,7 +604,7 @@ int uvirtio_ioctl_region_info(struct uvirtio_ucmd *ucmd)
 }
 
 /**
- * uvirtio_ioctl_reset() - UVIRTIO_DEVICE_RESET
+ * uvirtio_ioctl_device_reset() - UVIRTIO_DEVICE_RESET
  * @ucmd: the call; @ucmd->udev->lock held
  *
  * With UVIRTIO_RESET_FLR the function is reset first through
@@ -772,7 +615,7 @@ int uvirtio_ioctl_region_info(struct uvirtio_ucmd *ucmd)
  * support or a device without a reachable status register, -EAGAIN if
  * the PCI core is busy with the function, -ETIMEDOUT.
  */
-int uvirtio_ioctl_reset(struct uvirtio_ucmd *ucmd)
+int uvirtio_ioctl_device_reset(struct uvirtio_ucmd *ucmd)
 {
 	struct uvirtio_device_reset *cmd = ucmd->cmd;
 	struct uvirtio_device *udev = ucmd->udev;

@@ -36,8 +36,140 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include <kunit/visibility.h>
+#include <linux/overflow.h>
+
 #include "compat.h"
 #include "uvirtio.h"
+
+/**
+ * uvirtio_check_dma_range() - validate a UVIRTIO_DMA_MAP user range
+ * @vaddr: user address
+ * @length: length in bytes
+ * @npages: output, number of pages
+ *
+ * Return: 0; -EINVAL for a zero length or an address or length that is
+ * not page aligned; -EOVERFLOW if the range wraps around the address
+ * space or is longer than UVIRTIO_MAX_MAP_PAGES pages.
+ */
+int uvirtio_check_dma_range(u64 vaddr, u64 length, u64 *npages)
+{
+	u64 end;
+
+	if (!length || !PAGE_ALIGNED(vaddr) || !PAGE_ALIGNED(length))
+		return -EINVAL;
+	if (check_add_overflow(vaddr, length, &end))
+		return -EOVERFLOW;
+	if (length >> PAGE_SHIFT > UVIRTIO_MAX_MAP_PAGES)
+		return -EOVERFLOW;
+	*npages = length >> PAGE_SHIFT;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(uvirtio_check_dma_range);
+
+/**
+ * uvirtio_ranges_overlap() - do two non-wrapping byte ranges intersect?
+ * @a: start of the first range
+ * @alen: its length
+ * @b: start of the second range
+ * @blen: its length
+ *
+ * Return: true if some byte lies in both ranges.
+ */
+bool uvirtio_ranges_overlap(u64 a, u64 alen, u64 b, u64 blen)
+{
+	if (!alen || !blen)
+		return false;
+	return a < b + blen && b < a + alen;
+}
+EXPORT_SYMBOL_IF_KUNIT(uvirtio_ranges_overlap);
+
+/**
+ * uvirtio_seg_merge() - append a device run to the current segment
+ * @cur: the segment being built (length 0 = empty)
+ * @iova: device address of the new run
+ * @len: length of the new run
+ *
+ * Return: true if the run was merged into (or started) @cur, false if it
+ * is not contiguous with @cur and needs a segment of its own.
+ */
+bool uvirtio_seg_merge(struct uvirtio_dma_segment *cur, u64 iova, u64 len)
+{
+	u64 end, sum;
+
+	if (!cur->length) {
+		cur->iova = iova;
+		cur->length = len;
+		return true;
+	}
+	if (check_add_overflow(cur->iova, cur->length, &end) || end != iova)
+		return false;
+	if (check_add_overflow(cur->length, len, &sum))
+		return false;
+	cur->length = sum;
+	return true;
+}
+EXPORT_SYMBOL_IF_KUNIT(uvirtio_seg_merge);
+
+/**
+ * uvirtio_merge_segments() - merge contiguous neighbours in place
+ * @segs: array of runs, in mapping order
+ * @n: number of entries
+ *
+ * Return: the number of entries left in @segs.
+ */
+unsigned int uvirtio_merge_segments(struct uvirtio_dma_segment *segs,
+				    unsigned int n)
+{
+	unsigned int i, out = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!segs[i].length)
+			continue;
+		if (out && uvirtio_seg_merge(&segs[out - 1], segs[i].iova,
+					     segs[i].length))
+			continue;
+		segs[out++] = segs[i];
+	}
+	return out;
+}
+EXPORT_SYMBOL_IF_KUNIT(uvirtio_merge_segments);
+
+/**
+ * uvirtio_memlock_charge() - charge pages against a locked-memory limit
+ * @locked: the counter (struct user_struct.locked_vm), in pages
+ * @npages: pages to add
+ * @limit: limit in pages (RLIMIT_MEMLOCK >> PAGE_SHIFT)
+ *
+ * Lock-free: safe from any context.
+ *
+ * Return: 0 if charged, -ENOMEM if the limit would be exceeded.
+ */
+int uvirtio_memlock_charge(atomic_long_t *locked, u64 npages, u64 limit)
+{
+	long cur, new;
+
+	do {
+		cur = atomic_long_read(locked);
+		if (npages > limit || (u64)cur > limit - npages ||
+		    npages > LONG_MAX - (u64)cur)
+			return -ENOMEM;
+		new = cur + (long)npages;
+	} while (atomic_long_cmpxchg(locked, cur, new) != cur);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(uvirtio_memlock_charge);
+
+/**
+ * uvirtio_memlock_uncharge() - undo uvirtio_memlock_charge()
+ * @locked: the counter
+ * @npages: pages to remove
+ */
+void uvirtio_memlock_uncharge(atomic_long_t *locked, u64 npages)
+{
+	atomic_long_sub((long)npages, locked);
+}
+EXPORT_SYMBOL_IF_KUNIT(uvirtio_memlock_uncharge);
 
 /* Charge @npages to the caller's user; *@userp is NULL if not charged. */
 static int uvirtio_charge(u64 npages, struct user_struct **userp)
@@ -81,8 +213,8 @@ static bool uvirtio_at_max_mappings(struct uvirtio_device *udev)
  * @gup_flags: FOLL_* flags on top of FOLL_LONGTERM
  * @pages: output array of @npages entries
  *
- * All or nothing: on failure nothing stays pinned.  Not inlined, so
- * fail_function can make it fail (ALLOW_ERROR_INJECTION).
+ * All or nothing: on failure nothing stays pinned.  Error-injection
+ * point (see uvirtio.h).
  *
  * Context: process context, no uvirtio lock held; takes mmap_lock of
  * current->mm and may fault user memory in.
@@ -386,8 +518,7 @@ int uvirtio_ioctl_dma_unmap(struct uvirtio_ucmd *ucmd)
  *
  * Translated devices get pages one by one (the IOMMU makes them one IOVA
  * run); UNSAFE devices need one physically contiguous block, at most the
- * page allocator's largest.  Not inlined, so fail_function can make it
- * fail (ALLOW_ERROR_INJECTION).
+ * page allocator's largest.  Error-injection point (see uvirtio.h).
  *
  * Return: 0 or -ENOMEM.
  */

@@ -264,8 +264,8 @@ void uvirtio_iova_remove(struct uvirtio_device *udev,
  *
  * Physically contiguous pages are mapped as one run, so huge pages get
  * large IOMMU pages where the IOVA alignment allows.  All or nothing.
- * Not inlined, so fail_function can make it fail (ALLOW_ERROR_INJECTION):
- * running out of IOMMU page-table memory cannot be provoked otherwise.
+ * Error-injection point (see uvirtio.h): running out of IOMMU page-table
+ * memory cannot be provoked otherwise.
  *
  * Context: process context, @udev->lock held.
  * Return: 0 or -ENOMEM.
@@ -423,8 +423,8 @@ out:
  * @udev: the device
  * @group: its IOMMU group
  *
- * Not inlined, so fail_function can make it fail (ALLOW_ERROR_INJECTION),
- * as when the IOMMU driver runs out of domains.
+ * Error-injection point (see uvirtio.h): fails as when the IOMMU driver
+ * runs out of domains.
  *
  * Context: process context, @udev->lock held.
  * Return: 0, -EBUSY if another driver or owner holds the group, -ENOMEM,

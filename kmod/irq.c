@@ -98,8 +98,8 @@ void uvirtio_irq_teardown(struct uvirtio_device *udev)
  * @pdev: the PCI function
  * @count: number of vectors
  *
- * Not inlined, so fail_function can make it fail (ALLOW_ERROR_INJECTION):
- * running out of interrupt vectors cannot be provoked otherwise.
+ * Error-injection point (see uvirtio.h): running out of interrupt
+ * vectors cannot be provoked otherwise.
  *
  * Context: process context.
  * Return: 0, or the negative errno of pci_alloc_irq_vectors() (-ENOSPC
@@ -119,9 +119,9 @@ ALLOW_ERROR_INJECTION(uvirtio_irq_alloc_vectors, ERRNO);
  * @handler: uvirtio_msix_handler or uvirtio_intx_handler
  * @irqflags: IRQF_* flags for request_irq()
  *
- * Not inlined, so fail_function can make it fail (ALLOW_ERROR_INJECTION):
- * request_irq() also fails for reasons no allocation failure reaches,
- * such as an exhausted vector space when the interrupt is activated.
+ * Error-injection point (see uvirtio.h): request_irq() also fails for
+ * reasons no allocation failure reaches, such as an exhausted vector
+ * space when the interrupt is activated.
  *
  * Context: process context.
  * Return: 0 or the negative errno of request_irq().

@@ -7,6 +7,7 @@
  * device fd, and the private pseudo file system whose inodes give every
  * device its own address_space (see device.c).
  */
+#include <kunit/visibility.h>
 #include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
@@ -47,31 +48,22 @@ struct dentry *uvirtio_debugfs_root;
 static struct vfsmount *uvirtio_mnt;
 
 /**
- * uvirtio_ucmd_copy_out() - copy an ioctl's output back to user space
- * @ucmd: the call, after its handler returned 0
+ * uvirtio_ioctl_size_check() - validate the size member of an ioctl struct
+ * @user_size: what the caller passed
+ * @min_size: size of the first release of the struct
  *
- * Copies the part of the output struct the caller knows about, then any
- * extra output, and forgets both (a second call copies nothing).  Called
- * with no uvirtio lock held: it may fault user memory in.
- *
- * Return: 0 or -EFAULT.
+ * Return: 0, -EINVAL if @user_size is below @min_size, -E2BIG above
+ * PAGE_SIZE (nothing that large can be a struct we will ever define).
  */
-int uvirtio_ucmd_copy_out(struct uvirtio_ucmd *ucmd)
+int uvirtio_ioctl_size_check(u32 user_size, size_t min_size)
 {
-	int ret = 0;
-
-	if (ucmd->extra &&
-	    copy_to_user(ucmd->extra_dst, ucmd->extra, ucmd->extra_len))
-		ret = -EFAULT;
-	if (!ret && ucmd->out_len &&
-	    copy_to_user(ucmd->ubuffer, ucmd->cmd,
-			 min_t(size_t, ucmd->user_size, ucmd->out_len)))
-		ret = -EFAULT;
-	kfree(ucmd->extra);
-	ucmd->extra = NULL;
-	ucmd->out_len = 0;
-	return ret;
+	if (user_size < min_size)
+		return -EINVAL;
+	if (user_size > PAGE_SIZE)
+		return -E2BIG;
+	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(uvirtio_ioctl_size_check);
 
 static int uvirtio_ioctl_api_version(struct uvirtio_ucmd *ucmd)
 {
@@ -236,11 +228,11 @@ static const struct uvirtio_ioctl_op uvirtio_ioctl_ops[] = {
 		   struct uvirtio_api_version, caps, false, false),
 	UVIRTIO_OP(LIST_DEVICES, uvirtio_ioctl_list_devices,
 		   struct uvirtio_list_devices, entries, false, false),
-	UVIRTIO_OP(DEVICE_OPEN, uvirtio_device_open,
+	UVIRTIO_OP(DEVICE_OPEN, uvirtio_ioctl_device_open,
 		   struct uvirtio_device_open, fd, false, false),
-	UVIRTIO_OP(DEVICE_GET_INFO, uvirtio_ioctl_get_info,
+	UVIRTIO_OP(DEVICE_GET_INFO, uvirtio_ioctl_device_get_info,
 		   struct uvirtio_device_info, caps, true, true),
-	UVIRTIO_OP(REGION_GET_INFO, uvirtio_ioctl_region_info,
+	UVIRTIO_OP(REGION_GET_INFO, uvirtio_ioctl_region_get_info,
 		   struct uvirtio_region_info, msix_end, true, false),
 	UVIRTIO_OP_FULL(DMA_MAP, uvirtio_ioctl_dma_map,
 			struct uvirtio_dma_map, segments, true, false,
@@ -264,7 +256,7 @@ static const struct uvirtio_ioctl_op uvirtio_ioctl_ops[] = {
 		   struct uvirtio_irq_mask, __reserved, true, false),
 	UVIRTIO_OP(IRQ_TRIGGER, uvirtio_ioctl_irq_trigger,
 		   struct uvirtio_irq_trigger, __reserved, true, false),
-	UVIRTIO_OP(DEVICE_RESET, uvirtio_ioctl_reset,
+	UVIRTIO_OP(DEVICE_RESET, uvirtio_ioctl_device_reset,
 		   struct uvirtio_device_reset, flags, true, false),
 	UVIRTIO_OP(SET_REMOVE_EVENTFD, uvirtio_ioctl_set_remove_eventfd,
 		   struct uvirtio_set_remove_eventfd, __reserved, true, false),

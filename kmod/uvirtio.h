@@ -15,13 +15,26 @@
 #include <linux/pci.h>
 #include <linux/rbtree.h>
 #include <linux/rwsem.h>
+#include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uaccess.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
 #include <linux/uvirtio.h>
 
+/*
+ * Error-injection points: the functions marked ALLOW_ERROR_INJECTION()
+ * (uvirtio_pin_pages, uvirtio_iommu_map_pages, uvirtio_iommu_attach,
+ * uvirtio_buf_alloc_pages, uvirtio_irq_alloc_vectors, uvirtio_irq_request,
+ * uvirtio_eventfd_get, uvirtio_virtio_reset, uvirtio_function_reset) are
+ * noinline so that fail_function can make them fail where no allocation
+ * failure reaches; the selftests' fail-nth sweep arms each in turn.
+ */
+
 #define UVIRTIO_NUM_BARS	6
+/* The offset-in-region part of a device fd file offset */
+#define UVIRTIO_OFFSET_MASK	(UVIRTIO_REGION_OFFSET(1) - 1)
 /* Highest number of UVIRTIO_DMA_ALLOC buffers one device can hold */
 #define UVIRTIO_MAX_DMA_BUFS	BIT(20)
 /* Longest single UVIRTIO_DMA_MAP, in pages */
@@ -222,6 +235,14 @@ struct uvirtio_device {
 	struct uvirtio_vector *vectors;
 };
 
+/* One naturally sized access; the union keeps it endian-neutral. */
+union uvirtio_access {
+	u8 b;
+	u16 w;
+	u32 l;
+	u64 q;
+};
+
 /**
  * struct uvirtio_ucmd - one ioctl call being executed
  * @udev: device of a device fd, NULL on the control fd
@@ -265,6 +286,33 @@ static inline int uvirtio_ucmd_respond(struct uvirtio_ucmd *ucmd, size_t len)
 	return 0;
 }
 
+/**
+ * uvirtio_ucmd_copy_out() - copy an ioctl's output back to user space
+ * @ucmd: the call, after its handler returned 0
+ *
+ * Copies any extra output, then the part of the output struct the caller
+ * knows about, and forgets both (a second call copies nothing).
+ *
+ * Context: no uvirtio lock held: it may fault user memory in.
+ * Return: 0 or -EFAULT.
+ */
+static inline int uvirtio_ucmd_copy_out(struct uvirtio_ucmd *ucmd)
+{
+	int ret = 0;
+
+	if (ucmd->extra &&
+	    copy_to_user(ucmd->extra_dst, ucmd->extra, ucmd->extra_len))
+		ret = -EFAULT;
+	if (!ret && ucmd->out_len &&
+	    copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(size_t, ucmd->user_size, ucmd->out_len)))
+		ret = -EFAULT;
+	kfree(ucmd->extra);
+	ucmd->extra = NULL;
+	ucmd->out_len = 0;
+	return ret;
+}
+
 /* Module parameters (main.c) */
 extern unsigned int uvirtio_max_mappings;
 extern bool uvirtio_allow_unsafe_noiommu;
@@ -274,7 +322,6 @@ extern bool uvirtio_allow_unsafe_interrupts;
 extern struct mutex uvirtio_devices_lock;
 extern struct list_head uvirtio_devices;
 extern struct dentry *uvirtio_debugfs_root;
-int uvirtio_ucmd_copy_out(struct uvirtio_ucmd *ucmd);
 long uvirtio_dispatch_ioctl(struct file *file, struct uvirtio_device *udev,
 			    unsigned int cmd, unsigned long arg);
 struct inode *uvirtio_alloc_inode(void);
@@ -285,10 +332,10 @@ void uvirtio_pci_unregister(void);
 
 /* device.c */
 void uvirtio_device_put(struct uvirtio_device *udev);
-int uvirtio_device_open(struct uvirtio_ucmd *ucmd);
-int uvirtio_ioctl_get_info(struct uvirtio_ucmd *ucmd);
-int uvirtio_ioctl_region_info(struct uvirtio_ucmd *ucmd);
-int uvirtio_ioctl_reset(struct uvirtio_ucmd *ucmd);
+int uvirtio_ioctl_device_open(struct uvirtio_ucmd *ucmd);
+int uvirtio_ioctl_device_get_info(struct uvirtio_ucmd *ucmd);
+int uvirtio_ioctl_region_get_info(struct uvirtio_ucmd *ucmd);
+int uvirtio_ioctl_device_reset(struct uvirtio_ucmd *ucmd);
 int uvirtio_ioctl_set_remove_eventfd(struct uvirtio_ucmd *ucmd);
 int uvirtio_virtio_reset(struct uvirtio_device *udev);
 int uvirtio_function_reset(struct uvirtio_device *udev);
@@ -342,6 +389,14 @@ void uvirtio_iova_tree_add(struct rb_root_cached *tree,
 			   struct uvirtio_iova_node *node);
 #endif
 
+/* rdwr.c, config.c */
+ssize_t uvirtio_device_read(struct file *file, char __user *ubuf,
+			    size_t count, loff_t *ppos);
+ssize_t uvirtio_device_write(struct file *file, const char __user *ubuf,
+			     size_t count, loff_t *ppos);
+int uvirtio_config_rw(struct uvirtio_device *udev, u64 off, size_t count,
+		      union uvirtio_access *v, bool write);
+
 /* irq.c */
 int uvirtio_ioctl_irq_enable(struct uvirtio_ucmd *ucmd);
 int uvirtio_ioctl_irq_disable(struct uvirtio_ucmd *ucmd);
@@ -354,7 +409,7 @@ int uvirtio_irq_alloc_vectors(struct pci_dev *pdev, u32 count);
 int uvirtio_irq_request(struct uvirtio_vector *v, irq_handler_t handler,
 			unsigned long irqflags);
 
-/* helpers.c: pure functions, exported to the KUnit module */
+/* caps.c, config.c, rdwr.c, dma.c, main.c: pure functions (KUnit) */
 
 /**
  * typedef uvirtio_cfg_read_t - read one byte of PCI config space

@@ -3,7 +3,7 @@
 #
 # `make bench`: performance of libuvirtio against the kernel.
 #
-#  1. blk: one VM boot (stock 6.1 kernel, intel-iommu, device set "bench":
+#  1. blk: one VM boot (stock 6.1 kernel, intel-iommu in strict mode, device set "bench":
 #     two identical null-co virtio-blk disks).  The kernel's virtio-blk on
 #     00:07.0 through fio (io_uring and libaio, direct=1; fio and its
 #     shared libraries are copied into the initramfs and started through
@@ -59,11 +59,11 @@ loader=$(ldd "$fio" | awk '$1 ~ /^\/.*ld-linux/ { print $1 }')
 [ -n "$loader" ] || uv_die "cannot find fio's dynamic loader"
 cp -L "$loader" "$fiodir/ld-linux-x86-64.so.2"
 
-uv_log "booting the VM (QEMU TCG, q35, intel-iommu; ${secs}s per run, ~5 minutes)"
+uv_log "booting the VM (QEMU TCG, q35, intel-iommu strict; ${secs}s per run, ~5 minutes)"
 vmout=$UV_OUT/vm/bench
 mkdir -p "$UV_OUT/vm"
 set +e
-scripts/vm-run.sh -k stock -i on -d bench -o "$vmout" -t 900 \
+scripts/vm-run.sh -k stock -i strict -d bench -o "$vmout" -t 900 \
 	-a "$bin:uvirtio/bin" -a "$fiodir:uvirtio/fio" \
 	-e "UVIRTIO_BENCH_SECS=$secs" -p scripts/guest/bench >"$vmout.log" 2>&1
 vmrc=$?

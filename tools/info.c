@@ -138,6 +138,7 @@ static const struct {
 	{ UVIRTIO_CAP_IRQ_AFFINITY, "irq-affinity" },
 	{ UVIRTIO_CAP_IRQ_MASK, "irq-mask" },
 	{ UVIRTIO_CAP_REMOVE_EVENTFD, "remove-eventfd" },
+	{ UVIRTIO_CAP_OWN_DOMAIN, "own-domain" },
 };
 
 static const struct {
@@ -189,15 +190,41 @@ static const char *iommu_name(uint32_t mode)
 {
 	switch (mode) {
 	case UVIRTIO_IOMMU_NONE:
-		return "none (DMA refused)";
+		return "none (no DMA at all)";
 	case UVIRTIO_IOMMU_TRANSLATED:
 		return "translated";
 	case UVIRTIO_IOMMU_UNSAFE:
-		return "unsafe (no IOMMU, DMA allowed, kernel tainted)";
+		return "unsafe (untranslated DMA allowed, kernel tainted)";
 	default:
 		return "unknown";
 	}
 }
+
+/* Why the device's DMA is not translated (enum uvirtio_untranslated). */
+static const char *untranslated_key(uint32_t why)
+{
+	switch (why) {
+	case UVIRTIO_UNTRANSLATED_NO:
+		return "translated";
+	case UVIRTIO_UNTRANSLATED_NO_IOMMU:
+		return "no-iommu";
+	case UVIRTIO_UNTRANSLATED_NO_ACCESS_PLATFORM:
+		return "no-access-platform";
+	case UVIRTIO_UNTRANSLATED_LEGACY_ONLY:
+		return "legacy-only";
+	default:
+		return "unknown";
+	}
+}
+
+static const struct {
+	uint32_t bit;
+	const char *name;
+} dma_flag_names[] = {
+	{ UVIRTIO_DMA_INFO_OWN_DOMAIN, "own-domain" },
+	{ UVIRTIO_DMA_INFO_ISOLATED_MSI, "isolated-msi" },
+	{ UVIRTIO_DMA_INFO_UNSAFE_INTERRUPTS, "unsafe-interrupts" },
+};
 
 static const char *iommu_key(uint32_t mode)
 {
@@ -391,7 +418,14 @@ static void print_human(const char *bdf, const struct uvirtio_api_version *v,
 	printf("\n  flags:            ");
 	PRINT_FLAGS(dev_flags, di->flags, false);
 	printf("\n  msix vectors:     %u\n", di->num_msix);
-	printf("  iommu:            %s\n", iommu_name(di->iommu_mode));
+	printf("  iommu:            %s", iommu_name(di->iommu_mode));
+	if (di->iommu_mode != UVIRTIO_IOMMU_TRANSLATED)
+		printf(", %s", untranslated_key(di->untranslated));
+	printf("\n  dma flags:        ");
+	PRINT_FLAGS(dma_flag_names, di->dma_flags, false);
+	if (di->num_iova_ranges)
+		printf(" (%u IOVA ranges)", di->num_iova_ranges);
+	printf("\n");
 	printf("  dma mask:         0x%" PRIx64 "\n", (uint64_t)di->dma_mask);
 	printf("  max dma mappings: %u\n", di->max_dma_mappings);
 	printf("  virtio capabilities:\n");
@@ -446,9 +480,13 @@ static void print_json(const char *bdf, const struct uvirtio_api_version *v,
 	       virtio_type_name(di->virtio_id));
 	PRINT_FLAGS(dev_flags, di->flags, true);
 	printf("],\n  \"num_msix\": %u, \"iommu_mode\": \"%s\", "
-	       "\"dma_mask\": \"0x%" PRIx64 "\", \"max_dma_mappings\": %u,\n"
-	       "  \"caps\": {",
+	       "\"untranslated\": \"%s\", \"num_iova_ranges\": %u, "
+	       "\"dma_flags\": [",
 	       di->num_msix, iommu_key(di->iommu_mode),
+	       untranslated_key(di->untranslated), di->num_iova_ranges);
+	PRINT_FLAGS(dma_flag_names, di->dma_flags, true);
+	printf("],\n  \"dma_mask\": \"0x%" PRIx64 "\", \"max_dma_mappings\": %u,\n"
+	       "  \"caps\": {",
 	       (uint64_t)di->dma_mask, di->max_dma_mappings);
 	for (unsigned int i = 0; i < UVIRTIO_VCAP_NUM; i++) {
 		const struct uvirtio_virtio_cap *c = &di->caps[i];

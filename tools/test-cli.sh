@@ -283,7 +283,8 @@ else
 	expect_err "info not bound message" 'no such device \(not bound to uvirtio'
 	expect_rc "info" 0 "$fake" "$pre" -- info 1:02:00.0
 	expect_out "info header" '^0001:02:00\.0: virtio blk, modern, 1af4:1042'
-	expect_out "info iommu" 'iommu: +unsafe'
+	expect_out "info iommu" 'iommu: +unsafe .*, no-access-platform$'
+	expect_out "info dma flags" 'dma flags: +-$'
 	expect_out "info notify cap" 'notify +bar 4 +offset 0x3000 .*multiplier 4'
 	expect_out "info regions" 'bar4 +size 0x4000 +read write mmap mem64'
 	expect_out "info stats" '^    vector0: irq 34 interrupts 5$'
@@ -296,6 +297,8 @@ d = json.load(open(sys.argv[1]))
 assert d["bdf"] == "0001:02:00.0" and d["type"] == "blk", d
 assert d["flags"] == ["modern", "intx"], d["flags"]
 assert d["iommu_mode"] == "unsafe" and d["num_msix"] == 2
+assert d["untranslated"] == "no-access-platform", d["untranslated"]
+assert d["dma_flags"] == [] and d["num_iova_ranges"] == 0, d
 assert d["caps"]["common"]["bar"] == 4 and d["caps"]["isr"] is None
 assert d["caps"]["notify"]["notify_off_multiplier"] == 4
 assert [r["name"] for r in d["regions"]] == ["bar1", "bar4", "config"]

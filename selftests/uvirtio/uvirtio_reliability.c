@@ -536,7 +536,7 @@ TEST_F_TIMEOUT(kill9, under_io, 560)
 enum fz_op_kind {
 	FZ_API, FZ_LIST, FZ_OPEN, FZ_INFO, FZ_REGION, FZ_MAP, FZ_UNMAP,
 	FZ_ALLOC, FZ_FREE, FZ_IRQ_EN, FZ_IRQ_DIS, FZ_IRQ_EFD, FZ_IRQ_AFF,
-	FZ_IRQ_MASK, FZ_IRQ_TRIG, FZ_RESET, FZ_REMOVE_EFD, FZ_NCMDS,
+	FZ_IRQ_MASK, FZ_IRQ_TRIG, FZ_RESET, FZ_REMOVE_EFD, FZ_IOVA, FZ_NCMDS,
 	FZ_UNKNOWN = FZ_NCMDS, FZ_MMAP, FZ_PREAD, FZ_PWRITE, FZ_ANY,
 	FZ_NKINDS
 };
@@ -546,7 +546,7 @@ static const char *const fz_names[FZ_NKINDS] = {
 	"REGION_GET_INFO", "DMA_MAP", "DMA_UNMAP", "DMA_ALLOC", "DMA_FREE",
 	"IRQ_ENABLE", "IRQ_DISABLE", "IRQ_SET_EVENTFD", "IRQ_SET_AFFINITY",
 	"IRQ_MASK", "IRQ_TRIGGER", "DEVICE_RESET", "SET_REMOVE_EVENTFD",
-	"unknown ioctl", "mmap", "pread", "pwrite", "(stale fd)",
+	"IOVA_RANGES", "unknown ioctl", "mmap", "pread", "pwrite", "(stale fd)",
 };
 
 static const unsigned long fz_cmds[FZ_NCMDS] = {
@@ -555,7 +555,7 @@ static const unsigned long fz_cmds[FZ_NCMDS] = {
 	UVIRTIO_DMA_UNMAP, UVIRTIO_DMA_ALLOC, UVIRTIO_DMA_FREE,
 	UVIRTIO_IRQ_ENABLE, UVIRTIO_IRQ_DISABLE, UVIRTIO_IRQ_SET_EVENTFD,
 	UVIRTIO_IRQ_SET_AFFINITY, UVIRTIO_IRQ_MASK, UVIRTIO_IRQ_TRIGGER,
-	UVIRTIO_DEVICE_RESET, UVIRTIO_SET_REMOVE_EVENTFD,
+	UVIRTIO_DEVICE_RESET, UVIRTIO_SET_REMOVE_EVENTFD, UVIRTIO_IOVA_RANGES,
 };
 
 static const size_t fz_sizes[FZ_NCMDS] = {
@@ -568,15 +568,18 @@ static const size_t fz_sizes[FZ_NCMDS] = {
 	sizeof(struct uvirtio_irq_set_affinity), sizeof(struct uvirtio_irq_mask),
 	sizeof(struct uvirtio_irq_trigger), sizeof(struct uvirtio_device_reset),
 	sizeof(struct uvirtio_set_remove_eventfd),
+	sizeof(struct uvirtio_iova_ranges),
 };
 
 /* The errnos Documentation/uapi.rst gives each call, beyond the generic
  * dispatcher ones (EFAULT, EINVAL, E2BIG, ENOTTY) every ioctl may return. */
 static const int fz_errs[FZ_NKINDS][8] = {
-	[FZ_OPEN] = { EPERM, ENODEV, EBUSY, EMFILE, ENFILE, ENOMEM },
-	[FZ_MAP] = { EOVERFLOW, EPERM, ENOSPC, EEXIST, ENOMEM, EINTR },
+	[FZ_OPEN] = { EPERM, ENODEV, EBUSY, EMFILE, ENFILE, ENOMEM, ETIMEDOUT },
+	[FZ_MAP] = { EOVERFLOW, EPERM, ENOSPC, EEXIST, ENOMEM, EINTR,
+		     EOPNOTSUPP, ERANGE },
 	[FZ_UNMAP] = { ENOENT },
-	[FZ_ALLOC] = { EOVERFLOW, EPERM, ENOSPC, ENOMEM },
+	[FZ_ALLOC] = { EOVERFLOW, EPERM, ENOSPC, ENOMEM, EOPNOTSUPP, ERANGE,
+		       EEXIST },
 	[FZ_FREE] = { ENOENT },
 	[FZ_IRQ_EN] = { EOPNOTSUPP, EBUSY, ENOSPC, ENOMEM },
 	[FZ_IRQ_EFD] = { EBADF },
@@ -584,6 +587,7 @@ static const int fz_errs[FZ_NKINDS][8] = {
 	[FZ_IRQ_AFF] = { EBUSY, ENOSPC, ENOMEM },
 	[FZ_RESET] = { EOPNOTSUPP, EAGAIN, ETIMEDOUT },
 	[FZ_REMOVE_EFD] = { EBADF },
+	[FZ_IOVA] = { EOPNOTSUPP, ENOMEM },
 	[FZ_MMAP] = { EINVAL, EPERM, ENOMEM, EOVERFLOW },
 	[FZ_PREAD] = { EINVAL },
 	[FZ_PWRITE] = { EINVAL, EPERM },
@@ -753,6 +757,19 @@ static uint32_t fz_index(uint64_t *s, uint32_t nvec)
 }
 
 /* Fill @a with a plausible struct for @kind. */
+/* An IOVA for UVIRTIO_DMA_FIXED_IOVA: good, reserved, unaligned, wild. */
+static uint64_t fz_iova(uint64_t *s)
+{
+	switch (rnd(s) % 6) {
+	case 0: return 0xfee00000ULL + (rnd(s) % 256) * PAGE;	/* MSI */
+	case 1: return (1ULL << 32) - (1 + rnd(s) % 4) * PAGE;	/* 4 GiB */
+	case 2: return rnd(s);
+	case 3: return -(uint64_t)PAGE * (1 + rnd(s) % 4);	/* wraps */
+	case 4: return (1ULL << 30) + (rnd(s) % 64) * PAGE + rnd(s) % 2;
+	default: return (1ULL << 20) + (rnd(s) % 1024) * PAGE;
+	}
+}
+
 static void fz_fill(struct fz_thread *t, int kind, uint8_t *a, uint32_t size)
 {
 	struct fz *fz = t->fz;
@@ -804,6 +821,10 @@ static void fz_fill(struct fz_thread *t, int kind, uint8_t *a, uint32_t size)
 		case 4: m->vaddr = rnd(s) & ~(PAGE - 1); break;
 		case 5: m->vaddr = 0; break;
 		}
+		if (rnd(s) % 4 == 0) {
+			m->flags |= UVIRTIO_DMA_FIXED_IOVA;
+			m->iova = fz_iova(s);
+		}
 		m->nr_segments = rnd(s) % 4 ? rnd(s) % 300 : (uint32_t)rnd(s);
 		m->segments = rnd(s) % 3 == 0 ? 0 :
 			      rnd(s) % 8 ? (uintptr_t)fz->scratch +
@@ -827,6 +848,18 @@ static void fz_fill(struct fz_thread *t, int kind, uint8_t *a, uint32_t size)
 		case 3: al->length = 1ULL << (21 + rnd(s) % 5); break;	/* 2-32 MiB */
 		default: al->length = (1 + rnd(s) % 16) * PAGE; break;
 		}
+		if (rnd(s) % 4 == 0) {
+			al->flags = rnd(s) % 8 ? UVIRTIO_DMA_FIXED_IOVA : flags;
+			al->iova = fz_iova(s);
+		}
+		break;
+	}
+	case FZ_IOVA: {
+		struct uvirtio_iova_ranges *r = (void *)a;
+
+		r->num_ranges = rnd(s) % 4 ? rnd(s) % 8 : (uint32_t)rnd(s);
+		r->ranges = rnd(s) % 8 ? (uintptr_t)fz->scratch +
+					 (rnd(s) % 4) * PAGE : rnd(s);
 		break;
 	}
 	case FZ_IRQ_EN: {

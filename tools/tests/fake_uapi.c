@@ -146,6 +146,7 @@ static int dev_ioctl(unsigned long req, void *arg)
 		d->num_regions = UVIRTIO_NUM_REGIONS;
 		d->num_msix = 2;
 		d->iommu_mode = UVIRTIO_IOMMU_UNSAFE;
+		d->untranslated = UVIRTIO_UNTRANSLATED_NO_ACCESS_PLATFORM;
 		d->max_dma_mappings = 65535;
 		d->dma_mask = ~0ULL;
 		d->caps[UVIRTIO_VCAP_COMMON] = (struct uvirtio_virtio_cap){
