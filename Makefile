@@ -122,7 +122,8 @@ help:
 	@echo '                   do verified I/O on it from user space'
 	@echo '  make check       every test: host unit tests (ASan/UBSan), module builds'
 	@echo '                   against Debian 6.1 and 6.12 headers, KUnit + selftests'
-	@echo '                   in a debug-kernel VM, selftests on the stock 6.1 kernel'
+	@echo '                   in a debug-kernel VM, selftests on the stock 6.1 kernel,'
+	@echo '                   DMA containment in one VM per IOMMU setup'
 	@echo
 	@echo 'Building:'
 	@echo '  make [all]       library and tools'
@@ -136,7 +137,8 @@ help:
 	@echo
 	@echo 'Running:'
 	@echo '  make soak        make check with the long reliability runs and fuzzers'
-	@echo "  make vm-shell CMD='...' [KERNEL=stock|debug] [IOMMU=on|off]"
+	@echo "  make vm-shell CMD='...' [KERNEL=stock|debug]"
+	@echo "                   [IOMMU=off|on|strict|pt|nointremap]"
 	@echo '                   boot a test VM and run CMD in it'
 	@echo '  make bench       benchmarks: libuvirtio vs kernel virtio-blk (fio) in a VM,'
 	@echo '                   ring micro-benchmark vs ringtest; out/bench/results.*'

@@ -12,16 +12,23 @@
 #              and 6.12 headers, checkpatch --strict, kernel-doc
 #   kernel     build (or reuse) the debug test kernel
 #   vm-debug   KUnit + selftests on the debug kernel, with and without
-#              intel-iommu, with the full health check
+#              intel-iommu (in the kernel's default lazy IOTLB mode), with
+#              the full health check
 #   vm-stock   selftests on Debian's stock 6.1 kernel, with and without
-#              intel-iommu
+#              intel-iommu (lazy, Debian's default)
+#   vm-contain the DMA-containment selftest (uvirtio_containment) on the
+#              contain device set, one stock 6.1 VM per IOMMU setup: lazy,
+#              iommu.strict=1, iommu=pt, no interrupt remapping (taints:
+#              allow_unsafe_interrupts), no IOMMU (taints:
+#              allow_unsafe_noiommu), and lazy under kernel lockdown; plus
+#              a lazy run on the debug kernel when it is built
 #   harness    the harness checks itself: a canary module WARNs, leaks a
 #              page pin, and fails a KUnit case; each must turn a run red
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
 
-stages=${UVIRTIO_STAGES:-deps host lint kernel vm-debug vm-stock harness}
+stages=${UVIRTIO_STAGES:-deps host lint kernel vm-debug vm-stock vm-contain harness}
 log_dir=$UV_OUT/check
 mkdir -p "$log_dir"
 pass=0 fail=0 skip=0
@@ -248,6 +255,24 @@ if want vm-stock; then
 	stage_end
 fi
 
+if want vm-contain; then
+	stage_start vm-contain
+	# Only uvirtio_containment; 3G for its 1 GiB DMA_MAP figure.
+	ct=(-d contain -m 3G -e UVIRTIO_TESTS=uvirtio_containment)
+	vm_suite contain-stock-on stock on -t 300 "${ct[@]}"
+	vm_suite contain-stock-strict stock strict -t 300 "${ct[@]}"
+	vm_suite contain-stock-pt stock pt -t 300 "${ct[@]}"
+	vm_suite contain-stock-nointremap stock nointremap -t 300 -T 64 "${ct[@]}"
+	vm_suite contain-stock-off stock off -t 300 -T 64 "${ct[@]}"
+	vm_suite contain-stock-lockdown stock on -t 300 -L "${ct[@]}"
+	if scripts/build-kernel.sh --path >/dev/null 2>&1; then
+		vm_suite contain-debug-on debug on -t 900 "${ct[@]}"
+	else
+		result contain-debug-on skip "the debug kernel is not built"
+	fi
+	stage_end
+fi
+
 # canary_build KDIR OUT: build the harness canary modules against KDIR.
 canary_build() {
 	mkdir -p "$2"
@@ -309,7 +334,7 @@ rmmod uvirtio_canary_kunit' >"$log_dir/harness-kunit.log" 2>&1
 	stage_end
 fi
 
-if want host || want vm-debug || want vm-stock; then
+if want host || want vm-debug || want vm-stock || want vm-contain; then
 	echo
 	echo "=== reliability (what the tests above put through; their verdicts are in the counts)"
 	fuzzlog=/dev/null

@@ -6,9 +6,33 @@
 #
 #   scripts/vm-run.sh [options] [-c 'guest shell command' | -p payload-file]
 #     -k KERNEL   stock (Debian 6.1, default) | debug (6.12 KUnit/KASAN build)
-#     -i on|off   intel-iommu, with iommu_platform=on,disable-legacy=on
-#                 devices (default off: modern and transitional devices)
-#     -d SET      device set: std (default), demo, bench, none
+#     -i MODE     IOMMU setup (default off):
+#                   off         no IOMMU; modern and transitional devices
+#                   on          intel-iommu (interrupt remapping on) with
+#                               iommu_platform=on,disable-legacy=on devices;
+#                               the kernel's default DMA mode (lazy IOTLB
+#                               flushing on Debian)
+#                   strict      as on, plus iommu.strict=1
+#                   pt          as on, plus iommu=pt (identity default domains)
+#                   nointremap  as on, but intel-iommu,intremap=off and the
+#                               kernel's intremap=off: no interrupt remapping
+#     -d SET      device set: std (default), demo, bench, contain, none.
+#                 contain: the DMA-containment variants (uvirtio_containment):
+#                   00:06.0  virtio-blk, iommu_platform=on, modern only
+#                            (translated with an IOMMU)
+#                   00:07.0  virtio-blk, modern only, no iommu_platform
+#                   00:08.0  virtio-blk, transitional, no iommu_platform
+#                            (each on a 16 MiB file)
+#                   00:09.0  virtio-rng, legacy only
+#                   00:11.0  a conventional pci-bridge with two virtio-rng
+#                            (bus 01, slots 1 and 2: one IOMMU group) with
+#                            the same flags as the std set's modern devices
+#                 The addresses reach the guest as UVIRTIO_CONTAIN_*.
+#     -m MEM      guest memory (default 1G)
+#     -L          kernel lockdown (integrity), raised after uvirtio.ko is
+#                 loaded and before the payload runs (UVIRTIO_LOCKDOWN=1).
+#                 Not lockdown=integrity on the command line: that makes
+#                 the kernel refuse the unsigned out-of-tree module
 #     -t SECS     timeout for the whole VM (default 900)
 #     -o DIR      output dir (default out/vm/KERNEL-iommuX): console.log,
 #                 results.log, qmp.sock, the initramfs
@@ -33,9 +57,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kernel=stock iommu=off devset=std timeout=900 outdir= cmd= payload=
-modparams= taint_extra=0 nomod=0 verbose=0 hotplug=0
+modparams= taint_extra=0 nomod=0 verbose=0 hotplug=0 mem=1G lockdown=0
 adds=() envs=()
-while getopts "k:i:d:t:o:a:e:M:T:c:p:Hnv" o; do
+while getopts "k:i:d:t:o:a:e:M:T:c:p:m:HLnv" o; do
 	case $o in
 	k) kernel=$OPTARG ;;
 	i) iommu=$OPTARG ;;
@@ -48,17 +72,18 @@ while getopts "k:i:d:t:o:a:e:M:T:c:p:Hnv" o; do
 	T) taint_extra=$OPTARG ;;
 	c) cmd=$OPTARG ;;
 	p) payload=$OPTARG ;;
+	m) mem=$OPTARG ;;
 	H) hotplug=1 ;;
+	L) lockdown=1 ;;
 	n) nomod=1 ;;
 	v) verbose=1 ;;
-	*) sed -n '4,32p' "$0" >&2; exit 2 ;;
+	*) sed -n '4,/^set -e/p' "$0" | sed '$d' >&2; exit 2 ;;
 	esac
 done
 outdir=${outdir:-$UV_OUT/vm/$kernel-iommu$iommu}
 mkdir -p "$outdir"
 outdir=$(cd "$outdir" && pwd)
 
-mem=1G
 append="console=ttyS0 panic=-1 printk.devkmsg=on"
 case $kernel in
 stock)
@@ -85,16 +110,33 @@ esac
 
 # Device sets.  Every device has a fixed address so tests and logs agree.
 dev=()
-if [ "$iommu" = on ]; then
-	dev+=(-device intel-iommu,intremap=on)
-	append+=" intel_iommu=on iommu.strict=1"
+case $iommu in
+on|strict|pt|nointremap)
+	has_iommu=1
+	if [ "$iommu" = nointremap ]; then
+		dev+=(-device intel-iommu,intremap=off)
+	else
+		dev+=(-device intel-iommu,intremap=on)
+	fi
+	append+=" intel_iommu=on"
+	case $iommu in
+	strict) append+=" iommu.strict=1" ;;
+	pt) append+=" iommu=pt" ;;
+	nointremap) append+=" intremap=off" ;;
+	esac
 	m=",disable-legacy=on,iommu_platform=on"
 	t=$m
-else
+	;;
+off)
+	has_iommu=0
 	append+=" intel_iommu=off"
 	m=",disable-legacy=on"
 	t=",disable-legacy=off"
-fi
+	;;
+*)
+	uv_die "-i takes on, strict, pt, nointremap or off"
+	;;
+esac
 case $devset in
 std)
 	img=$outdir/disk.img
@@ -128,7 +170,7 @@ std)
 		      -device "virtio-blk-pci,drive=var$i,addr=0x$i,serial=uvvar$i${props:+,$props}$m")
 		vmdevs+="0000:00:0$i.0=blk${flags:+,$flags},serial=uvvar$i "
 	done
-	if [ "$iommu" = on ]; then
+	if [ "$has_iommu" = 1 ]; then
 		vmdevs+="0000:00:07.0=blk,serial=uvimg0 0000:00:05.0=rng"
 	else
 		vmdevs+="0000:00:07.0=blk,legacy,serial=uvimg0 0000:00:05.0=rng,legacy"
@@ -168,12 +210,31 @@ bench)
 		      -device "virtio-blk-pci,drive=null$i,addr=0x$((6 + i)),serial=uvnull$i$m")
 	done
 	;;
+contain)
+	# What uvirtio_containment expects of each function depends on -i
+	# (UVIRTIO_IOMMU); see the header comment.
+	for i in 6 7 8; do
+		rm -f "$outdir/contain$i.img"
+		truncate -s 16M "$outdir/contain$i.img"
+		dev+=(-drive "if=none,id=cimg$i,file=$outdir/contain$i.img,format=raw,cache=unsafe")
+	done
+	dev+=(-device "virtio-blk-pci,drive=cimg6,addr=0x6,serial=uvcontain6,disable-legacy=on,iommu_platform=on"
+	      -device "virtio-blk-pci,drive=cimg7,addr=0x7,serial=uvcontain7,disable-legacy=on"
+	      -device "virtio-blk-pci,drive=cimg8,addr=0x8,serial=uvcontain8,disable-legacy=off"
+	      -device "virtio-rng-pci,addr=0x9,disable-modern=on,disable-legacy=off"
+	      -device "pci-bridge,id=br0,chassis_nr=2,addr=0x11,shpc=off"
+	      -device "virtio-rng-pci,bus=br0,addr=0x1$m"
+	      -device "virtio-rng-pci,bus=br0,addr=0x2$m")
+	envs+=(-e "UVIRTIO_CONTAIN_BLK=0000:00:06.0"
+	       -e "UVIRTIO_CONTAIN_NOPLATFORM=0000:00:07.0"
+	       -e "UVIRTIO_CONTAIN_TRANSITIONAL=0000:00:08.0"
+	       -e "UVIRTIO_CONTAIN_LEGACY=0000:00:09.0"
+	       -e "UVIRTIO_CONTAIN_GROUP=0000:01:01.0 0000:01:02.0")
+	;;
 none) ;;
 *) uv_die "unknown device set '$devset'" ;;
 esac
 [ "$hotplug" = 0 ] || [ "$devset" = std ] || uv_die "-H needs the std device set"
-
-[ "$iommu" = on ] || [ "$iommu" = off ] || uv_die "-i takes on or off"
 
 uvadd=()
 if [ "$nomod" = 0 ]; then
@@ -188,6 +249,32 @@ if [ -n "$cmd" ]; then
 fi
 pl=()
 [ -z "$payload" ] || pl=(-p "$payload")
+if [ "$lockdown" = 1 ]; then
+	# The lockdown LSM refuses unsigned modules once it is up, and
+	# Debian's kernels check signatures: raise it after /init loaded
+	# uvirtio.ko, then run the real payload.
+	lpl=$outdir/lockdown-payload.sh
+	cat >"$lpl" <<'EOF_LOCKDOWN'
+#!/bin/sh
+L=/sys/kernel/security/lockdown
+grep -q ' /sys/kernel/security ' /proc/mounts ||
+	mount -t securityfs securityfs /sys/kernel/security
+if ! echo integrity >$L || ! grep -q '\[integrity\]' $L; then
+	echo "vm-run -L: cannot raise the kernel lockdown ($(cat $L 2>&1))"
+	exit 1
+fi
+echo "vm-run -L: lockdown $(cat $L)"
+[ -x /uvirtio/payload.inner ] || exit 0
+exec /uvirtio/payload.inner
+EOF_LOCKDOWN
+	if [ -n "$payload" ]; then
+		cp "$payload" "$outdir/payload.inner"
+		chmod +x "$outdir/payload.inner"
+		adds+=(-a "$outdir/payload.inner:uvirtio/payload.inner")
+	fi
+	pl=(-p "$lpl")
+	envs+=(-e UVIRTIO_LOCKDOWN=1)
+fi
 
 "$UV_TOP/scripts/mkinitramfs.sh" -k "$kver" -m "$modroot" \
 	-o "$outdir/initramfs.cpio.gz" "${uvadd[@]}" "${adds[@]}" "${envs[@]}" \
@@ -286,7 +373,9 @@ if grep -E "$patterns" "$outdir/console.log" >/dev/null 2>&1; then
 	bad+=("$(grep -E -A12 "$patterns" "$outdir/console.log" | head -n 80)")
 fi
 
-status="kernel=$kernel($kver) iommu=$iommu devices=$devset ${secs}s"
+status="kernel=$kernel($kver) iommu=$iommu devices=$devset"
+[ "$lockdown" = 0 ] || status+=" lockdown=integrity"
+status+=" ${secs}s"
 if [ ${#bad[@]} -ne 0 ]; then
 	echo "vm-run: FAIL $status (logs in $outdir)" >&2
 	printf '  %s\n' "${bad[@]}" >&2
