@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * uvirtio: the config-space rules.  User space reads all of config space
- * and writes one bit of it: Bus Master Enable, and only where the device
- * may do DMA (see kmod/iommu.c).
+ * and writes one bit of it: Bus Master Enable, and sets it only where the
+ * device may do DMA (see kmod/iommu.c).
  */
 #include <kunit/visibility.h>
 #include <linux/pci.h>
@@ -81,19 +81,22 @@ int uvirtio_config_rw(struct uvirtio_device *udev, u64 off, size_t count,
 					      UVIRTIO_IOMMU_NONE);
 		if (ret)
 			return ret;
-		if (count == 1)
-			ret = pci_user_write_config_byte(pdev, off, v->b);
-		else if (count == 2)
-			ret = pci_user_write_config_word(pdev, off, v->w);
-		else
-			ret = pci_user_write_config_dword(pdev, off, v->l);
-	} else {
-		if (count == 1)
-			ret = pci_user_read_config_byte(pdev, off, &v->b);
-		else if (count == 2)
-			ret = pci_user_read_config_word(pdev, off, &v->w);
-		else
-			ret = pci_user_read_config_dword(pdev, off, &v->l);
+		/*
+		 * An allowed write can change nothing but Bus Master Enable,
+		 * so apply just that bit.  Writing back the rest of the
+		 * command register as user space read it would race with
+		 * the INTx handler's auto-mask (INTx Disable).
+		 */
+		if (off == PCI_COMMAND)
+			uvirtio_irq_set_master(udev, (count == 1 ? v->b : v->w) &
+					       PCI_COMMAND_MASTER);
+		return 0;
 	}
+	if (count == 1)
+		ret = pci_user_read_config_byte(pdev, off, &v->b);
+	else if (count == 2)
+		ret = pci_user_read_config_word(pdev, off, &v->w);
+	else
+		ret = pci_user_read_config_dword(pdev, off, &v->l);
 	return ret ? pcibios_err_to_errno(ret) : 0;
 }

@@ -50,7 +50,10 @@
  *    do not use it: their pages live as long as the mappings (dma.c).
  * 6. uvirtio_vector.lock (spinlock, IRQ-safe) - innermost; protects a
  *    vector's eventfd pointer, counter and INTx mask state against the
- *    hard IRQ handler.  eventfd_signal() is called under it.
+ *    hard IRQ handler.  eventfd_signal() is called under it, and so is
+ *    every read-modify-write of the command register while INTx is on
+ *    (Bus Master Enable from config writes, INTx Disable from the
+ *    handler and UVIRTIO_IRQ_MASK).
  *
  * The DMA regime (@iommu_mode, @domain, ...) is set at open, before the
  * device fd exists, and reset at release: it is fixed for the life of

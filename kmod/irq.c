@@ -52,6 +52,34 @@ static irqreturn_t uvirtio_intx_handler(int irq, void *arg)
 }
 
 /**
+ * uvirtio_irq_set_master() - set or clear Bus Master Enable
+ * @udev: the device
+ * @on: the new state
+ *
+ * The command register also holds INTx Disable, which the INTx handler
+ * sets (auto-mask) and UVIRTIO_IRQ_MASK clears under the vector's lock;
+ * the read-modify-write of Bus Master Enable takes the same lock, so
+ * neither undoes the other.
+ *
+ * Context: process context, @udev->lock held.
+ */
+void uvirtio_irq_set_master(struct uvirtio_device *udev, bool on)
+{
+	struct uvirtio_vector *v = udev->irq_type == UVIRTIO_IRQ_INTX ?
+				   &udev->vectors[0] : NULL;
+
+	lockdep_assert_held(&udev->lock);
+	if (v)
+		spin_lock_irq(&v->lock);
+	if (on)
+		pci_set_master(udev->pdev);
+	else
+		pci_clear_master(udev->pdev);
+	if (v)
+		spin_unlock_irq(&v->lock);
+}
+
+/**
  * uvirtio_irq_teardown() - free every vector and drop every eventfd
  * @udev: the device
  *

@@ -82,8 +82,10 @@ static int uvirtio_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return -ENODEV;
 
 	udev = kzalloc(sizeof(*udev), GFP_KERNEL);
-	if (!udev)
-		return -ENOMEM;
+	if (!udev) {
+		ret = -ENOMEM;
+		goto err_notify;
+	}
 	kref_init(&udev->kref);
 	mutex_init(&udev->lock);
 	init_rwsem(&udev->revoke_sem);
@@ -172,6 +174,8 @@ err_free_page:
 err_free:
 	pci_dev_put(pdev);
 	kfree(udev);
+err_notify:
+	/* Every failure of a function meant for uvirtio is an event. */
 	uvirtio_nl_notify(pdev, UVIRTIO_EVENT_ERROR, 0, ret);
 	return ret;
 }

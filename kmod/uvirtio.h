@@ -405,6 +405,7 @@ int uvirtio_ioctl_irq_set_affinity(struct uvirtio_ucmd *ucmd);
 int uvirtio_ioctl_irq_mask(struct uvirtio_ucmd *ucmd);
 int uvirtio_ioctl_irq_trigger(struct uvirtio_ucmd *ucmd);
 void uvirtio_irq_teardown(struct uvirtio_device *udev);
+void uvirtio_irq_set_master(struct uvirtio_device *udev, bool on);
 int uvirtio_irq_alloc_vectors(struct pci_dev *pdev, u32 count);
 int uvirtio_irq_request(struct uvirtio_vector *v, irq_handler_t handler,
 			unsigned long irqflags);

@@ -1078,7 +1078,9 @@ struct uv_fi {
 		struct uvirtio_irq_trigger trigger;
 		struct uvirtio_device_reset reset;
 		struct uvirtio_set_remove_eventfd remove;
+		struct uvirtio_iova_ranges ranges;
 	} a;
+	struct uvirtio_iova_range rng[4];
 	struct uvirtio_dma_segment seg[4];
 	struct uvirtio_device_entry entries[8];
 };
@@ -1088,6 +1090,7 @@ struct uv_fi {
 #define UV_FI_INTX	(1U << 2)
 #define UV_FI_FLR	(1U << 3)
 #define UV_FI_BAR	(1U << 4)	/* a BAR page can be mmapped */
+#define UV_FI_XLAT	(1U << 5)	/* translated: fixed IOVAs, ranges */
 
 /*
  * One call under test.  @setup and @cleanup bracket each attempt, @fill
@@ -1323,6 +1326,27 @@ static void fill_dma_map(struct uv_fi *fi)
 	m->length = 8 * PAGE;
 	m->nr_segments = ARRAY_SIZE(fi->seg);
 	m->segments = (uintptr_t)fi->seg;
+}
+
+/* The same at a caller-chosen IOVA, 1 GiB (usable on every IOMMU here) */
+static void fill_dma_map_fixed(struct uv_fi *fi)
+{
+	fill_dma_map(fi);
+	fi->a.dmap.flags |= UVIRTIO_DMA_FIXED_IOVA;
+	fi->a.dmap.iova = 1ULL << 30;
+}
+
+static void fill_iova_ranges(struct uv_fi *fi)
+{
+	struct uvirtio_iova_ranges *r = UV_FI_ARG(fi, ranges);
+
+	r->num_ranges = ARRAY_SIZE(fi->rng);
+	r->ranges = (uintptr_t)fi->rng;
+}
+
+static int call_iova_ranges(struct uv_fi *fi)
+{
+	return uv_fi_ioctl(fi->self->fd, UVIRTIO_IOVA_RANGES, &fi->a);
 }
 
 static int call_dma_map(struct uv_fi *fi)
@@ -1639,6 +1663,22 @@ static const struct uv_fi_case uv_fi_cases[] = {
 		.fill = fill_dma_map,
 		.call = call_dma_map,
 		.undo = undo_dma_map,
+	},
+	{
+		.name = "DMA_MAP(fixed IOVA)",
+		.needs = UV_FI_XLAT,
+		.errnos = { EFAULT, ENOMEM },
+		.setup = setup_dma_map,
+		.fill = fill_dma_map_fixed,
+		.call = call_dma_map,
+		.undo = undo_dma_map,
+	},
+	{
+		.name = "IOVA_RANGES",
+		.needs = UV_FI_XLAT,
+		.errnos = { EFAULT, ENOMEM },
+		.fill = fill_iova_ranges,
+		.call = call_iova_ranges,
 	},
 	{
 		.name = "DMA_MAP(fault-in)",
@@ -2002,6 +2042,8 @@ static unsigned int uv_fi_have(struct __test_metadata *_metadata,
 
 	if (uv_dma_ok(_metadata, self))
 		have |= UV_FI_DMA;
+	if (self->info.iommu_mode == UVIRTIO_IOMMU_TRANSLATED)
+		have |= UV_FI_XLAT;
 	if (self->info.num_msix)
 		have |= UV_FI_MSIX;
 	if (self->info.flags & UVIRTIO_DEVICE_INFO_INTX)
