@@ -51,6 +51,14 @@ static irqreturn_t uvirtio_intx_handler(int irq, void *arg)
 	return IRQ_HANDLED;
 }
 
+static void uvirtio_master(struct pci_dev *pdev, bool on)
+{
+	if (on)
+		pci_set_master(pdev);
+	else
+		pci_clear_master(pdev);
+}
+
 /**
  * uvirtio_irq_set_master() - set or clear Bus Master Enable
  * @udev: the device
@@ -65,18 +73,17 @@ static irqreturn_t uvirtio_intx_handler(int irq, void *arg)
  */
 void uvirtio_irq_set_master(struct uvirtio_device *udev, bool on)
 {
-	struct uvirtio_vector *v = udev->irq_type == UVIRTIO_IRQ_INTX ?
-				   &udev->vectors[0] : NULL;
+	struct uvirtio_vector *v;
 
 	lockdep_assert_held(&udev->lock);
-	if (v)
-		spin_lock_irq(&v->lock);
-	if (on)
-		pci_set_master(udev->pdev);
-	else
-		pci_clear_master(udev->pdev);
-	if (v)
-		spin_unlock_irq(&v->lock);
+	if (udev->irq_type != UVIRTIO_IRQ_INTX) {
+		uvirtio_master(udev->pdev, on);
+		return;
+	}
+	v = &udev->vectors[0];
+	spin_lock_irq(&v->lock);
+	uvirtio_master(udev->pdev, on);
+	spin_unlock_irq(&v->lock);
 }
 
 /**
