@@ -350,21 +350,32 @@ static const char *uvirtio_untranslated_name(u32 reason)
 	}
 }
 
-/* Log each other device of the group that a driver holds. */
+/*
+ * Log each other device of the group that keeps us from taking it: one
+ * bound to a kernel driver, or one of ours whose device fd owns the
+ * group.  (A device merely bound to uvirtio does not: uvirtio declares
+ * driver_managed_dma.)  A racy look, for the log only.
+ */
 static int uvirtio_log_group_user(struct device *dev, void *data)
 {
-	struct uvirtio_device *udev = data;
+	struct uvirtio_device *udev = data, *other;
 	struct device_driver *drv = READ_ONCE(dev->driver);
 
-	if (dev == &udev->pdev->dev)
+	if (dev == &udev->pdev->dev || !drv)
 		return 0;
-	if (drv) {
+	if (drv == udev->pdev->dev.driver) {
+		other = dev_get_drvdata(dev);
+		if (!other || !READ_ONCE(other->owner))
+			return 0;
 		pci_warn(udev->pdev,
-			 "open refused: IOMMU group shared with %s, bound to %s\n",
-			 dev_name(dev), drv->name);
+			 "open refused: IOMMU group owned by the device fd of %s\n",
+			 dev_name(dev));
 		return 1;
 	}
-	return 0;
+	pci_warn(udev->pdev,
+		 "open refused: IOMMU group shared with %s, bound to %s\n",
+		 dev_name(dev), drv->name);
+	return 1;
 }
 
 /* Usable IOVA ranges: aperture and DMA mask less the reserved regions. */

@@ -69,6 +69,15 @@ def main():
         rows.append(('DMA into an unmapped IOVA', f"{runs['dma_fault']} VMs with an IOMMU",
                      f"{g('dma_fault', 'contained')} contained, {g('dma_fault', 'faults_logged')} DMAR faults logged, "
                      f"canaries intact in {g('dma_fault', 'canaries_intact')}", '0' if g('dma_fault', 'canaries_intact') == runs['dma_fault'] else 'CHANGED'))
+    # uvirtio_containment, one VM per IOMMU setup (vm-contain)
+    for key, what in (('dma_contain_unmapped', 'an IOVA after DMA_UNMAP'),
+                      ('dma_contain_freed', 'a freed DMA_ALLOC buffer'),
+                      ('dma_contain_physical', "another page's phys. address")):
+        if key in tot:
+            n = runs[key]
+            rows.append((f'device DMA into {what}', f'{n} VMs with an IOMMU',
+                         f"{g(key, 'contained')} contained, {g(key, 'faults_logged')} DMAR faults logged",
+                         '0' if g(key, 'contained') == n else f"{n - g(key, 'contained')} NOT CONTAINED"))
     if not rows:
         print('  (no reliability results in this run)')
         return 0

@@ -165,22 +165,6 @@ static long taint(void)
 	return atol(buf);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 static bool all_bytes(const volatile uint8_t *p, size_t len, uint8_t v)
 {
 	size_t i;
@@ -189,22 +173,6 @@ static bool all_bytes(const volatile uint8_t *p, size_t len, uint8_t v)
 		if (p[i] != v)
 			return false;
 	return true;
-}
-
-static long pins_held(void)
-{
-	long d = 0;
-	int i;
-
-	/* a closed fd's pins go with its last reference: allow a moment */
-	for (i = 0; i < 100; i++) {
-		d = uv_vmstat("nr_foll_pin_acquired") -
-		    uv_vmstat("nr_foll_pin_released");
-		if (!d)
-			break;
-		sleep_ms(10);
-	}
-	return d;
 }
 
 /* Physical address of the (present, locked) page at @p, or 0. */
@@ -311,7 +279,7 @@ static void dmar_settle(void)
 	if (kmsg_last("DMAR:", &last, &now) || !last)
 		return;
 	if (now < last + 5300000)
-		sleep_ms((last + 5300000 - now) / 1000);
+		uv_sleep_us(last + 5300000 - now);
 }
 
 /* As kmsg_count(), waiting up to @ms for the first such record. */
@@ -324,7 +292,7 @@ static int kmsg_wait(int fd, const char *what, const char *what2,
 		n += kmsg_count(fd, what, what2);
 		if (n || ms < 100)
 			return n;
-		sleep_ms(100);
+		uv_sleep_us(100000);
 		ms -= 100;
 	}
 }
@@ -483,7 +451,7 @@ static int rb_status_zero(struct rb *rb)
 	for (i = 0; i < 2000; i++) {
 		if (!rb->cc->device_status)
 			return 0;
-		sleep_ms(1);
+		uv_sleep_us(1000);
 	}
 	return -1;
 }
@@ -616,19 +584,19 @@ static void rb_queue(struct rb *rb, uint32_t type, uint64_t sector,
 /* Publish the queued request and wait for it: its status, or -errno. */
 static int rb_publish(struct rb *rb)
 {
-	double end = now_s() + 10;
+	double end = uv_now_s() + 10;
 
 	rb->next++;
 	rb->avail->idx = rb->next;
 	__sync_synchronize();
 	*rb->notify = 0;
-	while (now_s() < end) {
+	while (uv_now_s() < end) {
 		__sync_synchronize();
 		if (rb->used->idx == rb->next)
 			return rb->mem[RB_STATUS];
 		if (rb->cc->device_status & VIRTIO_CONFIG_S_NEEDS_RESET)
 			return -EIO;
-		sleep_ms(1);
+		uv_sleep_us(1000);
 	}
 	return -ETIMEDOUT;
 }
@@ -794,6 +762,23 @@ TEST(translated_info)
 }
 
 /*
+ * What the translated-device fixtures share: the kernel log, and without
+ * interrupt remapping the opt-in that lets a translated device open
+ * (*@param says to turn it off again).
+ */
+static void contain_setup(struct __test_metadata *_metadata, int *kmsg,
+			  bool *param)
+{
+	*kmsg = kmsg_open();
+	ASSERT_LE(0, *kmsg);
+	if (regime() == R_NOINTREMAP) {
+		ASSERT_EQ(0, uv_write_file(UNSAFE_INTR, "1"))
+			TH_LOG("cannot set %s", UNSAFE_INTR);
+		*param = true;
+	}
+}
+
+/*
  * The translated blk, bound to uvirtio; with nointremap the open needs
  * allow_unsafe_interrupts (set last, reset in the teardown).
  */
@@ -818,13 +803,7 @@ FIXTURE_SETUP(xlat)
 		     self->bdf);
 	snprintf(self->tag, sizeof(self->tag), "[%s]", self->bdf + 5);
 	ASSERT_EQ(0, uv_claim(self->bdf));
-	self->kmsg = kmsg_open();
-	ASSERT_LE(0, self->kmsg);
-	if (regime() == R_NOINTREMAP) {
-		ASSERT_EQ(0, uv_write_file(UNSAFE_INTR, "1"))
-			TH_LOG("cannot set %s", UNSAFE_INTR);
-		self->param = true;
-	}
+	contain_setup(_metadata, &self->kmsg, &self->param);
 }
 
 FIXTURE_TEARDOWN(xlat)
@@ -835,7 +814,7 @@ FIXTURE_TEARDOWN(xlat)
 		close(self->kmsg);
 	if (self->param)
 		EXPECT_EQ(0, uv_write_file(UNSAFE_INTR, "0"));
-	EXPECT_EQ(0, pins_held());
+	EXPECT_EQ(0, uv_pins_settle(NULL));
 	if (self->bdf[0])
 		uv_give_back(self->bdf);
 }
@@ -1168,16 +1147,16 @@ static int time_map(struct __test_metadata *_metadata, int fd, void *p,
 	double t0, t1, t2;
 	int ret;
 
-	t0 = now_s();
+	t0 = uv_now_s();
 	ret = ioctl(fd, UVIRTIO_DMA_MAP, &m);
-	t1 = now_s();
+	t1 = uv_now_s();
 	EXPECT_EQ(0, ret) TH_LOG("DMA_MAP 1 GiB (%s pages): %s", pages, strerror(errno));
 	if (ret)
 		return -1;
 	EXPECT_TRUE(m.flags & UVIRTIO_DMA_CONTIGUOUS);
 	EXPECT_EQ(1, m.nr_segments);
 	EXPECT_EQ(0, dma_unmap(fd, m.handle));
-	t2 = now_s();
+	t2 = uv_now_s();
 	ksft_print_msg("UVIRTIO-SUMMARY dma_map_1g page_kb=%d map_ms=%d unmap_ms=%d segments=%u\n",
 		       strcmp(pages, "4k") ? 2048 : 4, (int)((t1 - t0) * 1000),
 		       (int)((t2 - t1) * 1000), m.nr_segments);
@@ -1253,13 +1232,7 @@ FIXTURE_SETUP(group)
 	ASSERT_LE(0, group_of(self->a));
 	ASSERT_EQ(group_of(self->a), group_of(self->b))
 		TH_LOG("%s and %s are not in one IOMMU group", self->a, self->b);
-	self->kmsg = kmsg_open();
-	ASSERT_LE(0, self->kmsg);
-	if (regime() == R_NOINTREMAP) {
-		ASSERT_EQ(0, uv_write_file(UNSAFE_INTR, "1"))
-			TH_LOG("cannot set %s", UNSAFE_INTR);
-		self->param = true;
-	}
+	contain_setup(_metadata, &self->kmsg, &self->param);
 }
 
 FIXTURE_TEARDOWN(group)
@@ -1418,7 +1391,7 @@ FIXTURE_TEARDOWN(untr)
 	/* unsafe_noiommu failed half-way: the next tests expect it off */
 	if (regime() == R_OFF && !access(UNSAFE_NOIOMMU, W_OK))
 		uv_write_file(UNSAFE_NOIOMMU, "0");
-	EXPECT_EQ(0, pins_held());
+	EXPECT_EQ(0, uv_pins_settle(NULL));
 	if (self->bdf[0])
 		uv_give_back(self->bdf);
 }

@@ -59,46 +59,6 @@ static uint64_t env_u64(const char *name, uint64_t def)
 	return v && *v ? strtoull(v, NULL, 0) : def;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void sleep_us(uint64_t us)
-{
-	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
-/*
- * Pins are released when the device fd's last reference goes, which for
- * a killed process may be a little after waitpid() returns: retry for up
- * to two seconds.  Returns acquired - released.
- */
-static long pins_settle(double *waited)
-{
-	double t0 = now_s();
-	long d = 0;
-	int i;
-
-	for (i = 0; i < 200; i++) {
-		d = uv_vmstat("nr_foll_pin_acquired") -
-		    uv_vmstat("nr_foll_pin_released");
-		if (!d)
-			break;
-		sleep_us(10000);
-	}
-	/* 0 when balanced at the first look */
-	if (waited)
-		*waited = i ? now_s() - t0 : 0;
-	return d;
-}
-
 /* Open @bdf, retrying EBUSY for up to two seconds. */
 static int open_retry(const char *bdf)
 {
@@ -108,7 +68,7 @@ static int open_retry(const char *bdf)
 		fd = uv_open_device(bdf);
 		if (fd >= 0 || errno != EBUSY)
 			break;
-		sleep_us(10000);
+		uv_sleep_us(10000);
 	}
 	return fd;
 }
@@ -395,7 +355,7 @@ static int kill_verify(struct __test_metadata *_metadata, const char *bdf,
 	if (ret == -EBUSY) {
 		/* the killed owner's release may still be running */
 		for (i = 0; i < 200 && ret == -EBUSY; i++) {
-			sleep_us(10000);
+			uv_sleep_us(10000);
 			ret = uvirtio_kmod_open(bdf, NULL, &be);
 		}
 	}
@@ -426,7 +386,7 @@ TEST_F_TIMEOUT(kill9, under_io, 560)
 	uint32_t checked = 0;
 	struct journal *j;
 	size_t jlen;
-	double t0 = now_s(), maxwait = 0;
+	double t0 = uv_now_s(), maxwait = 0;
 	long cap;
 	char buf[32];
 	int fails = 0;
@@ -468,7 +428,7 @@ TEST_F_TIMEOUT(kill9, under_io, 560)
 		long d;
 		pid_t pid;
 
-		if (now_s() - t0 > budget) {
+		if (uv_now_s() - t0 > budget) {
 			TH_LOG("time budget reached after %" PRIu64 " iterations", it);
 			break;
 		}
@@ -481,15 +441,15 @@ TEST_F_TIMEOUT(kill9, under_io, 560)
 		if (before_ready) {
 			/* anywhere in open / init / the first requests */
 			early++;
-			sleep_us(rnd(&s) % 30000);
+			uv_sleep_us(rnd(&s) % 30000);
 		} else {
-			double t1 = now_s();
+			double t1 = uv_now_s();
 
 			while (!__atomic_load_n(&j->ready, __ATOMIC_ACQUIRE) &&
-			       now_s() - t1 < 20 && !waitpid(pid, &status, WNOHANG))
-				sleep_us(500);
+			       uv_now_s() - t1 < 20 && !waitpid(pid, &status, WNOHANG))
+				uv_sleep_us(500);
 			delay_us = rnd(&s) % 60000;
-			sleep_us(delay_us);
+			uv_sleep_us(delay_us);
 		}
 		kill(pid, SIGKILL);
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
@@ -499,7 +459,7 @@ TEST_F_TIMEOUT(kill9, under_io, 560)
 			       it, status, j->where, strerror(-j->err));
 			break;
 		}
-		d = pins_settle(&w);
+		d = uv_pins_settle(&w);
 		if (w > 0)
 			pin_waits++;
 		if (w > maxwait)
@@ -512,7 +472,7 @@ TEST_F_TIMEOUT(kill9, under_io, 560)
 		fails += kill_verify(_metadata, self->bdf, j, seed, (uint32_t)it,
 				     &checked);
 	}
-	snprintf(buf, sizeof(buf), "%.1f", now_s() - t0);
+	snprintf(buf, sizeof(buf), "%.1f", uv_now_s() - t0);
 	TH_LOG("%" PRIu64 " kills (%" PRIu64 " before I/O started) in %s s: %" PRIu64
 	       " writes acknowledged, %" PRIu64 " flushed, %u verified; pins settled late %" PRIu64
 	       " times (max %.3f s)", it, early, buf, total_done, total_committed,
@@ -1290,7 +1250,7 @@ static void *fz_thread_fn(void *arg)
 	for (i = 0; i < fz->calls_per_thread; i++) {
 		uint32_t r = rnd(&t->s) % 100;
 
-		if ((i & 255) == 0 && now_s() > fz->deadline)
+		if ((i & 255) == 0 && uv_now_s() > fz->deadline)
 			break;
 		if (r < 55)
 			fz_ioctl(t);
@@ -1411,7 +1371,7 @@ TEST_F_TIMEOUT(fuzz, ioctl_mmap, 560)
 		ASSERT_EQ(0, uv_drop_caps(caps));
 	}
 	fz->calls_per_thread = calls / nthreads;
-	t0 = now_s();
+	t0 = uv_now_s();
 	fz->deadline = t0 + budget;
 	TH_LOG("%s (iommu mode %u, %u MSI-X vectors): %" PRIu64
 	       " calls on %d threads (budget %.0f s), seed %#" PRIx64,
@@ -1432,7 +1392,7 @@ TEST_F_TIMEOUT(fuzz, ioctl_mmap, 560)
 	}
 	for (i = 0; i < nthreads; i++)
 		pthread_join(th[i].th, NULL);
-	el = now_s() - t0;
+	el = uv_now_s() - t0;
 
 	{
 		char line[1024];
@@ -1471,7 +1431,7 @@ TEST_F_TIMEOUT(fuzz, ioctl_mmap, 560)
 		close(th[i].efd);
 	close(fz->dev);
 	close(fz->ctl);
-	d = pins_settle(NULL);
+	d = uv_pins_settle(NULL);
 	EXPECT_EQ(0, d) TH_LOG("%ld pins left after close", d);
 	fd = open_retry(fz->bdf);
 	EXPECT_LE(0, fd) TH_LOG("reopen: %s", strerror(errno));
@@ -1479,7 +1439,7 @@ TEST_F_TIMEOUT(fuzz, ioctl_mmap, 560)
 		EXPECT_EQ(0, ioctl(fd, UVIRTIO_DEVICE_RESET, &rs));
 		close(fd);
 	}
-	d = pins_settle(NULL);
+	d = uv_pins_settle(NULL);
 	EXPECT_EQ(0, d);
 }
 
@@ -1590,7 +1550,7 @@ out:
 static int hp_find(const char *port, char *bdf, size_t len, double secs)
 {
 	char dir[PATH_MAX];
-	double t0 = now_s();
+	double t0 = uv_now_s();
 
 	snprintf(dir, sizeof(dir), UV_SYSFS_PCI "/%s", port);
 	do {
@@ -1608,8 +1568,8 @@ static int hp_find(const char *port, char *bdf, size_t len, double secs)
 		}
 		if (d)
 			closedir(d);
-		sleep_us(20000);
-	} while (now_s() - t0 < secs);
+		uv_sleep_us(20000);
+	} while (uv_now_s() - t0 < secs);
 	return -1;
 }
 
@@ -1620,20 +1580,20 @@ static int hp_find(const char *port, char *bdf, size_t len, double secs)
  */
 static int hp_claim(const char *bdf)
 {
-	double t0 = now_s();
+	double t0 = uv_now_s();
 	char drv[64];
 
 	do {
 		uv_driver_of(bdf, drv, sizeof(drv));
 		if (drv[0])
 			break;
-		sleep_us(20000);
-	} while (now_s() - t0 < 30);
-	t0 = now_s();
+		uv_sleep_us(20000);
+	} while (uv_now_s() - t0 < 30);
+	t0 = uv_now_s();
 	while (uv_claim(bdf)) {
-		if (now_s() - t0 > 20)
+		if (uv_now_s() - t0 > 20)
 			return -1;
-		sleep_us(50000);
+		uv_sleep_us(50000);
 	}
 	return 0;
 }
@@ -1689,7 +1649,7 @@ TEST_F_TIMEOUT(hotplug, under_io, 7200)
 	struct hp_io *io = calloc(2, sizeof(*io)), *cur, *prev = NULL;
 	uint64_t s, total_ios = 0;
 	uint32_t checked = 0, n;
-	double t0 = now_s(), max_gone = 0, max_stop = 0;
+	double t0 = uv_now_s(), max_gone = 0, max_stop = 0;
 	int lost = 0, errs = 0;
 	char bdf[32];
 
@@ -1748,12 +1708,12 @@ TEST_F_TIMEOUT(hotplug, under_io, 7200)
 		cur->nslots = HP_SLOTS;
 		ASSERT_EQ(0, pthread_create(&th, NULL, hp_io_thread, cur));
 		/* let some writes and a flush through first */
-		t1 = now_s();
-		while (now_s() - t1 < 30 &&
+		t1 = uv_now_s();
+		while (uv_now_s() - t1 < 30 &&
 		       (!__atomic_load_n(&cur->started, __ATOMIC_ACQUIRE) ||
 			__atomic_load_n(&cur->ndone, __ATOMIC_ACQUIRE) <
 			rnd(&s) % 64 + 2 * KILL_FLUSH_EVERY) && !cur->err)
-			sleep_us(1000);
+			uv_sleep_us(1000);
 		EXPECT_EQ(0, cur->err) TH_LOG("cycle %u: I/O failed before the unplug: %s",
 					      n, strerror(-cur->err));
 		pfd.fd = uvirtio_backend_remove_fd(be);
@@ -1764,12 +1724,12 @@ TEST_F_TIMEOUT(hotplug, under_io, 7200)
 		/* the owner is told (the host times this against device_del) */
 		ASSERT_EQ(1, poll(&pfd, 1, 60000))
 			TH_LOG("cycle %u: no remove notification in 60 s", n);
-		t_notify = now_s();
+		t_notify = uv_now_s();
 		printf("# UVIRTIO-HOTPLUG notified %u\n", n);
 		fflush(stdout);
 		/* the I/O ends with an error instead of waiting forever */
 		pthread_join(th, NULL);
-		t_stop = now_s() - t_notify;
+		t_stop = uv_now_s() - t_notify;
 		if (t_stop > max_stop)
 			max_stop = t_stop;
 		EXPECT_EQ(-ENODEV, cur->err)
@@ -1779,18 +1739,18 @@ TEST_F_TIMEOUT(hotplug, under_io, 7200)
 			errs++;
 		EXPECT_TRUE(uvirtio_backend_removed(be));
 		/* the function goes away while we still hold the fd */
-		t1 = now_s();
-		while (hp_present(bdf) && now_s() - t1 < 60)
-			sleep_us(10000);
+		t1 = uv_now_s();
+		while (hp_present(bdf) && uv_now_s() - t1 < 60)
+			uv_sleep_us(10000);
 		EXPECT_FALSE(hp_present(bdf))
 			TH_LOG("cycle %u: %s still present 60 s after removal", n, bdf);
-		if (now_s() - t_notify > max_gone)
-			max_gone = now_s() - t_notify;
+		if (uv_now_s() - t_notify > max_gone)
+			max_gone = uv_now_s() - t_notify;
 		total_ios += cur->ndone;
 		uvirtio_blk_close(blk);
 		uvirtio_backend_close(be);
 		munmap(buf, HP_QD * KILL_BS);
-		d = pins_settle(NULL);
+		d = uv_pins_settle(NULL);
 		EXPECT_EQ(0, d) TH_LOG("cycle %u: %ld pins leaked", n, d);
 		prev = cur;
 		if (!__test_passed(_metadata))
@@ -1814,7 +1774,7 @@ TEST_F_TIMEOUT(hotplug, under_io, 7200)
 		uv_give_back(bdf);
 	}
 	TH_LOG("%u cycles in %.1f s: %" PRIu64 " writes acknowledged, %u flushed writes verified, %d lost; I/O stopped <= %.3f s and the function was gone <= %.3f s after the notification",
-	       n - 1, now_s() - t0, total_ios, checked, lost, max_stop, max_gone);
+	       n - 1, uv_now_s() - t0, total_ios, checked, lost, max_stop, max_gone);
 	ksft_print_msg("UVIRTIO-SUMMARY hotplug cycles=%u writes=%" PRIu64
 		       " verified=%u lost=%d io_errors=%d\n", n - 1, total_ios,
 		       checked, lost, errs);
@@ -1949,7 +1909,7 @@ TEST(dma_fault_unmapped_iova)
 	for (i = 0, faults = 0; i < 50 && !faults; i++) {
 		faults = kmsg_count(kmsg, "DMAR", tag);
 		if (!faults)
-			sleep_us(100000);
+			uv_sleep_us(100000);
 	}
 	EXPECT_LT(0, faults) TH_LOG("no DMAR fault for %s in the kernel log", tag);
 	close(kmsg);
@@ -1963,7 +1923,7 @@ TEST(dma_fault_unmapped_iova)
 	uvirtio_blk_close(blk);
 	uvirtio_backend_close(be);
 	munmap(mem, 3 * PAGE);
-	EXPECT_EQ(0, pins_settle(NULL));
+	EXPECT_EQ(0, uv_pins_settle(NULL));
 	uv_give_back(bdf);
 	ksft_print_msg("UVIRTIO-SUMMARY dma_fault contained=%d faults_logged=%d canaries_intact=%d\n",
 		       ret == -UVIRTIO_ENEEDS_RESET || ret == -EFAULT, faults, intact);

@@ -417,7 +417,7 @@ TEST_F(dev, regions_and_config)
 	}
 	w = cmd ^ 0x2;		/* memory decode */
 	EXPECT_ERRNO(EPERM, pwrite(self->fd, &w, 2, cfg + 4));
-	w = cmd | 0x400;	/* INTx disable */
+	w = cmd ^ 0x400;	/* INTx disable, either way */
 	EXPECT_ERRNO(EPERM, pwrite(self->fd, &w, 2, cfg + 4));
 	l = 0;
 	EXPECT_ERRNO(EPERM, pwrite(self->fd, &l, 4, cfg + 0x10));	/* BAR0 */
@@ -2338,10 +2338,28 @@ TEST_F(dev, reset)
 {
 	struct uvirtio_device_reset rs = { .size = sizeof(rs) };
 
+	const struct uvirtio_virtio_cap *cc =
+		&self->info.caps[UVIRTIO_VCAP_COMMON];
+	volatile uint8_t *bar = MAP_FAILED;
+	struct uvirtio_region_info r;
+
 	EXPECT_EQ(0, ioctl(self->fd, UVIRTIO_DEVICE_RESET, &rs));
 	rs.flags = UVIRTIO_RESET_FLR;
 	if (self->info.flags & UVIRTIO_DEVICE_INFO_FLR) {
+		/* a live BAR mapping, faulted in before the FLR */
+		if (cc->present && !uv_region(self->fd, cc->bar, &r) &&
+		    (r.flags & UVIRTIO_REGION_INFO_MMAP))
+			bar = mmap(NULL, r.region_size, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, self->fd, r.offset);
+		if (bar != MAP_FAILED)
+			bar[cc->offset + VIRTIO_PCI_COMMON_STATUS] =
+				VIRTIO_CONFIG_S_ACKNOWLEDGE;
 		EXPECT_EQ(0, ioctl(self->fd, UVIRTIO_DEVICE_RESET, &rs));
+		/* it was zapped for the reset and faults back in */
+		if (bar != MAP_FAILED) {
+			EXPECT_EQ(0, bar[cc->offset + VIRTIO_PCI_COMMON_STATUS]);
+			munmap((void *)bar, r.region_size);
+		}
 	} else {
 		EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, UVIRTIO_DEVICE_RESET,
 					       &rs));

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
 #include <linux/uvirtio.h>
@@ -255,6 +256,48 @@ static inline long uv_vmstat(const char *key)
 	}
 	fclose(f);
 	return val;
+}
+
+/* Monotonic time in seconds. */
+static inline double uv_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Sleep @us microseconds, through signals. */
+static inline void uv_sleep_us(uint64_t us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/*
+ * Pins are released when the device fd's last reference goes, which for
+ * a killed process may be a little after waitpid() returns: retry for up
+ * to two seconds.  *@waited (if given) is how long it took, 0 when
+ * balanced at the first look.  Returns acquired - released.
+ */
+static inline long uv_pins_settle(double *waited)
+{
+	double t0 = uv_now_s();
+	long d = 0;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		d = uv_vmstat("nr_foll_pin_acquired") -
+		    uv_vmstat("nr_foll_pin_released");
+		if (!d)
+			break;
+		uv_sleep_us(10000);
+	}
+	if (waited)
+		*waited = i ? uv_now_s() - t0 : 0;
+	return d;
 }
 
 /* Drop @caps (CAP_* numbers, -1 terminated) from the effective set. */
