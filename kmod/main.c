@@ -94,7 +94,7 @@ static void uvirtio_fill_entry(struct uvirtio_device *udev,
 	mutex_lock(&udev->lock);
 	if (udev->owner) {
 		e->flags |= UVIRTIO_DEVICE_ENTRY_OWNED;
-		e->owner_pid = pid_vnr(udev->owner_pid);
+		e->owner_pid = uvirtio_owner_vnr(udev);
 	}
 	if (udev->dead)
 		e->flags |= UVIRTIO_DEVICE_ENTRY_REMOVED;

@@ -105,7 +105,7 @@ static void uvirtio_nl_snapshot(struct uvirtio_device *udev,
 	mutex_lock(&udev->lock);
 	if (udev->owner) {
 		s->flags |= UVIRTIO_DEVICE_ENTRY_OWNED;
-		s->owner_pid = pid_vnr(udev->owner_pid);
+		s->owner_pid = uvirtio_owner_vnr(udev);
 	}
 	if (udev->dead)
 		s->flags |= UVIRTIO_DEVICE_ENTRY_REMOVED;

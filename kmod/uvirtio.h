@@ -13,6 +13,8 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/pid.h>
+#include <linux/rcupdate.h>
 #include <linux/rbtree.h>
 #include <linux/rwsem.h>
 #include <linux/slab.h>
@@ -311,6 +313,28 @@ static inline int uvirtio_ucmd_copy_out(struct uvirtio_ucmd *ucmd)
 	ucmd->extra = NULL;
 	ucmd->out_len = 0;
 	return ret;
+}
+
+/**
+ * uvirtio_owner_vnr() - the owner's pid in the caller's pid namespace
+ * @udev: the device; @udev->lock held
+ *
+ * The owner is the open file; @udev->owner_pid is the process that opened
+ * it.  Once that process is gone its number may be reused by another, so
+ * it is reported as 0 (unknown) rather than as a pid that now means
+ * someone else.
+ *
+ * Return: the pid, or 0 if unowned, gone or not visible.
+ */
+static inline pid_t uvirtio_owner_vnr(struct uvirtio_device *udev)
+{
+	pid_t nr = 0;
+
+	rcu_read_lock();
+	if (udev->owner_pid && pid_has_task(udev->owner_pid, PIDTYPE_TGID))
+		nr = pid_vnr(udev->owner_pid);
+	rcu_read_unlock();
+	return nr;
 }
 
 /* Module parameters (main.c) */

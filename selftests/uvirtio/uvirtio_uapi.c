@@ -322,6 +322,81 @@ TEST_F(dev, open_rules)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
+/* LIST_DEVICES' owner_pid of @bdf, -1 if not listed */
+static long uv_listed_owner(int ctl, const char *bdf)
+{
+	struct uvirtio_device_entry e[16];
+	struct uvirtio_list_devices l = {
+		.size = sizeof(l), .count = 16, .entry_size = sizeof(e[0]),
+		.entries = (uintptr_t)e,
+	};
+	unsigned int i;
+
+	if (ioctl(ctl, UVIRTIO_LIST_DEVICES, &l))
+		return -1;
+	for (i = 0; i < l.count && i < 16; i++)
+		if (e[i].pci_addr == uv_pci_addr(bdf))
+			return e[i].owner_pid;
+	return -1;
+}
+
+/*
+ * The process that opened the device exits while a child still holds
+ * the fd: the device stays owned, but the opener's pid (which the
+ * system may hand to someone else) is no longer reported.
+ */
+TEST_F(dev, owner_pid_after_opener_exits)
+{
+	int id[2], life[2], status, i;
+	pid_t opener, holder = 0;
+	char c;
+
+	close(self->fd);
+	self->fd = -1;
+	ASSERT_EQ(0, pipe(id));		/* opener -> us: the holder's pid */
+	ASSERT_EQ(0, pipe(life));	/* us -> holder: EOF means exit */
+	opener = fork();
+	ASSERT_LE(0, opener);
+	if (!opener) {
+		int fd = uv_open_device(self->bdf);
+		pid_t h;
+
+		close(life[1]);
+		if (fd < 0)
+			_exit(1);
+		h = fork();
+		if (h < 0)
+			_exit(1);
+		if (!h) {
+			/* the holder keeps the fd until we close life[1] */
+			if (read(life[0], &c, 1) < 0)
+				_exit(1);
+			_exit(0);
+		}
+		if (write(id[1], &h, sizeof(h)) != sizeof(h))
+			_exit(1);
+		_exit(0);
+	}
+	close(id[1]);
+	close(life[0]);
+	ASSERT_EQ(sizeof(holder), read(id[0], &holder, sizeof(holder)));
+	close(id[0]);
+	ASSERT_EQ(opener, waitpid(opener, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	/* owned (a second open is refused), but by nobody we can name */
+	EXPECT_GT(0, uv_open_device(self->bdf));
+	EXPECT_EQ(0, uv_listed_owner(self->ctl, self->bdf));
+	/* the holder exits and the fd goes with it */
+	close(life[1]);
+	for (i = 0; i < 200 && self->fd < 0; i++) {
+		self->fd = uv_open_device(self->bdf);
+		if (self->fd < 0)
+			usleep(10000);
+	}
+	ASSERT_LE(0, self->fd) TH_LOG("holder %d never let go", holder);
+	EXPECT_EQ(getpid(), uv_listed_owner(self->ctl, self->bdf));
+}
+
 TEST_F(dev, device_info)
 {
 	const char *iommu = getenv("UVIRTIO_IOMMU");

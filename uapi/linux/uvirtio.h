@@ -117,7 +117,8 @@ struct uvirtio_api_version {
  * @subsystem_vendor: PCI subsystem vendor id
  * @subsystem_device: PCI subsystem device id
  * @virtio_id: virtio device type (VIRTIO_ID_* of <linux/virtio_ids.h>)
- * @owner_pid: pid (in the caller's namespace) of the owner, 0 if none
+ * @owner_pid: pid (in the caller's namespace) of the process that opened
+ *	the device fd; 0 if none, not visible, or that process has exited
  */
 struct uvirtio_device_entry {
 	__u32 pci_addr;
@@ -733,9 +734,10 @@ enum uvirtio_genl_cmd {
  * @UVIRTIO_ATTR_DEVICE: u16, PCI device id
  * @UVIRTIO_ATTR_SUBSYSTEM_VENDOR: u16, PCI subsystem vendor id
  * @UVIRTIO_ATTR_SUBSYSTEM_DEVICE: u16, PCI subsystem device id
- * @UVIRTIO_ATTR_OWNER_PID: u32, pid of the owner; in DEV_GET replies in
- *	the requester's pid namespace (absent if not visible there), in
- *	events in the initial pid namespace
+ * @UVIRTIO_ATTR_OWNER_PID: u32, pid of the process that opened the device
+ *	fd; in DEV_GET replies in the requester's pid namespace (absent if
+ *	not visible there or if that process has exited), in events in the
+ *	initial pid namespace
  * @UVIRTIO_ATTR_FLAGS: u32, UVIRTIO_DEVICE_ENTRY_* flags
  * @UVIRTIO_ATTR_PINNED_PAGES: u64, pages pinned by DMA mappings
  * @UVIRTIO_ATTR_MAPPINGS: u32, DMA mappings held
