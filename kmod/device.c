@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * uvirtio: the device fd - opening, information, regions, mmap,
- * pread/pwrite, poll, reset, release and revocation.
+ * uvirtio: what a device fd holds - information, regions, BAR mmap,
+ * poll, resets, teardown on release and revocation on removal.  The fd's
+ * file operations and UVIRTIO_DEVICE_OPEN are in main.c, pread/pwrite in
+ * rdwr.c.
  *
  * Locking design
  * ==============
@@ -15,7 +17,7 @@
  * 1. device_lock(&pdev->dev) - held by the driver core around probe() and
  *    remove().  uvirtio never takes it itself except with a trylock inside
  *    pci_try_reset_function(), which cannot deadlock.
- * 2. uvirtio_devices_lock (mutex, main.c) - the global list of devices.
+ * 2. uvirtio_devices_lock (mutex, core.c) - the global list of devices.
  *    Held for lookup in DEVICE_OPEN and LIST_DEVICES and for list
  *    add/del in probe/remove.
  * 3. uvirtio_device.lock (mutex) - everything mutable in the device:
@@ -109,31 +111,6 @@
 #define UVIRTIO_RESET_POLL_US		1000
 #define UVIRTIO_RESET_TIMEOUT_US	(1000 * 1000)
 
-static void uvirtio_device_free(struct kref *kref)
-{
-	struct uvirtio_device *udev = container_of(kref, struct uvirtio_device,
-						   kref);
-
-	WARN_ON(!list_empty(&udev->maps));
-	WARN_ON(udev->domain);
-	xa_destroy(&udev->bufs);
-	iput(udev->inode);
-	__free_page(udev->gone_page);
-	pci_dev_put(udev->pdev);
-	kfree(udev);
-}
-
-/**
- * uvirtio_device_put() - drop a reference to a device
- * @udev: the device
- *
- * Context: may sleep when the last reference goes.
- */
-void uvirtio_device_put(struct uvirtio_device *udev)
-{
-	kref_put(&udev->kref, uvirtio_device_free);
-}
-
 /**
  * uvirtio_virtio_reset() - reset the virtio device and wait for it
  * @udev: the device, with the hardware present
@@ -193,28 +170,6 @@ noinline int uvirtio_function_reset(struct uvirtio_device *udev)
 	return pci_try_reset_function(udev->pdev);
 }
 ALLOW_ERROR_INJECTION(uvirtio_function_reset, ERRNO);
-
-/**
- * uvirtio_eventfd_get() - look up an eventfd passed by user space
- * @fd: the file descriptor
- * @ctxp: output, a reference to its eventfd context
- *
- * Error-injection point (see uvirtio.h): the callers must then keep the
- * eventfd they had.
- *
- * Context: process context.
- * Return: 0, -EBADF for a bad fd, -EINVAL if it is not an eventfd.
- */
-noinline int uvirtio_eventfd_get(int fd, struct eventfd_ctx **ctxp)
-{
-	struct eventfd_ctx *ctx = eventfd_ctx_fdget(fd);
-
-	if (IS_ERR(ctx))
-		return PTR_ERR(ctx);
-	*ctxp = ctx;
-	return 0;
-}
-ALLOW_ERROR_INJECTION(uvirtio_eventfd_get, ERRNO);
 
 /**
  * uvirtio_device_teardown() - return the device to its unowned state
@@ -283,35 +238,14 @@ void uvirtio_device_revoke(struct uvirtio_device *udev)
 	wake_up_poll(&udev->wq, EPOLLHUP | EPOLLERR);
 }
 
-static int uvirtio_device_release(struct inode *inode, struct file *file)
-{
-	struct uvirtio_device *udev = file->private_data;
-	pid_t owner;
-
-	mutex_lock(&udev->lock);
-	owner = pid_nr(udev->owner_pid);
-	uvirtio_device_teardown(udev, !udev->dead);
-	if (udev->remove_trigger) {
-		eventfd_ctx_put(udev->remove_trigger);
-		udev->remove_trigger = NULL;
-	}
-	udev->owner = NULL;
-	put_pid(udev->owner_pid);
-	udev->owner_pid = NULL;
-	mutex_unlock(&udev->lock);
-	/* udev holds the pci_dev until the put below. */
-	uvirtio_nl_notify(udev->pdev, UVIRTIO_EVENT_RELEASED, owner, 0);
-	uvirtio_device_put(udev);
-	return 0;
-}
-
-static long uvirtio_device_ioctl(struct file *file, unsigned int cmd,
-				 unsigned long arg)
-{
-	return uvirtio_dispatch_ioctl(file, file->private_data, cmd, arg);
-}
-
-static __poll_t uvirtio_device_poll(struct file *file, poll_table *wait)
+/**
+ * uvirtio_device_poll() - poll() of the device fd
+ * @file: the device fd
+ * @wait: poll table
+ *
+ * Return: EPOLLHUP | EPOLLERR once the device is gone, else 0.
+ */
+__poll_t uvirtio_device_poll(struct file *file, poll_table *wait)
 {
 	struct uvirtio_device *udev = file->private_data;
 
@@ -343,7 +277,16 @@ static const struct vm_operations_struct uvirtio_bar_vm_ops = {
 	.fault = uvirtio_bar_fault,
 };
 
-static int uvirtio_device_mmap(struct file *file, struct vm_area_struct *vma)
+/**
+ * uvirtio_device_mmap() - mmap() of the device fd: a BAR or a DMA buffer
+ * @file: the device fd
+ * @vma: the new mapping
+ *
+ * Context: mmap_lock held; must not take uvirtio_device.lock.
+ * Return: 0, -EINVAL for a bad region or range, -EPERM for the MSI-X
+ * range, -ENODEV once the device is gone.
+ */
+int uvirtio_device_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct uvirtio_device *udev = file->private_data;
 	u64 pos = (u64)vma->vm_pgoff << PAGE_SHIFT;
@@ -375,139 +318,6 @@ static int uvirtio_device_mmap(struct file *file, struct vm_area_struct *vma)
 	vma->vm_private_data = udev;
 	vma->vm_ops = &uvirtio_bar_vm_ops;
 	return 0;
-}
-
-static const struct file_operations uvirtio_device_fops = {
-	.owner = THIS_MODULE,
-	.release = uvirtio_device_release,
-	.unlocked_ioctl = uvirtio_device_ioctl,
-	.compat_ioctl = compat_ptr_ioctl,
-	.mmap = uvirtio_device_mmap,
-	.read = uvirtio_device_read,
-	.write = uvirtio_device_write,
-	.poll = uvirtio_device_poll,
-};
-
-static struct uvirtio_device *uvirtio_lookup(u32 pci_addr)
-{
-	struct uvirtio_device *udev, *found = NULL;
-
-	mutex_lock(&uvirtio_devices_lock);
-	list_for_each_entry(udev, &uvirtio_devices, node) {
-		if (udev->pci_addr == pci_addr) {
-			kref_get(&udev->kref);
-			found = udev;
-			break;
-		}
-	}
-	mutex_unlock(&uvirtio_devices_lock);
-	return found;
-}
-
-/**
- * uvirtio_ioctl_device_open() - UVIRTIO_DEVICE_OPEN: make a device fd
- * @ucmd: the call (control fd)
- *
- * The device is reset and its DMA regime decided (uvirtio_dma_setup())
- * before the fd exists.
- *
- * Context: process context, no uvirtio lock held.
- * Return: 0 and the fd in the struct; -EPERM without CAP_SYS_RAWIO,
- * under kernel lockdown, or for a translated device without interrupt
- * isolation (see allow_unsafe_interrupts); -EINVAL for non-zero flags;
- * -ENODEV for an unknown or removed device; -EBUSY if it or its IOMMU
- * group has an owner, or a kernel driver holds a device of its group;
- * -ETIMEDOUT if its reset does not complete; -EMFILE/-ENFILE/-ENOMEM.
- */
-int uvirtio_ioctl_device_open(struct uvirtio_ucmd *ucmd)
-{
-	struct uvirtio_device_open *cmd = ucmd->cmd;
-	struct uvirtio_device *udev;
-	struct file *file;
-	pid_t owner;
-	int fd, ret;
-
-	if (cmd->flags)
-		return -EINVAL;
-	if (!capable(CAP_SYS_RAWIO))
-		return -EPERM;
-	/* What sysfs refuses for raw PCI access, uvirtio refuses too. */
-	ret = security_locked_down(LOCKDOWN_PCI_ACCESS);
-	if (ret)
-		return ret;
-	udev = uvirtio_lookup(cmd->pci_addr);
-	if (!udev)
-		return -ENODEV;
-
-	mutex_lock(&udev->lock);
-	if (udev->dead) {
-		ret = -ENODEV;
-		goto err_unlock;
-	}
-	if (udev->owner) {
-		ret = -EBUSY;
-		goto err_unlock;
-	}
-	/*
-	 * Start from a quiet device, whatever the previous driver left.  A
-	 * device that does not finish its reset may still be doing DMA:
-	 * refuse it, with bus mastering off (probe left it off).
-	 */
-	ret = uvirtio_virtio_reset(udev);
-	if (ret == -ETIMEDOUT) {
-		pci_warn(udev->pdev, "open refused: the virtio reset timed out\n");
-		goto err_unlock;
-	}
-	ret = uvirtio_dma_setup(udev);
-	if (ret)
-		goto err_unlock;
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0) {
-		ret = fd;
-		goto err_release;
-	}
-	file = anon_inode_getfile("[uvirtio]", &uvirtio_device_fops, udev,
-				  O_RDWR);
-	if (IS_ERR(file)) {
-		ret = PTR_ERR(file);
-		goto err_put_fd;
-	}
-	file->f_mode |= FMODE_PREAD | FMODE_PWRITE;
-	/* Our own address_space, so remove() can revoke our mmaps only. */
-	file->f_mapping = udev->inode->i_mapping;
-
-	/* From here the file owns the reference uvirtio_lookup() took. */
-	udev->owner = file;
-	udev->owner_pid = get_pid(task_tgid(current));
-	/* Without DMA containment and without the opt-in: no DMA at all. */
-	if (udev->iommu_mode != UVIRTIO_IOMMU_NONE)
-		pci_set_master(udev->pdev);
-	owner = pid_nr(udev->owner_pid);
-	mutex_unlock(&udev->lock);
-	/* Before the fd can be closed, so "released" always comes later. */
-	uvirtio_nl_notify(udev->pdev, UVIRTIO_EVENT_OPENED, owner, 0);
-
-	cmd->fd = fd;
-	/* No lock held: the fd goes live only once the caller knows it. */
-	uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
-	ret = uvirtio_ucmd_copy_out(ucmd);
-	if (ret) {
-		/* release() undoes the open and drops the reference. */
-		fput(file);
-		put_unused_fd(fd);
-		return ret;
-	}
-	fd_install(fd, file);
-	return 0;
-
-err_put_fd:
-	put_unused_fd(fd);
-err_release:
-	uvirtio_dma_release(udev);
-err_unlock:
-	mutex_unlock(&udev->lock);
-	uvirtio_device_put(udev);
-	return ret;
 }
 
 /**
@@ -719,4 +529,30 @@ void uvirtio_debugfs_add(struct uvirtio_device *udev)
 					   uvirtio_debugfs_root);
 	debugfs_create_file("stats", 0400, udev->debugfs, udev,
 			    &uvirtio_stats_fops);
+}
+
+/**
+ * uvirtio_device_close() - the device fd was released: tear it all down
+ * @udev: the device; the fd's reference is dropped here
+ *
+ * Context: process context, no uvirtio lock held.
+ */
+void uvirtio_device_close(struct uvirtio_device *udev)
+{
+	pid_t owner;
+
+	mutex_lock(&udev->lock);
+	owner = pid_nr(udev->owner_pid);
+	uvirtio_device_teardown(udev, !udev->dead);
+	if (udev->remove_trigger) {
+		eventfd_ctx_put(udev->remove_trigger);
+		udev->remove_trigger = NULL;
+	}
+	udev->owner = NULL;
+	put_pid(udev->owner_pid);
+	udev->owner_pid = NULL;
+	mutex_unlock(&udev->lock);
+	/* udev holds the pci_dev until the put below. */
+	uvirtio_nl_notify(udev->pdev, UVIRTIO_EVENT_RELEASED, owner, 0);
+	uvirtio_device_put(udev);
 }

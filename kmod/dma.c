@@ -31,6 +31,7 @@
 #include <linux/error-injection.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
 #include <linux/slab.h>
@@ -198,6 +199,11 @@ static void uvirtio_uncharge(struct user_struct *user, u64 npages)
 	uvirtio_memlock_uncharge(&user->locked_vm, npages);
 	free_uid(user);
 }
+
+unsigned int uvirtio_max_mappings = 65535;
+module_param_named(max_mappings, uvirtio_max_mappings, uint, 0644);
+MODULE_PARM_DESC(max_mappings,
+		 "Most DMA mappings plus DMA buffers one device fd may hold (default 65535)");
 
 /* Mappings plus buffers still alive, against max_mappings. */
 static bool uvirtio_at_max_mappings(struct uvirtio_device *udev)

@@ -35,6 +35,7 @@
 #include <linux/error-injection.h>
 #include <linux/interval_tree_generic.h>
 #include <linux/iommu.h>
+#include <linux/moduleparam.h>
 #include <linux/pci.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
@@ -44,6 +45,18 @@
 
 #include "compat.h"
 #include "uvirtio.h"
+
+bool uvirtio_allow_unsafe_noiommu;
+module_param_named(allow_unsafe_noiommu, uvirtio_allow_unsafe_noiommu, bool,
+		   0644);
+MODULE_PARM_DESC(allow_unsafe_noiommu,
+		 "Allow DMA that no IOMMU translates (taints the kernel; the device can reach all memory)");
+
+bool uvirtio_allow_unsafe_interrupts;
+module_param_named(allow_unsafe_interrupts, uvirtio_allow_unsafe_interrupts,
+		   bool, 0644);
+MODULE_PARM_DESC(allow_unsafe_interrupts,
+		 "Open translated devices without interrupt remapping (taints the kernel; the device can raise any interrupt)");
 
 #define UVIRTIO_IOVA_START(n)	((n)->start)
 #define UVIRTIO_IOVA_LAST(n)	((n)->last)

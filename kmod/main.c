@@ -2,50 +2,25 @@
 /*
  * uvirtio: drive virtio PCI devices from user space.
  *
- * This file holds the module entry points, the /dev/uvirtio control node,
- * the table-driven ioctl dispatcher shared by the control fd and the
- * device fd, and the private pseudo file system whose inodes give every
- * device its own address_space (see device.c).
+ * This file holds the module entry points and the two kinds of file: the
+ * /dev/uvirtio control node and the device fd (its file operations and
+ * UVIRTIO_DEVICE_OPEN, which makes it), with the table-driven ioctl
+ * dispatcher both share.  What a device fd holds is in device.c.
  */
 #include <kunit/visibility.h>
-#include <linux/debugfs.h>
+#include <linux/anon_inodes.h>
+#include <linux/capability.h>
+#include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/fs_context.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
-#include <linux/mount.h>
 #include <linux/nospec.h>
 #include <linux/pid.h>
-#include <linux/pseudo_fs.h>
+#include <linux/security.h>
 #include <linux/uaccess.h>
 
 #include "compat.h"
 #include "uvirtio.h"
-
-#define UVIRTIO_FS_MAGIC	0x75766972	/* "uvir" */
-
-unsigned int uvirtio_max_mappings = 65535;
-module_param_named(max_mappings, uvirtio_max_mappings, uint, 0644);
-MODULE_PARM_DESC(max_mappings,
-		 "Most DMA mappings plus DMA buffers one device fd may hold (default 65535)");
-
-bool uvirtio_allow_unsafe_noiommu;
-module_param_named(allow_unsafe_noiommu, uvirtio_allow_unsafe_noiommu, bool,
-		   0644);
-MODULE_PARM_DESC(allow_unsafe_noiommu,
-		 "Allow DMA that no IOMMU translates (taints the kernel; the device can reach all memory)");
-
-bool uvirtio_allow_unsafe_interrupts;
-module_param_named(allow_unsafe_interrupts, uvirtio_allow_unsafe_interrupts,
-		   bool, 0644);
-MODULE_PARM_DESC(allow_unsafe_interrupts,
-		 "Open translated devices without interrupt remapping (taints the kernel; the device can raise any interrupt)");
-
-/* Protects uvirtio_devices.  Taken before any uvirtio_device.lock. */
-DEFINE_MUTEX(uvirtio_devices_lock);
-LIST_HEAD(uvirtio_devices);
-struct dentry *uvirtio_debugfs_root;
-static struct vfsmount *uvirtio_mnt;
 
 /**
  * uvirtio_ioctl_size_check() - validate the size member of an ioctl struct
@@ -157,6 +132,139 @@ static int uvirtio_ioctl_list_devices(struct uvirtio_ucmd *ucmd)
 		return ret;
 	cmd->count = n;
 	return uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+static long uvirtio_dispatch_ioctl(struct file *file,
+				   struct uvirtio_device *udev,
+				   unsigned int cmd, unsigned long arg);
+
+static int uvirtio_device_release(struct inode *inode, struct file *file)
+{
+	uvirtio_device_close(file->private_data);
+	return 0;
+}
+
+static long uvirtio_device_ioctl(struct file *file, unsigned int cmd,
+				 unsigned long arg)
+{
+	return uvirtio_dispatch_ioctl(file, file->private_data, cmd, arg);
+}
+
+static const struct file_operations uvirtio_device_fops = {
+	.owner = THIS_MODULE,
+	.release = uvirtio_device_release,
+	.unlocked_ioctl = uvirtio_device_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = uvirtio_device_mmap,
+	.read = uvirtio_device_read,
+	.write = uvirtio_device_write,
+	.poll = uvirtio_device_poll,
+};
+
+/**
+ * uvirtio_ioctl_device_open() - UVIRTIO_DEVICE_OPEN: make a device fd
+ * @ucmd: the call (control fd)
+ *
+ * The device is reset and its DMA regime decided (uvirtio_dma_setup())
+ * before the fd exists.
+ *
+ * Context: process context, no uvirtio lock held.
+ * Return: 0 and the fd in the struct; -EPERM without CAP_SYS_RAWIO,
+ * under kernel lockdown, or for a translated device without interrupt
+ * isolation (see allow_unsafe_interrupts); -EINVAL for non-zero flags;
+ * -ENODEV for an unknown or removed device; -EBUSY if it or its IOMMU
+ * group has an owner, or a kernel driver holds a device of its group;
+ * -ETIMEDOUT if its reset does not complete; -EMFILE/-ENFILE/-ENOMEM.
+ */
+static int uvirtio_ioctl_device_open(struct uvirtio_ucmd *ucmd)
+{
+	struct uvirtio_device_open *cmd = ucmd->cmd;
+	struct uvirtio_device *udev;
+	struct file *file;
+	pid_t owner;
+	int fd, ret;
+
+	if (cmd->flags)
+		return -EINVAL;
+	if (!capable(CAP_SYS_RAWIO))
+		return -EPERM;
+	/* What sysfs refuses for raw PCI access, uvirtio refuses too. */
+	ret = security_locked_down(LOCKDOWN_PCI_ACCESS);
+	if (ret)
+		return ret;
+	udev = uvirtio_device_lookup(cmd->pci_addr);
+	if (!udev)
+		return -ENODEV;
+
+	mutex_lock(&udev->lock);
+	if (udev->dead) {
+		ret = -ENODEV;
+		goto err_unlock;
+	}
+	if (udev->owner) {
+		ret = -EBUSY;
+		goto err_unlock;
+	}
+	/*
+	 * Start from a quiet device, whatever the previous driver left.  A
+	 * device that does not finish its reset may still be doing DMA:
+	 * refuse it, with bus mastering off (probe left it off).
+	 */
+	ret = uvirtio_virtio_reset(udev);
+	if (ret == -ETIMEDOUT) {
+		pci_warn(udev->pdev, "open refused: the virtio reset timed out\n");
+		goto err_unlock;
+	}
+	ret = uvirtio_dma_setup(udev);
+	if (ret)
+		goto err_unlock;
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto err_release;
+	}
+	file = anon_inode_getfile("[uvirtio]", &uvirtio_device_fops, udev,
+				  O_RDWR);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		goto err_put_fd;
+	}
+	file->f_mode |= FMODE_PREAD | FMODE_PWRITE;
+	/* Our own address_space, so remove() can revoke our mmaps only. */
+	file->f_mapping = udev->inode->i_mapping;
+
+	/* From here the file owns the reference the lookup took. */
+	udev->owner = file;
+	udev->owner_pid = get_pid(task_tgid(current));
+	/* Without DMA containment and without the opt-in: no DMA at all. */
+	if (udev->iommu_mode != UVIRTIO_IOMMU_NONE)
+		pci_set_master(udev->pdev);
+	owner = pid_nr(udev->owner_pid);
+	mutex_unlock(&udev->lock);
+	/* Before the fd can be closed, so "released" always comes later. */
+	uvirtio_nl_notify(udev->pdev, UVIRTIO_EVENT_OPENED, owner, 0);
+
+	cmd->fd = fd;
+	/* No lock held: the fd goes live only once the caller knows it. */
+	uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
+	ret = uvirtio_ucmd_copy_out(ucmd);
+	if (ret) {
+		/* release() undoes the open and drops the reference. */
+		fput(file);
+		put_unused_fd(fd);
+		return ret;
+	}
+	fd_install(fd, file);
+	return 0;
+
+err_put_fd:
+	put_unused_fd(fd);
+err_release:
+	uvirtio_dma_release(udev);
+err_unlock:
+	mutex_unlock(&udev->lock);
+	uvirtio_device_put(udev);
+	return ret;
 }
 
 union uvirtio_ucmd_buffer {
@@ -283,8 +391,9 @@ static const struct uvirtio_ioctl_op uvirtio_ioctl_ops[] = {
  * belongs to the other kind of fd, -EFAULT, -EINVAL or -E2BIG for a bad
  * argument, -ENODEV once the device is gone.
  */
-long uvirtio_dispatch_ioctl(struct file *file, struct uvirtio_device *udev,
-			    unsigned int cmd, unsigned long arg)
+static long uvirtio_dispatch_ioctl(struct file *file,
+				   struct uvirtio_device *udev,
+				   unsigned int cmd, unsigned long arg)
 {
 	const struct uvirtio_ioctl_op *op;
 	union uvirtio_ucmd_buffer buf;
@@ -362,50 +471,16 @@ static struct miscdevice uvirtio_misc = {
 	.fops = &uvirtio_control_fops,
 };
 
-static int uvirtio_fs_init_fs_context(struct fs_context *fc)
-{
-	return init_pseudo(fc, UVIRTIO_FS_MAGIC) ? 0 : -ENOMEM;
-}
-
-/*
- * Never registered, only kern_mount()ed for our inodes.  No .owner: the
- * internal mount would otherwise pin the module forever; module exit
- * unmounts it once every device (and so every inode) is gone.
- */
-static struct file_system_type uvirtio_fs_type = {
-	.name = "uvirtio",
-	.init_fs_context = uvirtio_fs_init_fs_context,
-	.kill_sb = kill_anon_super,
-};
-
-/**
- * uvirtio_alloc_inode() - allocate a private inode for one device
- *
- * Each device gets its own inode so that its mmaps live in their own
- * address_space and can be revoked with unmap_mapping_range() without
- * touching anyone else's (anon_inode_getfile() shares one inode).
- *
- * Return: the inode or an ERR_PTR().
- */
-struct inode *uvirtio_alloc_inode(void)
-{
-	return alloc_anon_inode(uvirtio_mnt->mnt_sb);
-}
-
 static int __init uvirtio_init(void)
 {
 	int ret;
 
-	uvirtio_debugfs_root = debugfs_create_dir("uvirtio", NULL);
-
-	uvirtio_mnt = kern_mount(&uvirtio_fs_type);
-	if (IS_ERR(uvirtio_mnt)) {
-		ret = PTR_ERR(uvirtio_mnt);
-		goto err_remove_debugfs;
-	}
+	ret = uvirtio_core_init();
+	if (ret)
+		return ret;
 	ret = uvirtio_pci_register();
 	if (ret)
-		goto err_unmount;
+		goto err_core;
 	ret = misc_register(&uvirtio_misc);
 	if (ret)
 		goto err_unregister_pci;
@@ -418,10 +493,8 @@ err_deregister_misc:
 	misc_deregister(&uvirtio_misc);
 err_unregister_pci:
 	uvirtio_pci_unregister();
-err_unmount:
-	kern_unmount(uvirtio_mnt);
-err_remove_debugfs:
-	debugfs_remove_recursive(uvirtio_debugfs_root);
+err_core:
+	uvirtio_core_exit();
 	return ret;
 }
 
@@ -430,8 +503,7 @@ static void __exit uvirtio_exit(void)
 	uvirtio_netlink_unregister();
 	misc_deregister(&uvirtio_misc);
 	uvirtio_pci_unregister();
-	kern_unmount(uvirtio_mnt);
-	debugfs_remove_recursive(uvirtio_debugfs_root);
+	uvirtio_core_exit();
 }
 
 module_init(uvirtio_init);

@@ -2,8 +2,8 @@
 /*
  * uvirtio: pread()/pwrite() of the device fd - one naturally aligned
  * access of 1, 2, 4 or 8 bytes to a BAR or to config space (config.c
- * says which config writes are allowed).  The user copy happens outside
- * the device mutex.
+ * says which config writes are allowed, irq.c applies Bus Master
+ * Enable).  The user copy happens outside the device mutex.
  */
 #include <kunit/visibility.h>
 #include <linux/fs.h>
@@ -34,6 +34,60 @@ int uvirtio_check_access(u64 region_size, u64 off, size_t count, bool allow8)
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(uvirtio_check_access);
+
+/**
+ * uvirtio_config_rw() - one pread()/pwrite() access to config space
+ * @udev: the device
+ * @off: offset in config space
+ * @count: width (1, 2 or 4)
+ * @v: the value read or to write
+ * @write: write instead of read
+ *
+ * Context: @udev->lock held, the device present.
+ * Return: 0, -EINVAL for a bad access, -EPERM for a refused write, or the
+ * PCI accessor's error.
+ */
+static int uvirtio_config_rw(struct uvirtio_device *udev, u64 off,
+			     size_t count, union uvirtio_access *v, bool write)
+{
+	struct pci_dev *pdev = udev->pdev;
+	u16 cmd;
+	int ret;
+
+	ret = uvirtio_check_access(pdev->cfg_size, off, count, false);
+	if (ret)
+		return ret;
+	if (write) {
+		ret = pci_read_config_word(pdev, PCI_COMMAND, &cmd);
+		if (ret)
+			return pcibios_err_to_errno(ret);
+		/* A device that must not DMA never gets bus mastering. */
+		ret = uvirtio_cfg_write_check(off, count,
+					      count == 1 ? v->b :
+					      count == 2 ? v->w : v->l, cmd,
+					      udev->iommu_mode !=
+					      UVIRTIO_IOMMU_NONE);
+		if (ret)
+			return ret;
+		/*
+		 * An allowed write can change nothing but Bus Master Enable,
+		 * so apply just that bit.  Writing back the rest of the
+		 * command register as user space read it would race with
+		 * the INTx handler's auto-mask (INTx Disable).
+		 */
+		if (off == PCI_COMMAND)
+			uvirtio_irq_set_master(udev, (count == 1 ? v->b : v->w) &
+					       PCI_COMMAND_MASTER);
+		return 0;
+	}
+	if (count == 1)
+		ret = pci_user_read_config_byte(pdev, off, &v->b);
+	else if (count == 2)
+		ret = pci_user_read_config_word(pdev, off, &v->w);
+	else
+		ret = pci_user_read_config_dword(pdev, off, &v->l);
+	return ret ? pcibios_err_to_errno(ret) : 0;
+}
 
 static int uvirtio_bar_rw(struct uvirtio_device *udev, unsigned int bar,
 			  u64 off, size_t count, union uvirtio_access *v,

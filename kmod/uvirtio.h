@@ -14,6 +14,7 @@
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/pid.h>
+#include <linux/poll.h>
 #include <linux/rcupdate.h>
 #include <linux/rbtree.h>
 #include <linux/rwsem.h>
@@ -337,35 +338,43 @@ static inline pid_t uvirtio_owner_vnr(struct uvirtio_device *udev)
 	return nr;
 }
 
-/* Module parameters (main.c) */
+/*
+ * The files call one way (see core.c): main.c and pci.c call device.c,
+ * which calls the leaves; everything may call core.c.
+ */
+
+/* Module parameters, each beside its user (dma.c, iommu.c) */
 extern unsigned int uvirtio_max_mappings;
 extern bool uvirtio_allow_unsafe_noiommu;
 extern bool uvirtio_allow_unsafe_interrupts;
 
-/* main.c */
+/* core.c: the device list, the device's lifetime */
 extern struct mutex uvirtio_devices_lock;
 extern struct list_head uvirtio_devices;
 extern struct dentry *uvirtio_debugfs_root;
-long uvirtio_dispatch_ioctl(struct file *file, struct uvirtio_device *udev,
-			    unsigned int cmd, unsigned long arg);
+int uvirtio_core_init(void);
+void uvirtio_core_exit(void);
 struct inode *uvirtio_alloc_inode(void);
+void uvirtio_device_put(struct uvirtio_device *udev);
+struct uvirtio_device *uvirtio_device_lookup(u32 pci_addr);
+int uvirtio_eventfd_get(int fd, struct eventfd_ctx **ctxp);
 
 /* pci.c */
 int uvirtio_pci_register(void);
 void uvirtio_pci_unregister(void);
 
-/* device.c */
-void uvirtio_device_put(struct uvirtio_device *udev);
-int uvirtio_ioctl_device_open(struct uvirtio_ucmd *ucmd);
+/* device.c: a device fd's state */
 int uvirtio_ioctl_device_get_info(struct uvirtio_ucmd *ucmd);
 int uvirtio_ioctl_region_get_info(struct uvirtio_ucmd *ucmd);
 int uvirtio_ioctl_device_reset(struct uvirtio_ucmd *ucmd);
 int uvirtio_ioctl_set_remove_eventfd(struct uvirtio_ucmd *ucmd);
 int uvirtio_virtio_reset(struct uvirtio_device *udev);
 int uvirtio_function_reset(struct uvirtio_device *udev);
-int uvirtio_eventfd_get(int fd, struct eventfd_ctx **ctxp);
 void uvirtio_device_revoke(struct uvirtio_device *udev);
 void uvirtio_device_teardown(struct uvirtio_device *udev, bool hw);
+void uvirtio_device_close(struct uvirtio_device *udev);
+__poll_t uvirtio_device_poll(struct file *file, poll_table *wait);
+int uvirtio_device_mmap(struct file *file, struct vm_area_struct *vma);
 void uvirtio_debugfs_add(struct uvirtio_device *udev);
 
 /* netlink.c */
@@ -413,13 +422,11 @@ void uvirtio_iova_tree_add(struct rb_root_cached *tree,
 			   struct uvirtio_iova_node *node);
 #endif
 
-/* rdwr.c, config.c */
+/* rdwr.c */
 ssize_t uvirtio_device_read(struct file *file, char __user *ubuf,
 			    size_t count, loff_t *ppos);
 ssize_t uvirtio_device_write(struct file *file, const char __user *ubuf,
 			     size_t count, loff_t *ppos);
-int uvirtio_config_rw(struct uvirtio_device *udev, u64 off, size_t count,
-		      union uvirtio_access *v, bool write);
 
 /* irq.c */
 int uvirtio_ioctl_irq_enable(struct uvirtio_ucmd *ucmd);
