@@ -36,11 +36,14 @@ static void uvirtio_device_free(struct kref *kref)
 {
 	struct uvirtio_device *udev = container_of(kref, struct uvirtio_device,
 						   kref);
+	struct page *page, *tmp;
 
 	WARN_ON(!list_empty(&udev->maps));
 	WARN_ON(udev->domain);
 	xa_destroy(&udev->bufs);
 	iput(udev->inode);
+	list_for_each_entry_safe(page, tmp, &udev->scratch_pages, lru)
+		__free_page(page);
 	__free_page(udev->gone_page);
 	pci_dev_put(udev->pdev);
 	kfree(udev);

@@ -43,7 +43,8 @@
  * 5. uvirtio_device.revoke_sem (rwsem) - .fault holds it for read while
  *    it checks @dead and inserts a BAR pfn; revocation holds it for write
  *    while it sets @dead and calls unmap_mapping_range().  So no BAR pfn
- *    can be inserted after revocation (faults map @gone_page instead),
+ *    can be inserted after revocation (faults map a scratch page of
+ *    all-ones instead, see uvirtio_scratch_pfn()),
  *    and revocation waits for faults in flight.
  *    (unmap_mapping_range() takes i_mmap_rwsem inside it.)  A function
  *    reset (UVIRTIO_DEVICE_RESET with FLR) holds it for write too, with
@@ -217,7 +218,8 @@ void uvirtio_device_teardown(struct uvirtio_device *udev, bool hw)
  * @udev: the device
  *
  * Wakes poll() with EPOLLHUP | EPOLLERR and signals the remove eventfd.
- * BAR mappings stay valid but are backed by @gone_page from now on: an
+ * BAR mappings stay valid but are backed by pages of all-ones from now
+ * on (one fresh page per faulting page, see uvirtio_scratch_pfn()): an
  * owner still polling or ringing a doorbell sees all-ones, as from a
  * surprise-removed function, instead of a SIGBUS.  DMA buffers stay
  * mapped (their memory is the module's, see dma.c).  Later ioctls get
@@ -253,6 +255,27 @@ __poll_t uvirtio_device_poll(struct file *file, poll_table *wait)
 	return READ_ONCE(udev->dead) ? EPOLLHUP | EPOLLERR : 0;
 }
 
+/*
+ * A revoked BAR page: a fresh page of all-ones of its own, so what the
+ * owner writes there reaches no device and shows up in no other page and
+ * in no other mapping.  Faults come once per mapped page after a removal
+ * (mmap() is refused from then on), so these are few; they are freed
+ * with the device.  Should the allocation fail, the shared @gone_page
+ * stands in, rather than a SIGBUS.
+ */
+static unsigned long uvirtio_scratch_pfn(struct uvirtio_device *udev)
+{
+	struct page *page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+
+	if (!page)
+		return page_to_pfn(udev->gone_page);
+	memset(page_address(page), 0xff, PAGE_SIZE);
+	spin_lock(&udev->scratch_lock);
+	list_add(&page->lru, &udev->scratch_pages);
+	spin_unlock(&udev->scratch_lock);
+	return page_to_pfn(page);
+}
+
 static vm_fault_t uvirtio_bar_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
@@ -265,9 +288,8 @@ static vm_fault_t uvirtio_bar_fault(struct vm_fault *vmf)
 
 	pfn = (pci_resource_start(udev->pdev, bar) + off) >> PAGE_SHIFT;
 	down_read(&udev->revoke_sem);
-	/* @gone_page lives as long as @udev, which the vma's file pins. */
 	if (udev->dead)
-		pfn = page_to_pfn(udev->gone_page);
+		pfn = uvirtio_scratch_pfn(udev);
 	ret = vmf_insert_pfn(vma, vmf->address & PAGE_MASK, pfn);
 	up_read(&udev->revoke_sem);
 	return ret;

@@ -92,6 +92,8 @@ static int uvirtio_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	init_waitqueue_head(&udev->wq);
 	INIT_LIST_HEAD(&udev->maps);
 	atomic_set(&udev->live_bufs, 0);
+	INIT_LIST_HEAD(&udev->scratch_pages);
+	spin_lock_init(&udev->scratch_lock);
 	xa_init_flags(&udev->bufs, XA_FLAGS_ALLOC);
 	udev->next_handle = 1;
 	udev->pdev = pci_dev_get(pdev);
@@ -103,10 +105,10 @@ static int uvirtio_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 					    pdev->subsystem_device);
 
 	/*
-	 * After a removal, BAR mappings fault this page in instead of the
-	 * BAR: reads see all-ones, as from a surprise-removed PCIe function,
-	 * and writes go nowhere a device sees.  Allocated here, so remove()
-	 * cannot fail to provide it.
+	 * After a removal, BAR mappings fault in pages of all-ones instead
+	 * of the BAR, as from a surprise-removed PCIe function, and writes
+	 * go nowhere a device sees.  This one is allocated here, so there is
+	 * always one to fall back on.
 	 */
 	udev->gone_page = alloc_page(GFP_KERNEL);
 	if (!udev->gone_page) {

@@ -151,6 +151,9 @@ struct uvirtio_dma_buf {
  *         device fd, so BAR mappings can be revoked
  * @remove_trigger: eventfd signalled by remove(), or NULL
  * @gone_page: page of all-ones that backs BAR mappings after removal
+ *	when no scratch page can be had
+ * @scratch_pages: the scratch pages that back BAR mappings after removal
+ * @scratch_lock: protects @scratch_pages (faults run side by side)
  * @live_bufs: buffers whose memory is still allocated, with or without
  *	a handle (DMA_FREE while mmapped keeps the memory): they count
  *	against max_mappings until their last mapping goes
@@ -200,6 +203,8 @@ struct uvirtio_device {
 	struct inode *inode;
 	struct eventfd_ctx *remove_trigger;
 	struct page *gone_page;
+	struct list_head scratch_pages;
+	spinlock_t scratch_lock;	/* see @scratch_pages */
 	atomic_t live_bufs;
 	struct dentry *debugfs;
 

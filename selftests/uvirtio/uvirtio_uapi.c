@@ -2637,6 +2637,7 @@ TEST_F(dev, unbind_while_open)
 	char *buf = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	volatile uint32_t *bar = NULL;
+	size_t barlen = 0;
 	struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
 	int bar_idx = -1, status, i;
 	uint32_t l;
@@ -2659,7 +2660,8 @@ TEST_F(dev, unbind_while_open)
 			bar_idx = i;
 	}
 	if (bar_idx >= 0) {
-		bar = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		barlen = r.region_size >= 2 * PAGE ? 2 * PAGE : PAGE;
+		bar = mmap(NULL, barlen, PROT_READ | PROT_WRITE, MAP_SHARED,
 			   self->fd, r.offset);
 		ASSERT_NE(MAP_FAILED, bar);
 		(void)bar[0];
@@ -2699,8 +2701,9 @@ TEST_F(dev, unbind_while_open)
 	/*
 	 * The BAR mapping was revoked: it now reads all-ones, like a
 	 * surprise-removed function, and a write (a late doorbell) neither
-	 * faults nor reaches anything.  Checked in a child, so a SIGBUS
-	 * would be reported rather than kill the test.
+	 * faults nor reaches anything: not the next page, not another
+	 * process.  Checked in a child, so a SIGBUS would be reported
+	 * rather than kill the test.
 	 */
 	if (bar) {
 		pid = fork();
@@ -2711,12 +2714,17 @@ TEST_F(dev, unbind_while_open)
 			if (w[0] != 0xffffffffU || w[PAGE / 4 - 1] != 0xffffffffU)
 				_exit(2);
 			w[1] = 0;
+			if (barlen > PAGE && w[PAGE / 4 + 1] != 0xffffffffU)
+				_exit(3);
 			_exit(0);
 		}
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-			TH_LOG("revoked BAR: status %#x (2: not all-ones)", status);
-		munmap((void *)bar, PAGE);
+			TH_LOG("revoked BAR: status %#x (2: not all-ones, 3: a write showed in the next page)",
+			       status);
+		/* the child's write is not ours */
+		EXPECT_EQ(0xffffffffU, bar[1]);
+		munmap((void *)bar, barlen);
 	}
 	/* removal already dropped the pins */
 	EXPECT_EQ(uv_vmstat("nr_foll_pin_acquired"),
