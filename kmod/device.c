@@ -10,7 +10,7 @@
  *
  * Objects: struct uvirtio_device (one per bound PCI function, refcounted
  * with @kref), its device fd (at most one: @owner) and what the fd owns
- * (DMA mappings, coherent buffers, interrupt vectors).
+ * (its IOMMU domain, DMA mappings and buffers, interrupt vectors).
  *
  * Locks, in the order they nest (outermost first):
  *
@@ -44,9 +44,9 @@
  *    it checks @dead and inserts a BAR pfn; revocation holds it for write
  *    while it sets @dead and calls unmap_mapping_range().  So no BAR pfn
  *    can be inserted after revocation (faults map a scratch page of
- *    all-ones instead, see uvirtio_scratch_pfn()),
- *    and revocation waits for faults in flight.
- *    (unmap_mapping_range() takes i_mmap_rwsem inside it.)  A function
+ *    all-ones instead, see uvirtio_scratch_pfn()), and revocation waits
+ *    for faults in flight.  (unmap_mapping_range() takes i_mmap_rwsem
+ *    inside it; uvirtio_device.scratch_lock nests inside @revoke_sem.)  A function
  *    reset (UVIRTIO_DEVICE_RESET with FLR) holds it for write too, with
  *    the BAR mappings zapped, so no access reaches the BARs while the
  *    function resets; they fault back afterwards.  DMA buffer mappings
@@ -59,8 +59,10 @@
  *    handler and UVIRTIO_IRQ_MASK).
  *
  * The DMA regime (@iommu_mode, @domain, ...) is set at open, before the
- * device fd exists, and reset at release: it is fixed for the life of
- * the fd, so DMA_MAP reads it without the lock.
+ * device fd exists, and the domain goes at release or removal: the mode
+ * is fixed for the life of the fd, so DMA_MAP reads it without the lock
+ * (and checks @dead under the lock before it uses the domain).  The
+ * IOMMU core's group mutex nests inside @lock (open, release, remove).
  *
  * @dead is written under both @lock and @revoke_sem (write), so holding
  * either one is enough to read it stably.  poll() reads it locklessly
@@ -72,7 +74,7 @@
  * ioctl in flight (all of which are bounded) and never for the owner to
  * close the fd.  It revokes BAR mmaps, tears the hardware state down and
  * marks the device dead.  The fd, the struct and the pci_dev reference
- * stay until the last reference is dropped in release().
+ * stay until the last reference is dropped (uvirtio_device_close()).
  *
  * The IRQ handlers take only uvirtio_vector.lock.
  *
@@ -85,7 +87,7 @@
  * uvirtio.  So events may be sent with @lock held (reset, and the reset
  * time-out error in teardown), though open, release and remove send
  * theirs after dropping it.  Allocation with GFP_KERNEL under @lock is
- * already allowed (DMA_MAP pins pages under it).
+ * allowed (DMA_ALLOC allocates its pages under it).
  */
 #include <linux/anon_inodes.h>
 #include <linux/capability.h>

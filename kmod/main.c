@@ -441,7 +441,8 @@ out:
 		return ret;
 	}
 	ret = uvirtio_ucmd_copy_out(&ucmd);
-	if (ret && op->undo) {
+	/* Only device ops have an undo step (the op table's comment). */
+	if (ret && op->undo && udev) {
 		mutex_lock(&udev->lock);
 		if (!udev->dead)
 			op->undo(&ucmd);
