@@ -46,11 +46,12 @@
  *    can be inserted after revocation (faults map a scratch page of
  *    all-ones instead, see uvirtio_scratch_pfn()), and revocation waits
  *    for faults in flight.  (unmap_mapping_range() takes i_mmap_rwsem
- *    inside it; uvirtio_device.scratch_lock nests inside @revoke_sem.)  A function
- *    reset (UVIRTIO_DEVICE_RESET with FLR) holds it for write too, with
- *    the BAR mappings zapped, so no access reaches the BARs while the
- *    function resets; they fault back afterwards.  DMA buffer mappings
- *    do not use it: their pages live as long as the mappings (dma.c).
+ *    inside it; uvirtio_device.scratch_lock nests inside it for read.)
+ *    A function reset (UVIRTIO_DEVICE_RESET with FLR) holds it for write
+ *    too, with the BAR mappings zapped, so no access reaches the BARs
+ *    while the function resets; they fault back afterwards.  DMA buffer
+ *    mappings do not use it: their pages live as long as the mappings
+ *    (dma.c).
  * 6. uvirtio_vector.lock (spinlock, IRQ-safe) - innermost; protects a
  *    vector's eventfd pointer, counter and INTx mask state against the
  *    hard IRQ handler.  eventfd_signal() is called under it, and so is
