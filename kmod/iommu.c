@@ -363,32 +363,55 @@ static const char *uvirtio_untranslated_name(u32 reason)
 	}
 }
 
+/* What uvirtio_log_group_user() looks for, and how many it found */
+struct uvirtio_group_scan {
+	struct uvirtio_device *udev;
+	bool ours;
+	int found;
+};
+
 /*
- * Log each other device of the group that keeps us from taking it: one
- * bound to a kernel driver, or one of ours whose device fd owns the
- * group.  (A device merely bound to uvirtio does not: uvirtio declares
- * driver_managed_dma.)  A racy look, for the log only.
+ * Log each other device of the group that may keep us from taking it:
+ * first those bound to a kernel driver, then (if there are none) those
+ * bound to uvirtio, one of which owns the group through its device fd.
+ * A device merely bound to uvirtio does not block the claim (uvirtio
+ * declares driver_managed_dma), so it is named only when no kernel
+ * driver can be the reason.  Only the driver pointer of the other device
+ * is looked at, never its driver data: it may be going away.
  */
 static int uvirtio_log_group_user(struct device *dev, void *data)
 {
-	struct uvirtio_device *udev = data, *other;
+	struct uvirtio_group_scan *scan = data;
+	struct device *self = &scan->udev->pdev->dev;
 	struct device_driver *drv = READ_ONCE(dev->driver);
+	bool ours = drv == self->driver;
 
-	if (dev == &udev->pdev->dev || !drv)
+	if (dev == self || !drv || ours != scan->ours)
 		return 0;
-	if (drv == udev->pdev->dev.driver) {
-		other = dev_get_drvdata(dev);
-		if (!other || !READ_ONCE(other->owner))
-			return 0;
-		pci_warn(udev->pdev,
+	scan->found++;
+	if (scan->ours)
+		pci_warn(scan->udev->pdev,
 			 "open refused: IOMMU group owned by the device fd of %s\n",
 			 dev_name(dev));
-		return 1;
-	}
-	pci_warn(udev->pdev,
-		 "open refused: IOMMU group shared with %s, bound to %s\n",
-		 dev_name(dev), drv->name);
-	return 1;
+	else
+		pci_warn(scan->udev->pdev,
+			 "open refused: IOMMU group shared with %s, bound to %s\n",
+			 dev_name(dev), drv->name);
+	return 0;
+}
+
+static void uvirtio_log_group_users(struct uvirtio_device *udev,
+				    struct iommu_group *group)
+{
+	struct uvirtio_group_scan scan = { .udev = udev };
+
+	iommu_group_for_each_dev(group, &scan, uvirtio_log_group_user);
+	if (scan.found)
+		return;
+	scan.ours = true;
+	iommu_group_for_each_dev(group, &scan, uvirtio_log_group_user);
+	if (!scan.found)
+		pci_warn(udev->pdev, "open refused: its IOMMU group is in use by another owner\n");
 }
 
 /* Usable IOVA ranges: aperture and DMA mask less the reserved regions. */
@@ -462,9 +485,7 @@ noinline int uvirtio_iommu_attach(struct uvirtio_device *udev,
 
 	ret = iommu_group_claim_dma_owner(group, udev);
 	if (ret) {
-		if (!iommu_group_for_each_dev(group, udev,
-					      uvirtio_log_group_user))
-			pci_warn(pdev, "open refused: its IOMMU group is in use by another owner\n");
+		uvirtio_log_group_users(udev, group);
 		return -EBUSY;
 	}
 	udev->domain = uvirtio_compat_domain_alloc(&pdev->dev);
