@@ -221,6 +221,14 @@ static void uvirtio_remove(struct pci_dev *pdev)
 	uvirtio_nl_notify(pdev, UVIRTIO_EVENT_UNBOUND, 0, 0);
 
 	pci_clear_master(pdev);
+	/*
+	 * Teardown leaves INTx disabled while the function stays ours with
+	 * no handler; the next driver gets it enabled, as at power-on, now
+	 * that the function is reset and quiet (virtio-pci's INTx mode
+	 * requests the line without touching the bit).
+	 */
+	if (pci_device_is_present(pdev))
+		pci_intx(pdev, 1);
 	pci_release_regions(pdev);
 	pci_disable_device(pdev);
 	pci_set_drvdata(pdev, NULL);
