@@ -268,11 +268,9 @@ static void uvirtio_mapping_free(struct uvirtio_device *udev,
 {
 	lockdep_assert_held(&udev->lock);
 	list_del(&m->node);
-	if (udev->iommu_mode == UVIRTIO_IOMMU_TRANSLATED) {
-		/* Flushes the IOTLB: only then may the pages go. */
-		uvirtio_iommu_unmap(udev, m->iova.start, m->length);
-		uvirtio_iova_remove(udev, &m->iova);
-	}
+	/* Flushes the IOTLB: only then may the pages go. */
+	if (udev->iommu_mode == UVIRTIO_IOMMU_TRANSLATED)
+		uvirtio_iova_unmap(udev, &m->iova);
 	udev->pinned_pages -= m->npages;
 	udev->nr_maps--;
 	uvirtio_mapping_destroy(m);
@@ -338,17 +336,11 @@ static int uvirtio_dma_map_locked(struct uvirtio_device *udev,
 			return -EEXIST;
 
 	if (udev->iommu_mode == UVIRTIO_IOMMU_TRANSLATED) {
-		ret = uvirtio_iova_insert(udev, &m->iova, m->length,
-					  cmd->flags & UVIRTIO_DMA_FIXED_IOVA,
-					  cmd->iova);
+		ret = uvirtio_iova_map(udev, &m->iova,
+				       cmd->flags & UVIRTIO_DMA_FIXED_IOVA,
+				       cmd->iova, m->pages, m->npages, m->prot);
 		if (ret)
 			return ret;
-		ret = uvirtio_iommu_map_pages(udev, m->iova.start, m->pages,
-					      m->npages, m->prot);
-		if (ret) {
-			uvirtio_iova_remove(udev, &m->iova);
-			return ret;
-		}
 		cmd->iova = m->iova.start;
 	} else {
 		cmd->iova = page_to_phys(m->pages[0]);
@@ -611,9 +603,7 @@ static void uvirtio_buf_drop(struct uvirtio_device *udev,
 	lockdep_assert_held(&udev->lock);
 	xa_erase(&udev->bufs, buf->id);
 	if (buf->mapped) {
-		uvirtio_iommu_unmap(udev, buf->iova.start,
-				    (u64)buf->npages << PAGE_SHIFT);
-		uvirtio_iova_remove(udev, &buf->iova);
+		uvirtio_iova_unmap(udev, &buf->iova);
 		buf->mapped = false;
 	}
 	udev->nr_bufs--;
@@ -625,22 +615,16 @@ static void uvirtio_buf_drop(struct uvirtio_device *udev,
 static int uvirtio_buf_map(struct uvirtio_device *udev,
 			   struct uvirtio_dma_buf *buf, bool fixed, u64 iova)
 {
-	u64 size = (u64)buf->npages << PAGE_SHIFT;
 	int ret;
 
 	if (udev->iommu_mode != UVIRTIO_IOMMU_TRANSLATED) {
 		buf->iova.start = page_to_phys(buf->pages[0]);
 		return 0;
 	}
-	ret = uvirtio_iova_insert(udev, &buf->iova, size, fixed, iova);
+	ret = uvirtio_iova_map(udev, &buf->iova, fixed, iova, buf->pages,
+			       buf->npages, IOMMU_READ | IOMMU_WRITE);
 	if (ret)
 		return ret;
-	ret = uvirtio_iommu_map_pages(udev, buf->iova.start, buf->pages,
-				      buf->npages, IOMMU_READ | IOMMU_WRITE);
-	if (ret) {
-		uvirtio_iova_remove(udev, &buf->iova);
-		return ret;
-	}
 	buf->mapped = true;
 	return 0;
 }
@@ -713,10 +697,8 @@ int uvirtio_ioctl_dma_alloc(struct uvirtio_ucmd *ucmd)
 	return uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
 
 err_unmap:
-	if (buf->mapped) {
-		uvirtio_iommu_unmap(udev, buf->iova.start, npages << PAGE_SHIFT);
-		uvirtio_iova_remove(udev, &buf->iova);
-	}
+	if (buf->mapped)
+		uvirtio_iova_unmap(udev, &buf->iova);
 err_free_pages:
 	uvirtio_buf_free_pages(buf);
 err_uncharge:

@@ -223,9 +223,9 @@ EXPORT_SYMBOL_IF_KUNIT(uvirtio_iova_find);
  * Return: 0; for @fixed the errors of uvirtio_iova_check() and -EEXIST
  * if the run overlaps one in use; -ENOSPC if no run is free.
  */
-int uvirtio_iova_insert(struct uvirtio_device *udev,
-			struct uvirtio_iova_node *node, u64 len, bool fixed,
-			u64 iova)
+static int uvirtio_iova_insert(struct uvirtio_device *udev,
+			       struct uvirtio_iova_node *node, u64 len,
+			       bool fixed, u64 iova)
 {
 	int ret;
 
@@ -260,8 +260,8 @@ int uvirtio_iova_insert(struct uvirtio_device *udev,
  *
  * Context: @udev->lock held.
  */
-void uvirtio_iova_remove(struct uvirtio_device *udev,
-			 struct uvirtio_iova_node *node)
+static void uvirtio_iova_remove(struct uvirtio_device *udev,
+				struct uvirtio_iova_node *node)
 {
 	lockdep_assert_held(&udev->lock);
 	uvirtio_iova_tree_remove(node, &udev->iova_tree);
@@ -316,11 +316,60 @@ ALLOW_ERROR_INJECTION(uvirtio_iommu_map_pages, ERRNO);
  *
  * Context: process context, @udev->lock held.
  */
-void uvirtio_iommu_unmap(struct uvirtio_device *udev, u64 iova, u64 len)
+static void uvirtio_iommu_unmap(struct uvirtio_device *udev, u64 iova,
+				u64 len)
 {
 	size_t done = iommu_unmap(udev->domain, iova, len);
 
 	WARN_ON_ONCE(done != len);
+}
+
+/**
+ * uvirtio_iova_map() - claim an IOVA run and map pages there
+ * @udev: the device, translated
+ * @node: the run's node; @node->start is the IOVA on success
+ * @fixed: map at @iova (UVIRTIO_DMA_FIXED_IOVA), else uvirtio chooses
+ * @iova: the IOVA for @fixed
+ * @pages: the pages
+ * @npages: number of pages
+ * @prot: IOMMU_READ and/or IOMMU_WRITE
+ *
+ * All or nothing: on failure the run is free again.
+ *
+ * Context: process context, @udev->lock held.
+ * Return: 0, the errors of uvirtio_iova_insert(), or -ENOMEM.
+ */
+int uvirtio_iova_map(struct uvirtio_device *udev,
+		     struct uvirtio_iova_node *node, bool fixed, u64 iova,
+		     struct page **pages, unsigned long npages, int prot)
+{
+	int ret;
+
+	ret = uvirtio_iova_insert(udev, node, (u64)npages << PAGE_SHIFT,
+				  fixed, iova);
+	if (ret)
+		return ret;
+	ret = uvirtio_iommu_map_pages(udev, node->start, pages, npages, prot);
+	if (ret)
+		uvirtio_iova_remove(udev, node);
+	return ret;
+}
+
+/**
+ * uvirtio_iova_unmap() - undo uvirtio_iova_map()
+ * @udev: the device, translated
+ * @node: the run
+ *
+ * The IOTLB is flushed before this returns (uvirtio_iommu_unmap()): only
+ * then may the pages go.
+ *
+ * Context: process context, @udev->lock held.
+ */
+void uvirtio_iova_unmap(struct uvirtio_device *udev,
+			struct uvirtio_iova_node *node)
+{
+	uvirtio_iommu_unmap(udev, node->start, node->last - node->start + 1);
+	uvirtio_iova_remove(udev, node);
 }
 
 /* Does the device offer VIRTIO_F_ACCESS_PLATFORM?  Read the features. */

@@ -405,15 +405,14 @@ int uvirtio_dma_setup(struct uvirtio_device *udev);
 void uvirtio_dma_release(struct uvirtio_device *udev);
 int uvirtio_iommu_attach(struct uvirtio_device *udev,
 			 struct iommu_group *group);
-int uvirtio_iova_insert(struct uvirtio_device *udev,
-			struct uvirtio_iova_node *node, u64 len, bool fixed,
-			u64 iova);
-void uvirtio_iova_remove(struct uvirtio_device *udev,
-			 struct uvirtio_iova_node *node);
+int uvirtio_iova_map(struct uvirtio_device *udev,
+		     struct uvirtio_iova_node *node, bool fixed, u64 iova,
+		     struct page **pages, unsigned long npages, int prot);
+void uvirtio_iova_unmap(struct uvirtio_device *udev,
+			struct uvirtio_iova_node *node);
 int uvirtio_iommu_map_pages(struct uvirtio_device *udev, u64 iova,
 			    struct page **pages, unsigned long npages,
 			    int prot);
-void uvirtio_iommu_unmap(struct uvirtio_device *udev, u64 iova, u64 len);
 int uvirtio_ioctl_iova_ranges(struct uvirtio_ucmd *ucmd);
 #if IS_ENABLED(CONFIG_KUNIT)
 int uvirtio_iova_check(const struct uvirtio_iova_range *r, unsigned int n,
