@@ -17,8 +17,7 @@ UV_EXPORT int uvirtio_backend_new(const struct uvirtio_backend_ops *ops,
 {
 	struct uvirtio_backend *be;
 
-	if (!ops || !out || !ops->cfg_read || !ops->bar_read ||
-	    !ops->bar_write || !ops->dma_alloc || !ops->dma_free)
+	if (!ops || !out || !ops->dma_alloc || !ops->dma_free)
 		return -EINVAL;
 	be = calloc(1, sizeof(*be));
 	if (!be)
@@ -57,6 +56,8 @@ UV_EXPORT int uvirtio_backend_cfg_read(struct uvirtio_backend *be,
 {
 	if (width != 1 && width != 2 && width != 4)
 		return -EINVAL;
+	if (!be->ops->cfg_read)
+		return -ENODEV;		/* not a PCI function */
 	return be->ops->cfg_read(be->priv, off, buf, width);
 }
 
@@ -114,157 +115,12 @@ UV_EXPORT int uvirtio_backend_remove_fd(struct uvirtio_backend *be)
 
 UV_EXPORT bool uvirtio_backend_removed(struct uvirtio_backend *be)
 {
+	if (be->ops->removed)
+		return be->ops->removed(be->priv);
 	struct pollfd p = { .fd = uvirtio_backend_remove_fd(be),
 			    .events = POLLIN };
 
 	return p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
-}
-
-/* ---- PCI capability parsing ------------------------------------------ */
-
-#define PCI_STATUS_OFF		0x06
-#define PCI_STATUS_CAP_LIST	0x10
-#define PCI_CAP_PTR_OFF		0x34
-#define PCI_CAP_ID_VNDR_		0x09
-#define PCI_CAP_ID_MSIX_	0x11
-#define UV_MAX_CAPS		48
-
-static int cfg_rd8(struct uvirtio_backend *be, uint32_t off, uint8_t *v)
-{
-	return be->ops->cfg_read(be->priv, off, v, 1);
-}
-
-static int cfg_rd16(struct uvirtio_backend *be, uint32_t off, uint16_t *v)
-{
-	return be->ops->cfg_read(be->priv, off, v, 2);
-}
-
-static int cfg_rd32(struct uvirtio_backend *be, uint32_t off, uint32_t *v)
-{
-	return be->ops->cfg_read(be->priv, off, v, 4);
-}
-
-static int parse_vendor_cap(struct uvirtio_backend *be, uint8_t pos,
-			    struct uvirtio_caps *caps)
-{
-	struct uvirtio_cap_region *r;
-	uint8_t type, bar, id, len;
-	uint32_t offset, length;
-	int ret;
-
-	if ((ret = cfg_rd8(be, pos + VIRTIO_PCI_CAP_LEN, &len)) ||
-	    (ret = cfg_rd8(be, pos + VIRTIO_PCI_CAP_CFG_TYPE, &type)) ||
-	    (ret = cfg_rd8(be, pos + VIRTIO_PCI_CAP_BAR, &bar)) ||
-	    (ret = cfg_rd8(be, pos + 5, &id)) ||
-	    (ret = cfg_rd32(be, pos + VIRTIO_PCI_CAP_OFFSET, &offset)) ||
-	    (ret = cfg_rd32(be, pos + VIRTIO_PCI_CAP_LENGTH, &length)))
-		return ret;
-	if (len < sizeof(struct virtio_pci_cap))
-		return 0;	/* not a virtio cap; ignore */
-	switch (type) {
-	case VIRTIO_PCI_CAP_COMMON_CFG:
-		r = &caps->common;
-		break;
-	case VIRTIO_PCI_CAP_NOTIFY_CFG:
-		r = &caps->notify;
-		break;
-	case VIRTIO_PCI_CAP_ISR_CFG:
-		r = &caps->isr;
-		break;
-	case VIRTIO_PCI_CAP_DEVICE_CFG:
-		r = &caps->device;
-		break;
-	case VIRTIO_PCI_CAP_PCI_CFG:
-		r = &caps->pci_cfg;
-		break;
-	default:
-		return 0;
-	}
-	/* Spec: skip BARs the driver does not know (reserved values). */
-	if (bar > 5 || r->present)
-		return 0;
-	if (type == VIRTIO_PCI_CAP_NOTIFY_CFG) {
-		if (len < sizeof(struct virtio_pci_notify_cap))
-			return 0;
-		ret = cfg_rd32(be, pos + VIRTIO_PCI_NOTIFY_CAP_MULT,
-			       &caps->notify_off_multiplier);
-		if (ret)
-			return ret;
-	}
-	r->present = true;
-	r->bar = bar;
-	r->id = id;
-	r->cfg_offset = pos;
-	r->offset = offset;
-	r->length = length;
-	return 0;
-}
-
-UV_EXPORT int uvirtio_parse_pci_caps(struct uvirtio_backend *be,
-				     struct uvirtio_caps *caps)
-{
-	uint16_t status, msix_ctrl;
-	uint8_t pos, id, next;
-	uint8_t seen[256 / 8] = { 0 };
-	int ret, n;
-
-	memset(caps, 0, sizeof(*caps));
-	ret = cfg_rd16(be, PCI_STATUS_OFF, &status);
-	if (ret)
-		return ret;
-	if (!(status & PCI_STATUS_CAP_LIST))
-		return -ENODEV;
-	ret = cfg_rd8(be, PCI_CAP_PTR_OFF, &pos);
-	if (ret)
-		return ret;
-	for (n = 0; pos; n++) {
-		if (n >= UV_MAX_CAPS || pos < 0x40 || pos > 0xfc || (pos & 3))
-			return -EIO;
-		if (seen[pos / 8] & (1u << (pos % 8)))
-			return -EIO;	/* loop in the capability list */
-		seen[pos / 8] |= 1u << (pos % 8);
-		if ((ret = cfg_rd8(be, pos, &id)) ||
-		    (ret = cfg_rd8(be, pos + 1, &next)))
-			return ret;
-		if (id == PCI_CAP_ID_VNDR_) {
-			ret = parse_vendor_cap(be, pos, caps);
-			if (ret)
-				return ret;
-		} else if (id == PCI_CAP_ID_MSIX_) {
-			ret = cfg_rd16(be, pos + 2, &msix_ctrl);
-			if (ret)
-				return ret;
-			caps->msix_vectors = (msix_ctrl & 0x7ff) + 1;
-		}
-		pos = next & 0xfc;
-	}
-	return 0;
-}
-
-UV_EXPORT int uvirtio_backend_get_caps(struct uvirtio_backend *be,
-				       struct uvirtio_caps *caps)
-{
-	int ret = -EOPNOTSUPP;
-
-	if (be->ops->get_caps) {
-		memset(caps, 0, sizeof(*caps));
-		ret = be->ops->get_caps(be->priv, caps);
-	}
-	if (ret == -EOPNOTSUPP) {
-		bool legacy = false;
-		uint16_t devid;
-
-		ret = uvirtio_parse_pci_caps(be, caps);
-		if (ret && ret != -ENODEV)
-			return ret;
-		/* Transitional/legacy ids 0x1000..0x103f have the I/O BAR0. */
-		if (!cfg_rd16(be, 2, &devid) && devid >= 0x1000 &&
-		    devid <= 0x103f)
-			legacy = true;
-		caps->has_legacy_io = legacy;
-		ret = 0;
-	}
-	return ret;
 }
 
 /* ---- DMA translation table ------------------------------------------- */
@@ -380,13 +236,20 @@ static int xlat_remove(struct uvirtio_backend *be, uintptr_t key,
 	return 0;
 }
 
+UV_EXPORT uint64_t uvirtio_backend_unmap_gen(struct uvirtio_backend *be)
+{
+	return atomic_load_explicit(&be->unmap_gen, memory_order_acquire);
+}
+
 /*
- * Was any part of [@va, @va + @len) unmapped after generation @gen?  When
+ * Was any part of [@vaddr, +@len) unmapped after generation @gen?  When
  * the log no longer reaches back that far, assume it was.
  */
-bool uv_unmapped_since(struct uvirtio_backend *be, uint64_t gen,
-		       uintptr_t va, uint64_t len)
+UV_EXPORT bool uvirtio_backend_unmapped_since(struct uvirtio_backend *be,
+					      uint64_t gen, const void *vaddr,
+					      uint64_t len)
 {
+	uintptr_t va = (uintptr_t)vaddr;
 	uint64_t g, cur;
 	bool hit = false;
 
@@ -442,21 +305,43 @@ UV_EXPORT void uvirtio_backend_dma_free(struct uvirtio_backend *be,
 UV_EXPORT int uvirtio_backend_dma_map(struct uvirtio_backend *be, void *vaddr,
 				      size_t len)
 {
+	struct uvirtio_mem_region r = {
+		.addr = vaddr, .len = len, .fd = -1, .fd_offset = 0,
+	};
+
+	return uvirtio_backend_dma_map_region(be, &r);
+}
+
+UV_EXPORT int uvirtio_backend_dma_map_region(struct uvirtio_backend *be,
+					     const struct uvirtio_mem_region *r)
+{
 	struct uvirtio_iova_seg *segs = NULL;
 	unsigned int nsegs = 0, i;
 	uint64_t handle = 0, covered = 0;
+	void *vaddr;
+	size_t len;
 	int ret;
 
-	if (!vaddr || !len)
+	if (!r || !r->addr || !r->len || r->fd < -1)
 		return -EINVAL;
-	if (!be->ops->dma_map)
+	vaddr = r->addr;
+	len = r->len;
+	if (r->fd >= 0 ? !be->ops->dma_map_fd && !be->ops->dma_map :
+			 !be->ops->dma_map)
 		return -EOPNOTSUPP;
 	pthread_rwlock_rdlock(&be->lock);
 	ret = xlat_overlaps(be, (uintptr_t)vaddr, len) ? -EEXIST : 0;
 	pthread_rwlock_unlock(&be->lock);
 	if (ret)
 		return ret;
-	ret = be->ops->dma_map(be->priv, vaddr, len, &handle, &segs, &nsegs);
+	/* A backend that pins any memory (kmod) needs no fd: ignore it. */
+	if (r->fd >= 0 && be->ops->dma_map_fd)
+		ret = be->ops->dma_map_fd(be->priv, vaddr, len, r->fd,
+					  r->fd_offset, &handle, &segs,
+					  &nsegs);
+	else
+		ret = be->ops->dma_map(be->priv, vaddr, len, &handle, &segs,
+				       &nsegs);
 	if (ret)
 		return ret;
 	/* Do not trust the backend blindly: the segments must tile the range. */

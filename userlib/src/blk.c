@@ -18,7 +18,9 @@
 #include <linux/virtio_ring.h>
 
 #include <uvirtio/blk.h>
-#include "internal.h"
+#include <uvirtio/virtqueue.h>
+
+#include "util.h"
 
 #define SLOT_SIZE	64
 #define SLOT_HDR	0
@@ -35,7 +37,7 @@ struct blk_req {
 	char *id_dst;
 	bool in_use;
 	/*
-	 * uv_unmap_gen() when the request was built, and its data ranges:
+	 * uvirtio_backend_unmap_gen() when the request was built, and its data ranges:
 	 * if one of them is unmapped before the completion, the device's
 	 * transfer may have been stopped by the IOMMU, and the request
 	 * fails with -EFAULT even if the device says it succeeded.
@@ -83,7 +85,7 @@ static const uint64_t blk_wanted =
 
 static int read_cfg(struct uvirtio_blk *blk, struct virtio_blk_config *cfg)
 {
-	uint32_t len = blk->dev->tops->config_len(blk->dev);
+	uint32_t len = uvirtio_dev_config_len(blk->dev);
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (len > sizeof(*cfg))
@@ -133,7 +135,7 @@ static int queue_init(struct uvirtio_blk *blk, struct uvirtio_blk_queue *q,
 	for (i = 0; i < q->nslots; i++)
 		q->free_slots[i] = (uint16_t)(q->nslots - 1 - i);
 	q->nfree = q->nslots;
-	return uvirtio_backend_dma_alloc(blk->dev->be,
+	return uvirtio_backend_dma_alloc(uvirtio_dev_backend(blk->dev),
 					 (size_t)q->nslots * SLOT_SIZE,
 					 &q->area);
 }
@@ -174,7 +176,7 @@ UV_EXPORT int uvirtio_blk_open(struct uvirtio_backend *be,
 	if (ret)
 		goto err_dev;
 	in = &blk->info;
-	in->features = blk->dev->features;
+	in->features = uvirtio_dev_features(blk->dev);
 	in->capacity = cfg.capacity * 512;
 	in->blk_size = 512;
 	if (uvirtio_dev_has_feature(blk->dev, VIRTIO_BLK_F_BLK_SIZE) &&
@@ -219,7 +221,7 @@ UV_EXPORT int uvirtio_blk_open(struct uvirtio_backend *be,
 		goto err_failed;
 	}
 	blk->nq = nq;
-	intr = !params->poll && blk->dev->nvectors >= nq + 1;
+	intr = !params->poll && uvirtio_dev_num_vectors(blk->dev) >= nq + 1;
 	for (i = 0; i < nq; i++) {
 		ret = queue_init(blk, &blk->queues[i], (uint16_t)i, params,
 				 intr);
@@ -253,7 +255,7 @@ UV_EXPORT int uvirtio_blk_open(struct uvirtio_backend *be,
 	return 0;
 
 err_failed:
-	blk->dev->tops->set_status(blk->dev, VIRTIO_CONFIG_S_FAILED);
+	uvirtio_dev_fail(blk->dev);
 err_dev:
 	uvirtio_dev_close(blk->dev);
 	for (i = 0; blk->queues && i < blk->nq; i++)
@@ -271,7 +273,7 @@ UV_EXPORT void uvirtio_blk_close(struct uvirtio_blk *blk)
 
 	if (!blk)
 		return;
-	be = blk->dev->be;
+	be = uvirtio_dev_backend(blk->dev);
 	uvirtio_dev_close(blk->dev);	/* reset first: stops DMA */
 	for (i = 0; i < blk->nq; i++)
 		queue_free(be, &blk->queues[i]);
@@ -312,12 +314,12 @@ UV_EXPORT int uvirtio_blk_refresh_capacity(struct uvirtio_blk *blk)
 UV_EXPORT int uvirtio_blk_map_mem(struct uvirtio_blk *blk, void *addr,
 				  size_t len)
 {
-	return uvirtio_backend_dma_map(blk->dev->be, addr, len);
+	return uvirtio_backend_dma_map(uvirtio_dev_backend(blk->dev), addr, len);
 }
 
 UV_EXPORT int uvirtio_blk_unmap_mem(struct uvirtio_blk *blk, void *addr)
 {
-	return uvirtio_backend_dma_unmap(blk->dev->be, addr);
+	return uvirtio_backend_dma_unmap(uvirtio_dev_backend(blk->dev), addr);
 }
 
 UV_EXPORT int uvirtio_blk_alloc_buf(struct uvirtio_blk *blk, size_t len,
@@ -328,7 +330,7 @@ UV_EXPORT int uvirtio_blk_alloc_buf(struct uvirtio_blk *blk, size_t len,
 
 	if (!b)
 		return -ENOMEM;
-	ret = uvirtio_backend_dma_alloc(blk->dev->be, len, &b->dma);
+	ret = uvirtio_backend_dma_alloc(uvirtio_dev_backend(blk->dev), len, &b->dma);
 	if (ret) {
 		free(b);
 		return ret;
@@ -348,7 +350,7 @@ UV_EXPORT void uvirtio_blk_free_buf(struct uvirtio_blk *blk, void *buf)
 			struct blk_buf *b = *pp;
 
 			*pp = b->next;
-			uvirtio_backend_dma_free(blk->dev->be, &b->dma);
+			uvirtio_backend_dma_free(uvirtio_dev_backend(blk->dev), &b->dma);
 			free(b);
 			return;
 		}
@@ -365,8 +367,7 @@ UV_EXPORT struct uvirtio_blk_queue *uvirtio_blk_get_queue(
 
 static int q_check(struct uvirtio_blk_queue *q)
 {
-	return atomic_load_explicit(&q->blk->dev->broken,
-				    memory_order_relaxed);
+	return uvirtio_dev_broken(q->blk->dev);
 }
 
 /* Append translated data segments of @iov to q->bufs at *@n. */
@@ -388,7 +389,7 @@ static int add_data(struct uvirtio_blk_queue *q, const struct iovec *iov,
 			return -EFAULT;
 		while (left) {
 			uint64_t iova;
-			int64_t got = uvirtio_backend_translate(blk->dev->be,
+			int64_t got = uvirtio_backend_translate(uvirtio_dev_backend(blk->dev),
 					p, UV_MIN(left, (uint64_t)smax), &iova);
 
 			if (got < 0)
@@ -477,7 +478,7 @@ static int rw(struct uvirtio_blk_queue *q, bool write, uint64_t offset,
 	if (offset % blk->info.blk_size)
 		return -EINVAL;
 	/* before the translations, so an unmap racing with them is seen */
-	gen = uv_unmap_gen(blk->dev->be);
+	gen = uvirtio_backend_unmap_gen(uvirtio_dev_backend(blk->dev));
 	limit = 1 + blk->data_seg_max;
 	ret = add_data(q, iov, iovcnt, &n, limit, &total);
 	if (ret)
@@ -662,17 +663,19 @@ static int status_to_errno(uint8_t st)
 /* Was a data buffer of @slot unmapped while the request was out? */
 static bool req_lost_buffer(struct uvirtio_blk_queue *q, uint16_t slot)
 {
-	struct uvirtio_backend *be = q->blk->dev->be;
+	struct uvirtio_backend *be = uvirtio_dev_backend(q->blk->dev);
 	const struct blk_req *r = &q->reqs[slot];
 	unsigned int i;
 
-	if (!r->nranges || uv_unmap_gen(be) == r->gen)
+	if (!r->nranges || uvirtio_backend_unmap_gen(be) == r->gen)
 		return false;	/* the common case: one load */
 	if (r->nranges > REQ_RANGES)
-		return uv_unmapped_since(be, r->gen, 0, UINTPTR_MAX);
+		return uvirtio_backend_unmapped_since(be, r->gen, NULL,
+						      UINTPTR_MAX);
 	for (i = 0; i < r->nranges; i++)
-		if (uv_unmapped_since(be, r->gen, r->range[i].va,
-				      r->range[i].len))
+		if (uvirtio_backend_unmapped_since(be, r->gen,
+						   (void *)r->range[i].va,
+						   r->range[i].len))
 			return true;
 	return false;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
@@ -50,10 +51,21 @@ void uv_dev_mark_broken(struct uvirtio_dev *dev, int err)
 
 void uv_ring_doorbell(struct uvirtio_dev *dev, const struct uv_notify *n)
 {
-	if (n->ptr)
+	static const uint64_t one = 1;
+
+	switch (n->kind) {
+	case UV_NOTIFY_MMIO:
 		*(volatile uint16_t *)n->ptr = n->value;
-	else
+		break;
+	case UV_NOTIFY_BAR:
 		uv_bar_write(dev->be, n->bar, n->off, 2, n->value);
+		break;
+	case UV_NOTIFY_EVENTFD:
+		/* a full eventfd counter still wakes the peer: ignore EAGAIN */
+		if (write(n->fd, &one, sizeof(one)) < 0)
+			break;
+		break;
+	}
 }
 
 int uv_dev_queue_vector(struct uvirtio_dev *dev, uint16_t index)
@@ -94,32 +106,10 @@ static int add_status(struct uvirtio_dev *dev, uint8_t bits)
 	return dev->tops->set_status(dev, (uint8_t)st | bits);
 }
 
-static int read_device_type(struct uvirtio_dev *dev, uint32_t *type)
-{
-	uint16_t devid, subsys;
-	int ret;
-
-	ret = uvirtio_backend_cfg_read(dev->be, 2, &devid, 2);
-	if (ret)
-		return ret;
-	if (devid >= 0x1040 && devid <= 0x107f) {
-		*type = devid - 0x1040;
-		return 0;
-	}
-	if (devid >= 0x1000 && devid <= 0x103f) {
-		ret = uvirtio_backend_cfg_read(dev->be, 0x2e, &subsys, 2);
-		if (ret)
-			return ret;
-		*type = subsys;
-		return 0;
-	}
-	return -ENODEV;
-}
-
 static int negotiate(struct uvirtio_dev *dev,
 		     const struct uvirtio_dev_params *p)
 {
-	bool legacy = dev->tops == &uv_pci_legacy_ops;
+	bool legacy = dev->tops->legacy;
 	uint64_t offered, want, required, ok;
 	int ret;
 
@@ -165,6 +155,61 @@ static int negotiate(struct uvirtio_dev *dev,
 	return 0;
 }
 
+/* Every transport, in the order AUTO tries them. */
+static const struct uv_transport_ops *const uv_transports[] = {
+	&uv_pci_modern_ops,
+	&uv_pci_legacy_ops,
+};
+
+static void release_transport(struct uvirtio_dev *dev)
+{
+	if (dev->tops && dev->tops->release)
+		dev->tops->release(dev);
+	dev->tpriv = NULL;
+}
+
+static int pick_transport(struct uvirtio_dev *dev,
+			  enum uvirtio_transport_kind kind)
+{
+	int ret = -ENODEV;
+	size_t i;
+
+	if ((unsigned int)kind > UVIRTIO_TRANSPORT_MMIO)
+		return -EINVAL;
+	for (i = 0; i < UV_ARRAY_SIZE(uv_transports); i++) {
+		const struct uv_transport_ops *t = uv_transports[i];
+
+		if (kind != UVIRTIO_TRANSPORT_AUTO && kind != t->kind)
+			continue;
+		dev->tops = t;
+		ret = t->probe(dev);
+		if (!ret)
+			return 0;
+		dev->tops = NULL;
+		/* a transport that knows the backend but fails it has the say */
+		if (ret != -ENODEV)
+			return ret;
+	}
+	return ret;
+}
+
+static int setup_config_vector(struct uvirtio_dev *dev)
+{
+	int ret;
+
+	if (!dev->nvectors || !dev->tops->set_config_vector)
+		return 0;
+	ret = dev->tops->set_config_vector(dev, 0);
+	if (ret)
+		return ret;
+	ret = uvirtio_backend_irq_eventfd(dev->be, 0, -1);
+	if (ret < 0)
+		return ret;
+	dev->config_fd = ret;
+	dev->msix_enabled = true;
+	return 0;
+}
+
 UV_EXPORT int uvirtio_dev_open(struct uvirtio_backend *be,
 			       const struct uvirtio_dev_params *params,
 			       struct uvirtio_dev **out)
@@ -183,56 +228,36 @@ UV_EXPORT int uvirtio_dev_open(struct uvirtio_backend *be,
 	dev->be = be;
 	dev->config_fd = -1;
 	atomic_init(&dev->broken, 0);
-	ret = uvirtio_backend_get_caps(be, &dev->caps);
+	ret = pick_transport(dev, params->transport);
 	if (ret)
 		goto err_free;
-	switch (params->transport) {
-	case UVIRTIO_TRANSPORT_MODERN:
-		dev->tops = &uv_pci_modern_ops;
-		break;
-	case UVIRTIO_TRANSPORT_LEGACY:
-		dev->tops = &uv_pci_legacy_ops;
-		break;
-	case UVIRTIO_TRANSPORT_AUTO:
-		dev->tops = uv_pci_modern_ops.probe(dev) == 0 ?
-			&uv_pci_modern_ops : &uv_pci_legacy_ops;
-		break;
-	default:
-		ret = -EINVAL;
-		goto err_free;
-	}
-	ret = dev->tops->probe(dev);
+	ret = dev->tops->device_type(dev, &dev->device_type);
 	if (ret)
-		goto err_free;
-	ret = read_device_type(dev, &dev->device_type);
-	if (ret)
-		goto err_free;
-	if (params->device_type && params->device_type != dev->device_type) {
+		goto err_release;
+	if (!dev->device_type)
+		dev->device_type = params->device_type;
+	if (!dev->device_type ||
+	    (params->device_type && params->device_type != dev->device_type)) {
 		ret = -ENODEV;
-		goto err_free;
+		goto err_release;
 	}
 	vecs = uvirtio_backend_num_vectors(be);
 	dev->nvectors = vecs > 0 ? (unsigned int)vecs : 0;
-	dev->msix_enabled = dev->nvectors > 0;
+	/* legacy config offset depends on MSI-X being enabled: decide now */
+	dev->msix_enabled = dev->nvectors > 0 && dev->tops->set_config_vector;
 
 	ret = dev_reset(dev);
 	if (ret)
-		goto err_free;
+		goto err_release;
 	if ((ret = add_status(dev, VIRTIO_CONFIG_S_ACKNOWLEDGE)) ||
 	    (ret = add_status(dev, VIRTIO_CONFIG_S_DRIVER)))
 		goto err_failed;
 	ret = negotiate(dev, params);
 	if (ret)
 		goto err_failed;
-	if (dev->nvectors > 0) {
-		ret = dev->tops->set_config_vector(dev, 0);
-		if (ret)
-			goto err_failed;
-		ret = uvirtio_backend_irq_eventfd(be, 0, -1);
-		if (ret < 0)
-			goto err_failed;
-		dev->config_fd = ret;
-	}
+	ret = setup_config_vector(dev);
+	if (ret)
+		goto err_failed;
 	ret = dev->tops->num_queues(dev);
 	if (ret < 0)
 		goto err_failed;
@@ -242,6 +267,8 @@ UV_EXPORT int uvirtio_dev_open(struct uvirtio_backend *be,
 
 err_failed:
 	add_status(dev, VIRTIO_CONFIG_S_FAILED);
+err_release:
+	release_transport(dev);
 err_free:
 	free(dev);
 	return ret;
@@ -254,6 +281,7 @@ UV_EXPORT void uvirtio_dev_close(struct uvirtio_dev *dev)
 	/* Stop all DMA before the rings are freed by the caller. */
 	if (dev_reset(dev))
 		uvirtio_backend_reset(dev->be);
+	release_transport(dev);
 	free(dev);
 }
 
@@ -275,7 +303,35 @@ UV_EXPORT uint32_t uvirtio_dev_device_type(const struct uvirtio_dev *dev)
 
 UV_EXPORT bool uvirtio_dev_is_legacy(const struct uvirtio_dev *dev)
 {
-	return dev->tops == &uv_pci_legacy_ops;
+	return dev->tops->legacy;
+}
+
+UV_EXPORT const char *uvirtio_dev_transport_name(const struct uvirtio_dev *dev)
+{
+	return dev->tops->name;
+}
+
+UV_EXPORT uint32_t uvirtio_dev_config_len(struct uvirtio_dev *dev)
+{
+	return dev->tops->config_len(dev);
+}
+
+UV_EXPORT unsigned int uvirtio_dev_num_vectors(const struct uvirtio_dev *dev)
+{
+	return dev->nvectors;
+}
+
+UV_EXPORT int uvirtio_dev_broken(const struct uvirtio_dev *dev)
+{
+	return atomic_load_explicit(&dev->broken, memory_order_relaxed);
+}
+
+UV_EXPORT void uvirtio_dev_fail(struct uvirtio_dev *dev)
+{
+	int st = dev->tops->get_status(dev);
+
+	dev->tops->set_status(dev, (uint8_t)(st < 0 ? 0 : st) |
+				   VIRTIO_CONFIG_S_FAILED);
 }
 
 UV_EXPORT int uvirtio_dev_num_queues(struct uvirtio_dev *dev)
@@ -375,8 +431,8 @@ UV_EXPORT int uvirtio_dev_check_status(struct uvirtio_dev *dev)
 	if (broken)
 		return broken;
 	if (uvirtio_backend_removed(dev->be)) {
-		uv_dev_mark_broken(dev, -ENODEV);
-		return -ENODEV;
+		uv_dev_mark_broken(dev, dev->tops->gone_err);
+		return dev->tops->gone_err;
 	}
 	st = dev->tops->get_status(dev);
 	if (st < 0)

@@ -5,6 +5,7 @@
 #ifndef UVIRTIO_INTERNAL_H
 #define UVIRTIO_INTERNAL_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -15,15 +16,12 @@
 #include <uvirtio/device.h>
 #include <uvirtio/virtqueue.h>
 
+#include "util.h"
+
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "libuvirtio currently supports little-endian hosts only"
 #endif
 
-#define UV_EXPORT __attribute__((visibility("default")))
-#define UV_PAGE_SIZE 4096u
-#define UV_ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
-#define UV_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define UV_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* One IOVA-contiguous piece of the translation table. */
 struct uv_xlat {
@@ -60,33 +58,37 @@ struct uvirtio_backend {
 	} unmap_log[UV_UNMAP_LOG];
 };
 
-/* Generation of the last unmap; compare with uv_unmapped_since(). */
-static inline uint64_t uv_unmap_gen(struct uvirtio_backend *be)
-{
-	return atomic_load_explicit(&be->unmap_gen, memory_order_acquire);
-}
-
-bool uv_unmapped_since(struct uvirtio_backend *be, uint64_t gen,
-		       uintptr_t va, uint64_t len);
-
 static inline int uv_bar_read(struct uvirtio_backend *be, unsigned int bar,
 			      uint64_t off, unsigned int width, uint64_t *val)
 {
+	if (!be->ops->bar_read)
+		return -ENODEV;
 	return be->ops->bar_read(be->priv, bar, off, width, val);
 }
 
 static inline int uv_bar_write(struct uvirtio_backend *be, unsigned int bar,
 			       uint64_t off, unsigned int width, uint64_t val)
 {
+	if (!be->ops->bar_write)
+		return -ENODEV;
 	return be->ops->bar_write(be->priv, bar, off, width, val);
 }
 
+/* How a queue's doorbell is rung. */
+enum uv_notify_kind {
+	UV_NOTIFY_MMIO,		/* 16-bit store through @ptr */
+	UV_NOTIFY_BAR,		/* 16-bit backend bar_write(@bar, @off) */
+	UV_NOTIFY_EVENTFD,	/* 8-byte write to eventfd @fd (vhost) */
+};
+
 /* Where and how to ring a queue's doorbell. */
 struct uv_notify {
-	volatile void *ptr;	/* direct mapping, or NULL: go through ops */
+	enum uv_notify_kind kind;
+	volatile void *ptr;
 	unsigned int bar;
 	uint64_t off;
 	uint16_t value;
+	int fd;
 };
 
 struct uv_queue_setup {
@@ -98,10 +100,28 @@ struct uv_queue_setup {
 	uint16_t vector;	/* VIRTIO_MSI_NO_VECTOR for none */
 };
 
-/* Transport vtable: modern PCI, legacy PCI (MMIO / vhost later). */
+/*
+ * Transport vtable.  A transport turns a backend into virtio registers:
+ * status, features, config, queues and doorbells.  The transports live in
+ * one table (device.c); AUTO tries them in order and takes the first whose
+ * probe() accepts the backend.  probe() may allocate transport state in
+ * dev->tpriv; release() frees it.  Nothing outside the transport's own
+ * file knows what a PCI capability or a vhost-user message is.
+ */
 struct uv_transport_ops {
 	const char *name;
+	enum uvirtio_transport_kind kind;
+	/* legacy (pre-1.0) interface: no VERSION_1, no FEATURES_OK */
+	bool legacy;
+	/* legacy ring layout: fixed queue size, 4096-aligned used ring */
+	bool fixed_queue_size;
+	uint32_t split_align;		/* used ring alignment */
+	/* errno of a device that went away (-ENODEV, -ENOTCONN) */
+	int gone_err;
 	int (*probe)(struct uvirtio_dev *dev);
+	void (*release)(struct uvirtio_dev *dev);
+	/* VIRTIO_ID_*, or 0 when the transport cannot tell */
+	int (*device_type)(struct uvirtio_dev *dev, uint32_t *type);
 	int (*get_status)(struct uvirtio_dev *dev);
 	int (*set_status)(struct uvirtio_dev *dev, uint8_t status);
 	int (*get_features)(struct uvirtio_dev *dev, uint64_t *features);
@@ -117,26 +137,26 @@ struct uv_transport_ops {
 	int (*num_queues)(struct uvirtio_dev *dev);
 	/* Max (modern) or fixed (legacy) size; 0 if the queue is absent. */
 	int (*queue_size)(struct uvirtio_dev *dev, uint16_t index);
-	bool fixed_queue_size;		/* legacy: size cannot be changed */
-	uint32_t split_align;		/* used ring alignment */
 	int (*queue_setup)(struct uvirtio_dev *dev,
 			   const struct uv_queue_setup *qs);
 	int (*queue_notify_info)(struct uvirtio_dev *dev, uint16_t index,
 				 struct uv_notify *n);
+	/* optional: no config interrupt without it */
 	int (*set_config_vector)(struct uvirtio_dev *dev, uint16_t vector);
 };
 
 extern const struct uv_transport_ops uv_pci_modern_ops;
 extern const struct uv_transport_ops uv_pci_legacy_ops;
+extern const struct uv_transport_ops uv_vhost_user_ops;
 
 struct uvirtio_dev {
 	struct uvirtio_backend *be;
 	const struct uv_transport_ops *tops;
-	struct uvirtio_caps caps;
+	void *tpriv;		/* the transport's own state */
 	uint64_t features;
 	uint32_t device_type;
 	uint16_t num_queues;
-	unsigned int nvectors;	/* MSI-X vectors usable (0: none) */
+	unsigned int nvectors;	/* interrupt vectors usable (0: none) */
 	bool msix_enabled;	/* a config vector was programmed */
 	int config_fd;
 	atomic_int broken;	/* 0, or negative errno once broken */

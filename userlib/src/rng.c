@@ -13,7 +13,9 @@
 #include <linux/virtio_ids.h>
 
 #include <uvirtio/rng.h>
-#include "internal.h"
+#include <uvirtio/virtqueue.h>
+
+#include "util.h"
 
 #define RNG_BUF		4096
 #define RNG_TIMEOUT_NS	(5ll * 1000 * 1000 * 1000)
@@ -70,7 +72,7 @@ UV_EXPORT void uvirtio_rng_close(struct uvirtio_rng *rng)
 
 	if (!rng)
 		return;
-	be = rng->dev->be;
+	be = uvirtio_dev_backend(rng->dev);
 	uvirtio_dev_close(rng->dev);
 	uvirtq_destroy(rng->vq);
 	uvirtio_backend_dma_free(be, &rng->buf);

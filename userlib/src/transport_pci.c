@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
  * transport_pci.c - virtio PCI transports: modern (virtio 1.x capability
- * layout) and legacy / transitional (I/O BAR0 register block).
+ * layout) and legacy / transitional (I/O BAR0 register block), and the
+ * PCI capability parser they share.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <linux/virtio_config.h>
@@ -11,32 +13,254 @@
 
 #include "internal.h"
 
+/* ---- PCI capability parsing ------------------------------------------ */
+
+#define PCI_STATUS_OFF		0x06
+#define PCI_STATUS_CAP_LIST	0x10
+#define PCI_CAP_PTR_OFF		0x34
+#define PCI_CAP_ID_VNDR_		0x09
+#define PCI_CAP_ID_MSIX_	0x11
+#define UV_MAX_CAPS		48
+
+static int cfg_rd8(struct uvirtio_backend *be, uint32_t off, uint8_t *v)
+{
+	return uvirtio_backend_cfg_read(be, off, v, 1);
+}
+
+static int cfg_rd16(struct uvirtio_backend *be, uint32_t off, uint16_t *v)
+{
+	return uvirtio_backend_cfg_read(be, off, v, 2);
+}
+
+static int cfg_rd32(struct uvirtio_backend *be, uint32_t off, uint32_t *v)
+{
+	return uvirtio_backend_cfg_read(be, off, v, 4);
+}
+
+static int parse_vendor_cap(struct uvirtio_backend *be, uint8_t pos,
+			    struct uvirtio_caps *caps)
+{
+	struct uvirtio_cap_region *r;
+	uint8_t type, bar, id, len;
+	uint32_t offset, length;
+	int ret;
+
+	if ((ret = cfg_rd8(be, pos + VIRTIO_PCI_CAP_LEN, &len)) ||
+	    (ret = cfg_rd8(be, pos + VIRTIO_PCI_CAP_CFG_TYPE, &type)) ||
+	    (ret = cfg_rd8(be, pos + VIRTIO_PCI_CAP_BAR, &bar)) ||
+	    (ret = cfg_rd8(be, pos + 5, &id)) ||
+	    (ret = cfg_rd32(be, pos + VIRTIO_PCI_CAP_OFFSET, &offset)) ||
+	    (ret = cfg_rd32(be, pos + VIRTIO_PCI_CAP_LENGTH, &length)))
+		return ret;
+	if (len < sizeof(struct virtio_pci_cap))
+		return 0;	/* not a virtio cap; ignore */
+	switch (type) {
+	case VIRTIO_PCI_CAP_COMMON_CFG:
+		r = &caps->common;
+		break;
+	case VIRTIO_PCI_CAP_NOTIFY_CFG:
+		r = &caps->notify;
+		break;
+	case VIRTIO_PCI_CAP_ISR_CFG:
+		r = &caps->isr;
+		break;
+	case VIRTIO_PCI_CAP_DEVICE_CFG:
+		r = &caps->device;
+		break;
+	case VIRTIO_PCI_CAP_PCI_CFG:
+		r = &caps->pci_cfg;
+		break;
+	default:
+		return 0;
+	}
+	/* Spec: skip BARs the driver does not know (reserved values). */
+	if (bar > 5 || r->present)
+		return 0;
+	if (type == VIRTIO_PCI_CAP_NOTIFY_CFG) {
+		if (len < sizeof(struct virtio_pci_notify_cap))
+			return 0;
+		ret = cfg_rd32(be, pos + VIRTIO_PCI_NOTIFY_CAP_MULT,
+			       &caps->notify_off_multiplier);
+		if (ret)
+			return ret;
+	}
+	r->present = true;
+	r->bar = bar;
+	r->id = id;
+	r->cfg_offset = pos;
+	r->offset = offset;
+	r->length = length;
+	return 0;
+}
+
+UV_EXPORT int uvirtio_parse_pci_caps(struct uvirtio_backend *be,
+				     struct uvirtio_caps *caps)
+{
+	uint16_t status, msix_ctrl;
+	uint8_t pos, id, next;
+	uint8_t seen[256 / 8] = { 0 };
+	int ret, n;
+
+	memset(caps, 0, sizeof(*caps));
+	ret = cfg_rd16(be, PCI_STATUS_OFF, &status);
+	if (ret)
+		return ret;
+	if (!(status & PCI_STATUS_CAP_LIST))
+		return -ENODEV;
+	ret = cfg_rd8(be, PCI_CAP_PTR_OFF, &pos);
+	if (ret)
+		return ret;
+	for (n = 0; pos; n++) {
+		if (n >= UV_MAX_CAPS || pos < 0x40 || pos > 0xfc || (pos & 3))
+			return -EIO;
+		if (seen[pos / 8] & (1u << (pos % 8)))
+			return -EIO;	/* loop in the capability list */
+		seen[pos / 8] |= 1u << (pos % 8);
+		if ((ret = cfg_rd8(be, pos, &id)) ||
+		    (ret = cfg_rd8(be, pos + 1, &next)))
+			return ret;
+		if (id == PCI_CAP_ID_VNDR_) {
+			ret = parse_vendor_cap(be, pos, caps);
+			if (ret)
+				return ret;
+		} else if (id == PCI_CAP_ID_MSIX_) {
+			ret = cfg_rd16(be, pos + 2, &msix_ctrl);
+			if (ret)
+				return ret;
+			caps->msix_vectors = (msix_ctrl & 0x7ff) + 1;
+		}
+		pos = next & 0xfc;
+	}
+	return 0;
+}
+
+UV_EXPORT int uvirtio_backend_get_caps(struct uvirtio_backend *be,
+				       struct uvirtio_caps *caps)
+{
+	int ret = -EOPNOTSUPP;
+
+	if (be->ops->get_caps) {
+		memset(caps, 0, sizeof(*caps));
+		ret = be->ops->get_caps(be->priv, caps);
+	}
+	if (ret == -EOPNOTSUPP) {
+		bool legacy = false;
+		uint16_t devid;
+
+		ret = uvirtio_parse_pci_caps(be, caps);
+		if (ret && ret != -ENODEV)
+			return ret;
+		/* Transitional/legacy ids 0x1000..0x103f have the I/O BAR0. */
+		if (!cfg_rd16(be, 2, &devid) && devid >= 0x1000 &&
+		    devid <= 0x103f)
+			legacy = true;
+		caps->has_legacy_io = legacy;
+		ret = 0;
+	}
+	return ret;
+}
+
+/* ---- state and identity shared by both PCI transports ---------------- */
+
+struct pci_tp {
+	struct uvirtio_caps caps;
+};
+
+static struct uvirtio_caps *caps_of(struct uvirtio_dev *dev)
+{
+	return &((struct pci_tp *)dev->tpriv)->caps;
+}
+
+/* Read the capabilities; -ENODEV when the backend is no PCI function. */
+static int pci_probe_common(struct uvirtio_dev *dev)
+{
+	struct pci_tp *tp = calloc(1, sizeof(*tp));
+	int ret;
+
+	if (!tp)
+		return -ENOMEM;
+	ret = uvirtio_backend_get_caps(dev->be, &tp->caps);
+	if (ret) {
+		free(tp);
+		return ret;
+	}
+	dev->tpriv = tp;
+	return 0;
+}
+
+static void pci_release(struct uvirtio_dev *dev)
+{
+	free(dev->tpriv);
+}
+
+static int pci_device_type(struct uvirtio_dev *dev, uint32_t *type)
+{
+	uint16_t devid, subsys;
+	int ret;
+
+	ret = uvirtio_backend_cfg_read(dev->be, 2, &devid, 2);
+	if (ret)
+		return ret;
+	if (devid >= 0x1040 && devid <= 0x107f) {
+		*type = devid - 0x1040;
+		return 0;
+	}
+	if (devid >= 0x1000 && devid <= 0x103f) {
+		ret = uvirtio_backend_cfg_read(dev->be, 0x2e, &subsys, 2);
+		if (ret)
+			return ret;
+		*type = subsys;
+		return 0;
+	}
+	return -ENODEV;
+}
+
+/* The doorbell: a direct store if the backend maps it, else bar_write. */
+static void pci_notify_at(struct uvirtio_dev *dev, unsigned int bar,
+			  uint64_t off, uint16_t index, struct uv_notify *n)
+{
+	n->kind = UV_NOTIFY_BAR;
+	n->bar = bar;
+	n->off = off;
+	n->value = index;
+	n->ptr = NULL;
+	n->fd = -1;
+	if (dev->be->ops->bar_ptr)
+		n->ptr = dev->be->ops->bar_ptr(dev->be->priv, bar, off, 2);
+	if (n->ptr)
+		n->kind = UV_NOTIFY_MMIO;
+}
+
 /* ---- modern ---------------------------------------------------------- */
 
 static int cc_read(struct uvirtio_dev *dev, uint32_t off, unsigned int width,
 		   uint64_t *val)
 {
-	return uv_bar_read(dev->be, dev->caps.common.bar,
-			   dev->caps.common.offset + off, width, val);
+	return uv_bar_read(dev->be, caps_of(dev)->common.bar,
+			   caps_of(dev)->common.offset + off, width, val);
 }
 
 static int cc_write(struct uvirtio_dev *dev, uint32_t off, unsigned int width,
 		    uint64_t val)
 {
-	return uv_bar_write(dev->be, dev->caps.common.bar,
-			    dev->caps.common.offset + off, width, val);
+	return uv_bar_write(dev->be, caps_of(dev)->common.bar,
+			    caps_of(dev)->common.offset + off, width, val);
 }
 
 static int modern_probe(struct uvirtio_dev *dev)
 {
-	const struct uvirtio_caps *c = &dev->caps;
+	const struct uvirtio_caps *c;
+	int ret = pci_probe_common(dev);
 
-	if (!c->common.present || !c->notify.present)
+	if (ret)
+		return ret;
+	c = caps_of(dev);
+	if (!c->common.present || !c->notify.present ||
+	    c->common.length < VIRTIO_PCI_COMMON_Q_USEDHI + 4 ||
+	    (c->isr.present && c->isr.length < 1)) {
+		pci_release(dev);
 		return -ENODEV;
-	if (c->common.length < VIRTIO_PCI_COMMON_Q_USEDHI + 4)
-		return -ENODEV;
-	if (c->isr.present && c->isr.length < 1)
-		return -ENODEV;
+	}
 	return 0;
 }
 
@@ -82,7 +306,7 @@ static int modern_set_features(struct uvirtio_dev *dev, uint64_t features)
 
 static uint32_t modern_config_len(struct uvirtio_dev *dev)
 {
-	return dev->caps.device.present ? (uint32_t)dev->caps.device.length : 0;
+	return caps_of(dev)->device.present ? (uint32_t)caps_of(dev)->device.length : 0;
 }
 
 static int modern_config_read(struct uvirtio_dev *dev, uint32_t off,
@@ -91,11 +315,11 @@ static int modern_config_read(struct uvirtio_dev *dev, uint32_t off,
 	uint64_t v;
 	int ret;
 
-	if (!dev->caps.device.present ||
-	    (uint64_t)off + width > dev->caps.device.length)
+	if (!caps_of(dev)->device.present ||
+	    (uint64_t)off + width > caps_of(dev)->device.length)
 		return -EINVAL;
-	ret = uv_bar_read(dev->be, dev->caps.device.bar,
-			  dev->caps.device.offset + off, width, &v);
+	ret = uv_bar_read(dev->be, caps_of(dev)->device.bar,
+			  caps_of(dev)->device.offset + off, width, &v);
 	*val = (uint32_t)v;
 	return ret;
 }
@@ -103,11 +327,11 @@ static int modern_config_read(struct uvirtio_dev *dev, uint32_t off,
 static int modern_config_write(struct uvirtio_dev *dev, uint32_t off,
 			       unsigned int width, uint32_t val)
 {
-	if (!dev->caps.device.present ||
-	    (uint64_t)off + width > dev->caps.device.length)
+	if (!caps_of(dev)->device.present ||
+	    (uint64_t)off + width > caps_of(dev)->device.length)
 		return -EINVAL;
-	return uv_bar_write(dev->be, dev->caps.device.bar,
-			    dev->caps.device.offset + off, width, val);
+	return uv_bar_write(dev->be, caps_of(dev)->device.bar,
+			    caps_of(dev)->device.offset + off, width, val);
 }
 
 static int modern_config_generation(struct uvirtio_dev *dev)
@@ -171,23 +395,17 @@ static int modern_queue_setup(struct uvirtio_dev *dev,
 static int modern_queue_notify_info(struct uvirtio_dev *dev, uint16_t index,
 				    struct uv_notify *n)
 {
-	const struct uvirtio_cap_region *nc = &dev->caps.notify;
+	const struct uvirtio_cap_region *nc = &caps_of(dev)->notify;
 	uint64_t noff, off;
 	int ret;
 
 	if ((ret = cc_write(dev, VIRTIO_PCI_COMMON_Q_SELECT, 2, index)) ||
 	    (ret = cc_read(dev, VIRTIO_PCI_COMMON_Q_NOFF, 2, &noff)))
 		return ret;
-	off = (noff & 0xffff) * (uint64_t)dev->caps.notify_off_multiplier;
+	off = (noff & 0xffff) * (uint64_t)caps_of(dev)->notify_off_multiplier;
 	if (off + 2 > nc->length)
 		return -EIO;	/* doorbell outside the notify structure */
-	n->bar = nc->bar;
-	n->off = nc->offset + off;
-	n->value = index;
-	n->ptr = NULL;
-	if (dev->be->ops->bar_ptr)
-		n->ptr = dev->be->ops->bar_ptr(dev->be->priv, n->bar, n->off,
-					       2);
+	pci_notify_at(dev, nc->bar, nc->offset + off, index, n);
 	return 0;
 }
 
@@ -204,7 +422,14 @@ static int modern_set_config_vector(struct uvirtio_dev *dev, uint16_t vector)
 
 const struct uv_transport_ops uv_pci_modern_ops = {
 	.name = "pci-modern",
+	.kind = UVIRTIO_TRANSPORT_MODERN,
+	.legacy = false,
+	.fixed_queue_size = false,
+	.split_align = 4,
+	.gone_err = -ENODEV,
 	.probe = modern_probe,
+	.release = pci_release,
+	.device_type = pci_device_type,
 	.get_status = modern_get_status,
 	.set_status = modern_set_status,
 	.get_features = modern_get_features,
@@ -215,8 +440,6 @@ const struct uv_transport_ops uv_pci_modern_ops = {
 	.config_len = modern_config_len,
 	.num_queues = modern_num_queues,
 	.queue_size = modern_queue_size,
-	.fixed_queue_size = false,
-	.split_align = 4,
 	.queue_setup = modern_queue_setup,
 	.queue_notify_info = modern_queue_notify_info,
 	.set_config_vector = modern_set_config_vector,
@@ -242,7 +465,15 @@ static int lg_write(struct uvirtio_dev *dev, uint32_t off, unsigned int width,
 
 static int legacy_probe(struct uvirtio_dev *dev)
 {
-	return dev->caps.has_legacy_io ? 0 : -ENODEV;
+	int ret = pci_probe_common(dev);
+
+	if (ret)
+		return ret;
+	if (!caps_of(dev)->has_legacy_io) {
+		pci_release(dev);
+		return -ENODEV;
+	}
+	return 0;
 }
 
 static int legacy_get_status(struct uvirtio_dev *dev)
@@ -371,13 +602,7 @@ static int legacy_queue_setup(struct uvirtio_dev *dev,
 static int legacy_queue_notify_info(struct uvirtio_dev *dev, uint16_t index,
 				    struct uv_notify *n)
 {
-	n->bar = LEGACY_BAR;
-	n->off = VIRTIO_PCI_QUEUE_NOTIFY;
-	n->value = index;
-	n->ptr = NULL;
-	if (dev->be->ops->bar_ptr)
-		n->ptr = dev->be->ops->bar_ptr(dev->be->priv, LEGACY_BAR,
-					       n->off, 2);
+	pci_notify_at(dev, LEGACY_BAR, VIRTIO_PCI_QUEUE_NOTIFY, index, n);
 	return 0;
 }
 
@@ -394,7 +619,14 @@ static int legacy_set_config_vector(struct uvirtio_dev *dev, uint16_t vector)
 
 const struct uv_transport_ops uv_pci_legacy_ops = {
 	.name = "pci-legacy",
+	.kind = UVIRTIO_TRANSPORT_LEGACY,
+	.legacy = true,
+	.fixed_queue_size = true,
+	.split_align = VIRTIO_PCI_VRING_ALIGN,
+	.gone_err = -ENODEV,
 	.probe = legacy_probe,
+	.release = pci_release,
+	.device_type = pci_device_type,
 	.get_status = legacy_get_status,
 	.set_status = legacy_set_status,
 	.get_features = legacy_get_features,
@@ -405,8 +637,6 @@ const struct uv_transport_ops uv_pci_legacy_ops = {
 	.config_len = legacy_config_len,
 	.num_queues = legacy_num_queues,
 	.queue_size = legacy_queue_size,
-	.fixed_queue_size = true,
-	.split_align = VIRTIO_PCI_VRING_ALIGN,
 	.queue_setup = legacy_queue_setup,
 	.queue_notify_info = legacy_queue_notify_info,
 	.set_config_vector = legacy_set_config_vector,

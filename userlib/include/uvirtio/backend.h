@@ -152,6 +152,16 @@ struct uvirtio_iova_seg {
  * @remove_fd: optional; a file descriptor (owned by the backend) that
  *	becomes readable once the device was removed (hot-unplug, unbind).
  *	Added last, so older ops tables stay valid when zero-filled.
+ * @dma_map_fd: optional; as @dma_map for memory that is also reachable
+ *	as [@fd_offset, +@len) of file @fd (memfd, hugetlbfs, tmpfs).
+ *	Backends whose peer is another process (vhost-user) need it; a
+ *	backend without it gets @dma_map and the fd is not used.
+ * @removed: optional; true once the device is gone.  Without it
+ *	uvirtio_backend_removed() polls @remove_fd for POLLIN.
+ *
+ * Only @dma_alloc and @dma_free are mandatory: a backend that is no PCI
+ * function (vhost-user) leaves the config and BAR callbacks NULL, and the
+ * library's wrappers then return -ENODEV.
  */
 struct uvirtio_backend_ops {
 	int (*cfg_read)(void *priv, uint32_t off, void *buf, unsigned int width);
@@ -176,6 +186,28 @@ struct uvirtio_backend_ops {
 	int (*iommu_mode)(void *priv);
 	void (*close)(void *priv);
 	int (*remove_fd)(void *priv);
+	int (*dma_map_fd)(void *priv, void *vaddr, size_t len, int fd,
+			  uint64_t fd_offset, uint64_t *handle,
+			  struct uvirtio_iova_seg **segs, unsigned int *nsegs);
+	bool (*removed)(void *priv);
+};
+
+/**
+ * struct uvirtio_mem_region - caller memory to register for DMA.
+ * @addr: start of the memory in this process.
+ * @len: length in bytes.
+ * @fd: a file the memory is mapped from (MAP_SHARED), or -1.  Backends
+ *	whose device is another process (vhost-user) can share only such
+ *	memory; the kernel-module backend ignores it.
+ * @fd_offset: offset of @addr in @fd.
+ *
+ * The shape of libblkio's struct blkio_mem_region.
+ */
+struct uvirtio_mem_region {
+	void *addr;
+	size_t len;
+	int fd;
+	uint64_t fd_offset;
 };
 
 /**
@@ -258,6 +290,18 @@ int uvirtio_backend_dma_map(struct uvirtio_backend *be, void *vaddr,
 			    size_t len);
 
 /**
+ * uvirtio_backend_dma_map_region() - make fd-backed memory device-accessible.
+ * @be: backend.
+ * @r: the region; @r->fd may be -1 on backends that pin memory.
+ *
+ * Undo with uvirtio_backend_dma_unmap(@r->addr).
+ * Return: 0, -EINVAL, -EEXIST on overlap, -EOPNOTSUPP when the backend
+ * cannot share memory without an fd, or another negative errno.
+ */
+int uvirtio_backend_dma_map_region(struct uvirtio_backend *be,
+				   const struct uvirtio_mem_region *r);
+
+/**
  * uvirtio_backend_dma_unmap() - undo uvirtio_backend_dma_map().
  * @be: backend.
  * @vaddr: the exact start address passed to uvirtio_backend_dma_map().
@@ -279,6 +323,31 @@ int uvirtio_backend_dma_unmap(struct uvirtio_backend *be, void *vaddr);
 int64_t uvirtio_backend_translate(struct uvirtio_backend *be,
 				  const void *vaddr, uint64_t len,
 				  uint64_t *iova);
+
+/**
+ * uvirtio_backend_unmap_gen() - generation of the last unmap or free.
+ * @be: backend.
+ *
+ * For drivers that must notice a buffer unmapped while a request using it
+ * is in flight: remember the generation before translating, then ask
+ * uvirtio_backend_unmapped_since() when the request completes.  One
+ * atomic load.
+ * Return: the generation counter.
+ */
+uint64_t uvirtio_backend_unmap_gen(struct uvirtio_backend *be);
+
+/**
+ * uvirtio_backend_unmapped_since() - was a range unmapped after @gen?
+ * @be: backend.
+ * @gen: a value of uvirtio_backend_unmap_gen().
+ * @vaddr: start of the range.
+ * @len: its length.
+ *
+ * Exact for the last 64 unmaps; older ones answer true (conservative).
+ * Return: true if [@vaddr, @vaddr + @len) may have been unmapped.
+ */
+bool uvirtio_backend_unmapped_since(struct uvirtio_backend *be, uint64_t gen,
+				    const void *vaddr, uint64_t len);
 
 /** uvirtio_backend_iommu_mode() - enum uvirtio_be_iommu of the backend. */
 int uvirtio_backend_iommu_mode(struct uvirtio_backend *be);

@@ -53,14 +53,22 @@ struct uvirtio_dev;
 
 /**
  * enum uvirtio_transport_kind - which register interface to use.
- * @UVIRTIO_TRANSPORT_AUTO: modern if the capabilities exist, else legacy.
+ * @UVIRTIO_TRANSPORT_AUTO: the first transport that accepts the backend,
+ *	in this order: PCI modern, PCI legacy, vhost-user.
  * @UVIRTIO_TRANSPORT_MODERN: virtio 1.x PCI capabilities.
  * @UVIRTIO_TRANSPORT_LEGACY: legacy/transitional I/O BAR0.
+ * @UVIRTIO_TRANSPORT_VHOST_USER: vhost-user front-end (the backend from
+ *	uvirtio_vhost_user_open()).
+ * @UVIRTIO_TRANSPORT_VHOST_VDPA: reserved for the vhost-vdpa transport.
+ * @UVIRTIO_TRANSPORT_MMIO: reserved for the virtio-mmio transport.
  */
 enum uvirtio_transport_kind {
 	UVIRTIO_TRANSPORT_AUTO = 0,
 	UVIRTIO_TRANSPORT_MODERN,
 	UVIRTIO_TRANSPORT_LEGACY,
+	UVIRTIO_TRANSPORT_VHOST_USER,
+	UVIRTIO_TRANSPORT_VHOST_VDPA,
+	UVIRTIO_TRANSPORT_MMIO,
 };
 
 /**
@@ -71,7 +79,8 @@ enum uvirtio_transport_kind {
  *	ACCESS_PLATFORM is added (and required) when the backend's IOMMU
  *	translates.  Bits the library does not implement are dropped.
  * @required: features whose absence makes open fail with -ENOTSUP.
- * @device_type: expected VIRTIO_ID_* (0: any).
+ * @device_type: expected VIRTIO_ID_* (0: any).  Required on transports
+ *	that cannot tell the device type (vhost-user).
  */
 struct uvirtio_dev_params {
 	enum uvirtio_transport_kind transport;
@@ -105,6 +114,37 @@ uint32_t uvirtio_dev_device_type(const struct uvirtio_dev *dev);
 
 /** uvirtio_dev_is_legacy() - true when driven through the legacy BAR. */
 bool uvirtio_dev_is_legacy(const struct uvirtio_dev *dev);
+
+/** uvirtio_dev_transport_name() - "pci-modern", "vhost-user", ... */
+const char *uvirtio_dev_transport_name(const struct uvirtio_dev *dev);
+
+/** uvirtio_dev_config_len() - bytes of device-specific config space. */
+uint32_t uvirtio_dev_config_len(struct uvirtio_dev *dev);
+
+/**
+ * uvirtio_dev_num_vectors() - interrupt vectors the device can use.
+ *
+ * Vector 0 is the config vector, queue i uses vector i + 1: a driver can
+ * take interrupts on n queues when this is at least n + 1.
+ * Return: the count, 0 when the device has none (poll only).
+ */
+unsigned int uvirtio_dev_num_vectors(const struct uvirtio_dev *dev);
+
+/**
+ * uvirtio_dev_broken() - cheap health check for hot paths.
+ *
+ * One atomic load, no register access.
+ * Return: 0, or the negative errno the device was marked broken with.
+ */
+int uvirtio_dev_broken(const struct uvirtio_dev *dev);
+
+/**
+ * uvirtio_dev_fail() - tell the device the driver gave up (sets FAILED).
+ * @dev: device.
+ *
+ * For a driver whose initialisation failed after uvirtio_dev_open().
+ */
+void uvirtio_dev_fail(struct uvirtio_dev *dev);
 
 /** uvirtio_dev_num_queues() - number of queues the device offers. */
 int uvirtio_dev_num_queues(struct uvirtio_dev *dev);
