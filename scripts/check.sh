@@ -119,6 +119,12 @@ if want host; then
 	count_line vhost-user vhost-user-unit make --no-print-directory -C userlib \
 		test-vhost-user
 	count_line cli cli-test tools/test-cli.sh
+	# the fio ioengine under Debian's fio, against qemu-storage-daemon
+	if run_logged build-fio-engine make fio; then
+		count_line fio-engine fio-engine tools/fio/test-fio.sh
+	else
+		result build-fio-engine fail
+	fi
 	# vhost-user against qemu-storage-daemon, on the host
 	if run_logged build-vm-test make vm-test; then
 		count_line vhost-user-peer vhost-user-peer tools/test-vhost-user.sh

@@ -4,7 +4,8 @@
 # Install the Debian packages uvirtio needs, if any are missing.  Idempotent:
 # when everything is present it only runs dpkg-query and returns.
 #
-#   scripts/deps.sh [host|vm|kernel|bench|all]    (default: all)
+#   scripts/deps.sh [host|vm|kernel|bench|fio-src|all]    (default: all)
+#   scripts/deps.sh fio-src    prints the configured fio source directory
 #
 # The stock 6.1 kernel image is not installed on the host (its postinst
 # would run initramfs hooks); it is downloaded and unpacked into the cache.
@@ -73,7 +74,44 @@ fetch_stock_image() {
 	touch "$dir/.done"
 }
 
+# fio's source, configured as Debian builds it (for the fio ioengine's
+# headers), in the cache; prints its path.  The deb-src entry lives in a
+# private apt configuration: the system's sources are not touched.
+fio_src() {
+	local ver dir apt opts
+	ver=$(uv_pkg_version fio)
+	[ -n "$ver" ] || install_missing fio
+	ver=$(uv_pkg_version fio)
+	dir=$UV_CACHE/src/fio-$ver
+	if [ ! -f "$dir/.done" ]; then
+		install_missing dpkg-dev
+		apt=$UV_CACHE/apt
+		mkdir -p "$apt/lists/partial" "$apt/archives/partial"
+		echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main" \
+			>"$apt/sources.list"
+		opts=(-o "Dir::Etc::SourceList=$apt/sources.list"
+		      -o Dir::Etc::SourceParts=/dev/null
+		      -o "Dir::State::Lists=$apt/lists"
+		      -o "Dir::Cache::Archives=$apt/archives"
+		      -o APT::Sandbox::User=root)
+		uv_log "fetching the fio $ver source (deb-src in $apt)"
+		apt-get "${opts[@]}" update -qq >&2
+		rm -rf "$dir" "$dir.tmp"
+		mkdir -p "$dir.tmp"
+		(cd "$dir.tmp" && apt-get "${opts[@]}" source -q "fio=$ver" >&2)
+		mv "$dir.tmp"/fio-*/ "$dir"
+		rm -rf "$dir.tmp"
+		# the same configure line as debian/rules, for config-host.h
+		(cd "$dir" && ./configure --disable-native --prefix=/usr >&2)
+		touch "$dir/.done"
+	fi
+	echo "$dir"
+}
+
 case $what in
+fio-src)
+	fio_src
+	;;
 host)
 	install_missing "${host_pkgs[@]}"
 	;;
@@ -101,6 +139,6 @@ all)
 	fetch_stock_image "$k"
 	;;
 *)
-	uv_die "usage: $0 [host|vm|kernel|stock|headers612|bench|all]"
+	uv_die "usage: $0 [host|vm|kernel|stock|headers612|bench|fio-src|all]"
 	;;
 esac
