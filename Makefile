@@ -11,7 +11,7 @@ V	?= 0
 export UVIRTIO_OUT := $(OUT)
 
 .PHONY: all module lib tools selftests examples kernel deps check soak demo bench \
-	clean install uninstall help vm-shell vm-test fio
+	clean install uninstall help vm-shell vm-test fio deb
 
 all: lib tools
 
@@ -36,6 +36,10 @@ tools: lib
 selftests: lib vm-test
 	$(MAKE) -C selftests/uvirtio KSRC=$$(scripts/build-kernel.sh --src) \
 		OUTPUT=$(OUT)/selftests
+
+## The Debian packages, into out/deb/
+deb:
+	scripts/deb.sh
 
 ## The fio ioengine (fetches and configures the fio source once, cached)
 fio: lib
@@ -157,6 +161,8 @@ help:
 	@echo '                   ring micro-benchmark vs ringtest; out/bench/results.*'
 	@echo
 	@echo 'Installing:'
+	@echo '  make deb         Debian packages into out/deb/ (uvirtio-dkms, libuvirtio0,'
+	@echo '                   libuvirtio-dev, uvirtio): apt install ./out/deb/*.deb'
 	@echo '  make install [DESTDIR=] [PREFIX=/usr/local] [KDIR=]'
 	@echo '  make uninstall, make clean'
 	@echo

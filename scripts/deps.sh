@@ -19,6 +19,8 @@ host_pkgs=(build-essential make gcc python3 pkg-config libnl-3-dev
 	   clang libclang-rt-14-dev)
 vm_pkgs=(qemu-system-x86 qemu-system-data busybox-static fio)
 kernel_pkgs=(linux-source-6.12 bc bison flex libelf-dev libssl-dev rsync)
+# `make deb` and its test.
+deb_pkgs=(debhelper dh-dkms dkms lintian dpkg-dev fakeroot adduser pkgconf)
 # `make bench`: the chart (fio is in vm_pkgs, ringtest needs linux-source).
 bench_pkgs=(gnuplot-nox fio linux-source-6.12)
 
@@ -124,6 +126,9 @@ kernel)
 bench)
 	install_missing "${bench_pkgs[@]}"
 	;;
+deb)
+	install_missing "${deb_pkgs[@]}" "${host_pkgs[@]}"
+	;;
 stock)
 	k=$(stock_kver)
 	install_missing "linux-headers-$k"
@@ -135,10 +140,11 @@ headers612)
 all)
 	k=$(stock_kver)
 	install_missing "${host_pkgs[@]}" "${vm_pkgs[@]}" "${kernel_pkgs[@]}" \
+		"${deb_pkgs[@]}" \
 		"linux-headers-$k" "linux-headers-$(uv_src612_kver)"
 	fetch_stock_image "$k"
 	;;
 *)
-	uv_die "usage: $0 [host|vm|kernel|stock|headers612|bench|fio-src|all]"
+	uv_die "usage: $0 [host|vm|kernel|stock|headers612|bench|fio-src|deb|all]"
 	;;
 esac

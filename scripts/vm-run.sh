@@ -46,6 +46,8 @@
 #                 asks (uvirtio_reliability's hotplug test); its verdict
 #                 is part of the run's
 #     -n          do not build or load uvirtio.ko
+#     -K KO       load this uvirtio.ko instead of building one (e.g. the
+#                 module DKMS built from the Debian package)
 #     -v          copy the console to stderr as the VM runs
 #
 # The payload's output (ttyS1) is printed on stdout.  The exit status is 0
@@ -57,9 +59,10 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kernel=stock iommu=off devset=std timeout=900 outdir= cmd= payload=
+prebuilt_ko=
 modparams= taint_extra=0 nomod=0 verbose=0 hotplug=0 mem=1G lockdown=0
 adds=() envs=()
-while getopts "k:i:d:t:o:a:e:M:T:c:p:m:HLnv" o; do
+while getopts "k:i:d:t:o:a:e:M:T:c:p:m:K:HLnv" o; do
 	case $o in
 	k) kernel=$OPTARG ;;
 	i) iommu=$OPTARG ;;
@@ -71,6 +74,7 @@ while getopts "k:i:d:t:o:a:e:M:T:c:p:m:HLnv" o; do
 	M) modparams=$OPTARG ;;
 	T) taint_extra=$OPTARG ;;
 	c) cmd=$OPTARG ;;
+	K) prebuilt_ko=$OPTARG ;;
 	p) payload=$OPTARG ;;
 	m) mem=$OPTARG ;;
 	H) hotplug=1 ;;
@@ -237,7 +241,10 @@ esac
 [ "$hotplug" = 0 ] || [ "$devset" = std ] || uv_die "-H needs the std device set"
 
 uvadd=()
-if [ "$nomod" = 0 ]; then
+if [ -n "$prebuilt_ko" ]; then
+	[ -f "$prebuilt_ko" ] || uv_die "no module at $prebuilt_ko"
+	uvadd+=(-a "$prebuilt_ko:uvirtio/uvirtio.ko")
+elif [ "$nomod" = 0 ]; then
 	"$UV_TOP/scripts/build-module.sh" "$kdir" "$UV_OUT/kmod/$kver" >/dev/null
 	for ko in "$UV_OUT/kmod/$kver"/*.ko; do
 		uvadd+=(-a "$ko:uvirtio/$(basename "$ko")")

@@ -45,6 +45,7 @@ for t in fio qemu-storage-daemon; do
 done
 [ -f "$engine" ] || { nok "no engine at $engine (make -C tools/fio)"; finish; }
 
+cd "$tmp"	# fio leaves its verify state files in the current directory
 sock=$tmp/blk.sock
 disk=$tmp/disk.img
 truncate -s 64M "$disk"
