@@ -59,7 +59,8 @@ struct uvirtio_dev;
  * @UVIRTIO_TRANSPORT_LEGACY: legacy/transitional I/O BAR0.
  * @UVIRTIO_TRANSPORT_VHOST_USER: vhost-user front-end (the backend from
  *	uvirtio_vhost_user_open()).
- * @UVIRTIO_TRANSPORT_VHOST_VDPA: reserved for the vhost-vdpa transport.
+ * @UVIRTIO_TRANSPORT_VHOST_VDPA: vhost-vdpa (the backend from
+ *	uvirtio_vhost_vdpa_open()).
  * @UVIRTIO_TRANSPORT_MMIO: reserved for the virtio-mmio transport.
  */
 enum uvirtio_transport_kind {

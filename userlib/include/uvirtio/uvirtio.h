@@ -16,5 +16,6 @@
 #include <uvirtio/rng.h>
 #include <uvirtio/fake.h>
 #include <uvirtio/kmod.h>
+#include <uvirtio/vhost_vdpa.h>
 
 #endif /* UVIRTIO_UVIRTIO_H */
