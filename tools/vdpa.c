@@ -316,7 +316,9 @@ static int vdpa_list(bool json)
 			mgmt_name(&mg.e[i], mname, sizeof(mname));
 			printf("mgmtdev %s: classes ", mname);
 			print_classes(mg.e[i].classes, false);
-			printf(" max_vqs %u\n", mg.e[i].max_vqs);
+			if (mg.e[i].max_vqs)
+				printf(" max_vqs %u", mg.e[i].max_vqs);
+			putchar('\n');
 		}
 		for (i = 0; i < dv.n; i++) {
 			mgmt_name(&dv.e[i], mname, sizeof(mname));
