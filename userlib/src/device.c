@@ -159,6 +159,7 @@ static int negotiate(struct uvirtio_dev *dev,
 static const struct uv_transport_ops *const uv_transports[] = {
 	&uv_pci_modern_ops,
 	&uv_pci_legacy_ops,
+	&uv_vhost_user_ops,
 	&uv_vhost_vdpa_ops,
 };
 

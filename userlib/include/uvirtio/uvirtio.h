@@ -16,6 +16,8 @@
 #include <uvirtio/rng.h>
 #include <uvirtio/fake.h>
 #include <uvirtio/kmod.h>
+#include <uvirtio/open.h>
+#include <uvirtio/vhost_user.h>
 #include <uvirtio/vhost_vdpa.h>
 
 #endif /* UVIRTIO_UVIRTIO_H */
