@@ -19,6 +19,8 @@
  *    the memfd region outlives a close/re-open of the device on the same
  *    backend (the IOTLB survives the reset).
  *  - blk.exclusive: a second open of the node is -EBUSY; bad paths fail.
+ *  - cli_blk: `uvirtio blk vhost-vdpa:NODE info|verify|write|read`
+ *    through the library's device string.
  *
  * Environment: UVIRTIO_CLI (default /uvirtio/bin/uvirtio).
  */
@@ -422,6 +424,58 @@ TEST_F_TIMEOUT(vdpa, blk_exclusive, 120)
 	EXPECT_EQ(-ENOENT, uvirtio_vhost_vdpa_open("/dev/vhost-vdpa-999", &be));
 	EXPECT_EQ(-ENOTTY, uvirtio_vhost_vdpa_open("/dev/null", &be));
 	EXPECT_EQ(-EINVAL, uvirtio_vhost_vdpa_open("", &be));
+}
+
+TEST_F_TIMEOUT(vdpa, cli_blk, 300)
+{
+	char args[512];
+
+	snprintf(args, sizeof(args), "blk vhost-vdpa:%s info", self->node);
+	ASSERT_EQ(0, run_cli(args)) {
+		dump_out(_metadata);
+	}
+	EXPECT_TRUE(out_has("134217728")) {
+		dump_out(_metadata);
+	}
+	snprintf(args, sizeof(args), "blk vhost-vdpa:%s verify -s 4",
+		 self->node);
+	ASSERT_EQ(0, run_cli(args)) {
+		dump_out(_metadata);
+	}
+	EXPECT_TRUE(out_has("result uvirtio verify")) {
+		dump_out(_metadata);
+	}
+	dump_out(_metadata);
+	/* bytes written by one process are read back by another */
+	{
+		static uint8_t pat[4096], back[4096];
+		int fd;
+
+		fill(pat, sizeof(pat), 42);
+		fd = open("/tmp/uvirtio_vdpa.pat", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ((ssize_t)sizeof(pat), write(fd, pat, sizeof(pat)));
+		close(fd);
+		snprintf(args, sizeof(args), "blk vhost-vdpa:%s write 65536 "
+			 "-i /tmp/uvirtio_vdpa.pat", self->node);
+		ASSERT_EQ(0, run_cli(args)) {
+			dump_out(_metadata);
+		}
+		snprintf(args, sizeof(args), "blk vhost-vdpa:%s read 65536 4096 "
+			 "-o /tmp/uvirtio_vdpa.back", self->node);
+		ASSERT_EQ(0, run_cli(args)) {
+			dump_out(_metadata);
+		}
+		fd = open("/tmp/uvirtio_vdpa.back", O_RDONLY);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ((ssize_t)sizeof(back), read(fd, back, sizeof(back)));
+		close(fd);
+		EXPECT_EQ(0, memcmp(pat, back, sizeof(pat)));
+	}
+	snprintf(args, sizeof(args), "blk vhost-vdpa:/dev/vhost-vdpa-999 info");
+	EXPECT_EQ(4, run_cli(args)) {
+		dump_out(_metadata);
+	}
 }
 
 TEST_HARNESS_MAIN
