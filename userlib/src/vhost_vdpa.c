@@ -24,6 +24,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <linux/vhost.h>
@@ -324,17 +325,28 @@ static void vv_dma_free(void *priv, struct uvirtio_dma *dma)
 	munmap((void *)r.uaddr, r.size);
 }
 
+/* The file a caller says backs a mapping (dma_map_fd), or none. */
+struct vv_backing {
+	bool check;
+	unsigned int major, minor;
+	unsigned long ino;
+	uint64_t offset;	/* file offset of the range's first byte */
+};
+
 /*
  * Is every page of [@start, @end) a MAP_SHARED mapping of a file (inode
- * != 0; shared anonymous memory is shmem and counts)?  Return: 0,
- * -EFAULT when part of the range is not mapped, -EOPNOTSUPP when part of
- * it is private or anonymous.
+ * != 0; shared anonymous memory is shmem and counts)?  With @b->check,
+ * of that file, at that offset.  Return: 0, -EFAULT when part of the
+ * range is not mapped, -EOPNOTSUPP when part of it is private or
+ * anonymous, -EINVAL when it maps another file or another offset.
  */
-static int vv_check_shared(uintptr_t start, uintptr_t end)
+static int vv_check_shared(uintptr_t start, uintptr_t end,
+			   const struct vv_backing *b)
 {
 	unsigned long lo, hi, ino;
 	unsigned long long off;
-	char perms[8], devno[32];
+	unsigned int maj, min;
+	char perms[8];
 	uintptr_t cur = start;
 	unsigned int lines = 0;
 	char *line = NULL;
@@ -347,8 +359,8 @@ static int vv_check_shared(uintptr_t start, uintptr_t end)
 		return -errno;
 	while (cur < end && lines++ < VV_MAPS_LINES &&
 	       getline(&line, &cap, f) > 0) {
-		if (sscanf(line, "%lx-%lx %7s %llx %31s %lu", &lo, &hi, perms,
-			   &off, devno, &ino) != 6 || strlen(perms) < 4)
+		if (sscanf(line, "%lx-%lx %7s %llx %x:%x %lu", &lo, &hi, perms,
+			   &off, &maj, &min, &ino) != 7 || strlen(perms) < 4)
 			continue;
 		if (hi <= cur)
 			continue;
@@ -356,6 +368,12 @@ static int vv_check_shared(uintptr_t start, uintptr_t end)
 			break;		/* a hole: not mapped */
 		if (perms[3] != 's' || ino == 0) {
 			ret = -EOPNOTSUPP;
+			break;
+		}
+		if (b->check && (maj != b->major || min != b->minor ||
+				 ino != b->ino ||
+				 off + (cur - lo) != b->offset + (cur - start))) {
+			ret = -EINVAL;
 			break;
 		}
 		cur = hi;
@@ -366,8 +384,8 @@ static int vv_check_shared(uintptr_t start, uintptr_t end)
 }
 
 static int vv_map_common(struct vv *v, void *vaddr, size_t len,
-			 uint64_t *handle, struct uvirtio_iova_seg **segs,
-			 unsigned int *nsegs)
+			 const struct vv_backing *b, uint64_t *handle,
+			 struct uvirtio_iova_seg **segs, unsigned int *nsegs)
 {
 	uintptr_t start = (uintptr_t)vaddr & ~(uintptr_t)(UV_PAGE_SIZE - 1);
 	uintptr_t end = UV_ALIGN_UP((uintptr_t)vaddr + len,
@@ -378,7 +396,7 @@ static int vv_map_common(struct vv *v, void *vaddr, size_t len,
 
 	if (!len || (uintptr_t)vaddr + len < (uintptr_t)vaddr || end <= start)
 		return -EINVAL;
-	ret = vv_check_shared(start, end);
+	ret = vv_check_shared(start, end, b);
 	if (ret)
 		return ret;
 	s = malloc(sizeof(*s));
@@ -401,22 +419,34 @@ static int vv_map_common(struct vv *v, void *vaddr, size_t len,
 static int vv_dma_map(void *priv, void *vaddr, size_t len, uint64_t *handle,
 		      struct uvirtio_iova_seg **segs, unsigned int *nsegs)
 {
-	return vv_map_common(priv, vaddr, len, handle, segs, nsegs);
+	const struct vv_backing none = { .check = false };
+
+	return vv_map_common(priv, vaddr, len, &none, handle, segs, nsegs);
 }
 
+/*
+ * The kernel finds the file through the VMA, not the fd: the fd only
+ * lets us check that the caller's memory is what it says it is.
+ */
 static int vv_dma_map_fd(void *priv, void *vaddr, size_t len, int fd,
 			 uint64_t fd_offset, uint64_t *handle,
 			 struct uvirtio_iova_seg **segs, unsigned int *nsegs)
 {
+	uintptr_t skew = (uintptr_t)vaddr & (UV_PAGE_SIZE - 1);
+	struct vv_backing b = { .check = true };
 	struct stat st;
 
-	(void)fd_offset;	/* the kernel finds the file through the VMA */
 	if (fd < 0 || fstat(fd, &st))
 		return -EBADF;
 	if (!S_ISREG(st.st_mode))
 		return -EOPNOTSUPP;
-	/* the fd proves nothing about how the range was mapped: check it */
-	return vv_map_common(priv, vaddr, len, handle, segs, nsegs);
+	if (fd_offset < skew)
+		return -EINVAL;
+	b.major = major(st.st_dev);
+	b.minor = minor(st.st_dev);
+	b.ino = (unsigned long)st.st_ino;
+	b.offset = fd_offset - skew;
+	return vv_map_common(priv, vaddr, len, &b, handle, segs, nsegs);
 }
 
 static int vv_dma_unmap(void *priv, uint64_t handle)

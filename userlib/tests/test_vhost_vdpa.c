@@ -473,6 +473,25 @@ static int t_caller_memory(void)
 	r = (struct uvirtio_mem_region){ mfd, len, fd, 0 };
 	CHECK_EQ(uvirtio_backend_dma_map_region(be, &r), 0);
 	CHECK_EQ(fk.ntlb, 1);
+	CHECK_EQ(uvirtio_backend_dma_unmap(be, mfd), 0);
+	/* an fd that is not the file behind the memory, a wrong offset */
+	{
+		int other = memfd_create("other", 0);
+
+		CHECK(other >= 0);
+		CHECK_EQ(ftruncate(other, (off_t)len), 0);
+		r = (struct uvirtio_mem_region){ mfd, len, other, 0 };
+		CHECK_EQ(uvirtio_backend_dma_map_region(be, &r), -EINVAL);
+		close(other);
+	}
+	r = (struct uvirtio_mem_region){ mfd + 4096, 4096, fd, 0 };
+	CHECK_EQ(uvirtio_backend_dma_map_region(be, &r), -EINVAL);
+	/* the right offset, unaligned */
+	r = (struct uvirtio_mem_region){ mfd + 4096 + 8, 4000, fd, 4096 + 8 };
+	CHECK_EQ(uvirtio_backend_dma_map_region(be, &r), 0);
+	CHECK_EQ(uvirtio_backend_dma_unmap(be, mfd + 4096 + 8), 0);
+	r = (struct uvirtio_mem_region){ mfd, len, fd, 0 };
+	CHECK_EQ(uvirtio_backend_dma_map_region(be, &r), 0);
 	/* the fd does not whitewash private memory */
 	r = (struct uvirtio_mem_region){ anon, len, fd, 0 };
 	CHECK_EQ(uvirtio_backend_dma_map_region(be, &r), -EOPNOTSUPP);
