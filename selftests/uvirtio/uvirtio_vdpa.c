@@ -21,8 +21,12 @@
  *  - blk.exclusive: a second open of the node is -EBUSY; bad paths fail.
  *  - cli_blk: `uvirtio blk vhost-vdpa:NODE info|verify|write|read`
  *    through the library's device string.
+ *  - vm_test_matrix: libuvirtio_vm_test on vhost-vdpa:NODE (features,
+ *    GET_ID, random async writes verified, flush, re-open; interrupts and
+ *    polling); its KTAP is quoted as diagnostics.
  *
- * Environment: UVIRTIO_CLI (default /uvirtio/bin/uvirtio).
+ * Environment: UVIRTIO_CLI (default /uvirtio/bin/uvirtio), UVIRTIO_VM_TEST
+ * (default /uvirtio/tests/libuvirtio_vm_test).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -475,6 +479,31 @@ TEST_F_TIMEOUT(vdpa, cli_blk, 300)
 	snprintf(args, sizeof(args), "blk vhost-vdpa:/dev/vhost-vdpa-999 info");
 	EXPECT_EQ(4, run_cli(args)) {
 		dump_out(_metadata);
+	}
+}
+
+TEST_F_TIMEOUT(vdpa, vm_test_matrix, 600)
+{
+	const char *vt = getenv("UVIRTIO_VM_TEST");
+	char cmd[700], line[512];
+	FILE *f;
+	int st;
+
+	if (!vt || !*vt)
+		vt = "/uvirtio/tests/libuvirtio_vm_test";
+	if (!exists(vt))
+		SKIP(return, "no %s", vt);
+	/* vdpa_sim_blk: no EVENT_IDX, no INDIRECT_DESC, one queue */
+	snprintf(cmd, sizeof(cmd), "%s vhost-vdpa:%s=blk,noevidx,noind,"
+		 "serial=vdpa_blk_sim >" OUT_FILE " 2>&1", vt, self->node);
+	st = system(cmd);
+	f = fopen(OUT_FILE, "r");
+	while (f && fgets(line, sizeof(line), f))
+		printf("#   %s", line);
+	if (f)
+		fclose(f);
+	ASSERT_TRUE(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		TH_LOG("%s failed (status %d)", vt, st);
 	}
 }
 

@@ -17,7 +17,8 @@
  * MAP_SHARED|MAP_ANONYMOUS, which is shmem): devices that work on
  * virtual addresses (vdpa_sim, VDUSE) silently skip any other memory, so
  * the backend refuses it with -EOPNOTSUPP instead of letting requests
- * hang.  The device negotiates VIRTIO_F_ACCESS_PLATFORM (the backend
+ * hang.  A region given with an fd must be mapped from that file at
+ * that offset (-EINVAL otherwise).  The device negotiates VIRTIO_F_ACCESS_PLATFORM (the backend
  * reports UVIRTIO_BE_IOMMU_TRANSLATED).
  */
 #ifndef UVIRTIO_VHOST_VDPA_H
