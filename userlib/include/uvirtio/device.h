@@ -54,7 +54,7 @@ struct uvirtio_dev;
 /**
  * enum uvirtio_transport_kind - which register interface to use.
  * @UVIRTIO_TRANSPORT_AUTO: the first transport that accepts the backend,
- *	in this order: PCI modern, PCI legacy, vhost-user.
+ *	in this order: PCI modern, PCI legacy, vhost-user, vhost-vdpa.
  * @UVIRTIO_TRANSPORT_MODERN: virtio 1.x PCI capabilities.
  * @UVIRTIO_TRANSPORT_LEGACY: legacy/transitional I/O BAR0.
  * @UVIRTIO_TRANSPORT_VHOST_USER: vhost-user front-end (the backend from
