@@ -19,8 +19,8 @@
  *    the memfd region outlives a close/re-open of the device on the same
  *    backend (the IOTLB survives the reset).
  *  - blk.exclusive: a second open of the node is -EBUSY; bad paths fail.
- *  - cli_blk: `uvirtio blk vhost-vdpa:NODE info|verify|write|read`
- *    through the library's device string.
+ *  - cli_blk: `uvirtio blk vhost-vdpa:NODE info|verify|write|read` and
+ *    `uvirtio bench vhost-vdpa:NODE` through the library's device string.
  *  - vm_test_matrix: libuvirtio_vm_test on vhost-vdpa:NODE (features,
  *    GET_ID, random async writes verified, flush, re-open; interrupts and
  *    polling); its KTAP is quoted as diagnostics.
@@ -499,6 +499,11 @@ TEST_F_TIMEOUT(vdpa, cli_blk, 300)
 		close(fd);
 		EXPECT_EQ(0, memcmp(pat, back, sizeof(pat)));
 	}
+	/* a figure (TCG, debug kernel: not a benchmark of vdpa_sim) */
+	snprintf(args, sizeof(args), "bench vhost-vdpa:%s -t 2 --qd 8",
+		 self->node);
+	EXPECT_EQ(0, run_cli(args));
+	dump_out(_metadata);
 	snprintf(args, sizeof(args), "blk vhost-vdpa:/dev/vhost-vdpa-999 info");
 	EXPECT_EQ(4, run_cli(args)) {
 		dump_out(_metadata);
