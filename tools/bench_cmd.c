@@ -296,6 +296,8 @@ static int run(const struct bench_opts *o)
 			uvirtio_blk_q_get_stats(q, &st0);
 			db0 = bench_doorbells;
 			t_start = now = bench_now_ns();
+			/* the measured window is whole, however late it began */
+			t_end = t_start + (uint64_t)o->secs * 1000000000ull;
 		}
 		if (now >= t_end)
 			break;

@@ -743,6 +743,61 @@ static int t_blk_multiqueue(void)
 	return PASS;
 }
 
+static double secs_of(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A rate-limited source: sleep on the interrupt, stream what comes. */
+static int t_rng_slow(void)
+{
+	struct uvirtio_fake_config c;
+	struct uvirtio_fake_stats st;
+	struct uvirtio_backend *be;
+	struct uvirtio_rng *rng;
+	struct uvirtio_fake *f;
+	double w0, c0, wall, cpu;
+	uint8_t buf[64];
+
+	uvirtio_fake_default_config(&c, VIRTIO_ID_RNG);
+	c.rng_max_bytes = 16;		/* QEMU max-bytes=16 */
+	c.rng_delay_ms = 60;
+	CHECK_EQ(uvirtio_fake_create(&c, &f, &be), 0);
+	CHECK_EQ(uvirtio_rng_open(be, UVIRTIO_TRANSPORT_AUTO, &rng), 0);
+	/* one answer at a time: partial reads */
+	CHECK_EQ(uvirtio_rng_read_some(rng, buf, sizeof(buf), 2000), 16);
+	/* a full read waits for four answers without burning a CPU */
+	w0 = secs_of(CLOCK_MONOTONIC);
+	c0 = secs_of(CLOCK_PROCESS_CPUTIME_ID);
+	CHECK_EQ(uvirtio_rng_read(rng, buf, sizeof(buf)), sizeof(buf));
+	wall = secs_of(CLOCK_MONOTONIC) - w0;
+	cpu = secs_of(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	CHECK(wall >= 0.2);
+	if (cpu > wall * 0.25) {
+		fprintf(stderr, "  %.3f s of CPU in %.3f s: spinning\n", cpu,
+			wall);
+		return FAIL;
+	}
+	/* a timeout leaves the request out; the next call waits for it */
+	uvirtio_fake_get_stats(f, &st);
+	CHECK_EQ(uvirtio_rng_read_some(rng, buf, sizeof(buf), 5), -ETIMEDOUT);
+	CHECK_EQ(uvirtio_rng_read_some(rng, buf, sizeof(buf), 2000), 16);
+	{
+		struct uvirtio_fake_stats st2;
+
+		uvirtio_fake_get_stats(f, &st2);
+		CHECK_EQ(st2.completions - st.completions, 1);
+	}
+	CHECK_EQ(uvirtio_rng_read_some(rng, NULL, 4, 10), -EINVAL);
+	CHECK_EQ(uvirtio_rng_read_some(rng, buf, 4, -1), -EINVAL);
+	uvirtio_rng_close(rng);
+	uvirtio_backend_close(be);
+	return PASS;
+}
+
 static int t_rng(void)
 {
 	static const int layouts[] = { UVIRTIO_FAKE_MODERN, UVIRTIO_FAKE_LEGACY };
@@ -1250,6 +1305,7 @@ static const struct tcase cases[] = {
 	{ "blk_multiqueue", t_blk_multiqueue },
 	{ "reap_timeout", t_reap_timeout },
 	{ "rng", t_rng },
+	{ "rng_slow", t_rng_slow },
 	{ "fault_bad_used_id", t_fault_bad_used_id },
 	{ "fault_used_id_not_head", t_fault_used_id_not_head },
 	{ "fault_vq_not_head", t_vq_fault_not_head },
