@@ -13,7 +13,8 @@
 #   kernel     build (or reuse) the debug test kernel
 #   vm-debug   KUnit + selftests on the debug kernel, with and without
 #              intel-iommu (in the kernel's default lazy IOTLB mode), with
-#              the full health check
+#              the full health check; and libuvirtio's vhost-vdpa transport
+#              on vdpa_sim_blk (uvirtio_vdpa, about a minute)
 #   vm-stock   selftests on Debian's stock 6.1 kernel, with and without
 #              intel-iommu (lazy, Debian's default)
 #   vm-contain the DMA-containment selftest (uvirtio_containment) on the
@@ -119,6 +120,8 @@ if want host; then
 	count_line userlib userlib-test make --no-print-directory -C userlib test-main
 	count_line vhost-user vhost-user-unit make --no-print-directory -C userlib \
 		test-vhost-user
+	count_line vhost-vdpa vhost-vdpa-unit make --no-print-directory -C userlib \
+		test-vhost-vdpa
 	count_line cli cli-test tools/test-cli.sh
 	# the fio ioengine under Debian's fio, against qemu-storage-daemon
 	if run_logged build-fio-engine make fio; then
@@ -287,6 +290,17 @@ if want vm-debug; then
 		short=(-e UVIRTIO_KILL_ITERS=25 -e UVIRTIO_FUZZ_CALLS=25000)
 		[ "${UVIRTIO_SOAK:-0}" = 1 ] && short=()
 		vm_suite debug-iommu-off debug off -T 64 "${short[@]}"
+		# vhost-vdpa on vdpa_sim_blk: no PCI devices, no uvirtio.ko;
+		# the modules are loaded by the test, the device is made with
+		# the CLI (`uvirtio vdpa add`)
+		if run_logged tools-build make tools; then
+			vm_suite debug-vdpa debug off -d none -n -t 600 \
+				-x "vhost_vdpa vdpa_sim_blk" \
+				-a "$UV_TOP/tools/build/uvirtio-static:uvirtio/bin/uvirtio" \
+				-e UVIRTIO_TESTS=uvirtio_vdpa
+		else
+			result debug-vdpa fail "the CLI does not build"
+		fi
 	else
 		result vm-debug fail "the debug kernel is not built"
 	fi

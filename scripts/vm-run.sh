@@ -45,6 +45,9 @@
 #                 QEMU, which pulls and re-adds it over QMP when the guest
 #                 asks (uvirtio_reliability's hotplug test); its verdict
 #                 is part of the run's
+#     -x MODS     further kernel modules to put in the initramfs (with
+#                 their dependencies), not loaded at boot: the payload
+#                 modprobes them
 #     -n          do not build or load uvirtio.ko
 #     -K KO       load this uvirtio.ko instead of building one (e.g. the
 #                 module DKMS built from the Debian package)
@@ -61,8 +64,8 @@ set -euo pipefail
 kernel=stock iommu=off devset=std timeout=900 outdir= cmd= payload=
 prebuilt_ko=
 modparams= taint_extra=0 nomod=0 verbose=0 hotplug=0 mem=1G lockdown=0
-adds=() envs=()
-while getopts "k:i:d:t:o:a:e:M:T:c:p:m:K:HLnv" o; do
+adds=() envs=() xmods=()
+while getopts "k:i:d:t:o:a:e:M:T:c:p:m:x:K:HLnv" o; do
 	case $o in
 	k) kernel=$OPTARG ;;
 	i) iommu=$OPTARG ;;
@@ -77,6 +80,7 @@ while getopts "k:i:d:t:o:a:e:M:T:c:p:m:K:HLnv" o; do
 	K) prebuilt_ko=$OPTARG ;;
 	p) payload=$OPTARG ;;
 	m) mem=$OPTARG ;;
+	x) xmods=(-x "$OPTARG") ;;
 	H) hotplug=1 ;;
 	L) lockdown=1 ;;
 	n) nomod=1 ;;
@@ -285,6 +289,7 @@ fi
 
 "$UV_TOP/scripts/mkinitramfs.sh" -k "$kver" -m "$modroot" \
 	-o "$outdir/initramfs.cpio.gz" "${uvadd[@]}" "${adds[@]}" "${envs[@]}" \
+	"${xmods[@]}" \
 	-e "UVIRTIO_IOMMU=$iommu" -e "UVIRTIO_KERNEL=$kernel" \
 	-e "UVIRTIO_MODPARAMS=$modparams" "${pl[@]}"
 

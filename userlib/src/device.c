@@ -160,6 +160,7 @@ static const struct uv_transport_ops *const uv_transports[] = {
 	&uv_pci_modern_ops,
 	&uv_pci_legacy_ops,
 	&uv_vhost_user_ops,
+	&uv_vhost_vdpa_ops,
 };
 
 static void release_transport(struct uvirtio_dev *dev)

@@ -148,6 +148,7 @@ struct uv_transport_ops {
 extern const struct uv_transport_ops uv_pci_modern_ops;
 extern const struct uv_transport_ops uv_pci_legacy_ops;
 extern const struct uv_transport_ops uv_vhost_user_ops;
+extern const struct uv_transport_ops uv_vhost_vdpa_ops;
 
 struct uvirtio_dev {
 	struct uvirtio_backend *be;
