@@ -220,6 +220,13 @@ if want lint; then
 	else
 		result kernel-doc fail "kernel-doc warnings"
 	fi
+	# The library's public headers follow the same kernel-doc rules.
+	if run_logged kernel-doc-userlib perl "$ksrc/scripts/kernel-doc" -none \
+		-Wall -Werror userlib/include/uvirtio/*.h; then
+		result "kernel-doc (libuvirtio headers)" pass
+	else
+		result "kernel-doc (libuvirtio headers)" fail "kernel-doc warnings"
+	fi
 	stage_end
 fi
 

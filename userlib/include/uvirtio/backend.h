@@ -254,8 +254,9 @@ int uvirtio_backend_get_caps(struct uvirtio_backend *be,
  *
  * Bounded walk (at most 48 capabilities, pointers must lie in 0x40..0xfc,
  * dword aligned).  The first capability of each type wins, as the spec
- * asks.  Return: 0, -ENODEV if the device has no capability list, -EIO on
- * a malformed list.
+ * asks.
+ * Return: 0, -ENODEV if the device has no capability list, -EIO on a
+ * malformed list.
  */
 int uvirtio_parse_pci_caps(struct uvirtio_backend *be,
 			   struct uvirtio_caps *caps);
@@ -373,17 +374,22 @@ int uvirtio_backend_irq_mask(struct uvirtio_backend *be, unsigned int vector,
 int uvirtio_backend_reset(struct uvirtio_backend *be);
 
 /**
- * uvirtio_backend_remove_fd() - fd that becomes readable (POLLIN) when the
- * device is removed, for an application's event loop; owned by the
- * backend, do not read or close it.
+ * uvirtio_backend_remove_fd() - fd that becomes readable when the device goes
+ * @be: backend.
+ *
+ * For an application's event loop: it becomes readable (POLLIN) once the
+ * device was removed (or, for vhost-user, the back-end hung up).  Owned by
+ * the backend: do not read or close it.
  * Return: the fd, or -ENOENT if the backend cannot tell.
  */
 int uvirtio_backend_remove_fd(struct uvirtio_backend *be);
 
 /**
  * uvirtio_backend_removed() - has the device been removed?
+ * @be: backend.
  *
- * One non-blocking poll() of uvirtio_backend_remove_fd().  After a
+ * The backend's own check, or one non-blocking poll() of
+ * uvirtio_backend_remove_fd().  After a
  * removal the device's registers read all-ones and writes reach nothing;
  * every later request fails with -ENODEV.
  * Return: true once the device is gone.

@@ -78,8 +78,10 @@ struct uvirtio_blk_params {
  * @flush: VIRTIO_BLK_F_FLUSH negotiated.
  * @discard: VIRTIO_BLK_F_DISCARD negotiated.
  * @write_zeroes: VIRTIO_BLK_F_WRITE_ZEROES negotiated.
- * @max_discard_sectors, @discard_sector_alignment,
- * @max_write_zeroes_sectors: limits in 512-byte sectors.
+ * @max_discard_sectors: most sectors (512 bytes) per discard.
+ * @discard_sector_alignment: discard ranges are multiples of this, in
+ *	sectors (0 or 1: any).
+ * @max_write_zeroes_sectors: most sectors per write-zeroes.
  * @features: negotiated features.
  */
 struct uvirtio_blk_info {
@@ -135,12 +137,19 @@ struct uvirtio_dev *uvirtio_blk_device(struct uvirtio_blk *blk);
 
 /**
  * uvirtio_blk_refresh_capacity() - re-read capacity after a config change.
+ * @blk: device.
  * Return: 0 or negative errno.
  */
 int uvirtio_blk_refresh_capacity(struct uvirtio_blk *blk);
 
 /**
  * uvirtio_blk_map_mem() - register caller memory for I/O.
+ * @blk: device.
+ * @addr: start of the memory.
+ * @len: its length.
+ *
+ * Registered memory is zero-copy; memory that is not goes through the
+ * queue's bounce pool (uvirtio_blk_q_set_bounce()).
  * Return: 0 or negative errno (see uvirtio_backend_dma_map()).
  */
 int uvirtio_blk_map_mem(struct uvirtio_blk *blk, void *addr, size_t len);
@@ -191,21 +200,30 @@ int uvirtio_blk_q_discard(struct uvirtio_blk_queue *q, uint64_t offset,
 			  uint64_t len, void *user_data);
 /**
  * uvirtio_blk_q_write_zeroes() - zero [@offset, @offset + @len).
+ * @q: queue.
+ * @offset: byte offset, a multiple of the block size.
+ * @len: bytes, a multiple of the block size.
  * @unmap: allow the device to deallocate (VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP).
+ * @user_data: returned in the completion.
+ * Return: as the other enqueue functions.
  */
 int uvirtio_blk_q_write_zeroes(struct uvirtio_blk_queue *q, uint64_t offset,
 			       uint64_t len, bool unmap, void *user_data);
 /**
  * uvirtio_blk_q_get_id() - read the device id string.
+ * @q: queue.
  * @id: receives up to VIRTIO_BLK_ID_BYTES (20) bytes, not necessarily
  *	NUL-terminated; any memory (copied out of a driver buffer at
  *	completion, so it must stay valid until then).
+ * @user_data: returned in the completion.
+ * Return: as the other enqueue functions.
  */
 int uvirtio_blk_q_get_id(struct uvirtio_blk_queue *q, char id[20],
 			 void *user_data);
 
 /**
  * uvirtio_blk_q_submit() - make enqueued requests visible to the device.
+ * @q: queue.
  * Return: 0 or negative errno.
  */
 int uvirtio_blk_q_submit(struct uvirtio_blk_queue *q);

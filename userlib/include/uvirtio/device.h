@@ -124,6 +124,7 @@ uint32_t uvirtio_dev_config_len(struct uvirtio_dev *dev);
 
 /**
  * uvirtio_dev_num_vectors() - interrupt vectors the device can use.
+ * @dev: device.
  *
  * Vector 0 is the config vector, queue i uses vector i + 1: a driver can
  * take interrupts on n queues when this is at least n + 1.
@@ -133,6 +134,7 @@ unsigned int uvirtio_dev_num_vectors(const struct uvirtio_dev *dev);
 
 /**
  * uvirtio_dev_broken() - cheap health check for hot paths.
+ * @dev: device.
  *
  * One atomic load, no register access.
  * Return: 0, or the negative errno the device was marked broken with.
@@ -174,21 +176,26 @@ int uvirtio_dev_write_config(struct uvirtio_dev *dev, uint32_t off,
 
 /**
  * uvirtio_dev_driver_ok() - set DRIVER_OK after the queues are created.
+ * @dev: device.
  * Return: 0 or -EIO / UVIRTIO_ENEEDS_RESET.
  */
 int uvirtio_dev_driver_ok(struct uvirtio_dev *dev);
 
 /**
  * uvirtio_dev_check_status() - poll device health.
+ * @dev: device.
  *
- * Reads the status register.  Return: 0 if fine, -UVIRTIO_ENEEDS_RESET if
- * the device set DEVICE_NEEDS_RESET, -EIO if the device was marked broken
- * (a queue detected misbehaviour, or status reads back 0 / FAILED).
+ * Reads the status register.
+ * Return: 0 if fine, -UVIRTIO_ENEEDS_RESET if the device set
+ * DEVICE_NEEDS_RESET, -EIO if the device was marked broken (a queue
+ * detected misbehaviour, or status reads back 0 / FAILED), -ENODEV (or
+ * -ENOTCONN on vhost-user) once the device is gone.
  */
 int uvirtio_dev_check_status(struct uvirtio_dev *dev);
 
 /**
  * uvirtio_dev_config_eventfd() - eventfd of the config-change vector.
+ * @dev: device.
  * Return: fd or -ENOENT when the device has no MSI-X.
  */
 int uvirtio_dev_config_eventfd(struct uvirtio_dev *dev);

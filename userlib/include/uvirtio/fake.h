@@ -59,8 +59,15 @@ enum uvirtio_fake_layout {
  * @blk_size: blk logical block size.
  * @seg_max: blk seg_max (data segments per request); enforced.
  * @size_max: blk size_max (bytes per segment); enforced.
- * @max_discard_sectors, @max_discard_seg, @discard_sector_alignment,
- * @max_write_zeroes_sectors, @max_write_zeroes_seg: blk limits.
+ * @max_discard_sectors: blk limit, sectors per discard.
+ * @max_discard_seg: blk limit, ranges per discard.
+ * @discard_sector_alignment: blk discard alignment, in sectors.
+ * @max_write_zeroes_sectors: blk limit, sectors per write-zeroes.
+ * @max_write_zeroes_seg: blk limit, ranges per write-zeroes.
+ * @rng_max_bytes: rng: bytes per request at most (0: the whole buffer),
+ *	like QEMU's max-bytes.
+ * @rng_delay_ms: rng: wait this long before each completion (a
+ *	rate-limited source), with the fake's lock dropped.
  */
 struct uvirtio_fake_config {
 	uint32_t device_type;
@@ -82,9 +89,8 @@ struct uvirtio_fake_config {
 	uint32_t discard_sector_alignment;
 	uint32_t max_write_zeroes_sectors;
 	uint32_t max_write_zeroes_seg;
-	/* rng: a rate-limited source, like QEMU's max-bytes/period */
-	uint32_t rng_max_bytes;		/* per request (0: the buffer's size) */
-	uint32_t rng_delay_ms;		/* before each completion */
+	uint32_t rng_max_bytes;
+	uint32_t rng_delay_ms;
 };
 
 /**
@@ -200,8 +206,11 @@ void uvirtio_fake_get_stats(struct uvirtio_fake *fake,
 void *uvirtio_fake_disk(struct uvirtio_fake *fake, uint64_t *len);
 
 /**
- * uvirtio_fake_set_capacity() - change capacity and raise a config change
- * interrupt (bumps config_generation).
+ * uvirtio_fake_set_capacity() - change capacity, raise a config interrupt.
+ * @fake: the fake.
+ * @sectors: new capacity in 512-byte sectors.
+ *
+ * Bumps config_generation.
  */
 void uvirtio_fake_set_capacity(struct uvirtio_fake *fake, uint64_t sectors);
 

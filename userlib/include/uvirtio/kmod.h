@@ -17,6 +17,10 @@ extern "C" {
 
 /**
  * struct uvirtio_pci_addr - PCI address.
+ * @domain: PCI segment (domain).
+ * @bus: bus number.
+ * @dev: device (slot) number, 0..31.
+ * @fn: function number, 0..7.
  */
 struct uvirtio_pci_addr {
 	uint16_t domain;
@@ -27,6 +31,8 @@ struct uvirtio_pci_addr {
 
 /**
  * uvirtio_parse_pci_addr() - parse "DDDD:BB:DD.F" or "BB:DD.F".
+ * @str: the address, in hexadecimal.
+ * @addr: receives it.
  * Return: 0 or -EINVAL.
  */
 int uvirtio_parse_pci_addr(const char *str, struct uvirtio_pci_addr *addr);

@@ -39,6 +39,9 @@ void uvirtio_rng_close(struct uvirtio_rng *rng);
 
 /**
  * uvirtio_rng_read() - fill @buf with @len bytes of entropy.
+ * @rng: device.
+ * @buf: output.
+ * @len: bytes wanted.
  * Return: @len, or negative errno (-EIO, -ETIMEDOUT after 5 s without
  * progress, -UVIRTIO_ENEEDS_RESET).
  */

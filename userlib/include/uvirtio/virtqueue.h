@@ -93,8 +93,10 @@ void uvirtq_destroy(struct uvirtq *vq);
 /**
  * uvirtq_add() - post a request.
  * @vq: queue.
- * @out: readable buffers, @n_out of them.
- * @in: writable buffers, @n_in of them.
+ * @out: readable buffers.
+ * @n_out: how many.
+ * @in: writable buffers.
+ * @n_in: how many.
  * @cookie: returned by uvirtq_get_used(); must not be NULL.
  *
  * The request becomes visible to the device at the next uvirtq_kick().
@@ -107,6 +109,7 @@ int uvirtq_add(struct uvirtq *vq, const struct uvirtq_buf *out,
 /**
  * uvirtq_kick() - publish added requests and notify the device if it
  * asked for it (NO_NOTIFY / avail_event / packed device event).
+ * @vq: queue.
  * Return: 1 if the doorbell was written, 0 if suppressed, -EIO.
  */
 int uvirtq_kick(struct uvirtq *vq);
@@ -122,6 +125,7 @@ int uvirtq_get_used(struct uvirtq *vq, void **cookie, uint32_t *len);
 
 /**
  * uvirtq_enable_cb() - ask for an interrupt on the next completion.
+ * @vq: queue.
  * Return: 0 if armed and nothing pending (safe to block on the eventfd),
  * 1 if completions are pending (call uvirtq_get_used() first), -EIO.
  */
@@ -149,8 +153,10 @@ bool uvirtq_is_packed(const struct uvirtq *vq);
 bool uvirtq_is_broken(const struct uvirtq *vq);
 
 /**
- * uvirtq_max_chain() - largest number of buffers one request may have
- * (indirect table size if indirect is in use, else the ring size).
+ * uvirtq_max_chain() - largest number of buffers one request may have.
+ * @vq: queue.
+ * Return: the indirect table size if indirect is in use, else the ring
+ * size.
  */
 unsigned int uvirtq_max_chain(const struct uvirtq *vq);
 
