@@ -9,8 +9,9 @@
  * ==============
  *
  * Objects: struct uvirtio_device (one per bound PCI function or
- * virtio-mmio platform device, refcounted with @kref), its device fd (at most one: @owner) and what the fd owns
- * (its IOMMU domain, DMA mappings and buffers, interrupt vectors).
+ * virtio-mmio platform device, refcounted with @kref), its device fd (at
+ * most one: @owner) and what the fd owns (its IOMMU domain, DMA mappings
+ * and buffers, interrupt vectors).
  *
  * Locks, in the order they nest (outermost first):
  *
