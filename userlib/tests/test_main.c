@@ -23,6 +23,8 @@
 
 #include <uvirtio/uvirtio.h>
 
+#include "fake_mmio.h"
+
 #define PASS 0
 #define FAIL 1
 #define SKIP 77
@@ -1213,6 +1215,10 @@ static const struct tcase cases[] = {
 	{ "fault_needs_reset", t_fault_needs_reset },
 	{ "fault_removed", t_fault_removed },
 	{ "unmapped_inflight", t_unmapped_inflight },
+	{ "mmio_v2", t_mmio_v2 },
+	{ "mmio_v1", t_mmio_v1 },
+	{ "mmio_probe_errors", t_mmio_probe_errors },
+	{ "mmio_refuse_features_ok", t_mmio_refuse_features_ok },
 };
 
 static int run_case(const struct tcase *t)
