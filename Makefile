@@ -11,7 +11,7 @@ V	?= 0
 export UVIRTIO_OUT := $(OUT)
 
 .PHONY: all module lib tools selftests examples kernel deps check soak demo bench \
-	clean install uninstall help vm-shell
+	clean install uninstall help vm-shell vm-test
 
 all: lib tools
 
@@ -33,9 +33,13 @@ tools: lib
 	@if [ -f tools/Makefile ]; then $(MAKE) -C tools; fi
 
 ## Static selftests for the VM (selftests/uvirtio/)
-selftests: lib
+selftests: lib vm-test
 	$(MAKE) -C selftests/uvirtio KSRC=$$(scripts/build-kernel.sh --src) \
 		OUTPUT=$(OUT)/selftests
+
+## libuvirtio's device-matrix test (in the VM, and on the host over vhost-user)
+vm-test: lib
+	@mkdir -p $(OUT)/selftests
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread \
 		-Iuserlib/include -Iuapi userlib/tests/vm_test.c \
 		userlib/build/libuvirtio.a -static -o $(OUT)/selftests/libuvirtio_vm_test
@@ -115,7 +119,8 @@ clean:
 	rm -rf $(OUT)
 
 help:
-	@echo 'uvirtio: drive virtio PCI devices from user space'
+	@echo 'uvirtio: drive virtio devices from user space (PCI through the module,'
+	@echo '         vhost-user back-ends through the library)'
 	@echo
 	@echo 'The two main commands:'
 	@echo '  make demo        boot a QEMU VM, bind a virtio-blk device to uvirtio and'
@@ -123,7 +128,8 @@ help:
 	@echo '  make check       every test: host unit tests (ASan/UBSan), module builds'
 	@echo '                   against Debian 6.1 and 6.12 headers, KUnit + selftests'
 	@echo '                   in a debug-kernel VM, selftests on the stock 6.1 kernel,'
-	@echo '                   DMA containment in one VM per IOMMU setup'
+	@echo '                   DMA containment in one VM per IOMMU setup, vhost-user'
+	@echo '                   against qemu-storage-daemon on the host'
 	@echo
 	@echo 'Building:'
 	@echo '  make [all]       library and tools'
@@ -132,6 +138,7 @@ help:
 	@echo '  make examples    example programs in userlib/examples'
 	@echo '  make tools       the uvirtio CLI'
 	@echo '  make selftests   static selftests for the VM (into out/selftests)'
+	@echo '  make vm-test     only libuvirtio_vm_test, the device-matrix test'
 	@echo '  make kernel      the debug test kernel (cached in ~/.cache/uvirtio)'
 	@echo '  make deps        install missing Debian packages'
 	@echo

@@ -115,8 +115,18 @@ if want host; then
 		echo "  $name: $1 passed, $2 failed, ${3:-0} skipped"
 		add_counts "$name" "$1" "$2" "${3:-0}"
 	}
-	count_line userlib userlib-test make --no-print-directory -C userlib test
+	count_line userlib userlib-test make --no-print-directory -C userlib test-main
+	count_line vhost-user vhost-user-unit make --no-print-directory -C userlib \
+		test-vhost-user
+	count_line mmio mmio-unit make --no-print-directory -C userlib \
+		test-mmio
 	count_line cli cli-test tools/test-cli.sh
+	# vhost-user against qemu-storage-daemon, on the host
+	if run_logged build-vm-test make vm-test; then
+		count_line vhost-user-peer vhost-user-peer tools/test-vhost-user.sh
+	else
+		result build-vm-test fail
+	fi
 	count_line install-test install-test scripts/test-install.sh
 	# The malicious-device fuzzers, bounded (UVIRTIO_SOAK=1: 1e7
 	# executions each, about an hour per target on this kind of machine).

@@ -110,7 +110,7 @@ static long long irq_count(struct uvirtio_fake *fake, uint32_t pci_addr)
 		uvirtio_fake_get_stats(fake, &st);
 		return (long long)st.interrupts;
 	}
-	if (cli_nl_list(&devs, &n))
+	if (pci_addr == UINT32_MAX || cli_nl_list(&devs, &n))
 		return -1;
 	for (i = 0; i < n; i++)
 		if (devs[i].pci_addr == pci_addr)
@@ -202,14 +202,20 @@ static int run(const struct bench_opts *o)
 	bool measuring = false;
 	uint32_t pci_addr = 0;
 	unsigned char *buf = NULL;
-	char bdf[16];
+	char bdf[CLI_NAME_MAX];
 	int rc, ret;
 
 	memset(&r, 0, sizeof(r));
 	rc = cli_open_backend(o->dev, bdf, &be, &fake);
 	if (rc)
 		return rc;
-	cli_parse_bdf(o->dev, bdf, &pci_addr);
+	/* interrupts are counted by the module: PCI functions only */
+	{
+		char canon[16];
+
+		if (cli_parse_bdf(bdf, canon, &pci_addr))
+			pci_addr = UINT32_MAX;
+	}
 	memset(&p, 0, sizeof(p));
 	p.transport = UVIRTIO_TRANSPORT_AUTO;
 	p.num_queues = 1;

@@ -83,13 +83,17 @@ int cli_nl_list(struct cli_nl_dev **devs, unsigned int *n);
 struct uvirtio_backend;
 struct uvirtio_fake;
 
+/* Room for a device's name in messages: a BDF, or a whole device string. */
+#define CLI_NAME_MAX 128
+
 /*
- * io.c: open the backend of @arg (the kmod backend, or the library's fake
+ * io.c: open the backend of device string @arg (uvirtio/open.h: BDF,
+ * pci:BDF, vhost-user:PATH, ...; a PCI function is the library's fake
  * device when UVIRTIO_FAKE is set; then *@fake, if @fake, is the fake),
- * reporting errors.  @bdf receives the canonical address.  Return: exit
- * code.
+ * reporting errors.  @name receives the canonical BDF of a PCI function,
+ * else the device string.  Return: exit code.
  */
-int cli_open_backend(const char *arg, char bdf[16],
+int cli_open_backend(const char *arg, char name[CLI_NAME_MAX],
 		     struct uvirtio_backend **be, struct uvirtio_fake **fake);
 /* Report a library error while bringing a @what device up: exit code. */
 int cli_open_err(int ret, const char *bdf, const char *what);

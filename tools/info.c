@@ -20,6 +20,7 @@
 
 #include <linux/uvirtio.h>
 #include <linux/virtio_ids.h>
+#include <uvirtio/uvirtio.h>
 
 #include "cli.h"
 
@@ -334,16 +335,17 @@ static int read_offered(int fd, const struct uvirtio_device_info *di,
 	return 0;
 }
 
-static void print_features(uint32_t type, uint64_t f, bool json)
+static void print_features(uint32_t type, uint64_t f, bool json,
+			   const char *what)
 {
 	char buf[16];
 	bool first = true;
 
 	if (json)
-		printf(",\n  \"features\": {\"offered\": \"0x%016" PRIx64
-		       "\", \"names\": [", f);
+		printf(",\n  \"features\": {\"%s\": \"0x%016" PRIx64
+		       "\", \"names\": [", what, f);
 	else
-		printf("  features offered: 0x%016" PRIx64 "\n   ", f);
+		printf("  features %s: 0x%016" PRIx64 "\n   ", what, f);
 	for (unsigned int bit = 0; bit < 64; bit++) {
 		if (!(f >> bit & 1))
 			continue;
@@ -529,13 +531,79 @@ static void print_json(const char *bdf, const struct uvirtio_api_version *v,
 	printf("\n  ]");
 }
 
-static const char info_usage[] = "usage: uvirtio info BDF [--json] [--features]";
+static const char info_usage[] =
+	"usage: uvirtio info BDF [--json] [--features]\n"
+	"       uvirtio info DEVICE [--type blk|rng] [--json]\n"
+	"  DEVICE: pci:BDF, vhost-user:PATH, vhost-vdpa:PATH, mmio:NAME;\n"
+	"  --type names the device where the transport cannot (vhost-user)";
+
+/*
+ * info of a device that is no PCI function: what the library negotiates
+ * with it.  Opening it negotiates, so this is the driver's view, not the
+ * register dump a PCI function gets.
+ */
+static int info_devstr(const char *arg, uint32_t type, bool json)
+{
+	/* everything the library can use: the most the device agrees to */
+	struct uvirtio_dev_params dp = { .wanted = ~0ull, .device_type = type };
+	char name[CLI_NAME_MAX];
+	struct uvirtio_backend *be;
+	struct uvirtio_dev *dev;
+	uint64_t pf;
+	int rc, ret;
+
+	rc = cli_open_backend(arg, name, &be, NULL);
+	if (rc)
+		return rc;
+	ret = uvirtio_dev_open(be, &dp, &dev);
+	if (ret == -ENODEV && !type) {
+		uvirtio_backend_close(be);
+		cli_err("%s: the transport cannot tell the device type: give --type blk|rng",
+			name);
+		return RC_USAGE;
+	}
+	if (ret) {
+		uvirtio_backend_close(be);
+		return cli_open_err(ret, name, "virtio");
+	}
+	pf = uvirtio_vhost_user_protocol_features(be);
+	if (json) {
+		printf("{\n  \"device\": \"%s\",\n  \"transport\": \"%s\",\n"
+		       "  \"virtio_id\": %u,\n  \"queues\": %d,\n"
+		       "  \"vectors\": %u,\n  \"config_len\": %u,\n"
+		       "  \"features_negotiated\": \"0x%016" PRIx64 "\"",
+		       name, uvirtio_dev_transport_name(dev),
+		       uvirtio_dev_device_type(dev),
+		       uvirtio_dev_num_queues(dev),
+		       uvirtio_dev_num_vectors(dev),
+		       uvirtio_dev_config_len(dev), uvirtio_dev_features(dev));
+		if (pf)
+			printf(",\n  \"vhost_user_protocol_features\": \"0x%"
+			       PRIx64 "\"", pf);
+		printf("\n}\n");
+	} else {
+		printf("%s: virtio id %u over %s\n", name,
+		       uvirtio_dev_device_type(dev),
+		       uvirtio_dev_transport_name(dev));
+		printf("  queues:        %d\n", uvirtio_dev_num_queues(dev));
+		printf("  vectors:       %u\n", uvirtio_dev_num_vectors(dev));
+		printf("  config bytes:  %u\n", uvirtio_dev_config_len(dev));
+		if (pf)
+			printf("  protocol:      0x%" PRIx64 "\n", pf);
+		print_features(uvirtio_dev_device_type(dev),
+			       uvirtio_dev_features(dev), false, "negotiated");
+	}
+	uvirtio_dev_close(dev);
+	uvirtio_backend_close(be);
+	return RC_OK;
+}
 
 int cmd_info(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "features", no_argument, NULL, 'F' },
+		{ "type", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -547,11 +615,23 @@ int cmd_info(int argc, char **argv)
 	bool json = false, features = false;
 	uint64_t offered = 0;
 	int opt, ctl, fd, ret, fret = 0;
+	enum uvirtio_scheme scheme;
+	const char *rest;
+	uint32_t type = 0;
 	char bdf[16];
 	uint32_t addr;
 
-	while ((opt = getopt_long(argc, argv, "jFh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "jFt:h", opts, NULL)) != -1) {
 		switch (opt) {
+		case 't':
+			if (!strcmp(optarg, "blk"))
+				type = VIRTIO_ID_BLOCK;
+			else if (!strcmp(optarg, "rng"))
+				type = VIRTIO_ID_RNG;
+			else
+				return cli_usage_err("info: unknown --type '%s' (blk, rng)",
+						     optarg);
+			break;
 		case 'j':
 			json = true;
 			break;
@@ -567,7 +647,11 @@ int cmd_info(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return cli_usage_err("%s", info_usage);
-	if (cli_parse_bdf(argv[optind], bdf, &addr))
+	if (uvirtio_parse_devstr(argv[optind], &scheme, &rest))
+		return cli_usage_err("info: bad device '%s'", argv[optind]);
+	if (scheme != UVIRTIO_SCHEME_PCI)
+		return info_devstr(argv[optind], type, json);
+	if (cli_parse_bdf(rest, bdf, &addr))
 		return cli_usage_err("info: bad PCI address '%s'", argv[optind]);
 	if (!cli_module_loaded())
 		return cli_no_module();
@@ -626,7 +710,7 @@ int cmd_info(int argc, char **argv)
 	else
 		print_human(bdf, &ver, &di, reg, reg_ok);
 	if (features && !fret)
-		print_features(di.virtio_id, offered, json);
+		print_features(di.virtio_id, offered, json, "offered");
 	/* The stats show this process as the owner: it has the fd open. */
 	print_stats(bdf, json);
 	if (json)

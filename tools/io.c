@@ -56,21 +56,67 @@ static int open_fake(const char *kind, struct uvirtio_backend **be,
 }
 
 /* Open the backend for @arg, reporting errors.  Return: exit code. */
-static int open_backend(const char *arg, char bdf[16],
+static int open_backend(const char *arg, char bdf[CLI_NAME_MAX],
 			struct uvirtio_backend **be)
 {
 	return cli_open_backend(arg, bdf, be, NULL);
 }
 
-int cli_open_backend(const char *arg, char bdf[16],
+/* A device string other than a PCI function: the library opens it. */
+static int open_devstr(const char *arg, enum uvirtio_scheme scheme,
+		       const char *rest, struct uvirtio_backend **be)
+{
+	int ret;
+
+	if (scheme == UVIRTIO_SCHEME_MMIO && !cli_module_loaded())
+		return cli_no_module();
+	ret = uvirtio_backend_open(arg, cli_ctl(), be);
+	if (!ret)
+		return RC_OK;
+	if (ret == -EPROTONOSUPPORT) {
+		cli_err("%s: this build cannot open such devices yet", arg);
+		return RC_USAGE;
+	}
+	if (scheme == UVIRTIO_SCHEME_VHOST_USER &&
+	    (ret == -ENOENT || ret == -ECONNREFUSED)) {
+		cli_err("%s: no vhost-user back-end listening at %s", arg,
+			rest);
+		return RC_NOTFOUND;
+	}
+	if (ret == -ENOENT || ret == -ENODEV) {
+		cli_err("%s: no such device", arg);
+		return RC_NOTFOUND;
+	}
+	if (ret == -EBUSY) {
+		cli_err("%s: device busy (opened by another process)", arg);
+		return RC_BUSY;
+	}
+	if (ret == -EPROTO || ret == -ETIMEDOUT || ret == -ENOTCONN) {
+		cli_err("%s: the back-end broke the protocol or went away (%s)",
+			arg, strerror(-ret));
+		return RC_ERR;
+	}
+	return cli_errno(ret, "%s: open", arg);
+}
+
+int cli_open_backend(const char *arg, char bdf[CLI_NAME_MAX],
 		     struct uvirtio_backend **be, struct uvirtio_fake **fake)
 {
 	const char *kind = getenv("UVIRTIO_FAKE");
+	enum uvirtio_scheme scheme;
+	const char *rest;
 	int ret;
 
 	if (fake)
 		*fake = NULL;
-	if (cli_parse_bdf(arg, bdf, NULL))
+	if (uvirtio_parse_devstr(arg, &scheme, &rest))
+		return cli_usage_err("bad device '%s' (BDF, pci:BDF, vhost-user:PATH, vhost-vdpa:PATH, mmio:NAME)",
+				     arg ? arg : "");
+	if (scheme != UVIRTIO_SCHEME_PCI) {
+		snprintf(bdf, CLI_NAME_MAX, "%s", arg);
+		return open_devstr(arg, scheme, rest, be);
+	}
+	if (cli_parse_bdf(rest, bdf, NULL))
 		return cli_usage_err("bad PCI address '%s'", arg);
 	if (kind && *kind)
 		return open_fake(kind, be, fake);
@@ -150,7 +196,7 @@ int cmd_rng(int argc, char **argv)
 	const char *out = NULL;
 	uint64_t nbytes = 32;
 	unsigned char *buf = NULL;
-	char bdf[16];
+	char bdf[CLI_NAME_MAX];
 	int opt, ret, rc, ofd = -1;
 	ssize_t n;
 
@@ -222,7 +268,7 @@ out:
 /* ---- blk ---- */
 
 struct blkctx {
-	char bdf[16];
+	char bdf[CLI_NAME_MAX];
 	struct uvirtio_backend *be;
 	struct uvirtio_blk *blk;
 	struct uvirtio_blk_info info;

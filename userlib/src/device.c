@@ -160,6 +160,7 @@ static int negotiate(struct uvirtio_dev *dev,
 static const struct uv_transport_ops *const uv_transports[] = {
 	&uv_pci_modern_ops,
 	&uv_pci_legacy_ops,
+	&uv_vhost_user_ops,
 	/* after PCI: they read BAR 0, which any backend may have */
 	&uv_mmio_ops,
 	&uv_mmio_legacy_ops,

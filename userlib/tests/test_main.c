@@ -2,8 +2,8 @@
 /*
  * test_main.c - libuvirtio host unit tests (fake backend).
  *
- * Each case runs in a forked child with a timeout, so a crash or a hang
- * (e.g. a looping descriptor walk) fails that case only.
+ * The runner (harness.h) forks each case with a timeout, so a crash or
+ * a hang (e.g. a looping descriptor walk) fails that case only.
  * Usage: test_runner [substring-filter]
  */
 #include <errno.h>
@@ -23,18 +23,7 @@
 
 #include <uvirtio/uvirtio.h>
 
-#include "fake_mmio.h"
-
-#define PASS 0
-#define FAIL 1
-#define SKIP 77
-
-#define CHECK(c) do { if (!(c)) { \
-	fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); \
-	return FAIL; } } while (0)
-#define CHECK_EQ(a, b) do { long long _a = (long long)(a), _b = (long long)(b); \
-	if (_a != _b) { fprintf(stderr, "  %s:%d: %s == %lld, expected %s == %lld\n", \
-	__FILE__, __LINE__, #a, _a, #b, _b); return FAIL; } } while (0)
+#include "harness.h"
 
 #define BLK_F(x) (1ull << VIRTIO_BLK_F_##x)
 #define RING_F(x) (1ull << VIRTIO_RING_F_##x)
@@ -1180,10 +1169,6 @@ static int t_vq_fault_not_head(void)
 
 /* ---------------------------------------------------------------- */
 
-struct tcase {
-	const char *name;
-	int (*fn)(void);
-};
 
 static const struct tcase cases[] = {
 	{ "need_event", t_need_event },
@@ -1215,53 +1200,10 @@ static const struct tcase cases[] = {
 	{ "fault_needs_reset", t_fault_needs_reset },
 	{ "fault_removed", t_fault_removed },
 	{ "unmapped_inflight", t_unmapped_inflight },
-	{ "mmio_v2", t_mmio_v2 },
-	{ "mmio_v1", t_mmio_v1 },
-	{ "mmio_probe_errors", t_mmio_probe_errors },
-	{ "mmio_refuse_features_ok", t_mmio_refuse_features_ok },
 };
-
-static int run_case(const struct tcase *t)
-{
-	pid_t pid = fork();
-	int status;
-
-	if (pid < 0)
-		return FAIL;
-	if (pid == 0) {
-		alarm(getenv("UV_TEST_TIMEOUT") ? (unsigned)atoi(getenv("UV_TEST_TIMEOUT")) : 120);
-		_exit(t->fn());
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		return FAIL;
-	if (WIFSIGNALED(status)) {
-		fprintf(stderr, "  killed by signal %d%s\n", WTERMSIG(status),
-			WTERMSIG(status) == SIGALRM ? " (timeout)" : "");
-		return FAIL;
-	}
-	return WEXITSTATUS(status);
-}
 
 int main(int argc, char **argv)
 {
-	unsigned int i, pass = 0, fail = 0, skip = 0;
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int r;
-
-		if (argc > 1 && !strstr(cases[i].name, argv[1]))
-			continue;
-		r = run_case(&cases[i]);
-		printf("%-4s %s\n", r == PASS ? "ok" : r == SKIP ? "skip" :
-		       "FAIL", cases[i].name);
-		fflush(stdout);
-		if (r == PASS)
-			pass++;
-		else if (r == SKIP)
-			skip++;
-		else
-			fail++;
-	}
-	printf("userlib: %u passed, %u failed, %u skipped\n", pass, fail, skip);
-	return fail ? 1 : 0;
+	return harness_main("userlib", cases, sizeof(cases) / sizeof(cases[0]),
+			    argc, argv);
 }

@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * vm_test - libuvirtio against real QEMU virtio devices through /dev/uvirtio.
+ * vm_test - libuvirtio against real virtio devices: QEMU's PCI functions
+ * through /dev/uvirtio, or any other device string (uvirtio/open.h).
  *
- * Runs inside the test VM (scripts/guest/run-tests) and prints KTAP.  Each
- * argument names one device and what QEMU was told about it:
+ * Runs inside the test VM (scripts/guest/run-tests), or on the host against
+ * a vhost-user back-end (tools/test-vhost-user.sh), and prints KTAP.  Each
+ * argument names one device and what its peer was told about it:
  *
- *   vm_test BDF=KIND[,FLAG...] ...
+ *   vm_test DEVICE=KIND[,FLAG...] ...
  *
+ * DEVICE is a BDF or a device string (vhost-user:PATH, ...); the split is
+ * at the last "=blk" or "=rng".
  * KIND is blk or rng.  FLAGs say what the device offers and so what must be
  * negotiated: packed (VIRTIO_F_RING_PACKED), noevidx (no EVENT_IDX), noind
  * (no INDIRECT_DESC), mq=N (N request queues), legacy (transitional device,
@@ -22,8 +26,8 @@
  *    concurrently, and every region is verified.
  * For every rng device: two reads return data, and not the same data.
  *
- * The test binds each device to uvirtio with driver_override itself and
- * gives it back to virtio-pci at the end.
+ * The test binds each PCI function to uvirtio with driver_override itself
+ * and gives it back to virtio-pci at the end.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,7 +54,8 @@
 #define QD		16
 
 struct dev_spec {
-	char bdf[16];
+	char bdf[128];		/* a BDF or a device string */
+	bool pci;
 	char kind[8];
 	bool packed, noevidx, noind, legacy;
 	unsigned int mq;
@@ -133,11 +138,21 @@ static int parse_spec(const char *arg, struct dev_spec *d)
 	if (strlen(arg) >= sizeof(buf))
 		return -EINVAL;
 	strcpy(buf, arg);
-	eq = strchr(buf, '=');
+	eq = NULL;
+	for (tok = buf; (tok = strchr(tok, '=')); tok++)
+		if (!strncmp(tok, "=blk", 4) || !strncmp(tok, "=rng", 4))
+			eq = tok;
 	if (!eq || eq - buf >= (int)sizeof(d->bdf))
 		return -EINVAL;
 	*eq = 0;
 	strcpy(d->bdf, buf);
+	{
+		enum uvirtio_scheme sch;
+
+		if (uvirtio_parse_devstr(d->bdf, &sch, NULL))
+			return -EINVAL;
+		d->pci = sch == UVIRTIO_SCHEME_PCI;
+	}
 	for (tok = strtok_r(eq + 1, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (!d->kind[0])
 			snprintf(d->kind, sizeof(d->kind), "%s", tok);
@@ -334,7 +349,7 @@ static int blk_open(const struct dev_spec *d, bool poll, bool legacy,
 		.packed = true,
 		.poll = poll,
 	};
-	int ret = uvirtio_kmod_open(d->bdf, NULL, be);
+	int ret = uvirtio_backend_open(d->bdf, NULL, be);
 
 	if (ret)
 		return ret;
@@ -352,7 +367,7 @@ static void blk_close(struct uvirtio_backend *be, struct uvirtio_blk *blk)
 
 static void test_blk_mode(const struct dev_spec *d, bool poll, bool legacy)
 {
-	char name[96];
+	char name[192];
 	struct uvirtio_backend *be;
 	struct uvirtio_blk *blk;
 	struct uvirtio_blk_info info;
@@ -416,6 +431,8 @@ static void test_blk_mode(const struct dev_spec *d, bool poll, bool legacy)
 		ret = r->ver ? uvirtio_blk_alloc_buf(blk, (size_t)QD * MAX_REQ_BLOCKS * r->bs,
 						     (void **)&r->buf) : -ENOMEM;
 	}
+	if (ret)
+		diag("%s: buffers: %s", name, strerror(-ret));
 	tap(ret == 0, "%s.alloc_buffers", name);
 	if (ret)
 		goto out;
@@ -482,7 +499,7 @@ static void test_rng(const struct dev_spec *d, bool legacy)
 	uint8_t a[64], b[64], zero[64] = { 0 };
 	int ret;
 
-	ret = uvirtio_kmod_open(d->bdf, NULL, &be);
+	ret = uvirtio_backend_open(d->bdf, NULL, &be);
 	if (!ret) {
 		ret = uvirtio_rng_open(be, t, &rng);
 		if (ret)
@@ -548,15 +565,17 @@ int main(int argc, char **argv)
 	/* No IOMMU in this VM: DMA needs the module's (tainting) opt-in. */
 	if (iommu && !strcmp(iommu, "off") && write_file(unsafe, "1"))
 		diag("cannot enable allow_unsafe_noiommu");
-	for (i = 0; i < n; i++)
-		planned += device_plan(&devs[i]) + 2;	/* + bind, give back */
+	for (i = 0; i < n; i++)	/* + bind, give back for PCI functions */
+		planned += device_plan(&devs[i]) + (devs[i].pci ? 2 : 0);
 	printf("KTAP version 1\n1..%d\n", planned);
 	for (i = 0; i < n; i++) {
 		struct dev_spec *d = &devs[i];
 		int first = test_no, status = 0, left;
 		pid_t pid;
 
-		tap(rebind(d->bdf, "uvirtio") == 0, "%s.bind_to_uvirtio", d->bdf);
+		if (d->pci)
+			tap(rebind(d->bdf, "uvirtio") == 0,
+			    "%s.bind_to_uvirtio", d->bdf);
 		pid = fork();
 		if (pid == 0) {
 			if (!strcmp(d->kind, "blk")) {
@@ -588,7 +607,8 @@ int main(int argc, char **argv)
 			while (test_no - first < device_plan(d))
 				tap(false, "%s.unfinished", d->bdf);
 		}
-		tap(rebind(d->bdf, "") == 0, "%s.give_back", d->bdf);
+		if (d->pci)
+			tap(rebind(d->bdf, "") == 0, "%s.give_back", d->bdf);
 	}
 	if (iommu && !strcmp(iommu, "off"))
 		write_file(unsafe, "0");

@@ -16,5 +16,7 @@
 #include <uvirtio/rng.h>
 #include <uvirtio/fake.h>
 #include <uvirtio/kmod.h>
+#include <uvirtio/open.h>
+#include <uvirtio/vhost_user.h>
 
 #endif /* UVIRTIO_UVIRTIO_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * fake_mmio.c - a virtio-mmio register file behind a small backend, and
+ * test_mmio.c - a virtio-mmio register file behind a small backend, and
  * the host tests of the "mmio" (version 2) and "mmio-legacy" (version 1)
  * transports that run on it: negotiation, queue programming, the
  * doorbell, config access, and the probe's error paths.
@@ -25,17 +25,7 @@
 
 #include <uvirtio/uvirtio.h>
 
-#include "fake_mmio.h"
-
-#define PASS 0
-#define FAIL 1
-
-#define CHECK(c) do { if (!(c)) { \
-	fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); \
-	return FAIL; } } while (0)
-#define CHECK_EQ(a, b) do { long long _a = (long long)(a), _b = (long long)(b); \
-	if (_a != _b) { fprintf(stderr, "  %s:%d: %s == %lld, expected %s == %lld\n", \
-	__FILE__, __LINE__, #a, _a, #b, _b); return FAIL; } } while (0)
+#include "harness.h"
 
 #define FM_QUEUES	2
 #define FM_QUEUE_MAX	16
@@ -280,7 +270,7 @@ static int fm_queue_and_kick(struct fake_mmio *m, struct uvirtio_dev *dev,
 	return PASS;
 }
 
-int t_mmio_v2(void)
+static int t_mmio_v2(void)
 {
 	struct fake_mmio m;
 	struct uvirtio_backend *be;
@@ -317,7 +307,7 @@ int t_mmio_v2(void)
 	return PASS;
 }
 
-int t_mmio_v1(void)
+static int t_mmio_v1(void)
 {
 	struct fake_mmio m;
 	struct uvirtio_backend *be;
@@ -352,7 +342,7 @@ int t_mmio_v1(void)
 	return PASS;
 }
 
-int t_mmio_probe_errors(void)
+static int t_mmio_probe_errors(void)
 {
 	struct fake_mmio m;
 	struct uvirtio_backend *be;
@@ -379,7 +369,7 @@ int t_mmio_probe_errors(void)
 	return PASS;
 }
 
-int t_mmio_refuse_features_ok(void)
+static int t_mmio_refuse_features_ok(void)
 {
 	struct fake_mmio m;
 	struct uvirtio_backend *be;
@@ -396,4 +386,17 @@ int t_mmio_refuse_features_ok(void)
 	CHECK(fm_open(&m, &be, &dev) < 0);
 	CHECK_EQ(m.bad_accesses, 0);
 	return PASS;
+}
+
+static const struct tcase cases[] = {
+	{ "mmio_v2", t_mmio_v2 },
+	{ "mmio_v1", t_mmio_v1 },
+	{ "mmio_probe_errors", t_mmio_probe_errors },
+	{ "mmio_refuse_features_ok", t_mmio_refuse_features_ok },
+};
+
+int main(int argc, char **argv)
+{
+	return harness_main("mmio", cases, sizeof(cases) / sizeof(cases[0]),
+			    argc, argv);
 }
