@@ -16,7 +16,11 @@
 #     split and packed rings) against tools/virtio/ringtest (ring,
 #     virtio_ring_0_9) built from the Debian linux-source tree in a
 #     temporary copy, same ring size, batch and op count; median of 5.
-#  4. out/bench/results.md (also on stdout), results.json, results.png.
+#  4. vhost-user-blk on the host: the uvirtio CLI's bench (libuvirtio as
+#     a vhost-user front-end) against qemu-storage-daemon's null-co export,
+#     interrupt and polling, QD1 and QD32, median of 3 (with doorbells and
+#     interrupts per request).
+#  5. out/bench/results.md (also on stdout), results.json, results.png.
 #
 # Environment: UVIRTIO_BENCH_SECS (each blk run, default 4),
 # UVIRTIO_BENCH_RING_OPS (ring ops per run, default 1000000).
@@ -113,11 +117,43 @@ for batch in 1 32; do
 	fi
 done
 
+uv_log "vhost-user-blk on the host: libuvirtio vs qemu-storage-daemon null-co (median of 3)"
+vu=$(mktemp -d)
+qsd_pid=
+if command -v qemu-storage-daemon >/dev/null; then
+	qemu-storage-daemon --blockdev driver=null-co,node-name=n0,size=1073741824 \
+		--export type=vhost-user-blk,id=e0,node-name=n0,addr.type=unix,addr.path="$vu/sock",writable=on,num-queues=1 \
+		>"$vu/qsd.log" 2>&1 &
+	qsd_pid=$!
+	for _ in $(seq 50); do [ -S "$vu/sock" ] && break; sleep 0.1; done
+fi
+vusecs=${UVIRTIO_BENCH_VU_SECS:-2}
+if [ -S "$vu/sock" ]; then
+	for mode in irq poll; do
+		flag=
+		[ $mode = poll ] && flag=--poll
+		for rw in randread randwrite; do
+			for qd in 1 32; do
+				for _ in 1 2 3; do
+					tools/build/uvirtio bench "vhost-user:$vu/sock" \
+						--rw $rw --qd $qd -t "$vusecs" $flag 2>&1 |
+						sed -n "s/^result uvirtio bench /vhostres uvirtio-$mode /p"
+				done
+			done
+		done
+	done | tee -a "$raw" | cut -c1-160
+else
+	uv_log "qemu-storage-daemon did not start: vhost-user rows missing"
+fi
+[ -n "$qsd_pid" ] && kill "$qsd_pid" 2>/dev/null
+rm -rf "$vu"
+
 uv_log "writing $out/results.{md,json,png}"
 python3 - "$raw" "$out" "$secs" "$ring_ops" <<'PY'
 import json, re, sys
 raw, out, secs, ring_ops = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 blk, notif, sysc, ring, info = {}, {}, {}, {}, {}
+vhost = {}
 for line in open(raw, errors="replace"):
     line = line.rstrip("\n")
     if line.startswith("fio-json "):
@@ -146,6 +182,10 @@ for line in open(raw, errors="replace"):
         sysc[(f[1], f[2], int(kv["qd"]))] = {
             "syscalls_per_io": float(kv["syscalls_per_io"]),
             "by_nr": {k[2:]: int(v) for k, v in kv.items() if k.startswith("nr")}}
+    elif line.startswith("vhostres "):
+        f = line.split()
+        kv = dict(x.split("=", 1) for x in f[3:] if "=" in x)
+        vhost.setdefault((f[1], f[2], int(kv["qd"])), []).append(kv)
     elif line.startswith("ringres "):
         _, name, batch, ns = line.split()
         ring[(name, int(batch))] = float(ns)
@@ -193,6 +233,32 @@ for d in ("uvirtio-irq", "uvirtio-poll"):
             nrows.append({"op": rw, "qd": qd, "driver": d, **n,
                           "syscalls_per_io": s["syscalls_per_io"] if s else None,
                           "syscalls_by_nr": s["by_nr"] if s else None})
+md.append("")
+md.append("## vhost-user-blk: libuvirtio against qemu-storage-daemon (host, null-co, "
+          "4 KiB, median of 3 with min-max)")
+md.append("")
+md.append("| op | QD | mode | IOPS (min-max) | p50 us | doorbells/req | interrupts/req |")
+md.append("|---|---:|---|---:|---:|---:|---:|")
+vrows = []
+def med(xs):
+    xs = sorted(xs)
+    return xs[(len(xs) - 1) // 2]
+for rw in ("randread", "randwrite"):
+    for qd in (1, 32):
+        for d in ("uvirtio-irq", "uvirtio-poll"):
+            runs = vhost.get((d, rw, qd))
+            if not runs:
+                continue
+            iops = [float(r["iops"]) for r in runs]
+            p50 = med([float(r["p50_us"]) for r in runs])
+            db = med([float(r["db_per_io"]) for r in runs])
+            irq = med([float(r["irq_per_io"]) for r in runs]) \
+                if all("irq_per_io" in r for r in runs) else None
+            md.append(f"| {rw} | {qd} | {d[8:]} | {med(iops):.0f} ({min(iops):.0f}-{max(iops):.0f}) | "
+                      f"{p50:.1f} | {db:.3f} | {'%.3f' % irq if irq is not None else 'polling'} |")
+            vrows.append({"op": rw, "qd": qd, "driver": "vhost-user-" + d, "iops": med(iops),
+                          "iops_min": min(iops), "iops_max": max(iops), "repeats": len(runs),
+                          "p50_us": p50, "doorbells_per_io": db, "irqs_per_io": irq})
 md.append("")
 md.append(f"## Ring micro-benchmark (host, 2 threads pinned to CPUs 0/1, ring 256, "
           f"{ring_ops} ops, median of 5)")
@@ -252,7 +318,7 @@ text = "\n".join(md) + "\n"
 open(f"{out}/results.md", "w").write(text)
 print(text)
 json.dump({"info": info, "blk": rows, "notifications": nrows, "ring": rrows,
-           "targets": targets}, open(f"{out}/results.json", "w"), indent=1)
+           "vhost_user": vrows, "targets": targets}, open(f"{out}/results.json", "w"), indent=1)
 # Data for gnuplot: one row per op/QD, one column per driver.
 with open(f"{out}/blk.dat", "w") as f:
     f.write("case " + " ".join(drivers) + "\n")

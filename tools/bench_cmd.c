@@ -95,15 +95,23 @@ static int parse_uint(const char *s, unsigned long lo, unsigned long hi,
 }
 
 /*
- * Interrupt count of the device: the fake's counter, or the module's over
- * netlink.  -1 when not available.
+ * Interrupt count of the device: the fake's counter, the module's over
+ * netlink for a PCI function, else what the queue's eventfd counted.  -1
+ * when not available.
  */
-static long long irq_count(struct uvirtio_fake *fake, uint32_t pci_addr)
+static long long irq_count(struct uvirtio_fake *fake, uint32_t pci_addr,
+			   struct uvirtio_blk_queue *q)
 {
 	struct cli_nl_dev *devs;
 	unsigned int n, i;
 	long long ret = -1;
 
+	if (pci_addr == UINT32_MAX && q && uvirtio_blk_q_fd(q) >= 0) {
+		struct uvirtio_blk_q_stats st;
+
+		uvirtio_blk_q_get_stats(q, &st);
+		return (long long)st.interrupts;
+	}
 	if (fake) {
 		struct uvirtio_fake_stats st;
 
@@ -127,6 +135,7 @@ struct bench_opts {
 
 struct bench_result {
 	uint64_t ios, ns, p50, p99, max, doorbells;
+	uint64_t bounced;	/* bytes through the bounce pool */
 	unsigned int qd_max;	/* most requests in flight at once */
 	long long irqs;		/* -1: unknown */
 };
@@ -154,10 +163,10 @@ static void print_result(const struct bench_opts *o, const char *bdf,
 		       "\"secs\": %.3f, \"ios\": %" PRIu64 ", \"iops\": %.0f, "
 		       "\"mib_per_s\": %.2f, \"latency_us\": {\"p50\": %.1f, "
 		       "\"p99\": %.1f, \"max\": %.1f}, \"doorbells_per_io\": %.4f, "
-		       "\"interrupts_per_io\": ",
+		       "\"bounced_bytes\": %" PRIu64 ", \"interrupts_per_io\": ",
 		       rw, o->bs, o->qd, o->poll ? "true" : "false", r->qd_max, secs,
 		       r->ios, iops, mibs, r->p50 / 1000.0, r->p99 / 1000.0,
-		       r->max / 1000.0, db);
+		       r->max / 1000.0, db, r->bounced);
 		if (irq >= 0)
 			printf("%.4f}\n", irq);
 		else
@@ -174,6 +183,9 @@ static void print_result(const struct bench_opts *o, const char *bdf,
 	printf("  doorbells:  %.4f per request\n", db);
 	if (irq >= 0)
 		printf("  interrupts: %.4f per request\n", irq);
+	else if (o->poll)
+		printf("  interrupts: none (polling)\n");
+	printf("  bounced:    %" PRIu64 " bytes\n", r->bounced);
 	printf("result uvirtio bench %s bs=%u qd=%u ios=%" PRIu64
 	       " secs=%.3f iops=%.0f mib_s=%.2f p50_us=%.1f p99_us=%.1f"
 	       " max_us=%.1f db_per_io=%.4f", rw, o->bs, o->qd, r->ios, secs,
@@ -181,6 +193,7 @@ static void print_result(const struct bench_opts *o, const char *bdf,
 	       db);
 	if (irq >= 0)
 		printf(" irq_per_io=%.4f", irq);
+	printf(" bounced=%" PRIu64, r->bounced);
 	printf("\n");
 }
 
@@ -198,6 +211,7 @@ static int run(const struct bench_opts *o)
 	uint64_t *t_sub = NULL, *lat = NULL, nlat = 0, nblocks, seed = 0x5eed;
 	uint64_t t_start = 0, t_end, warm_end, db0 = 0, now;
 	unsigned int *free_slots = NULL, nfree = 0, i;
+	struct uvirtio_blk_q_stats st0 = { 0 }, st1;
 	long long irq0 = -1, irq1;
 	bool measuring = false;
 	uint32_t pci_addr = 0;
@@ -278,9 +292,12 @@ static int run(const struct bench_opts *o)
 
 		if (!measuring && now >= warm_end) {
 			measuring = true;
-			irq0 = irq_count(fake, pci_addr);
+			irq0 = irq_count(fake, pci_addr, q);
+			uvirtio_blk_q_get_stats(q, &st0);
 			db0 = bench_doorbells;
 			t_start = now = bench_now_ns();
+			/* the measured window is whole, however late it began */
+			t_end = t_start + (uint64_t)o->secs * 1000000000ull;
 		}
 		if (now >= t_end)
 			break;
@@ -343,7 +360,9 @@ static int run(const struct bench_opts *o)
 	}
 	r.ns = bench_now_ns() - t_start;
 	r.doorbells = bench_doorbells - db0;
-	irq1 = irq_count(fake, pci_addr);
+	irq1 = irq_count(fake, pci_addr, q);
+	uvirtio_blk_q_get_stats(q, &st1);
+	r.bounced = st1.bounced_bytes - st0.bounced_bytes;
 	r.irqs = irq0 >= 0 && irq1 >= irq0 ? irq1 - irq0 : -1;
 	qsort(lat, nlat, sizeof(*lat), cmp_u64);
 	if (nlat) {

@@ -19,6 +19,7 @@ enum {
 	RC_NOTFOUND = 4,	/* no such device, or module not loaded */
 	RC_PERM = 5,		/* not permitted */
 	RC_TIMEOUT = 6,		/* events: -t ran out before -n COUNT */
+	RC_FILE = 7,		/* a host file could not be read or written */
 };
 
 #define VIRTIO_PCI_VENDOR	0x1af4
@@ -97,6 +98,9 @@ int cli_open_backend(const char *arg, char name[CLI_NAME_MAX],
 		     struct uvirtio_backend **be, struct uvirtio_fake **fake);
 /* Report a library error while bringing a @what device up: exit code. */
 int cli_open_err(int ret, const char *bdf, const char *what);
+
+/* Report a host file's error (not the device's): RC_FILE. */
+int cli_file_err(int err, const char *path);
 
 /* Subcommands: return an exit code. */
 int cmd_list(int argc, char **argv);

@@ -186,27 +186,34 @@ static void hexdump(const unsigned char *p, size_t len, uint64_t base,
 	}
 }
 
-static const char rng_usage[] = "usage: uvirtio rng BDF [-n BYTES] [-o FILE]";
+static const char rng_usage[] =
+	"usage: uvirtio rng DEVICE [-n BYTES] [-o FILE] [-t SECONDS]";
 
 int cmd_rng(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "bytes", required_argument, NULL, 'n' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct uvirtio_backend *be = NULL;
 	struct uvirtio_rng *rng = NULL;
 	const char *out = NULL;
-	uint64_t nbytes = 32;
+	uint64_t nbytes = 32, done = 0, shown = 0, tmo = 5;
 	unsigned char *buf = NULL;
 	char bdf[CLI_NAME_MAX];
 	int opt, ret, rc, ofd = -1;
 	ssize_t n;
 
-	while ((opt = getopt_long(argc, argv, "n:o:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:o:t:h", opts, NULL)) != -1) {
 		switch (opt) {
+		case 't':
+			if (cli_parse_size(optarg, &tmo) || !tmo || tmo > 3600)
+				return cli_usage_err("rng: bad timeout '%s' (1..3600 s)",
+						     optarg);
+			break;
 		case 'n':
 			if (cli_parse_size(optarg, &nbytes) || !nbytes ||
 			    nbytes > (1ULL << 30))
@@ -230,6 +237,14 @@ int cmd_rng(int argc, char **argv)
 		cli_err("out of memory");
 		return RC_ERR;
 	}
+	/* the file first: its error is not the device's */
+	if (out) {
+		ofd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (ofd < 0) {
+			rc = cli_file_err(errno, out);
+			goto out;
+		}
+	}
 	rc = open_backend(argv[optind], bdf, &be);
 	if (rc)
 		goto out;
@@ -238,27 +253,41 @@ int cmd_rng(int argc, char **argv)
 		rc = cli_open_err(ret, bdf, "rng");
 		goto out;
 	}
-	n = uvirtio_rng_read(rng, buf, nbytes);
-	if (n < 0) {
-		rc = cli_errno((int)n, "%s: read", bdf);
-		goto out;
-	}
-	if (out) {
-		ofd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (ofd < 0) {
-			rc = cli_errno(errno, "%s", out);
+	/* Stream: every answer of a slow device goes out as it comes. */
+	while (done < nbytes) {
+		n = uvirtio_rng_read_some(rng, buf + done, nbytes - done,
+					  (int)tmo * 1000);
+		if (n < 0) {
+			rc = cli_errno((int)n, "%s: read, after %" PRIu64
+				       " of %" PRIu64 " bytes", bdf, done,
+				       nbytes);
 			goto out;
 		}
-		ret = write_all(ofd, buf, (size_t)n);
-		if (!ret && close(ofd))
-			ret = -errno;
+		if (ofd >= 0) {
+			ret = write_all(ofd, buf + done, (size_t)n);
+			if (ret) {
+				rc = cli_file_err(ret, out);
+				goto out;
+			}
+		}
+		done += (uint64_t)n;
+		/* whole lines of 32 bytes, and the last one */
+		while (ofd < 0 && shown < done &&
+		       (done - shown >= 32 || done == nbytes)) {
+			size_t k = done - shown < 32 ? done - shown : 32;
+
+			hexdump(buf + shown, k, 0, false);
+			fflush(stdout);
+			shown += k;
+		}
+	}
+	if (ofd >= 0) {
+		ret = close(ofd);
 		ofd = -1;
 		if (ret) {
-			rc = cli_errno(ret, "%s", out);
+			rc = cli_file_err(errno, out);
 			goto out;
 		}
-	} else {
-		hexdump(buf, (size_t)n, 0, false);
 	}
 	rc = RC_OK;
 out:
@@ -384,7 +413,7 @@ static int blk_read(struct blkctx *c, uint64_t off, uint64_t len,
 	if (out) {
 		ofd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (ofd < 0) {
-			rc = cli_errno(errno, "%s", out);
+			rc = cli_file_err(errno, out);
 			goto out;
 		}
 	}
@@ -401,7 +430,7 @@ static int blk_read(struct blkctx *c, uint64_t off, uint64_t len,
 		if (ofd >= 0) {
 			ret = write_all(ofd, buf + (from - pos), to - from);
 			if (ret) {
-				rc = cli_errno(ret, "%s", out);
+				rc = cli_file_err(ret, out);
 				goto out;
 			}
 		} else {
@@ -413,7 +442,7 @@ static int blk_read(struct blkctx *c, uint64_t off, uint64_t len,
 		ret = close(ofd);
 		ofd = -1;
 		if (ret) {
-			rc = cli_errno(errno, "%s", out);
+			rc = cli_file_err(errno, out);
 			goto out;
 		}
 	}
@@ -465,15 +494,15 @@ static int blk_write(struct blkctx *c, uint64_t off, const char *in)
 	if (in && strcmp(in, "-")) {
 		ifd = open(in, O_RDONLY | O_CLOEXEC);
 		if (ifd < 0)
-			return cli_errno(errno, "%s", in);
+			return cli_file_err(errno, in);
 	}
 	/* A regular file that does not fit: refuse before writing anything. */
 	if (!fstat(ifd, &st) && S_ISREG(st.st_mode) &&
 	    (uint64_t)st.st_size > c->info.capacity - off) {
 		cli_err("%s: input does not fit: %" PRIu64 " bytes at 0x%" PRIx64
-			", capacity is %" PRIu64 " bytes", c->bdf,
+			", capacity is %" PRIu64 " bytes; nothing written", c->bdf,
 			(uint64_t)st.st_size, off, c->info.capacity);
-		rc = RC_ERR;
+		rc = RC_USAGE;
 		goto out_close;
 	}
 	ret = uvirtio_blk_alloc_buf(c->blk, chunk, (void **)&buf);
@@ -486,7 +515,7 @@ static int blk_write(struct blkctx *c, uint64_t off, const char *in)
 		size_t len;
 
 		if (n < 0) {
-			rc = cli_errno((int)n, "%s", in ? in : "stdin");
+			rc = cli_file_err((int)n, in ? in : "stdin");
 			goto out;
 		}
 		if (!n)
@@ -500,9 +529,21 @@ static int blk_write(struct blkctx *c, uint64_t off, const char *in)
 			padded = true;
 		}
 		if (off + done + len > c->info.capacity) {
+			/*
+			 * A pipe ran past the end: what was written stays
+			 * written, so make it durable and say exactly what.
+			 */
+			ret = done && c->info.flush ? uvirtio_blk_flush(c->blk) : 0;
+			if (ret) {
+				rc = cli_errno(ret, "%s: flush", c->bdf);
+				goto out;
+			}
 			cli_err("%s: input does not fit: capacity is %" PRIu64
-				" bytes", c->bdf, c->info.capacity);
-			rc = RC_ERR;
+				" bytes; %" PRIu64 " bytes at 0x%" PRIx64
+				" were written%s, the rest of the input was not",
+				c->bdf, c->info.capacity, done, off,
+				done && c->info.flush ? " and flushed" : "");
+			rc = RC_USAGE;
 			goto out;
 		}
 		ret = uvirtio_blk_write(c->blk, off + done, buf, len);
@@ -664,11 +705,58 @@ out:
 }
 
 static const char blk_usage[] =
-	"usage: uvirtio blk BDF info\n"
-	"       uvirtio blk BDF read OFFSET LEN [-o FILE]\n"
-	"       uvirtio blk BDF write OFFSET [-i FILE]\n"
-	"       uvirtio blk BDF verify [-s MIB]\n"
-	"       uvirtio blk BDF randrw [-n OPS] [-s SPAN_MIB] [--poll]";
+	"usage: uvirtio blk DEVICE info\n"
+	"       uvirtio blk DEVICE read OFFSET LEN [-o FILE]\n"
+	"       uvirtio blk DEVICE write OFFSET [-i FILE]\n"
+	"       uvirtio blk DEVICE discard OFFSET LEN\n"
+	"       uvirtio blk DEVICE write-zeroes OFFSET LEN [--unmap]\n"
+	"       uvirtio blk DEVICE verify [-s MIB]\n"
+	"       uvirtio blk DEVICE randrw [-n OPS] [-s SPAN_MIB] [--poll]";
+
+/* discard or write-zeroes of [@off, @off + @len), flushed if it can be. */
+static int blk_range(struct blkctx *c, bool discard, uint64_t off,
+		     uint64_t len, bool unmap)
+{
+	const char *what = discard ? "discard" : "write-zeroes";
+	uint64_t max = discard ? c->info.max_discard_sectors :
+				 c->info.max_write_zeroes_sectors;
+	int rc, ret;
+
+	if (discard ? !c->info.discard : !c->info.write_zeroes) {
+		cli_err("%s: the device does not offer %s", c->bdf, what);
+		return RC_ERR;
+	}
+	if (c->info.read_only) {
+		cli_err("%s: device is read-only", c->bdf);
+		return RC_ERR;
+	}
+	rc = check_range(c, off, len);
+	if (rc)
+		return rc;
+	if (max && len / 512 > max) {
+		cli_err("%s: %s of %" PRIu64 " bytes exceeds the device's maximum of %"
+			PRIu64 " bytes per request", c->bdf, what, len, max * 512);
+		return RC_USAGE;
+	}
+	ret = discard ? uvirtio_blk_discard(c->blk, off, len) :
+			uvirtio_blk_write_zeroes(c->blk, off, len, unmap);
+	if (ret == -EINVAL && discard && c->info.discard_sector_alignment > 1) {
+		cli_err("%s: discard must be aligned to %u sectors", c->bdf,
+			c->info.discard_sector_alignment);
+		return RC_USAGE;
+	}
+	if (ret)
+		return cli_errno(ret, "%s: %s at 0x%" PRIx64, c->bdf, what, off);
+	if (c->info.flush) {
+		ret = uvirtio_blk_flush(c->blk);
+		if (ret)
+			return cli_errno(ret, "%s: flush", c->bdf);
+	}
+	printf("%s: %s %" PRIu64 " bytes at 0x%" PRIx64 "%s\n", c->bdf,
+	       discard ? "discarded" : "zeroed", len, off,
+	       !discard && unmap ? " (unmap allowed)" : "");
+	return RC_OK;
+}
 
 int cmd_blk(int argc, char **argv)
 {
@@ -679,12 +767,14 @@ int cmd_blk(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "input", required_argument, NULL, 'i' },
 		{ "poll", no_argument, NULL, 'p' },
+		{ "unmap", no_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *out = NULL, *in = NULL, *op, *dev;
 	uint64_t ops = 2000, mib = 0, off = 0, len = 0;
-	bool poll = false, have_n = false, have_s = false;
+	bool poll = false, have_n = false, have_s = false, unmap = false;
+	bool ranged;
 	struct blkctx c;
 	char **pos;
 	int opt, npos = 0, rc;
@@ -695,7 +785,7 @@ int cmd_blk(int argc, char **argv)
 		return RC_ERR;
 	}
 	/* Options may come anywhere ("-" mode): collect the other words. */
-	while ((opt = getopt_long(argc, argv, "-n:s:o:i:ph", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "-n:s:o:i:puh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 1:
 			pos[npos++] = optarg;
@@ -724,6 +814,9 @@ int cmd_blk(int argc, char **argv)
 		case 'p':
 			poll = true;
 			break;
+		case 'u':
+			unmap = true;
+			break;
 		case 'h':
 			free(pos);
 			printf("%s\n", blk_usage);
@@ -735,31 +828,73 @@ int cmd_blk(int argc, char **argv)
 	}
 	while (optind < argc)	/* after "--" */
 		pos[npos++] = argv[optind++];
-	if (npos < 2)
-		goto usage;
+	if (npos < 2) {
+		rc = npos ? cli_usage_err("blk: missing the operation after '%s'\n%s",
+					  pos[0], blk_usage) :
+			    cli_usage_err("blk: missing DEVICE and operation\n%s",
+					  blk_usage);
+		free(pos);
+		return rc;
+	}
 	dev = pos[0];
 	op = pos[1];
+	ranged = !strcmp(op, "read") || !strcmp(op, "discard") ||
+		 !strcmp(op, "write-zeroes");
 	if (!strcmp(op, "info") || !strcmp(op, "verify") ||
 	    !strcmp(op, "randrw")) {
-		if (npos != 2)
-			goto usage;
-	} else if (!strcmp(op, "read")) {
-		if (npos != 4 || cli_parse_size(pos[2], &off) ||
-		    cli_parse_size(pos[3], &len) || !len)
-			goto usage;
-	} else if (!strcmp(op, "write")) {
-		if (npos != 3 || cli_parse_size(pos[2], &off))
-			goto usage;
+		if (npos != 2) {
+			rc = cli_usage_err("blk: %s takes no argument, got '%s'",
+					   op, pos[2]);
+			free(pos);
+			return rc;
+		}
+	} else if (ranged || !strcmp(op, "write")) {
+		int want = ranged ? 4 : 3;
+
+		if (npos != want) {
+			rc = cli_usage_err("blk: %s takes %s, got %d argument(s)",
+					   op, ranged ? "OFFSET LEN" : "OFFSET",
+					   npos - 2);
+			free(pos);
+			return rc;
+		}
+		if (cli_parse_size(pos[2], &off)) {
+			rc = cli_usage_err("blk: bad OFFSET '%s'", pos[2]);
+			free(pos);
+			return rc;
+		}
+		if (ranged && (cli_parse_size(pos[3], &len) || !len)) {
+			rc = cli_usage_err("blk: bad LEN '%s' (must be > 0)",
+					   pos[3]);
+			free(pos);
+			return rc;
+		}
 	} else {
 		free(pos);
 		return cli_usage_err("blk: unknown operation '%s'", op);
 	}
 	/* Options that make no sense for the operation are errors. */
-	if ((have_n && strcmp(op, "randrw")) ||
-	    (have_s && strcmp(op, "randrw") && strcmp(op, "verify")) ||
-	    (poll && strcmp(op, "randrw")) || (out && strcmp(op, "read")) ||
-	    (in && strcmp(op, "write")))
-		goto usage;
+	{
+		const char *bad = NULL;
+
+		if (have_n && strcmp(op, "randrw"))
+			bad = "-n";
+		else if (have_s && strcmp(op, "randrw") && strcmp(op, "verify"))
+			bad = "-s";
+		else if (poll && strcmp(op, "randrw"))
+			bad = "--poll";
+		else if (out && strcmp(op, "read"))
+			bad = "-o";
+		else if (in && strcmp(op, "write"))
+			bad = "-i";
+		else if (unmap && strcmp(op, "write-zeroes"))
+			bad = "--unmap";
+		if (bad) {
+			free(pos);
+			return cli_usage_err("blk: %s does not apply to %s", bad,
+					     op);
+		}
+	}
 	if (!have_s)
 		mib = !strcmp(op, "randrw") ? 32 : 1;
 
@@ -774,13 +909,13 @@ int cmd_blk(int argc, char **argv)
 			rc = blk_write(&c, off, in);
 		else if (!strcmp(op, "verify"))
 			rc = blk_verify(&c, mib);
+		else if (!strcmp(op, "discard") || !strcmp(op, "write-zeroes"))
+			rc = blk_range(&c, !strcmp(op, "discard"), off, len,
+				       unmap);
 		else
 			rc = blk_randrw(&c, ops, mib);
 	}
 	blk_close(&c);
 	free(pos);
 	return rc;
-usage:
-	free(pos);
-	return cli_usage_err("%s", blk_usage);
 }

@@ -101,6 +101,39 @@ static int read_fn(const char *bdf, struct pcifn *fn)
 	return 0;
 }
 
+/*
+ * "modern" (a virtio 1.x id), "transitional" (a pre-1.0 id with the
+ * virtio 1.x capabilities too) or "legacy" (without them), as info says.
+ * Unprivileged readers see only 64 bytes of config space: then the
+ * capabilities are out of sight and a pre-1.0 id counts as transitional.
+ */
+static const char *pci_kind(const struct pcifn *fn)
+{
+	unsigned char cfg[256];
+	unsigned int pos, n;
+	char p[512];
+	ssize_t len;
+	int fd;
+
+	if (fn->device >= 0x1040)
+		return "modern";
+	devpath(p, sizeof(p), fn->bdf, "config");
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return "transitional";
+	len = read(fd, cfg, sizeof(cfg));
+	close(fd);
+	if (len < (ssize_t)sizeof(cfg) || !(cfg[0x06] & 0x10))
+		return "transitional";
+	/* bounded walk: at most 48 capabilities, as the library does */
+	for (pos = cfg[0x34] & 0xfc, n = 0; pos >= 0x40 && n < 48;
+	     pos = cfg[pos + 1] & 0xfc, n++)
+		if (cfg[pos] == 0x09 && pos + 3 < sizeof(cfg) &&
+		    cfg[pos + 3] == 1 /* VIRTIO_PCI_CAP_COMMON_CFG */)
+			return "transitional";
+	return "legacy";
+}
+
 /* The generic netlink family, which also has the counters.  Return: 0. */
 static int get_owners_nl(struct owners *o)
 {
@@ -328,7 +361,7 @@ int cmd_list(int argc, char **argv)
 		if (names[i]->d_name[0] == '.' ||
 		    read_fn(names[i]->d_name, &fn))
 			continue;
-		kind = fn.device >= 0x1040 ? "modern" : "transitional";
+		kind = pci_kind(&fn);
 		if (!strcmp(fn.driver, DRV_NAME) && own.state == 1)
 			e = find_owner(&own, fn.bdf);
 		if (!strcmp(fn.driver, DRV_NAME) && own.state < 0)

@@ -48,7 +48,7 @@ expect_rc() {
 
 # expect_err NAME PATTERN: last stderr matches an extended regex.
 expect_err() {
-	if grep -Eq "$2" "$tmp/err"; then
+	if grep -Eq -e "$2" "$tmp/err"; then
 		ok "$1"
 	else
 		nok "$1: stderr '$(head -c 300 "$tmp/err")' lacks /$2/"
@@ -56,7 +56,7 @@ expect_err() {
 }
 
 expect_out() {
-	if grep -Eq "$2" "$tmp/out"; then
+	if grep -Eq -e "$2" "$tmp/out"; then
 		ok "$1"
 	else
 		nok "$1: stdout '$(head -c 300 "$tmp/out")' lacks /$2/"
@@ -353,7 +353,59 @@ printf 'hello' >"$tmp/in"
 expect_rc "fake blk write (padded)" 0 UVIRTIO_FAKE=blk -- blk 00:02.0 write 4K -i "$tmp/in"
 expect_out "blk write message" 'wrote 512 bytes at 0x1000 \(last block zero-padded\)'
 expect_rc "fake blk write unaligned offset" 2 UVIRTIO_FAKE=blk -- blk 00:02.0 write 100 -i "$tmp/in"
-expect_rc "fake blk write too big" 1 UVIRTIO_FAKE=blk -- blk 00:02.0 write 8M -i "$tmp/in"
+expect_rc "fake blk write too big" 2 UVIRTIO_FAKE=blk -- blk 00:02.0 write 8M -i "$tmp/in"
+expect_err "fake blk write too big: nothing written" 'does not fit.*nothing written'
+
+# --- the example on a disk without a write cache (no FLUSH) -----------------
+ex=$here/../userlib/build/examples/blk_rw
+if [ -x "$ex" ]; then
+	if "$ex" --fake-no-flush -n 200 >"$tmp/out" 2>"$tmp/err"; then
+		ok "examples/blk_rw without FLUSH"
+	else
+		nok "examples/blk_rw without FLUSH: $(head -c 300 "$tmp/err")"
+	fi
+else
+	nok "examples/blk_rw not built (make -C userlib examples)"
+fi
+
+# --- host files are not the device: exit 7 ----------------------------------
+expect_rc "rng -o into a missing dir" 7 UVIRTIO_FAKE=rng -- rng 00:03.0 -o /nonexistent/dir/f
+expect_err "rng -o message names the file" '/nonexistent/dir/f: No such file or directory'
+expect_rc "blk read -o into a missing dir" 7 UVIRTIO_FAKE=blk -- blk 00:02.0 read 0 512 -o /nonexistent/dir/f
+expect_rc "blk write -i a missing file" 7 UVIRTIO_FAKE=blk -- blk 00:02.0 write 0 -i /nonexistent/f
+expect_err "blk write -i message" '/nonexistent/f: No such file or directory'
+expect_rc "blk write -i a directory" 7 UVIRTIO_FAKE=blk -- blk 00:02.0 write 0 -i /
+expect_rc "rng -t 0" 2 UVIRTIO_FAKE=rng -- rng 00:03.0 -t 0
+expect_rc "fake rng -o file" 0 UVIRTIO_FAKE=rng -- rng 00:03.0 -n 100 -o "$tmp/rng.bin"
+if [ "$(wc -c <"$tmp/rng.bin")" = 100 ]; then ok "rng -o wrote 100 bytes"; else nok "rng -o size $(wc -c <"$tmp/rng.bin")"; fi
+expect_rc "fake rng hexdump of 40 bytes" 0 UVIRTIO_FAKE=rng -- rng 00:03.0 -n 40
+if [ "$(wc -l <"$tmp/out")" = 2 ]; then ok "rng hexdump: whole lines"; else nok "rng hexdump lines: $(cat "$tmp/out")"; fi
+
+# --- a pipe that runs past the end: written part flushed, reported ----------
+head -c 9437184 /dev/zero | UVIRTIO_FAKE=blk "$bin" blk 00:02.0 write 0 >"$tmp/out" 2>"$tmp/err"
+got=$?
+if [ $got = 2 ] && grep -Eq 'bytes at 0x0 were written and flushed, the rest of the input was not' "$tmp/err"; then
+	ok "pipe past the end: rc 2, says what was written"
+else
+	nok "pipe past the end: rc $got, $(head -c 300 "$tmp/err")"
+fi
+
+# --- discard and write-zeroes ------------------------------------------------
+expect_rc "fake blk write-zeroes" 0 UVIRTIO_FAKE=blk -- blk 00:02.0 write-zeroes 64K 8K --unmap
+expect_out "write-zeroes message" 'zeroed 8192 bytes at 0x10000 \(unmap allowed\)'
+expect_rc "fake blk discard" 0 UVIRTIO_FAKE=blk -- blk 00:02.0 discard 0 4K
+expect_out "discard message" 'discarded 4096 bytes at 0x0'
+expect_rc "discard beyond the end" 2 UVIRTIO_FAKE=blk -- blk 00:02.0 discard 8M 4K
+expect_rc "discard LEN 0" 2 UVIRTIO_FAKE=blk -- blk 00:02.0 discard 0 0
+expect_err "discard LEN 0 names it" "bad LEN '0'"
+expect_rc "--unmap on read" 2 UVIRTIO_FAKE=blk -- blk 00:02.0 read 0 512 --unmap
+expect_err "--unmap on read names it" 'unmap does not apply to read'
+expect_rc "read without LEN" 2 UVIRTIO_FAKE=blk -- blk 00:02.0 read 0
+expect_err "read without LEN says so" 'read takes OFFSET LEN, got 1 argument'
+expect_rc "read bad OFFSET" 2 UVIRTIO_FAKE=blk -- blk 00:02.0 read zz 512
+expect_err "read bad OFFSET names it" "bad OFFSET 'zz'"
+expect_rc "info with an argument" 2 UVIRTIO_FAKE=blk -- blk 00:02.0 info extra
+expect_err "info with an argument names it" "info takes no argument, got 'extra'"
 
 # --- bench on the fake device ----------------------------------------------
 expect_rc "fake bench qd4" 0 UVIRTIO_FAKE=blk -- bench 00:02.0 -t 1 --qd 4
@@ -364,7 +416,7 @@ expect_out "bench latency" '^  latency: +p50 [0-9]+\.[0-9] us, p99 [0-9]+\.[0-9]
 expect_out "bench doorbells" '^  doorbells: +[0-9]+\.[0-9]{4} per request$'
 expect_out "bench interrupts" '^  interrupts: +[0-9]+\.[0-9]{4} per request$'
 expect_out "bench result line" \
-	'^result uvirtio bench randread bs=4096 qd=4 ios=[1-9][0-9]* secs=[0-9.]+ iops=[0-9]+ mib_s=[0-9.]+ p50_us=[0-9.]+ p99_us=[0-9.]+ max_us=[0-9.]+ db_per_io=[0-9.]+ irq_per_io=[0-9.]+$'
+	'^result uvirtio bench randread bs=4096 qd=4 ios=[1-9][0-9]* secs=[0-9.]+ iops=[0-9]+ mib_s=[0-9.]+ p50_us=[0-9.]+ p99_us=[0-9.]+ max_us=[0-9.]+ db_per_io=[0-9.]+ irq_per_io=[0-9.]+ bounced=0$'
 expect_rc "fake bench randwrite --poll --bs 8K --json" 0 UVIRTIO_FAKE=blk -- \
 	bench 00:02.0 -t 1 --rw randwrite --bs 8K --poll --json
 if python3 - "$tmp/out" >"$tmp/py" 2>&1 <<'EOF'

@@ -116,6 +116,12 @@ int cli_errno(int err, const char *fmt, ...)
 	return rc;
 }
 
+int cli_file_err(int err, const char *path)
+{
+	cli_err("%s: %s", path, strerror(err < 0 ? -err : err));
+	return RC_FILE;
+}
+
 int cli_usage_err(const char *fmt, ...)
 {
 	va_list ap;

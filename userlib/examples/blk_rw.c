@@ -3,8 +3,12 @@
  * blk_rw - write a pattern to a virtio-blk device, flush, read it back,
  * verify, and report IOPS.
  *
- *   blk_rw 0000:00:04.0 [-n requests] [-b block-size] [-q depth]
- *   blk_rw --fake       [...]          (in-process fake device)
+ *   blk_rw DEVICE [-n requests] [-b block-size] [-q depth]
+ *   blk_rw --fake       [...]   (in-process fake device)
+ *   blk_rw --fake-no-flush ...  (the same without a write cache: no FLUSH)
+ *
+ * DEVICE is a device string (uvirtio/open.h): 0000:00:04.0,
+ * vhost-user:/run/blk.sock, ...
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
 #include <uvirtio/uvirtio.h>
 
@@ -90,18 +95,20 @@ int main(int argc, char **argv)
 	}
 	if (!addr || !bs || !n || !depth || depth > 64) {
 		fprintf(stderr,
-			"usage: %s PCI-ADDR|--fake [-n N] [-b BS] [-q DEPTH<=64]\n",
+			"usage: %s DEVICE|--fake|--fake-no-flush [-n N] [-b BS] [-q DEPTH<=64]\n",
 			argv[0]);
 		return 2;
 	}
-	if (!strcmp(addr, "--fake")) {
+	if (!strcmp(addr, "--fake") || !strcmp(addr, "--fake-no-flush")) {
 		struct uvirtio_fake_config c;
 
 		uvirtio_fake_default_config(&c, VIRTIO_ID_BLOCK);
 		c.queue_size = 128;
+		if (!strcmp(addr, "--fake-no-flush"))
+			c.features &= ~(1ull << VIRTIO_BLK_F_FLUSH);
 		r = uvirtio_fake_create(&c, &fake, &be);
 	} else {
-		r = uvirtio_kmod_open(addr, NULL, &be);
+		r = uvirtio_backend_open(addr, NULL, &be);
 	}
 	if (r) {
 		fprintf(stderr, "open %s: %s\n", addr, strerror(-r));
@@ -134,7 +141,8 @@ int main(int argc, char **argv)
 	fill(buf, bs * depth, 1);
 	t0 = now();
 	r = run(q, true, buf, n, bs, depth, span);
-	if (!r)
+	/* a disk without a volatile write cache (write-cache=off) has no FLUSH */
+	if (!r && info.flush)
 		r = uvirtio_blk_flush(blk);
 	t1 = now();
 	if (r)

@@ -36,6 +36,12 @@ struct blk_req {
 	void *user_data;
 	char *id_dst;
 	bool in_use;
+	/* a bounced read or write: its run in the pool, the caller's iovs */
+	bool bounced;
+	bool bounce_read;
+	uint32_t b_first, b_pages;
+	struct iovec *b_iov;
+	int b_iovcnt;
 	/*
 	 * uvirtio_backend_unmap_gen() when the request was built, and its data ranges:
 	 * if one of them is unmapped before the completion, the device's
@@ -50,9 +56,24 @@ struct blk_req {
 	} range[REQ_RANGES];
 };
 
+/*
+ * The queue's bounce pool: library memory that stands in for caller
+ * memory that was never registered (uvirtio_blk_q_set_bounce()).  One
+ * DMA allocation, handed out in runs of pages, first fit; allocated at
+ * the first request that needs it.
+ */
+struct bounce_pool {
+	struct uvirtio_dma dma;		/* dma.vaddr NULL: not allocated */
+	size_t size;			/* 0: bouncing forbidden */
+	uint8_t *used;			/* one byte per page */
+	uint32_t npages, inuse;
+};
+
 struct uvirtio_blk_queue {
 	struct uvirtio_blk *blk;
 	struct uvirtq *vq;
+	struct bounce_pool bp;
+	struct uvirtio_blk_q_stats stats;
 	struct uvirtio_dma area;
 	struct blk_req *reqs;
 	uint16_t *free_slots;
@@ -101,6 +122,11 @@ static void queue_free(struct uvirtio_backend *be, struct uvirtio_blk_queue *q)
 		return;
 	uvirtq_destroy(q->vq);
 	uvirtio_backend_dma_free(be, &q->area);
+	if (q->bp.dma.vaddr)
+		uvirtio_backend_dma_free(be, &q->bp.dma);
+	free(q->bp.used);
+	for (unsigned int i = 0; q->reqs && i < q->nslots; i++)
+		free(q->reqs[i].b_iov);
 	free(q->reqs);
 	free(q->free_slots);
 	free(q->bufs);
@@ -122,6 +148,7 @@ static int queue_init(struct uvirtio_blk *blk, struct uvirtio_blk_queue *q,
 
 	q->blk = blk;
 	q->poll = !intr;
+	q->bp.size = UVIRTIO_BLK_BOUNCE_DEFAULT;
 	ret = uvirtq_create(blk->dev, index, &vp, &q->vq);
 	if (ret)
 		return ret;
@@ -414,11 +441,125 @@ static int get_slot(struct uvirtio_blk_queue *q, uint16_t *slot)
 	return 0;
 }
 
+static void bounce_release(struct uvirtio_blk_queue *q, struct blk_req *r)
+{
+	if (!r->bounced)
+		return;
+	memset(q->bp.used + r->b_first, 0, r->b_pages);
+	q->bp.inuse -= r->b_pages;
+	free(r->b_iov);
+	r->b_iov = NULL;
+	r->bounced = false;
+}
+
 static void put_slot(struct uvirtio_blk_queue *q, uint16_t slot)
 {
+	bounce_release(q, &q->reqs[slot]);
 	q->reqs[slot].in_use = false;
 	q->reqs[slot].nranges = 0;
 	q->free_slots[q->nfree++] = slot;
+}
+
+/* First fit of @pages free pages; -EAGAIN while requests hold them. */
+static int bounce_get(struct uvirtio_blk_queue *q, uint32_t pages,
+		      uint32_t *first)
+{
+	struct bounce_pool *bp = &q->bp;
+	uint32_t i, run = 0;
+	int ret;
+
+	if (!bp->dma.vaddr) {
+		ret = uvirtio_backend_dma_alloc(uvirtio_dev_backend(q->blk->dev),
+						bp->size, &bp->dma);
+		if (ret)
+			return ret;
+		bp->npages = (uint32_t)(bp->dma.len / 4096);
+		bp->used = calloc(bp->npages, 1);
+		if (!bp->used) {
+			uvirtio_backend_dma_free(uvirtio_dev_backend(q->blk->dev),
+						 &bp->dma);
+			bp->dma.vaddr = NULL;
+			return -ENOMEM;
+		}
+	}
+	if (pages > bp->npages)
+		return -E2BIG;
+	for (i = 0; i < bp->npages; i++) {
+		run = bp->used[i] ? 0 : run + 1;
+		if (run == pages) {
+			*first = i + 1 - pages;
+			memset(bp->used + *first, 1, pages);
+			bp->inuse += pages;
+			return 0;
+		}
+	}
+	return -EAGAIN;
+}
+
+/*
+ * Stand in for caller memory that is not registered: the whole request
+ * goes through one run of the pool, split at size_max.  Writes copy in
+ * now, reads copy out at completion.
+ */
+static int bounce_data(struct uvirtio_blk_queue *q, uint16_t slot,
+		       bool write, const struct iovec *iov, int iovcnt,
+		       uint64_t total, unsigned int *n, unsigned int limit)
+{
+	struct blk_req *r = &q->reqs[slot];
+	uint32_t smax = q->blk->info.size_max ? q->blk->info.size_max :
+						(1u << 30);
+	uint32_t first, pages = (uint32_t)((total + 4095) / 4096);
+	uint64_t off = 0, iova;
+	uint8_t *base;
+	int ret, i;
+
+	if ((total + smax - 1) / smax > limit - *n)
+		return -EINVAL;		/* too many segments even so */
+	ret = bounce_get(q, pages, &first);
+	if (ret)
+		return ret;
+	r->b_iov = malloc(sizeof(*iov) * (size_t)(iovcnt ? iovcnt : 1));
+	if (!r->b_iov) {
+		memset(q->bp.used + first, 0, pages);
+		q->bp.inuse -= pages;
+		return -ENOMEM;
+	}
+	memcpy(r->b_iov, iov, sizeof(*iov) * (size_t)iovcnt);
+	r->b_iovcnt = iovcnt;
+	r->b_first = first;
+	r->b_pages = pages;
+	r->bounced = true;
+	r->bounce_read = !write;
+	base = (uint8_t *)q->bp.dma.vaddr + (size_t)first * 4096;
+	iova = q->bp.dma.iova + (uint64_t)first * 4096;
+	if (write) {
+		for (i = 0; i < iovcnt; i++) {
+			memcpy(base + off, iov[i].iov_base, iov[i].iov_len);
+			off += iov[i].iov_len;
+		}
+		off = 0;
+	}
+	while (off < total) {
+		uint32_t len = (uint32_t)UV_MIN(total - off, (uint64_t)smax);
+
+		q->bufs[(*n)++] = (struct uvirtq_buf){ iova + off, len };
+		off += len;
+	}
+	q->stats.bounced_requests++;
+	q->stats.bounced_bytes += total;
+	return 0;
+}
+
+static void bounce_copy_out(struct uvirtio_blk_queue *q, struct blk_req *r)
+{
+	const uint8_t *src = (uint8_t *)q->bp.dma.vaddr +
+			     (size_t)r->b_first * 4096;
+	int i;
+
+	for (i = 0; i < r->b_iovcnt; i++) {
+		memcpy(r->b_iov[i].iov_base, src, r->b_iov[i].iov_len);
+		src += r->b_iov[i].iov_len;
+	}
 }
 
 static uint8_t *slot_va(struct uvirtio_blk_queue *q, uint16_t slot)
@@ -467,6 +608,7 @@ static int rw(struct uvirtio_blk_queue *q, bool write, uint64_t offset,
 	unsigned int n = 1, limit;
 	uint64_t total, gen;
 	uint16_t slot;
+	bool bounce;
 	int ret, i;
 
 	if ((ret = q_check(q)))
@@ -481,8 +623,19 @@ static int rw(struct uvirtio_blk_queue *q, bool write, uint64_t offset,
 	gen = uvirtio_backend_unmap_gen(uvirtio_dev_backend(blk->dev));
 	limit = 1 + blk->data_seg_max;
 	ret = add_data(q, iov, iovcnt, &n, limit, &total);
-	if (ret)
+	bounce = ret == -EFAULT && q->bp.size;
+	if (bounce) {
+		/* some memory is not registered: all of it goes through the pool */
+		n = 1;
+		total = 0;
+		for (i = 0; i < iovcnt; i++) {
+			if (iov[i].iov_len && !iov[i].iov_base)
+				return -EFAULT;
+			total += iov[i].iov_len;
+		}
+	} else if (ret) {
 		return ret;
+	}
 	if (!total || total % blk->info.blk_size ||
 	    offset > blk->info.capacity ||
 	    total > blk->info.capacity - offset || total > UINT32_MAX - 1)
@@ -490,13 +643,21 @@ static int rw(struct uvirtio_blk_queue *q, bool write, uint64_t offset,
 	ret = get_slot(q, &slot);
 	if (ret)
 		return ret;
+	if (bounce) {
+		ret = bounce_data(q, slot, write, iov, iovcnt, total, &n, limit);
+		if (ret) {
+			put_slot(q, slot);
+			return ret;
+		}
+	}
 	fill_hdr(q, slot, write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN,
 		 offset / 512);
 	q->reqs[slot].id_dst = NULL;
 	q->reqs[slot].gen = gen;
-	q->reqs[slot].nranges = iovcnt > REQ_RANGES ? REQ_RANGES + 1 :
-						    (unsigned int)iovcnt;
-	for (i = 0; i < iovcnt && i < REQ_RANGES; i++) {
+	/* the pool is ours and stays mapped: nothing to watch then */
+	q->reqs[slot].nranges = bounce ? 0 : iovcnt > REQ_RANGES ?
+				REQ_RANGES + 1 : (unsigned int)iovcnt;
+	for (i = 0; !bounce && i < iovcnt && i < REQ_RANGES; i++) {
 		q->reqs[slot].range[i].va = (uintptr_t)iov[i].iov_base;
 		q->reqs[slot].range[i].len = iov[i].iov_len;
 	}
@@ -703,6 +864,9 @@ static int collect(struct uvirtio_blk_queue *q, unsigned int max,
 		if (q->reqs[slot].id_dst && !out[*n].ret)
 			memcpy(q->reqs[slot].id_dst, slot_va(q, slot) + SLOT_ID,
 			       VIRTIO_BLK_ID_BYTES);
+		if (q->reqs[slot].bounced && q->reqs[slot].bounce_read &&
+		    !out[*n].ret)
+			bounce_copy_out(q, &q->reqs[slot]);
 		put_slot(q, slot);
 		(*n)++;
 	}
@@ -722,12 +886,14 @@ static int64_t mono_ns(void)
 	return ts_ns(&ts);
 }
 
-static void drain(int fd)
+/* Read an eventfd; its counter is how many times it was signalled. */
+static uint64_t drain(int fd)
 {
 	uint64_t v;
 
-	if (fd >= 0 && read(fd, &v, sizeof(v)) < 0)
-		return;
+	if (fd < 0 || read(fd, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
 }
 
 UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
@@ -785,7 +951,7 @@ UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
 			if (ret < 0 && errno != EINTR)
 				return n ? (int)n : -errno;
 			if (ret > 0 && (pfd[0].revents & POLLIN))
-				drain(qfd);
+				q->stats.interrupts += drain(qfd);
 			if (ret > 0 && (pfd[2].revents & POLLIN)) {
 				/* removed: check_status() says -ENODEV */
 				ret = uvirtio_dev_check_status(q->blk->dev);
@@ -800,6 +966,33 @@ UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
 			}
 		}
 	}
+}
+
+UV_EXPORT int uvirtio_blk_q_set_bounce(struct uvirtio_blk_queue *q,
+				       size_t bytes)
+{
+	if (!q)
+		return -EINVAL;
+	if (q->bp.inuse)
+		return -EBUSY;
+	if (bytes > (1ull << 32))
+		return -EINVAL;
+	if (q->bp.dma.vaddr) {
+		uvirtio_backend_dma_free(uvirtio_dev_backend(q->blk->dev),
+					 &q->bp.dma);
+		memset(&q->bp.dma, 0, sizeof(q->bp.dma));
+	}
+	free(q->bp.used);
+	q->bp.used = NULL;
+	q->bp.npages = 0;
+	q->bp.size = UV_ALIGN_UP(bytes, (size_t)4096);
+	return 0;
+}
+
+UV_EXPORT void uvirtio_blk_q_get_stats(struct uvirtio_blk_queue *q,
+				       struct uvirtio_blk_q_stats *st)
+{
+	*st = q->stats;
 }
 
 UV_EXPORT int uvirtio_blk_q_fd(struct uvirtio_blk_queue *q)

@@ -1067,20 +1067,42 @@ static uint64_t rng_next(struct uvirtio_fake *f)
 	return f->rng_state * 0x2545f4914f6cdd1dull;
 }
 
-static void rng_execute(struct uvirtio_fake *f, struct fake_chain *c,
+/*
+ * Fill the chain with bytes.  A rate-limited source sleeps first, with
+ * the lock dropped so the driver can go on touching registers; if the
+ * driver reset the device meanwhile, the ring may be gone: return false
+ * and complete nothing.
+ */
+static bool rng_execute(struct uvirtio_fake *f, struct fake_chain *c,
 			uint32_t *used_len)
 {
+	uint32_t k, left = f->cfg.rng_max_bytes ? f->cfg.rng_max_bytes :
+						  UINT32_MAX;
 	unsigned int i;
-	uint32_t k;
 
+	if (f->cfg.rng_delay_ms) {
+		struct timespec ts = {
+			f->cfg.rng_delay_ms / 1000,
+			(long)(f->cfg.rng_delay_ms % 1000) * 1000000,
+		};
+
+		pthread_mutex_unlock(&f->lock);
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&f->lock);
+		if (f->stop || f->removed ||
+		    !(f->status & VIRTIO_CONFIG_S_DRIVER_OK))
+			return false;
+	}
 	*used_len = 0;
-	for (i = 0; i < c->nsegs; i++) {
+	for (i = 0; i < c->nsegs && left; i++) {
 		if (!c->segs[i].write)
 			continue;
-		for (k = 0; k < c->segs[i].len; k++)
+		for (k = 0; k < c->segs[i].len && left; k++, left--) {
 			c->segs[i].p[k] = (uint8_t)rng_next(f);
-		*used_len += c->segs[i].len;
+			(*used_len)++;
+		}
 	}
+	return true;
 }
 
 static bool take_fault(struct uvirtio_fake *f, enum uvirtio_fake_fault fault)
@@ -1304,10 +1326,16 @@ again:
 					      nb - 1 - i : i];
 		uint32_t len = 0;
 
-		if (f->cfg.device_type == VIRTIO_ID_BLOCK)
+		if (f->cfg.device_type == VIRTIO_ID_BLOCK) {
 			blk_execute(f, c, &len);
-		else
-			rng_execute(f, c, &len);
+		} else if (!rng_execute(f, c, &len)) {
+			/* reset while we slept: the rings may be freed */
+			for (; i < nb; i++)
+				free(batch[f->cfg.reverse_completion ?
+					   nb - 1 - i : i].segs);
+			free(batch);
+			return;
+		}
 		if (packed) {
 			slots = (uint16_t)(slots + complete_packed(f, q,
 						(void *)desc, c, len));

@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * rng.c - virtio-rng driver (one polled queue, 4 KiB bounce buffer).
+ * rng.c - virtio-rng driver: one queue, a 4 KiB DMA buffer the device
+ * fills, and an interrupt-driven wait when the device has a vector for the
+ * queue (polling otherwise).  One request is out at a time; a wait that
+ * times out leaves it out, and the next read takes up where it stopped.
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
@@ -18,12 +23,14 @@
 #include "util.h"
 
 #define RNG_BUF		4096
-#define RNG_TIMEOUT_NS	(5ll * 1000 * 1000 * 1000)
+#define RNG_TIMEOUT_MS	5000
 
 struct uvirtio_rng {
 	struct uvirtio_dev *dev;
 	struct uvirtq *vq;
 	struct uvirtio_dma buf;
+	bool inflight;		/* the request is with the device */
+	uint32_t want;		/* its length */
 };
 
 UV_EXPORT int uvirtio_rng_open(struct uvirtio_backend *be,
@@ -38,6 +45,7 @@ UV_EXPORT int uvirtio_rng_open(struct uvirtio_backend *be,
 	struct uvirtio_rng *rng;
 	int ret;
 
+
 	if (!be || !out)
 		return -EINVAL;
 	rng = calloc(1, sizeof(*rng));
@@ -46,6 +54,8 @@ UV_EXPORT int uvirtio_rng_open(struct uvirtio_backend *be,
 	ret = uvirtio_dev_open(be, &dp, &rng->dev);
 	if (ret)
 		goto err_free;
+	/* queue 0 has vector 1 when there are two: sleep instead of spinning */
+	vp.use_interrupts = uvirtio_dev_num_vectors(rng->dev) >= 2;
 	ret = uvirtq_create(rng->dev, 0, &vp, &rng->vq);
 	if (ret)
 		goto err_dev;
@@ -87,54 +97,127 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
-UV_EXPORT ssize_t uvirtio_rng_read(struct uvirtio_rng *rng, void *buf,
-				   size_t len)
+/*
+ * Wait until the request completes or @deadline passes: on the eventfd
+ * with the device's removal fd beside it, or by polling with a status
+ * check every 256 spins.  Return: 1 with *@got, 0 on timeout, or -errno.
+ */
+static int wait_used(struct uvirtio_rng *rng, int64_t deadline,
+		     uint32_t *got)
 {
-	int64_t deadline = mono_ns() + RNG_TIMEOUT_NS;
-	uint8_t *dst = buf;
-	size_t done = 0;
+	int qfd = uvirtq_eventfd(rng->vq);
+	int rfd = uvirtio_backend_remove_fd(uvirtio_dev_backend(rng->dev));
+	unsigned int spins = 0;
+	void *cookie;
+	uint64_t v;
 	int ret;
 
-	if (!buf && len)
-		return -EINVAL;
-	if (len > SSIZE_MAX)
-		len = SSIZE_MAX;
-	while (done < len) {
-		struct uvirtq_buf b = { rng->buf.iova,
-					(uint32_t)UV_MIN(len - done,
-							 (size_t)RNG_BUF) };
-		unsigned int spins = 0;
-		void *cookie;
-		uint32_t got;
-
-		ret = uvirtq_add(rng->vq, NULL, 0, &b, 1, rng);
+	for (;;) {
+		ret = uvirtq_get_used(rng->vq, &cookie, got);
 		if (ret)
 			return ret;
-		ret = uvirtq_kick(rng->vq);
-		if (ret < 0)
-			return ret;
-		for (;;) {
-			ret = uvirtq_get_used(rng->vq, &cookie, &got);
-			if (ret < 0)
-				return ret;
-			if (ret == 1)
-				break;
+		if (qfd < 0) {
 			if (!(++spins & 255)) {
 				ret = uvirtio_dev_check_status(rng->dev);
 				if (ret)
 					return ret;
 				if (mono_ns() > deadline)
-					return -ETIMEDOUT;
+					return 0;
 				sched_yield();
 			}
+			continue;
 		}
-		/* got <= b.len was validated by the virtqueue layer. */
-		memcpy(dst + done, rng->buf.vaddr, got);
-		done += got;
-		if (got)
-			deadline = mono_ns() + RNG_TIMEOUT_NS;
-		else if (mono_ns() > deadline)
+		/* arm, re-check (no lost wakeup), then sleep */
+		ret = uvirtq_enable_cb(rng->vq);
+		if (ret < 0)
+			return ret;
+		if (ret == 0) {
+			struct pollfd pfd[2] = {
+				{ .fd = qfd, .events = POLLIN },
+				{ .fd = rfd, .events = POLLIN },
+			};
+			int64_t left = deadline - mono_ns();
+
+			if (left <= 0)
+				return 0;
+			ret = poll(pfd, 2, (int)UV_MIN(left / 1000000 + 1,
+						       (int64_t)INT32_MAX));
+			if (ret < 0 && errno != EINTR)
+				return -errno;
+			if (ret > 0 && (pfd[0].revents & POLLIN) &&
+			    read(qfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				return -errno;
+		}
+		ret = uvirtio_dev_check_status(rng->dev);
+		if (ret)
+			return ret;
+	}
+}
+
+UV_EXPORT ssize_t uvirtio_rng_read_some(struct uvirtio_rng *rng, void *buf,
+					size_t len, int timeout_ms)
+{
+	int64_t deadline;
+	uint32_t got = 0;
+	int ret;
+
+	if (!rng || (!buf && len) || timeout_ms < 0)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	deadline = mono_ns() + (int64_t)timeout_ms * 1000000;
+	for (;;) {
+		if (!rng->inflight) {
+			struct uvirtq_buf b = {
+				rng->buf.iova,
+				(uint32_t)UV_MIN(len, (size_t)RNG_BUF),
+			};
+
+			ret = uvirtq_add(rng->vq, NULL, 0, &b, 1, rng);
+			if (ret)
+				return ret;
+			ret = uvirtq_kick(rng->vq);
+			if (ret < 0)
+				return ret;
+			rng->inflight = true;
+			rng->want = b.len;
+		}
+		ret = wait_used(rng, deadline, &got);
+		if (ret < 0)
+			return ret;
+		if (ret == 0)
+			return -ETIMEDOUT;	/* still out: the next call waits on */
+		rng->inflight = false;
+		/* got <= want was validated by the virtqueue layer */
+		got = (uint32_t)UV_MIN((size_t)got, len);
+		if (got) {
+			memcpy(buf, rng->buf.vaddr, got);
+			return got;
+		}
+		/* a device may return nothing: ask again until the deadline */
+		if (mono_ns() > deadline)
 			return -ETIMEDOUT;
+	}
+}
+
+UV_EXPORT ssize_t uvirtio_rng_read(struct uvirtio_rng *rng, void *buf,
+				   size_t len)
+{
+	uint8_t *dst = buf;
+	size_t done = 0;
+	ssize_t n;
+
+	if (!rng || (!buf && len))
+		return -EINVAL;
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	while (done < len) {
+		/* the timeout counts from the last progress */
+		n = uvirtio_rng_read_some(rng, dst + done, len - done,
+					  RNG_TIMEOUT_MS);
+		if (n < 0)
+			return n;
+		done += (size_t)n;
 	}
 	return (ssize_t)done;
 }

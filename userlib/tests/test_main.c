@@ -538,13 +538,72 @@ static int t_blk_iov_limits(void)
 	CHECK_EQ(uvirtio_blk_read(e.blk, (c.capacity - 1) * 512, buf, 1024),
 		 -EINVAL);
 	CHECK_EQ(uvirtio_blk_read(e.blk, 0, buf, 0), -EINVAL);
-	chk = malloc(4096);		/* not mapped */
+	chk = malloc(4096);		/* not mapped, bouncing forbidden */
+	CHECK_EQ(uvirtio_blk_q_set_bounce(uvirtio_blk_get_queue(e.blk, 0), 0),
+		 0);
 	CHECK_EQ(uvirtio_blk_read(e.blk, 0, chk, 512), -EFAULT);
 	free(chk);
 	CHECK_EQ(uvirtio_blk_unmap_mem(e.blk, buf), 0);
 	CHECK_EQ(uvirtio_blk_read(e.blk, 0, buf, 512), -EFAULT);
 	env_close(&e);
 	free(buf);
+	return PASS;
+}
+
+/* Unregistered memory goes through the queue's bounce pool. */
+static int t_blk_bounce(void)
+{
+	struct uvirtio_blk_completion comp[4];
+	struct uvirtio_fake_config c;
+	struct uvirtio_blk_q_stats st;
+	struct uvirtio_blk_queue *q;
+	uint8_t *a = malloc(3 * 4096 + 512), *b = malloc(64 * 1024), *disk;
+	struct iovec iov[2];
+	uint64_t disk_len;
+	struct env e;
+
+	CHECK(a && b);
+	blkcfg(&c);
+	c.size_max = 4096;		/* a bounced run is split at size_max */
+	CHECK_EQ(env_open(&e, &c, NULL), 0);
+	q = uvirtio_blk_get_queue(e.blk, 0);
+	disk = uvirtio_fake_disk(e.fake, &disk_len);
+	pattern(a, 3 * 4096 + 512, 21);
+	/* two unregistered iovs, an odd split: copied in, on the disk */
+	iov[0] = (struct iovec){ a, 1000 };
+	iov[1] = (struct iovec){ a + 1000, 3 * 4096 + 512 - 1000 };
+	CHECK_EQ(uvirtio_blk_writev(e.blk, 4096, iov, 2), 0);
+	CHECK(!memcmp(disk + 4096, a, 3 * 4096 + 512));
+	/* and copied back */
+	memset(b, 0, 64 * 1024);
+	CHECK_EQ(uvirtio_blk_read(e.blk, 4096, b, 3 * 4096 + 512), 0);
+	CHECK(!memcmp(b, a, 3 * 4096 + 512));
+	uvirtio_blk_q_get_stats(q, &st);
+	CHECK_EQ(st.bounced_requests, 2);
+	CHECK_EQ(st.bounced_bytes, 2 * (3 * 4096 + 512));
+	/* a NULL base is still a fault, not a copy from address 0 */
+	iov[0] = (struct iovec){ NULL, 512 };
+	CHECK_EQ(uvirtio_blk_readv(e.blk, 0, iov, 1), -EFAULT);
+	/* a pool of 8 KiB: 3 pages do not fit, 2 requests of 1 page do */
+	CHECK_EQ(uvirtio_blk_q_set_bounce(q, 8192), 0);
+	CHECK_EQ(uvirtio_blk_read(e.blk, 0, b, 3 * 4096), -E2BIG);
+	CHECK_EQ(uvirtio_blk_q_read(q, 0, b, 4096, (void *)1), 0);
+	CHECK_EQ(uvirtio_blk_q_read(q, 4096, b + 8192, 4096, (void *)2), 0);
+	CHECK_EQ(uvirtio_blk_q_read(q, 8192, b + 16384, 4096, (void *)3),
+		 -EAGAIN);
+	/* no resizing under requests in flight */
+	CHECK_EQ(uvirtio_blk_q_set_bounce(q, 0), -EBUSY);
+	CHECK_EQ(uvirtio_blk_q_reap(q, 2, 4, comp, NULL), 2);
+	CHECK_EQ(comp[0].ret, 0);
+	CHECK_EQ(comp[1].ret, 0);
+	CHECK(!memcmp(b, disk, 4096));
+	CHECK(!memcmp(b + 8192, disk + 4096, 4096));
+	/* forbidden: -EFAULT as before */
+	CHECK_EQ(uvirtio_blk_q_set_bounce(q, 0), 0);
+	CHECK_EQ(uvirtio_blk_read(e.blk, 0, b, 4096), -EFAULT);
+	env_close(&e);
+	free(a);
+	free(b);
 	return PASS;
 }
 
@@ -681,6 +740,61 @@ static int t_blk_multiqueue(void)
 		CHECK_EQ(args[i].a.result, PASS);
 	}
 	env_close(&e);
+	return PASS;
+}
+
+static double secs_of(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A rate-limited source: sleep on the interrupt, stream what comes. */
+static int t_rng_slow(void)
+{
+	struct uvirtio_fake_config c;
+	struct uvirtio_fake_stats st;
+	struct uvirtio_backend *be;
+	struct uvirtio_rng *rng;
+	struct uvirtio_fake *f;
+	double w0, c0, wall, cpu;
+	uint8_t buf[64];
+
+	uvirtio_fake_default_config(&c, VIRTIO_ID_RNG);
+	c.rng_max_bytes = 16;		/* QEMU max-bytes=16 */
+	c.rng_delay_ms = 60;
+	CHECK_EQ(uvirtio_fake_create(&c, &f, &be), 0);
+	CHECK_EQ(uvirtio_rng_open(be, UVIRTIO_TRANSPORT_AUTO, &rng), 0);
+	/* one answer at a time: partial reads */
+	CHECK_EQ(uvirtio_rng_read_some(rng, buf, sizeof(buf), 2000), 16);
+	/* a full read waits for four answers without burning a CPU */
+	w0 = secs_of(CLOCK_MONOTONIC);
+	c0 = secs_of(CLOCK_PROCESS_CPUTIME_ID);
+	CHECK_EQ(uvirtio_rng_read(rng, buf, sizeof(buf)), sizeof(buf));
+	wall = secs_of(CLOCK_MONOTONIC) - w0;
+	cpu = secs_of(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	CHECK(wall >= 0.2);
+	if (cpu > wall * 0.25) {
+		fprintf(stderr, "  %.3f s of CPU in %.3f s: spinning\n", cpu,
+			wall);
+		return FAIL;
+	}
+	/* a timeout leaves the request out; the next call waits for it */
+	uvirtio_fake_get_stats(f, &st);
+	CHECK_EQ(uvirtio_rng_read_some(rng, buf, sizeof(buf), 5), -ETIMEDOUT);
+	CHECK_EQ(uvirtio_rng_read_some(rng, buf, sizeof(buf), 2000), 16);
+	{
+		struct uvirtio_fake_stats st2;
+
+		uvirtio_fake_get_stats(f, &st2);
+		CHECK_EQ(st2.completions - st.completions, 1);
+	}
+	CHECK_EQ(uvirtio_rng_read_some(rng, NULL, 4, 10), -EINVAL);
+	CHECK_EQ(uvirtio_rng_read_some(rng, buf, 4, -1), -EINVAL);
+	uvirtio_rng_close(rng);
+	uvirtio_backend_close(be);
 	return PASS;
 }
 
@@ -1187,9 +1301,11 @@ static const struct tcase cases[] = {
 	{ "blk_iov_limits", t_blk_iov_limits },
 	{ "blk_tiny_queue", t_blk_tiny_queue },
 	{ "blk_commands", t_blk_commands },
+	{ "blk_bounce", t_blk_bounce },
 	{ "blk_multiqueue", t_blk_multiqueue },
 	{ "reap_timeout", t_reap_timeout },
 	{ "rng", t_rng },
+	{ "rng_slow", t_rng_slow },
 	{ "fault_bad_used_id", t_fault_bad_used_id },
 	{ "fault_used_id_not_head", t_fault_used_id_not_head },
 	{ "fault_vq_not_head", t_vq_fault_not_head },

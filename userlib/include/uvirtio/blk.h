@@ -228,6 +228,46 @@ int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q, unsigned int min,
 		       unsigned int max, struct uvirtio_blk_completion *out,
 		       const struct timespec *timeout);
 
+/** UVIRTIO_BLK_BOUNCE_DEFAULT - bytes of a queue's bounce pool. */
+#define UVIRTIO_BLK_BOUNCE_DEFAULT (1u << 20)
+
+/**
+ * uvirtio_blk_q_set_bounce() - size, or forbid, the queue's bounce pool.
+ * @q: queue.
+ * @bytes: pool size (rounded up to 4 KiB); 0 forbids bouncing.
+ *
+ * A read or write whose memory was never registered (with
+ * uvirtio_blk_map(), uvirtio_blk_alloc_buf() or the backend) does not fail
+ * with -EFAULT: the whole request goes through this pool instead, as
+ * rcore's Hal::share() does: copied in at submission for a write, copied
+ * back at completion for a read.  Registered memory stays zero-copy.  The
+ * pool (UVIRTIO_BLK_BOUNCE_DEFAULT bytes unless set) is allocated at the
+ * first request that needs it; a request larger than the pool fails with
+ * -E2BIG, one that finds the pool full with -EAGAIN (reap, then retry).
+ * With bouncing forbidden, unregistered memory gives -EFAULT.
+ * Return: 0, -EBUSY while bounced requests are in flight, -EINVAL.
+ */
+int uvirtio_blk_q_set_bounce(struct uvirtio_blk_queue *q, size_t bytes);
+
+/**
+ * struct uvirtio_blk_q_stats - what a queue did.
+ * @interrupts: completion interrupts seen (the eventfd's signal count;
+ *	0 on a polled queue).
+ * @bounced_requests: requests that went through the bounce pool.
+ * @bounced_bytes: bytes copied through it.
+ * @__reserved: zero; room to grow.
+ */
+struct uvirtio_blk_q_stats {
+	uint64_t interrupts;
+	uint64_t bounced_requests;
+	uint64_t bounced_bytes;
+	uint64_t __reserved[5];
+};
+
+/** uvirtio_blk_q_get_stats() - copy the queue's counters to @st. */
+void uvirtio_blk_q_get_stats(struct uvirtio_blk_queue *q,
+			     struct uvirtio_blk_q_stats *st);
+
 /** uvirtio_blk_q_fd() - completion eventfd (-ENOENT when polling). */
 int uvirtio_blk_q_fd(struct uvirtio_blk_queue *q);
 

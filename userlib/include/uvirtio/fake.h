@@ -82,6 +82,9 @@ struct uvirtio_fake_config {
 	uint32_t discard_sector_alignment;
 	uint32_t max_write_zeroes_sectors;
 	uint32_t max_write_zeroes_seg;
+	/* rng: a rate-limited source, like QEMU's max-bytes/period */
+	uint32_t rng_max_bytes;		/* per request (0: the buffer's size) */
+	uint32_t rng_delay_ms;		/* before each completion */
 };
 
 /**

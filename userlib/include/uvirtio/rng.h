@@ -2,8 +2,10 @@
 /*
  * uvirtio/rng.h - virtio-rng (entropy source) driver.
  *
- * Uses one polled request queue and an internal 4 KiB DMA bounce buffer,
- * so the caller's buffer needs no mapping.
+ * Uses one request queue and an internal 4 KiB DMA buffer, so the
+ * caller's buffer needs no mapping.  A device with an interrupt vector
+ * for the queue is waited for on its eventfd (a rate-limited device costs
+ * no CPU while it refills); without one the queue is polled.
  *
  * Thread safety: a struct uvirtio_rng is single-threaded.
  */
@@ -41,6 +43,22 @@ void uvirtio_rng_close(struct uvirtio_rng *rng);
  * progress, -UVIRTIO_ENEEDS_RESET).
  */
 ssize_t uvirtio_rng_read(struct uvirtio_rng *rng, void *buf, size_t len);
+
+/**
+ * uvirtio_rng_read_some() - what the device gives within a time.
+ * @rng: device.
+ * @buf: output.
+ * @len: at most this many bytes (one request: at most 4096).
+ * @timeout_ms: how long to wait for the first byte.
+ *
+ * For streaming a slow device: returns as soon as the device answers.  A
+ * request that times out stays with the device; the next call waits for
+ * it again rather than asking twice.
+ * Return: bytes read (1..@len), -ETIMEDOUT when nothing came in time, or
+ * another negative errno (-EINVAL, -EIO, -ENODEV, -UVIRTIO_ENEEDS_RESET).
+ */
+ssize_t uvirtio_rng_read_some(struct uvirtio_rng *rng, void *buf, size_t len,
+			      int timeout_ms);
 
 #ifdef __cplusplus
 }
