@@ -292,15 +292,21 @@ vm_mmio_suite() {
 	local name=$1 kernel=$2 machine=$3 out=$UV_OUT/vm/$1 r vmrc
 	mkdir -p "$out"
 	if [ -z "${tools_built:-}" ]; then
-		run_logged tools-build make tools && tools_built=ok || tools_built=failed
+		if run_logged tools-build sh -c 'make tools && make vm-test'; then
+			tools_built=ok
+		else
+			tools_built=failed
+		fi
 	fi
 	if [ "$tools_built" != ok ]; then
-		result "$name" fail "the CLI does not build"
+		result "$name" fail "the CLI or the in-VM tests do not build"
 		return
 	fi
 	run_logged "$name" scripts/vm-run.sh -k "$kernel" -X "$machine" -i off \
 		-m 1G -t 600 -T 64 -o "$out" \
 		-a tools/build/uvirtio-static:uvirtio/uvirtio \
+		-a "$UV_OUT/selftests/libuvirtio_vm_test:uvirtio/vm_test" \
+		-a "$UV_OUT/mmio/libuvirtio_mmio_irq:uvirtio/mmio_irq" \
 		-p scripts/guest/mmio-tests >"$out.results" 2>&1
 	vmrc=$?
 	cat "$log_dir/$name.log" >>"$out.results"
