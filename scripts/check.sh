@@ -292,7 +292,7 @@ vm_mmio_suite() {
 	local name=$1 kernel=$2 machine=$3 out=$UV_OUT/vm/$1 r vmrc
 	mkdir -p "$out"
 	if [ -z "${tools_built:-}" ]; then
-		if run_logged tools-build sh -c 'make tools && make vm-test'; then
+		if run_logged tools-build sh -c 'make tools && make selftests'; then
 			tools_built=ok
 		else
 			tools_built=failed
@@ -306,6 +306,7 @@ vm_mmio_suite() {
 		-m 1G -t 600 -T 64 -o "$out" \
 		-a tools/build/uvirtio-static:uvirtio/uvirtio \
 		-a "$UV_OUT/selftests/libuvirtio_vm_test:uvirtio/vm_test" \
+		-a "$UV_OUT/selftests/uvirtio_mmio:uvirtio/uvirtio_mmio" \
 		-a "$UV_OUT/mmio/libuvirtio_mmio_irq:uvirtio/mmio_irq" \
 		-p scripts/guest/mmio-tests >"$out.results" 2>&1
 	vmrc=$?
