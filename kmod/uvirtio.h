@@ -359,8 +359,9 @@ static inline pid_t uvirtio_owner_vnr(struct uvirtio_device *udev)
 }
 
 /*
- * The files call one way (see core.c): main.c and pci.c call device.c,
- * which calls the leaves; everything may call core.c.
+ * The files call one way (see core.c): main.c, pci.c and mmio.c call
+ * device.c, which calls the leaves; everything may call core.c.  (rdwr.c
+ * and irq.c reach mmio.c's window helpers and the register layout.)
  */
 
 /* Module parameters, each beside its user (dma.c, iommu.c) */
