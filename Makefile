@@ -11,7 +11,7 @@ V	?= 0
 export UVIRTIO_OUT := $(OUT)
 
 .PHONY: all module lib tools selftests examples kernel deps check soak demo bench \
-	clean install uninstall help vm-shell vm-test
+	clean install uninstall help vm-shell vm-test fio deb
 
 all: lib tools
 
@@ -36,6 +36,14 @@ tools: lib
 selftests: lib vm-test
 	$(MAKE) -C selftests/uvirtio KSRC=$$(scripts/build-kernel.sh --src) \
 		OUTPUT=$(OUT)/selftests
+
+## The Debian packages, into out/deb/
+deb:
+	scripts/deb.sh
+
+## The fio ioengine (fetches and configures the fio source once, cached)
+fio: lib
+	$(MAKE) -C tools/fio OUT=$(OUT)/fio
 
 ## libuvirtio's device-matrix test (in the VM, and on the host over vhost-user),
 ## and the virtio-mmio interrupt check (out/mmio/: not a selftest run-tests runs)
@@ -144,6 +152,8 @@ help:
 	@echo '  make tools       the uvirtio CLI'
 	@echo '  make selftests   static selftests for the VM (into out/selftests)'
 	@echo '  make vm-test     only libuvirtio_vm_test, the device-matrix test'
+	@echo '  make fio         the fio ioengine, out/fio/uvirtio-fio.so (example job:'
+	@echo '                   tools/fio/uvirtio.fio)'
 	@echo '  make kernel      the debug test kernel (cached in ~/.cache/uvirtio)'
 	@echo '  make deps        install missing Debian packages'
 	@echo
@@ -156,6 +166,8 @@ help:
 	@echo '                   ring micro-benchmark vs ringtest; out/bench/results.*'
 	@echo
 	@echo 'Installing:'
+	@echo '  make deb         Debian packages into out/deb/ (uvirtio-dkms, libuvirtio0,'
+	@echo '                   libuvirtio-dev, uvirtio): apt install ./out/deb/*.deb'
 	@echo '  make install [DESTDIR=] [PREFIX=/usr/local] [KDIR=]'
 	@echo '  make uninstall, make clean'
 	@echo

@@ -555,4 +555,5 @@ module_exit(uvirtio_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Drive virtio PCI and virtio-mmio devices from user space");
+MODULE_VERSION(UVIRTIO_VERSION);
 MODULE_AUTHOR("The uvirtio authors");

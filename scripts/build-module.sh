@@ -22,7 +22,8 @@ shift 2
 mkdir -p "$out"
 rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
 	--exclude='*.mod*' --exclude='Module.symvers' --exclude='modules.order' \
-	"$UV_TOP/Kbuild" "$UV_TOP/kmod" "$UV_TOP/uapi" "$out/src/"
+	"$UV_TOP/Kbuild" "$UV_TOP/VERSION" "$UV_TOP/kmod" "$UV_TOP/uapi" \
+	"$out/src/"
 # Keep objects between runs (rsync above leaves them alone in src/).
 cc=gcc
 grep -q '^CONFIG_CC_IS_GCC=y' "$kdir/.config" 2>/dev/null || cc=cc

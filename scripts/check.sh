@@ -13,7 +13,8 @@
 #   kernel     build (or reuse) the debug test kernel
 #   vm-debug   KUnit + selftests on the debug kernel, with and without
 #              intel-iommu (in the kernel's default lazy IOTLB mode), with
-#              the full health check
+#              the full health check; and libuvirtio's vhost-vdpa transport
+#              on vdpa_sim_blk (uvirtio_vdpa, about a minute)
 #   vm-stock   selftests on Debian's stock 6.1 kernel, with and without
 #              intel-iommu (lazy, Debian's default)
 #   vm-contain the DMA-containment selftest (uvirtio_containment) on the
@@ -31,7 +32,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
 
-stages=${UVIRTIO_STAGES:-deps host lint kernel vm-debug vm-stock vm-contain vm-mmio harness}
+stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-contain vm-mmio harness}
 log_dir=$UV_OUT/check
 mkdir -p "$log_dir"
 pass=0 fail=0 skip=0
@@ -79,6 +80,22 @@ run_logged() {
 	return 1
 }
 
+# count_line NAME LOGNAME CMD...: a test program that ends with
+# "<NAME>: N passed, M failed[, K skipped]".
+count_line() {
+	local name=$1 logname=$2 line
+	shift 2
+	run_logged "$logname" "$@"
+	line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$log_dir/$logname.log" | tail -n 1)
+	if [ -z "$line" ]; then
+		result "$logname" fail "no result line"
+		return
+	fi
+	set -- $(echo "$line" | sed -E 's/^[^:]*: ([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\1 \2 \4/')
+	echo "  $name: $1 passed, $2 failed, ${3:-0} skipped"
+	add_counts "$name" "$1" "$2" "${3:-0}"
+}
+
 t_all=$(date +%s)
 
 if want deps; then
@@ -103,27 +120,20 @@ if want host; then
 	else
 		result build-tools fail
 	fi
-	# count_line NAME LOGNAME CMD...: a test program that ends with
-	# "<NAME>: N passed, M failed[, K skipped]".
-	count_line() {
-		local name=$1 logname=$2 line
-		shift 2
-		run_logged "$logname" "$@"
-		line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$log_dir/$logname.log" | tail -n 1)
-		if [ -z "$line" ]; then
-			result "$logname" fail "no result line"
-			return
-		fi
-		set -- $(echo "$line" | sed -E 's/^[^:]*: ([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\1 \2 \4/')
-		echo "  $name: $1 passed, $2 failed, ${3:-0} skipped"
-		add_counts "$name" "$1" "$2" "${3:-0}"
-	}
 	count_line userlib userlib-test make --no-print-directory -C userlib test-main
 	count_line vhost-user vhost-user-unit make --no-print-directory -C userlib \
 		test-vhost-user
+	count_line vhost-vdpa vhost-vdpa-unit make --no-print-directory -C userlib \
+		test-vhost-vdpa
 	count_line mmio mmio-unit make --no-print-directory -C userlib \
 		test-mmio
 	count_line cli cli-test tools/test-cli.sh
+	# the fio ioengine under Debian's fio, against qemu-storage-daemon
+	if run_logged build-fio-engine make fio; then
+		count_line fio-engine fio-engine tools/fio/test-fio.sh
+	else
+		result build-fio-engine fail
+	fi
 	# vhost-user against qemu-storage-daemon, on the host
 	if run_logged build-vm-test make vm-test; then
 		count_line vhost-user-peer vhost-user-peer tools/test-vhost-user.sh
@@ -141,6 +151,36 @@ if want host; then
 		# sequence of inputs every time; make soak explores new ones.
 		count_line fuzz fuzz-check make --no-print-directory -C userlib \
 			fuzz-check FUZZ_SEED=1 FUZZ_TIME=0 FUZZ_RUNS=60000
+	fi
+	stage_end
+fi
+
+if want deb; then
+	stage_start deb
+	# make deb from a clean copy; lintian, install, DKMS for both
+	# kernels, a program against the -dev package, purge (test-deb.sh);
+	# then the module DKMS built for 6.1 in a stock VM.
+	if run_logged deb-build scripts/deb.sh; then
+		result make-deb pass
+		count_line deb-test deb-test scripts/test-deb.sh
+		ko=$UV_OUT/deb/uvirtio-dkms-$(uv_stock_kver).ko
+		if [ -f "$ko" ]; then
+			if run_logged vm-dkms scripts/vm-run.sh -k stock -i on -d demo \
+				-K "$ko" -t 400 -o "$UV_OUT/vm/dkms" \
+				-a "$UV_TOP/tools/build/uvirtio-static:uvirtio/bin/uvirtio" \
+				-c 'set -e; export PATH=/uvirtio/bin:$PATH
+				    [ "$(cat /sys/module/uvirtio/version)" = '"$(cat VERSION)"' ]
+				    uvirtio bind 00:06.0; uvirtio list
+				    uvirtio blk 00:06.0 verify -s 4; uvirtio unbind 00:06.0'; then
+				result "DKMS-built module in a stock VM: list, blk verify" pass
+			else
+				result "DKMS-built module in a stock VM: list, blk verify" fail
+			fi
+		else
+			result "DKMS-built module in a stock VM" fail "no $ko"
+		fi
+	else
+		result make-deb fail "dpkg-buildpackage failed"
 	fi
 	stage_end
 fi
@@ -255,6 +295,17 @@ if want vm-debug; then
 		short=(-e UVIRTIO_KILL_ITERS=25 -e UVIRTIO_FUZZ_CALLS=25000)
 		[ "${UVIRTIO_SOAK:-0}" = 1 ] && short=()
 		vm_suite debug-iommu-off debug off -T 64 "${short[@]}"
+		# vhost-vdpa on vdpa_sim_blk: no PCI devices, no uvirtio.ko;
+		# the modules are loaded by the test, the device is made with
+		# the CLI (`uvirtio vdpa add`)
+		if run_logged tools-build make tools; then
+			vm_suite debug-vdpa debug off -d none -n -t 600 \
+				-x "vhost_vdpa vdpa_sim_blk" \
+				-a "$UV_TOP/tools/build/uvirtio-static:uvirtio/bin/uvirtio" \
+				-e UVIRTIO_TESTS=uvirtio_vdpa
+		else
+			result debug-vdpa fail "the CLI does not build"
+		fi
 	else
 		result vm-debug fail "the debug kernel is not built"
 	fi

@@ -4,7 +4,8 @@
 # Install the Debian packages uvirtio needs, if any are missing.  Idempotent:
 # when everything is present it only runs dpkg-query and returns.
 #
-#   scripts/deps.sh [host|vm|kernel|bench|all]    (default: all)
+#   scripts/deps.sh [host|vm|kernel|bench|fio-src|all]    (default: all)
+#   scripts/deps.sh fio-src    prints the configured fio source directory
 #
 # The stock 6.1 kernel image is not installed on the host (its postinst
 # would run initramfs hooks); it is downloaded and unpacked into the cache.
@@ -18,6 +19,8 @@ host_pkgs=(build-essential make gcc python3 pkg-config libnl-3-dev
 	   clang libclang-rt-14-dev)
 vm_pkgs=(qemu-system-x86 qemu-system-data busybox-static fio)
 kernel_pkgs=(linux-source-6.12 bc bison flex libelf-dev libssl-dev rsync)
+# `make deb` and its test.
+deb_pkgs=(debhelper dh-dkms dkms lintian dpkg-dev fakeroot adduser pkgconf)
 # `make bench`: the chart (fio is in vm_pkgs, ringtest needs linux-source).
 bench_pkgs=(gnuplot-nox fio linux-source-6.12)
 
@@ -73,7 +76,44 @@ fetch_stock_image() {
 	touch "$dir/.done"
 }
 
+# fio's source, configured as Debian builds it (for the fio ioengine's
+# headers), in the cache; prints its path.  The deb-src entry lives in a
+# private apt configuration: the system's sources are not touched.
+fio_src() {
+	local ver dir apt opts
+	ver=$(uv_pkg_version fio)
+	[ -n "$ver" ] || install_missing fio
+	ver=$(uv_pkg_version fio)
+	dir=$UV_CACHE/src/fio-$ver
+	if [ ! -f "$dir/.done" ]; then
+		install_missing dpkg-dev
+		apt=$UV_CACHE/apt
+		mkdir -p "$apt/lists/partial" "$apt/archives/partial"
+		echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main" \
+			>"$apt/sources.list"
+		opts=(-o "Dir::Etc::SourceList=$apt/sources.list"
+		      -o Dir::Etc::SourceParts=/dev/null
+		      -o "Dir::State::Lists=$apt/lists"
+		      -o "Dir::Cache::Archives=$apt/archives"
+		      -o APT::Sandbox::User=root)
+		uv_log "fetching the fio $ver source (deb-src in $apt)"
+		apt-get "${opts[@]}" update -qq >&2
+		rm -rf "$dir" "$dir.tmp"
+		mkdir -p "$dir.tmp"
+		(cd "$dir.tmp" && apt-get "${opts[@]}" source -q "fio=$ver" >&2)
+		mv "$dir.tmp"/fio-*/ "$dir"
+		rm -rf "$dir.tmp"
+		# the same configure line as debian/rules, for config-host.h
+		(cd "$dir" && ./configure --disable-native --prefix=/usr >&2)
+		touch "$dir/.done"
+	fi
+	echo "$dir"
+}
+
 case $what in
+fio-src)
+	fio_src
+	;;
 host)
 	install_missing "${host_pkgs[@]}"
 	;;
@@ -86,6 +126,9 @@ kernel)
 bench)
 	install_missing "${bench_pkgs[@]}"
 	;;
+deb)
+	install_missing "${deb_pkgs[@]}" "${host_pkgs[@]}"
+	;;
 stock)
 	k=$(stock_kver)
 	install_missing "linux-headers-$k"
@@ -97,10 +140,11 @@ headers612)
 all)
 	k=$(stock_kver)
 	install_missing "${host_pkgs[@]}" "${vm_pkgs[@]}" "${kernel_pkgs[@]}" \
+		"${deb_pkgs[@]}" \
 		"linux-headers-$k" "linux-headers-$(uv_src612_kver)"
 	fetch_stock_image "$k"
 	;;
 *)
-	uv_die "usage: $0 [host|vm|kernel|stock|headers612|bench|all]"
+	uv_die "usage: $0 [host|vm|kernel|stock|headers612|bench|fio-src|deb|all]"
 	;;
 esac

@@ -9,21 +9,24 @@
 #     -o FILE      output (gzip'ed newc cpio)
 #     -l "MODS"    kernel modules to include and modprobe at boot, with
 #                  their dependencies (default: the virtio stack)
+#     -x "MODS"    further modules to include (with their dependencies)
+#                  but not load at boot: for tests that modprobe them
 #     -a SRC:DST   add a file or directory (repeatable); DST is relative to /
 #     -e K=V       add a variable to /uvirtio/env (repeatable)
 #     -p FILE      payload: run by /init, its output goes to ttyS1
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-kver= modroot= out= payload=
+kver= modroot= out= payload= xmods=
 mods="virtio_pci virtio_blk virtio_net virtio_rng"
 adds=() envs=()
-while getopts "k:m:o:l:a:e:p:" o; do
+while getopts "k:m:o:l:x:a:e:p:" o; do
 	case $o in
 	k) kver=$OPTARG ;;
 	m) modroot=$OPTARG ;;
 	o) out=$OPTARG ;;
 	l) mods=$OPTARG ;;
+	x) xmods=$OPTARG ;;
 	a) adds+=("$OPTARG") ;;
 	e) envs+=("$OPTARG") ;;
 	p) payload=$OPTARG ;;
@@ -45,7 +48,7 @@ printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 # Modules and their dependencies, then a modules.dep for busybox modprobe.
 md=$modroot/lib/modules/$kver
 [ -f "$md/modules.dep" ] || depmod -b "$modroot" "$kver"
-kos=$(for m in $mods; do
+kos=$(for m in $mods $xmods; do
 	modprobe -S "$kver" -d "$modroot" --show-depends "$m" ||
 		echo "missing $m"
 done)

@@ -54,7 +54,12 @@
 #                 QEMU, which pulls and re-adds it over QMP when the guest
 #                 asks (uvirtio_reliability's hotplug test); its verdict
 #                 is part of the run's
+#     -x MODS     further kernel modules to put in the initramfs (with
+#                 their dependencies), not loaded at boot: the payload
+#                 modprobes them
 #     -n          do not build or load uvirtio.ko
+#     -K KO       load this uvirtio.ko instead of building one (e.g. the
+#                 module DKMS built from the Debian package)
 #     -v          copy the console to stderr as the VM runs
 #
 # The payload's output (ttyS1) is printed on stdout.  The exit status is 0
@@ -66,10 +71,11 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kernel=stock iommu=off devset=std timeout=900 outdir= cmd= payload=
+prebuilt_ko=
 modparams= taint_extra=0 nomod=0 verbose=0 hotplug=0 mem=1G lockdown=0
 machine=q35
-adds=() envs=()
-while getopts "k:i:d:t:o:a:e:M:T:c:p:m:X:HLnv" o; do
+adds=() envs=() xmods=()
+while getopts "k:i:d:t:o:a:e:M:T:c:p:m:x:K:X:HLnv" o; do
 	case $o in
 	X) machine=$OPTARG ;;
 	k) kernel=$OPTARG ;;
@@ -82,8 +88,10 @@ while getopts "k:i:d:t:o:a:e:M:T:c:p:m:X:HLnv" o; do
 	M) modparams=$OPTARG ;;
 	T) taint_extra=$OPTARG ;;
 	c) cmd=$OPTARG ;;
+	K) prebuilt_ko=$OPTARG ;;
 	p) payload=$OPTARG ;;
 	m) mem=$OPTARG ;;
+	x) xmods=(-x "$OPTARG") ;;
 	H) hotplug=1 ;;
 	L) lockdown=1 ;;
 	n) nomod=1 ;;
@@ -281,7 +289,10 @@ esac
 [ "$hotplug" = 0 ] || [ "$devset" = std ] || uv_die "-H needs the std device set"
 
 uvadd=()
-if [ "$nomod" = 0 ]; then
+if [ -n "$prebuilt_ko" ]; then
+	[ -f "$prebuilt_ko" ] || uv_die "no module at $prebuilt_ko"
+	uvadd+=(-a "$prebuilt_ko:uvirtio/uvirtio.ko")
+elif [ "$nomod" = 0 ]; then
 	"$UV_TOP/scripts/build-module.sh" "$kdir" "$UV_OUT/kmod/$kver" >/dev/null
 	for ko in "$UV_OUT/kmod/$kver"/*.ko; do
 		uvadd+=(-a "$ko:uvirtio/$(basename "$ko")")
@@ -325,6 +336,7 @@ mods=()
 [ "$machine" = q35 ] || mods=(-l "")
 "$UV_TOP/scripts/mkinitramfs.sh" -k "$kver" -m "$modroot" "${mods[@]}" \
 	-o "$outdir/initramfs.cpio.gz" "${uvadd[@]}" "${adds[@]}" "${envs[@]}" \
+	"${xmods[@]}" \
 	-e "UVIRTIO_IOMMU=$iommu" -e "UVIRTIO_KERNEL=$kernel" \
 	-e "UVIRTIO_MODPARAMS=$modparams" "${pl[@]}"
 

@@ -125,6 +125,28 @@ else
 	expect_rc "events --json without the module" 4 -- events --json -t 0
 fi
 
+# --- vdpa: argument checks, and no "vdpa" family on the host ----------------
+expect_rc "vdpa no subcommand" 2 -- vdpa
+expect_rc "vdpa unknown subcommand" 2 -- vdpa frob
+expect_rc "vdpa add missing MGMTDEV" 2 -- vdpa add blk0
+expect_rc "vdpa add bad name" 2 -- vdpa add 'a/b' vdpasim_blk
+expect_err "vdpa add bad name message" "bad device name 'a/b'"
+expect_rc "vdpa add bad mgmtdev" 2 -- vdpa add blk0 'pci//x'
+expect_rc "vdpa del too long a name" 2 -- vdpa del \
+	xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+expect_rc "vdpa list extra argument" 2 -- vdpa list blk0
+expect_rc "vdpa add --json" 2 -- --json vdpa add blk0 vdpasim_blk
+expect_rc "vdpa help" 0 -- vdpa --help
+if [ -e /sys/module/vdpa ]; then
+	echo "skip vdpa without the family: vdpa is loaded here"
+else
+	expect_rc "vdpa list without the family" 4 -- vdpa list
+	expect_err "vdpa list without the family message" \
+		'"vdpa" generic netlink family is not registered'
+	expect_rc "vdpa add without the family" 4 -- vdpa add blk0 vdpasim_blk
+	expect_rc "vdpa del without the family" 4 -- vdpa del blk0
+fi
+
 # --- list on the real sysfs ---------------------------------------------------
 expect_rc "list" 0 "$nomod" -- list
 expect_out "list header" '^BDF +ID +TYPE +KIND +DRIVER +OWNER'

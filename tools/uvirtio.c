@@ -47,6 +47,9 @@ static const char usage_text[] =
 	"                                   async random I/O: IOPS, MiB/s, latency\n"
 	"  events [--json] [-n COUNT] [-t SECONDS]\n"
 	"                                   follow bind/open/release/... events\n"
+	"  vdpa list [--json]               vdpa management devices and devices\n"
+	"  vdpa add NAME MGMTDEV            create a vdpa device (vdpa dev add)\n"
+	"  vdpa del NAME                    delete it\n"
 	"  help                             this text\n"
 	"\n"
 	"BDF is a PCI address, dddd:bb:dd.f or bb:dd.f.  Exit codes: 0 ok,\n"
@@ -387,6 +390,7 @@ static const struct {
 	{ "blk", cmd_blk },
 	{ "bench", cmd_bench },
 	{ "events", cmd_events },
+	{ "vdpa", cmd_vdpa },
 };
 
 int main(int argc, char **argv)

@@ -161,6 +161,7 @@ static const struct uv_transport_ops *const uv_transports[] = {
 	&uv_pci_modern_ops,
 	&uv_pci_legacy_ops,
 	&uv_vhost_user_ops,
+	&uv_vhost_vdpa_ops,
 	/* after PCI: they read BAR 0, which any backend may have */
 	&uv_mmio_ops,
 	&uv_mmio_legacy_ops,

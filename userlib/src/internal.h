@@ -149,6 +149,7 @@ struct uv_transport_ops {
 extern const struct uv_transport_ops uv_pci_modern_ops;
 extern const struct uv_transport_ops uv_pci_legacy_ops;
 extern const struct uv_transport_ops uv_vhost_user_ops;
+extern const struct uv_transport_ops uv_vhost_vdpa_ops;
 extern const struct uv_transport_ops uv_mmio_ops;
 extern const struct uv_transport_ops uv_mmio_legacy_ops;
 

@@ -9,6 +9,7 @@
 #include <uvirtio/kmod.h>
 #include <uvirtio/open.h>
 #include <uvirtio/vhost_user.h>
+#include <uvirtio/vhost_vdpa.h>
 
 #include "util.h"
 
@@ -34,6 +35,13 @@ static int open_vhost_user(const char *arg, const char *ctl_path,
 	return uvirtio_vhost_user_open(arg, NULL, out);
 }
 
+static int open_vhost_vdpa(const char *arg, const char *ctl_path,
+			   struct uvirtio_backend **out)
+{
+	(void)ctl_path;
+	return uvirtio_vhost_vdpa_open(arg, out);
+}
+
 static const struct {
 	const char *prefix;
 	enum uvirtio_scheme scheme;
@@ -42,7 +50,7 @@ static const struct {
 } schemes[] = {
 	{ "pci:", UVIRTIO_SCHEME_PCI, true, open_pci },
 	{ "vhost-user:", UVIRTIO_SCHEME_VHOST_USER, false, open_vhost_user },
-	{ "vhost-vdpa:", UVIRTIO_SCHEME_VHOST_VDPA, false, NULL },
+	{ "vhost-vdpa:", UVIRTIO_SCHEME_VHOST_VDPA, false, open_vhost_vdpa },
 	{ "mmio:", UVIRTIO_SCHEME_MMIO, false, open_mmio },
 	{ "vfio:", UVIRTIO_SCHEME_VFIO, true, NULL },
 };

@@ -54,12 +54,13 @@ struct uvirtio_dev;
 /**
  * enum uvirtio_transport_kind - which register interface to use.
  * @UVIRTIO_TRANSPORT_AUTO: the first transport that accepts the backend,
- *	in this order: PCI modern, PCI legacy, vhost-user.
+ *	in this order: PCI modern, PCI legacy, vhost-user, vhost-vdpa.
  * @UVIRTIO_TRANSPORT_MODERN: virtio 1.x PCI capabilities.
  * @UVIRTIO_TRANSPORT_LEGACY: legacy/transitional I/O BAR0.
  * @UVIRTIO_TRANSPORT_VHOST_USER: vhost-user front-end (the backend from
  *	uvirtio_vhost_user_open()).
- * @UVIRTIO_TRANSPORT_VHOST_VDPA: reserved for the vhost-vdpa transport.
+ * @UVIRTIO_TRANSPORT_VHOST_VDPA: vhost-vdpa (the backend from
+ *	uvirtio_vhost_vdpa_open()).
  * @UVIRTIO_TRANSPORT_MMIO: virtio-mmio, version 2 ("mmio") or legacy
  *	version 1 ("mmio-legacy"), over a backend whose BAR 0 is the
  *	register window (uvirtio_kmod_open_mmio()).  One interrupt for

@@ -18,5 +18,6 @@
 #include <uvirtio/kmod.h>
 #include <uvirtio/open.h>
 #include <uvirtio/vhost_user.h>
+#include <uvirtio/vhost_vdpa.h>
 
 #endif /* UVIRTIO_UVIRTIO_H */

@@ -1,0 +1,538 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libuvirtio's vhost-vdpa transport against vdpa_sim_blk, and the
+ * `uvirtio vdpa` CLI that creates the device.
+ *
+ * Each test loads vhost_vdpa and vdpa_sim_blk (virtio_vdpa must not be
+ * loaded: it would claim the device), creates "uvvdpa0" on the
+ * vdpasim_blk management device with `uvirtio vdpa add`, finds its
+ * /dev/vhost-vdpa-N and deletes it again with `uvirtio vdpa del`.
+ *
+ *  - cli.list_add_del: list shows the management device and the device
+ *    with its node; duplicate add, unknown management device and unknown
+ *    del fail with the documented exit codes.
+ *  - blk.verify: uvirtio_vhost_vdpa_open + uvirtio_blk_open (AUTO picks
+ *    vhost-vdpa), ACCESS_PLATFORM negotiated, 4 MiB written, read back
+ *    and compared, with interrupts (call eventfds) and then polling.
+ *  - blk.caller_memory: anonymous and private memory is refused, unmapped
+ *    memory is -EFAULT, shared anonymous memory and a memfd region work;
+ *    the memfd region outlives a close/re-open of the device on the same
+ *    backend (the IOTLB survives the reset).
+ *  - blk.exclusive: a second open of the node is -EBUSY; bad paths fail.
+ *  - cli_blk: `uvirtio blk vhost-vdpa:NODE info|verify|write|read` and
+ *    `uvirtio bench vhost-vdpa:NODE` through the library's device string.
+ *  - vm_test_matrix: libuvirtio_vm_test on vhost-vdpa:NODE (features,
+ *    GET_ID, random async writes verified, flush, re-open; interrupts and
+ *    polling); its KTAP is quoted as diagnostics.
+ *
+ * Environment: UVIRTIO_CLI (default /uvirtio/bin/uvirtio), UVIRTIO_VM_TEST
+ * (default /uvirtio/tests/libuvirtio_vm_test).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+
+#include <uvirtio/uvirtio.h>
+
+#include "kselftest_harness.h"
+
+#define DEVNAME		"uvvdpa0"
+#define MGMTDEV		"vdpasim_blk"
+#define VDPA_SYSFS	"/sys/bus/vdpa/devices/"
+#define IO_BYTES	(4u << 20)
+#define OUT_FILE	"/tmp/uvirtio_vdpa.out"
+
+static const char *cli(void)
+{
+	const char *c = getenv("UVIRTIO_CLI");
+
+	return c && *c ? c : "/uvirtio/bin/uvirtio";
+}
+
+/* Run the CLI with @args; its output lands in OUT_FILE.  Exit code or -1. */
+static int run_cli(const char *args)
+{
+	char cmd[512];
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s %s >" OUT_FILE " 2>&1", cli(), args);
+	st = system(cmd);
+	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static bool out_has(const char *needle)
+{
+	char buf[8192];
+	ssize_t n;
+	int fd = open(OUT_FILE, O_RDONLY);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return false;
+	buf[n] = 0;
+	return strstr(buf, needle) != NULL;
+}
+
+static void dump_out(struct __test_metadata *_metadata)
+{
+	char buf[2048];
+	ssize_t n;
+	int fd = open(OUT_FILE, O_RDONLY);
+
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0) {
+		buf[n] = 0;
+		TH_LOG("cli output: %s", buf);
+	}
+}
+
+static bool exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* /dev/vhost-vdpa-N of DEVNAME, waiting up to 10 s for it; 0 or -1. */
+static int find_node(char *node, size_t len)
+{
+	struct dirent *de;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		DIR *d = opendir(VDPA_SYSFS DEVNAME);
+
+		node[0] = 0;
+		while (d && (de = readdir(d))) {
+			if (!strncmp(de->d_name, "vhost-vdpa-", 11)) {
+				snprintf(node, len, "/dev/%s", de->d_name);
+				break;
+			}
+		}
+		if (d)
+			closedir(d);
+		if (node[0] && exists(node))
+			return 0;
+		sleep_ms(100);
+	}
+	return -1;
+}
+
+FIXTURE(vdpa) {
+	char node[300];
+	bool created;
+};
+
+FIXTURE_SETUP(vdpa)
+{
+	self->created = false;
+	if (!exists(cli()))
+		SKIP(return, "no uvirtio CLI at %s (set UVIRTIO_CLI)", cli());
+	if (system("modprobe vhost_vdpa >/dev/null 2>&1") ||
+	    system("modprobe vdpa_sim_blk >/dev/null 2>&1"))
+		SKIP(return, "vhost_vdpa or vdpa_sim_blk cannot be loaded "
+			     "(the kernel lacks VDPA_SIM_BLOCK?)");
+	ASSERT_FALSE(exists("/sys/bus/vdpa/drivers/virtio_vdpa")) {
+		TH_LOG("virtio_vdpa is loaded and would claim the device");
+	}
+	if (exists(VDPA_SYSFS DEVNAME))
+		run_cli("vdpa del " DEVNAME);	/* left over */
+	ASSERT_EQ(0, run_cli("vdpa add " DEVNAME " " MGMTDEV)) {
+		dump_out(_metadata);
+	}
+	self->created = true;
+	ASSERT_EQ(0, find_node(self->node, sizeof(self->node))) {
+		TH_LOG("no vhost-vdpa node for " DEVNAME " (vhost_vdpa not bound?)");
+	}
+}
+
+FIXTURE_TEARDOWN(vdpa)
+{
+	if (!self->created)
+		return;
+	/*
+	 * del waits for the node's last close: a failed assertion may have
+	 * left the backend open, and this process ends after teardown.
+	 */
+	close_range(3, ~0u, 0);
+	EXPECT_EQ(0, run_cli("vdpa del " DEVNAME)) {
+		dump_out(_metadata);
+	}
+	EXPECT_FALSE(exists(VDPA_SYSFS DEVNAME));
+}
+
+TEST_F_TIMEOUT(vdpa, cli_list_add_del, 120)
+{
+	char want[128];
+
+	ASSERT_EQ(0, run_cli("vdpa list"));
+	EXPECT_TRUE(out_has("mgmtdev " MGMTDEV ": classes blk")) {
+		dump_out(_metadata);
+	}
+	snprintf(want, sizeof(want), "dev " DEVNAME ": mgmtdev " MGMTDEV
+		 " type blk");
+	EXPECT_TRUE(out_has(want)) {
+		dump_out(_metadata);
+	}
+	EXPECT_TRUE(out_has(self->node)) {
+		dump_out(_metadata);
+	}
+	ASSERT_EQ(0, run_cli("vdpa list --json"));
+	EXPECT_TRUE(out_has("\"name\": \"" DEVNAME "\""));
+	/* duplicate name: 3; unknown management device / device: 4 */
+	EXPECT_EQ(3, run_cli("vdpa add " DEVNAME " " MGMTDEV)) {
+		dump_out(_metadata);
+	}
+	EXPECT_EQ(4, run_cli("vdpa add uvvdpa9 no_such_mgmtdev")) {
+		dump_out(_metadata);
+	}
+	EXPECT_TRUE(out_has("no management device 'no_such_mgmtdev'"));
+	EXPECT_EQ(4, run_cli("vdpa del uvvdpa9")) {
+		dump_out(_metadata);
+	}
+	EXPECT_EQ(2, run_cli("vdpa add 'bad/name' " MGMTDEV));
+}
+
+/* Fill @buf with a pattern derived from @seed. */
+static void fill(uint8_t *buf, size_t len, uint32_t seed)
+{
+	uint32_t x = seed * 2654435761u + 1;
+	size_t i;
+
+	for (i = 0; i < len; i += 4) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		memcpy(buf + i, &x, 4);
+	}
+}
+
+/* Write @len bytes from @wbuf at @off, read back into @rbuf, compare. */
+static int write_read_verify(struct __test_metadata *_metadata,
+			     struct uvirtio_blk *blk, uint8_t *wbuf,
+			     uint8_t *rbuf, size_t len, uint64_t off)
+{
+	struct uvirtio_blk_info info;
+	size_t chunk, done;
+	int ret;
+
+	uvirtio_blk_get_info(blk, &info);
+	chunk = 64 * 1024;
+	if (info.max_transfer && info.max_transfer < chunk)
+		chunk = info.max_transfer & ~(size_t)511;
+	if (!chunk)
+		return -EINVAL;
+	for (done = 0; done < len; done += chunk) {
+		size_t n = len - done < chunk ? len - done : chunk;
+
+		ret = uvirtio_blk_write(blk, off + done, wbuf + done, n);
+		if (ret) {
+			TH_LOG("write at %zu: %d", done, ret);
+			return ret;
+		}
+	}
+	memset(rbuf, 0, len);
+	for (done = 0; done < len; done += chunk) {
+		size_t n = len - done < chunk ? len - done : chunk;
+
+		ret = uvirtio_blk_read(blk, off + done, rbuf + done, n);
+		if (ret) {
+			TH_LOG("read at %zu: %d", done, ret);
+			return ret;
+		}
+	}
+	if (memcmp(wbuf, rbuf, len)) {
+		TH_LOG("data read back differs");
+		return -EIO;
+	}
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+TEST_F_TIMEOUT(vdpa, blk_verify, 600)
+{
+	struct uvirtio_blk_params p = { .transport = UVIRTIO_TRANSPORT_AUTO };
+	struct uvirtio_backend *be;
+	struct uvirtio_blk_info info;
+	struct uvirtio_blk *blk;
+	uint8_t *w, *r;
+	unsigned int pass;
+	double t0;
+
+	ASSERT_EQ(0, uvirtio_vhost_vdpa_open(self->node, &be));
+	for (pass = 0; pass < 2; pass++) {
+		p.poll = pass == 1;
+		ASSERT_EQ(0, uvirtio_blk_open(be, &p, &blk));
+		EXPECT_STREQ("vhost-vdpa",
+			     uvirtio_dev_transport_name(uvirtio_blk_device(blk)));
+		uvirtio_blk_get_info(blk, &info);
+		TH_LOG("%s: features 0x%" PRIx64 " capacity %" PRIu64
+		       " seg_max %u size_max %u max_transfer %" PRIu64
+		       " queues %u vectors %u", p.poll ? "poll" : "irq",
+		       info.features, info.capacity, info.seg_max,
+		       info.size_max, info.max_transfer, info.num_queues,
+		       uvirtio_dev_num_vectors(uvirtio_blk_device(blk)));
+		EXPECT_TRUE(info.features & (1ull << VIRTIO_F_ACCESS_PLATFORM));
+		EXPECT_TRUE(info.features & (1ull << VIRTIO_F_VERSION_1));
+		ASSERT_GE(info.capacity, 2 * (uint64_t)IO_BYTES);
+		ASSERT_EQ(0, uvirtio_blk_alloc_buf(blk, IO_BYTES, (void **)&w));
+		ASSERT_EQ(0, uvirtio_blk_alloc_buf(blk, IO_BYTES, (void **)&r));
+		fill(w, IO_BYTES, pass + 1);
+		t0 = now_s();
+		ASSERT_EQ(0, write_read_verify(_metadata, blk, w, r, IO_BYTES,
+					       pass * (uint64_t)IO_BYTES));
+		TH_LOG("%s: 4 MiB written, read back, verified in %.2f s",
+		       p.poll ? "poll" : "irq", now_s() - t0);
+		/* the first pass's data is still there */
+		if (pass == 1) {
+			fill(w, IO_BYTES, 1);
+			EXPECT_EQ(0, uvirtio_blk_read(blk, 0, r, 65536));
+			EXPECT_EQ(0, memcmp(w, r, 65536));
+		}
+		uvirtio_blk_free_buf(blk, w);
+		uvirtio_blk_free_buf(blk, r);
+		uvirtio_blk_close(blk);
+	}
+	uvirtio_backend_close(be);
+}
+
+TEST_F_TIMEOUT(vdpa, blk_caller_memory, 600)
+{
+	struct uvirtio_blk_params p = { .transport = UVIRTIO_TRANSPORT_VHOST_VDPA };
+	const size_t len = 256 * 1024;
+	struct uvirtio_mem_region reg;
+	struct uvirtio_backend *be;
+	struct uvirtio_blk *blk;
+	uint8_t *anon, *priv, *shanon, *mfd, *hole;
+	char path[] = "/tmp/uvirtio_vdpa_XXXXXX";
+	int fd, tfd, ret;
+
+	ASSERT_EQ(0, uvirtio_vhost_vdpa_open(self->node, &be));
+	ASSERT_EQ(0, uvirtio_blk_open(be, &p, &blk));
+
+	anon = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, anon);
+	ret = uvirtio_blk_map_mem(blk, anon, len);
+	EXPECT_EQ(-EOPNOTSUPP, ret);
+	TH_LOG("dma_map of anonymous memory: %d (%s)", ret, strerror(-ret));
+	/*
+	 * Refused memory is not in the table: I/O on it goes through the
+	 * queue's bounce pool (driver memory, a memfd), and data survives
+	 * the trip; with bouncing forbidden it is -EFAULT.
+	 */
+	{
+		struct uvirtio_blk_queue *q = uvirtio_blk_get_queue(blk, 0);
+		struct uvirtio_blk_q_stats qs;
+
+		fill(anon, 65536, 5);
+		ASSERT_EQ(0, uvirtio_blk_write(blk, 7 << 20, anon, 65536));
+		memset(anon, 0, 65536);
+		ASSERT_EQ(0, uvirtio_blk_read(blk, 7 << 20, anon, 65536));
+		priv = malloc(65536);
+		ASSERT_NE(NULL, priv);
+		fill(priv, 65536, 5);
+		EXPECT_EQ(0, memcmp(anon, priv, 65536));
+		free(priv);
+		uvirtio_blk_q_get_stats(q, &qs);
+		EXPECT_EQ(2, qs.bounced_requests);
+		TH_LOG("anonymous memory: %" PRIu64 " requests, %" PRIu64
+		       " bytes bounced", qs.bounced_requests, qs.bounced_bytes);
+		ASSERT_EQ(0, uvirtio_blk_q_set_bounce(q, 0));
+		EXPECT_EQ(-EFAULT, uvirtio_blk_write(blk, 0, anon, 4096));
+	}
+	/* malloc()ed memory is private too */
+	priv = malloc(len);
+	ASSERT_NE(NULL, priv);
+	EXPECT_EQ(-EOPNOTSUPP, uvirtio_blk_map_mem(blk, priv, len));
+	free(priv);
+
+	/* a private mapping of a file is refused as well */
+	tfd = mkstemp(path);
+	ASSERT_LE(0, tfd);
+	unlink(path);
+	ASSERT_EQ(0, ftruncate(tfd, len));
+	priv = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, tfd, 0);
+	ASSERT_NE(MAP_FAILED, priv);
+	reg = (struct uvirtio_mem_region){ priv, len, tfd, 0 };
+	EXPECT_EQ(-EOPNOTSUPP, uvirtio_backend_dma_map_region(be, &reg));
+	munmap(priv, len);
+	close(tfd);
+
+	/* memory that is not mapped at all */
+	hole = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, hole);
+	munmap(hole, len);
+	EXPECT_EQ(-EFAULT, uvirtio_blk_map_mem(blk, hole, len));
+
+	/* shared anonymous memory is shmem: accepted, and I/O works */
+	shanon = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, shanon);
+	ASSERT_EQ(0, uvirtio_blk_map_mem(blk, shanon, len));
+	fill(anon, len, 7);
+	memcpy(shanon, anon, len);
+	ASSERT_EQ(0, uvirtio_blk_write(blk, 8 << 20, shanon, 65536));
+	memset(shanon, 0, 65536);
+	ASSERT_EQ(0, uvirtio_blk_read(blk, 8 << 20, shanon, 65536));
+	EXPECT_EQ(0, memcmp(anon, shanon, 65536));
+	EXPECT_EQ(0, uvirtio_blk_unmap_mem(blk, shanon));
+	munmap(shanon, len);
+
+	/* a memfd region with its fd; an unaligned start inside it */
+	fd = memfd_create("uvirtio_vdpa_test", MFD_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, len));
+	mfd = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, mfd);
+	reg = (struct uvirtio_mem_region){ mfd, len, fd, 0 };
+	ASSERT_EQ(0, uvirtio_backend_dma_map_region(be, &reg));
+	memcpy(mfd, anon, len);
+	ASSERT_EQ(0, uvirtio_blk_write(blk, 9 << 20, mfd + 512, 65536));
+	uvirtio_blk_close(blk);
+
+	/* close and re-open on the same backend: the region still works */
+	ASSERT_EQ(0, uvirtio_blk_open(be, &p, &blk));
+	memset(mfd, 0, len);
+	ASSERT_EQ(0, uvirtio_blk_read(blk, 9 << 20, mfd, 65536));
+	EXPECT_EQ(0, memcmp(anon + 512, mfd, 65536));
+	uvirtio_blk_close(blk);
+	EXPECT_EQ(0, uvirtio_backend_dma_unmap(be, mfd));
+	munmap(mfd, len);
+	close(fd);
+	munmap(anon, len);
+	uvirtio_backend_close(be);
+}
+
+TEST_F_TIMEOUT(vdpa, blk_exclusive, 120)
+{
+	struct uvirtio_backend *be, *be2 = NULL;
+
+	ASSERT_EQ(0, uvirtio_vhost_vdpa_open(self->node, &be));
+	EXPECT_EQ(-EBUSY, uvirtio_vhost_vdpa_open(self->node, &be2));
+	EXPECT_EQ(NULL, be2);
+	uvirtio_backend_close(be);
+	/* closed: it opens again */
+	ASSERT_EQ(0, uvirtio_vhost_vdpa_open(self->node, &be));
+	uvirtio_backend_close(be);
+	EXPECT_EQ(-ENOENT, uvirtio_vhost_vdpa_open("/dev/vhost-vdpa-999", &be));
+	EXPECT_EQ(-ENOTTY, uvirtio_vhost_vdpa_open("/dev/null", &be));
+	EXPECT_EQ(-EINVAL, uvirtio_vhost_vdpa_open("", &be));
+}
+
+TEST_F_TIMEOUT(vdpa, cli_blk, 300)
+{
+	char args[512];
+
+	snprintf(args, sizeof(args), "blk vhost-vdpa:%s info", self->node);
+	ASSERT_EQ(0, run_cli(args)) {
+		dump_out(_metadata);
+	}
+	EXPECT_TRUE(out_has("134217728")) {
+		dump_out(_metadata);
+	}
+	snprintf(args, sizeof(args), "blk vhost-vdpa:%s verify -s 4",
+		 self->node);
+	ASSERT_EQ(0, run_cli(args)) {
+		dump_out(_metadata);
+	}
+	EXPECT_TRUE(out_has("result uvirtio verify")) {
+		dump_out(_metadata);
+	}
+	dump_out(_metadata);
+	/* bytes written by one process are read back by another */
+	{
+		static uint8_t pat[4096], back[4096];
+		int fd;
+
+		fill(pat, sizeof(pat), 42);
+		fd = open("/tmp/uvirtio_vdpa.pat", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ((ssize_t)sizeof(pat), write(fd, pat, sizeof(pat)));
+		close(fd);
+		snprintf(args, sizeof(args), "blk vhost-vdpa:%s write 65536 "
+			 "-i /tmp/uvirtio_vdpa.pat", self->node);
+		ASSERT_EQ(0, run_cli(args)) {
+			dump_out(_metadata);
+		}
+		snprintf(args, sizeof(args), "blk vhost-vdpa:%s read 65536 4096 "
+			 "-o /tmp/uvirtio_vdpa.back", self->node);
+		ASSERT_EQ(0, run_cli(args)) {
+			dump_out(_metadata);
+		}
+		fd = open("/tmp/uvirtio_vdpa.back", O_RDONLY);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ((ssize_t)sizeof(back), read(fd, back, sizeof(back)));
+		close(fd);
+		EXPECT_EQ(0, memcmp(pat, back, sizeof(pat)));
+	}
+	/* a figure (TCG, debug kernel: not a benchmark of vdpa_sim) */
+	snprintf(args, sizeof(args), "bench vhost-vdpa:%s -t 2 --qd 8",
+		 self->node);
+	EXPECT_EQ(0, run_cli(args));
+	dump_out(_metadata);
+	snprintf(args, sizeof(args), "blk vhost-vdpa:/dev/vhost-vdpa-999 info");
+	EXPECT_EQ(4, run_cli(args)) {
+		dump_out(_metadata);
+	}
+}
+
+TEST_F_TIMEOUT(vdpa, vm_test_matrix, 600)
+{
+	const char *vt = getenv("UVIRTIO_VM_TEST");
+	char cmd[700], line[512];
+	FILE *f;
+	int st;
+
+	if (!vt || !*vt)
+		vt = "/uvirtio/tests/libuvirtio_vm_test";
+	if (!exists(vt))
+		SKIP(return, "no %s", vt);
+	/* vdpa_sim_blk: no EVENT_IDX, no INDIRECT_DESC, one queue */
+	snprintf(cmd, sizeof(cmd), "%s vhost-vdpa:%s=blk,noevidx,noind,"
+		 "serial=vdpa_blk_sim >" OUT_FILE " 2>&1", vt, self->node);
+	st = system(cmd);
+	f = fopen(OUT_FILE, "r");
+	while (f && fgets(line, sizeof(line), f))
+		printf("#   %s", line);
+	if (f)
+		fclose(f);
+	ASSERT_TRUE(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		TH_LOG("%s failed (status %d)", vt, st);
+	}
+}
+
+TEST_HARNESS_MAIN
