@@ -45,12 +45,17 @@ deb:
 fio: lib
 	$(MAKE) -C tools/fio OUT=$(OUT)/fio
 
-## libuvirtio's device-matrix test (in the VM, and on the host over vhost-user)
+## libuvirtio's device-matrix test (in the VM, and on the host over vhost-user),
+## and the virtio-mmio interrupt check (out/mmio/: not a selftest run-tests runs)
 vm-test: lib
 	@mkdir -p $(OUT)/selftests
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread \
 		-Iuserlib/include -Iuapi userlib/tests/vm_test.c \
 		userlib/build/libuvirtio.a -static -o $(OUT)/selftests/libuvirtio_vm_test
+	@mkdir -p $(OUT)/mmio
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread \
+		-Iuserlib/include -Iuapi userlib/tests/mmio_irq.c \
+		userlib/build/libuvirtio.a -static -o $(OUT)/mmio/libuvirtio_mmio_irq
 
 ## The debug test kernel (cached outside the repo)
 kernel:

@@ -18,33 +18,74 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pci.h>
+#include <linux/platform_device.h>
 #include <net/genetlink.h>
 
-/*
- * driver_override moved from struct pci_dev into struct device (with its
- * own lock) upstream; Debian backported that to 6.12.y.  Kbuild defines
- * UVIRTIO_HAVE_DEVICE_DRIVER_OVERRIDE when the header has the helper.
+#ifdef UVIRTIO_HAVE_DEVICE_DRIVER_OVERRIDE
+/**
+ * uvirtio_dev_override_is() - does a device's driver_override name @name?
+ * @dev: the device (PCI or platform)
+ * @name: the driver name
+ *
+ * driver_override moved from struct pci_dev and struct platform_device
+ * into struct device (with its own lock) upstream; Debian backported that
+ * to 6.12.y.  Kbuild defines UVIRTIO_HAVE_DEVICE_DRIVER_OVERRIDE when the
+ * header has the helper.
+ *
+ * Return: true if the override names @name.
+ */
+static inline bool uvirtio_dev_override_is(struct device *dev,
+					   const char *name)
+{
+	/*
+	 * Open-coded device_match_driver_override(): sparse cannot follow
+	 * the guard() that helper uses and reports a context imbalance.
+	 */
+	bool match;
+
+	spin_lock(&dev->driver_override.lock);
+	match = dev->driver_override.name &&
+		!strcmp(dev->driver_override.name, name);
+	spin_unlock(&dev->driver_override.lock);
+	return match;
+}
+#endif
+
+/**
+ * uvirtio_driver_override_is() - does a PCI function's driver_override
+ *	name @drv?
+ * @pdev: the PCI function
+ * @drv: the driver
+ *
  * Return: true if @pdev's driver_override names @drv.
  */
 static inline bool uvirtio_driver_override_is(struct pci_dev *pdev,
 					      struct pci_driver *drv)
 {
 #ifdef UVIRTIO_HAVE_DEVICE_DRIVER_OVERRIDE
-	/*
-	 * Open-coded device_match_driver_override(): sparse cannot follow
-	 * the guard() that helper uses and reports a context imbalance.
-	 */
-	struct device *dev = &pdev->dev;
-	bool match;
-
-	spin_lock(&dev->driver_override.lock);
-	match = dev->driver_override.name &&
-		!strcmp(dev->driver_override.name, drv->name);
-	spin_unlock(&dev->driver_override.lock);
-	return match;
+	return uvirtio_dev_override_is(&pdev->dev, drv->name);
 #else
 	return pdev->driver_override &&
 	       !strcmp(pdev->driver_override, drv->name);
+#endif
+}
+
+/**
+ * uvirtio_platform_override_is() - does a platform device's
+ *	driver_override name @drv?
+ * @pdev: the platform device
+ * @drv: the driver
+ *
+ * Return: true if @pdev's driver_override names @drv.
+ */
+static inline bool uvirtio_platform_override_is(struct platform_device *pdev,
+						struct platform_driver *drv)
+{
+#ifdef UVIRTIO_HAVE_DEVICE_DRIVER_OVERRIDE
+	return uvirtio_dev_override_is(&pdev->dev, drv->driver.name);
+#else
+	return pdev->driver_override &&
+	       !strcmp(pdev->driver_override, drv->driver.name);
 #endif
 }
 

@@ -7,7 +7,7 @@
  * locking comment in device.c).
  *
  * The files call one way: main.c (module entry, the two kinds of fd and
- * the ioctl dispatcher) and pci.c (binding) call device.c (a device fd's
+ * the ioctl dispatcher), pci.c and mmio.c (binding) call device.c (a device fd's
  * state); these call the leaves (dma.c, iommu.c, irq.c, rdwr.c,
  * config.c, caps.c, netlink.c); everything may call core.c.
  */
@@ -19,6 +19,7 @@
 #include <linux/fs_context.h>
 #include <linux/module.h>
 #include <linux/mount.h>
+#include <linux/platform_device.h>
 #include <linux/pseudo_fs.h>
 #include <linux/slab.h>
 
@@ -46,7 +47,66 @@ static void uvirtio_device_free(struct kref *kref)
 		__free_page(page);
 	__free_page(udev->gone_page);
 	pci_dev_put(udev->pdev);
+	if (udev->plat)
+		put_device(&udev->plat->dev);
 	kfree(udev);
+}
+
+/**
+ * uvirtio_device_alloc() - a new device object, not yet bound to anything
+ *
+ * Sets up what every transport shares: the reference count, the locks,
+ * the DMA lists, the private inode and the all-ones page.  The caller
+ * fills in the transport part; uvirtio_device_put() undoes it all
+ * (including the pci_dev or platform device reference once one is set).
+ *
+ * Context: process context (probe).
+ * Return: the device with one reference, or an ERR_PTR().
+ */
+struct uvirtio_device *uvirtio_device_alloc(void)
+{
+	struct uvirtio_device *udev;
+	int ret;
+
+	udev = kzalloc(sizeof(*udev), GFP_KERNEL);
+	if (!udev)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&udev->kref);
+	mutex_init(&udev->lock);
+	init_rwsem(&udev->revoke_sem);
+	init_waitqueue_head(&udev->wq);
+	INIT_LIST_HEAD(&udev->maps);
+	atomic_set(&udev->live_bufs, 0);
+	INIT_LIST_HEAD(&udev->scratch_pages);
+	spin_lock_init(&udev->scratch_lock);
+	xa_init_flags(&udev->bufs, XA_FLAGS_ALLOC);
+	udev->next_handle = 1;
+
+	/*
+	 * After a removal, BAR mappings fault in pages of all-ones instead
+	 * of the BAR, as from a surprise-removed PCIe function, and writes
+	 * go nowhere a device sees.  This one is allocated here, so there is
+	 * always one to fall back on.
+	 */
+	udev->gone_page = alloc_page(GFP_KERNEL);
+	if (!udev->gone_page) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	memset(page_address(udev->gone_page), 0xff, PAGE_SIZE);
+
+	udev->inode = uvirtio_alloc_inode();
+	if (IS_ERR(udev->inode)) {
+		ret = PTR_ERR(udev->inode);
+		goto err_free_page;
+	}
+	return udev;
+
+err_free_page:
+	__free_page(udev->gone_page);
+err_free:
+	kfree(udev);
+	return ERR_PTR(ret);
 }
 
 /**
@@ -73,7 +133,30 @@ struct uvirtio_device *uvirtio_device_lookup(u32 pci_addr)
 
 	mutex_lock(&uvirtio_devices_lock);
 	list_for_each_entry(udev, &uvirtio_devices, node) {
-		if (udev->pci_addr == pci_addr) {
+		if (!uvirtio_is_mmio(udev) && udev->pci_addr == pci_addr) {
+			kref_get(&udev->kref);
+			found = udev;
+			break;
+		}
+	}
+	mutex_unlock(&uvirtio_devices_lock);
+	return found;
+}
+
+/**
+ * uvirtio_device_lookup_name() - find a bound virtio-mmio device by name
+ * @name: its platform device name
+ *
+ * Context: process context; takes uvirtio_devices_lock.
+ * Return: the device with a reference taken, or NULL.
+ */
+struct uvirtio_device *uvirtio_device_lookup_name(const char *name)
+{
+	struct uvirtio_device *udev, *found = NULL;
+
+	mutex_lock(&uvirtio_devices_lock);
+	list_for_each_entry(udev, &uvirtio_devices, node) {
+		if (uvirtio_is_mmio(udev) && !strcmp(dev_name(udev->dev), name)) {
 			kref_get(&udev->kref);
 			found = udev;
 			break;

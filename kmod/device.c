@@ -8,9 +8,10 @@
  * Locking design
  * ==============
  *
- * Objects: struct uvirtio_device (one per bound PCI function, refcounted
- * with @kref), its device fd (at most one: @owner) and what the fd owns
- * (its IOMMU domain, DMA mappings and buffers, interrupt vectors).
+ * Objects: struct uvirtio_device (one per bound PCI function or
+ * virtio-mmio platform device, refcounted with @kref), its device fd (at
+ * most one: @owner) and what the fd owns (its IOMMU domain, DMA mappings
+ * and buffers, interrupt vectors).
  *
  * Locks, in the order they nest (outermost first):
  *
@@ -70,14 +71,18 @@
  * after poll_wait(), which is fine because remove() wakes the queue after
  * setting it.
  *
- * remove() (pci.c) takes device_lock (from the core), then
+ * remove() (pci.c, and the same in mmio.c) takes device_lock (from the
+ * core), then
  * uvirtio_devices_lock briefly, then @lock; it waits at most for one
  * ioctl in flight (all of which are bounded) and never for the owner to
  * close the fd.  It revokes BAR mmaps, tears the hardware state down and
  * marks the device dead.  The fd, the struct and the pci_dev reference
  * stay until the last reference is dropped (uvirtio_device_close()).
  *
- * The IRQ handlers take only uvirtio_vector.lock.
+ * The IRQ handlers take only uvirtio_vector.lock.  The virtio-mmio
+ * handler also reads and acknowledges the device's interrupt status
+ * through the register window, which remove() unmaps only after the
+ * teardown freed the IRQ.
  *
  * Netlink (netlink.c): DEV_GET takes uvirtio_devices_lock, then @lock
  * (and briefly each uvirtio_vector.lock to sum the interrupt counters),
@@ -120,8 +125,9 @@
  * @udev: the device, with the hardware present
  *
  * Writes 0 to device_status through the common configuration structure
- * (or the legacy I/O status register) and, for modern devices, polls
- * until it reads back 0, for at most one second.
+ * (or the legacy I/O status register, or the virtio-mmio Status register)
+ * and, for modern devices, polls until it reads back 0, for at most one
+ * second.
  *
  * Error-injection point (see uvirtio.h): fails as a device that never
  * finishes its reset would.
@@ -136,6 +142,8 @@ noinline int uvirtio_virtio_reset(struct uvirtio_device *udev)
 	u8 val;
 
 	lockdep_assert_held(&udev->lock);
+	if (uvirtio_is_mmio(udev))
+		return uvirtio_mmio_reset(udev);
 	if (c->present && udev->bar_map[c->bar] &&
 	    c->length > VIRTIO_PCI_COMMON_STATUS) {
 		status = udev->bar_map[c->bar] + c->offset +
@@ -187,7 +195,9 @@ ALLOW_ERROR_INJECTION(uvirtio_function_reset, ERRNO);
  *    starts no new DMA and raises no new interrupts.  The DMA mappings
  *    are still valid while it finishes, so nothing is corrupted.
  * 2. bus master off: from now on nothing the device does reaches memory,
- *    including MSI writes, even if it ignored the reset.
+ *    including MSI writes, even if it ignored the reset (PCI only:
+ *    virtio-mmio has no such switch, and a NONE device never got a ring
+ *    address).
  * 3. interrupts freed and eventfds released: no handler can run any more.
  * 4. DMA unmapped (IOTLB flushed) and unpinned, buffer handles dropped:
  *    only now is it safe to hand the pages back.  Buffers still mmapped
@@ -205,11 +215,14 @@ void uvirtio_device_teardown(struct uvirtio_device *udev, bool hw)
 	lockdep_assert_held(&udev->lock);
 	if (hw) {
 		if (uvirtio_virtio_reset(udev) == -ETIMEDOUT) {
-			pci_warn(udev->pdev, "virtio reset timed out\n");
-			uvirtio_nl_notify(udev->pdev, UVIRTIO_EVENT_ERROR, 0,
+			dev_warn(udev->dev, "virtio reset timed out\n");
+			uvirtio_nl_notify(udev->dev, udev->virtio_id,
+					  UVIRTIO_EVENT_ERROR, 0,
 					  -ETIMEDOUT);
 		}
-		pci_clear_master(udev->pdev);
+		/* virtio-mmio has no bus-master switch: the reset must do. */
+		if (udev->pdev)
+			pci_clear_master(udev->pdev);
 	}
 	uvirtio_irq_teardown(udev);
 	uvirtio_dma_teardown(udev);
@@ -308,8 +321,9 @@ static const struct vm_operations_struct uvirtio_bar_vm_ops = {
  * @vma: the new mapping
  *
  * Context: mmap_lock held; must not take uvirtio_device.lock.
- * Return: 0, -EINVAL for a bad region or range, -EPERM for the MSI-X
- * range, -ENODEV once the device is gone.
+ * Return: 0, -EINVAL for a bad region or range (and for any register
+ * window of a virtio-mmio device), -EPERM for the MSI-X range, -ENODEV
+ * once the device is gone.
  */
 int uvirtio_device_mmap(struct file *file, struct vm_area_struct *vma)
 {
@@ -326,6 +340,9 @@ int uvirtio_device_mmap(struct file *file, struct vm_area_struct *vma)
 		return -ENODEV;
 	if (index >= UVIRTIO_REGION_DMA_BASE)
 		return uvirtio_dma_mmap(udev, vma, index - UVIRTIO_REGION_DMA_BASE);
+	/* A virtio-mmio window shares its page with other devices. */
+	if (uvirtio_is_mmio(udev))
+		return -EINVAL;
 	if (index >= UVIRTIO_NUM_BARS || !udev->bar_len[index] ||
 	    !(udev->bar_flags[index] & IORESOURCE_MEM))
 		return -EINVAL;
@@ -364,6 +381,32 @@ int uvirtio_ioctl_device_get_info(struct uvirtio_ucmd *ucmd)
 	    memchr_inv(cmd->__pad, 0, sizeof(cmd->__pad)))
 		return -EINVAL;
 
+	cmd->transport = udev->transport;
+	cmd->mmio_version = udev->mmio_version;
+	cmd->virtio_id = udev->virtio_id;
+	cmd->num_regions = UVIRTIO_NUM_REGIONS;
+	cmd->iommu_mode = udev->iommu_mode;
+	cmd->max_dma_mappings = READ_ONCE(uvirtio_max_mappings);
+	cmd->dma_mask = dma_get_mask(udev->dev);
+	cmd->dma_flags = udev->dma_flags;
+	cmd->untranslated = udev->untranslated;
+	cmd->num_iova_ranges = udev->nr_iova_ranges;
+	if (udev->dead)
+		cmd->flags |= UVIRTIO_DEVICE_INFO_REMOVED;
+	if (uvirtio_is_mmio(udev)) {
+		/* No PCI ids, no capabilities, no MSI-X. */
+		cmd->pci_addr = 0;
+		cmd->vendor = 0;
+		cmd->device = 0;
+		cmd->subsystem_vendor = 0;
+		cmd->subsystem_device = 0;
+		cmd->revision = 0;
+		cmd->num_msix = 0;
+		memset(cmd->caps, 0, sizeof(cmd->caps));
+		if (udev->mmio_irq)
+			cmd->flags |= UVIRTIO_DEVICE_INFO_WIRED_IRQ;
+		return uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
+	}
 	if (udev->vcaps[UVIRTIO_VCAP_COMMON].present)
 		cmd->flags |= UVIRTIO_DEVICE_INFO_MODERN;
 	if (udev->legacy)
@@ -372,30 +415,23 @@ int uvirtio_ioctl_device_get_info(struct uvirtio_ucmd *ucmd)
 		cmd->flags |= UVIRTIO_DEVICE_INFO_INTX;
 	if (udev->has_flr)
 		cmd->flags |= UVIRTIO_DEVICE_INFO_FLR;
-	if (udev->dead)
-		cmd->flags |= UVIRTIO_DEVICE_INFO_REMOVED;
 	cmd->pci_addr = udev->pci_addr;
-	cmd->virtio_id = udev->virtio_id;
 	cmd->vendor = pdev->vendor;
 	cmd->device = pdev->device;
 	cmd->subsystem_vendor = pdev->subsystem_vendor;
 	cmd->subsystem_device = pdev->subsystem_device;
 	cmd->revision = pdev->revision;
-	cmd->num_regions = UVIRTIO_NUM_REGIONS;
 	cmd->num_msix = udev->num_msix;
-	cmd->iommu_mode = udev->iommu_mode;
-	cmd->max_dma_mappings = READ_ONCE(uvirtio_max_mappings);
-	cmd->dma_mask = dma_get_mask(&pdev->dev);
 	memcpy(cmd->caps, udev->vcaps, sizeof(cmd->caps));
-	cmd->dma_flags = udev->dma_flags;
-	cmd->untranslated = udev->untranslated;
-	cmd->num_iova_ranges = udev->nr_iova_ranges;
 	return uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
 /**
  * uvirtio_ioctl_region_get_info() - UVIRTIO_REGION_GET_INFO
  * @ucmd: the call; @ucmd->udev->lock held
+ *
+ * A virtio-mmio device has region 0 (its register window, never
+ * mmap()able) and reports the others with size 0.
  *
  * Return: 0, -EINVAL for non-zero flags/reserved or an index that is not
  * a BAR, the ROM slot (reported with size 0) or UVIRTIO_REGION_CONFIG.
@@ -413,7 +449,9 @@ int uvirtio_ioctl_region_get_info(struct uvirtio_ucmd *ucmd)
 	cmd->msix_start = 0;
 	cmd->msix_end = 0;
 	if (idx == UVIRTIO_REGION_CONFIG) {
-		cmd->region_size = udev->pdev->cfg_size;
+		/* virtio-mmio has no config space region: size 0 */
+		if (udev->pdev)
+			cmd->region_size = udev->pdev->cfg_size;
 		cmd->flags = UVIRTIO_REGION_INFO_READ | UVIRTIO_REGION_INFO_WRITE;
 	} else if (idx < UVIRTIO_NUM_BARS && udev->bar_len[idx]) {
 		rflags = udev->bar_flags[idx];
@@ -425,7 +463,7 @@ int uvirtio_ioctl_region_get_info(struct uvirtio_ucmd *ucmd)
 			cmd->flags |= UVIRTIO_REGION_INFO_MEM64;
 		if (rflags & IORESOURCE_PREFETCH)
 			cmd->flags |= UVIRTIO_REGION_INFO_PREFETCH;
-		if ((rflags & IORESOURCE_MEM) &&
+		if ((rflags & IORESOURCE_MEM) && udev->pdev &&
 		    PAGE_ALIGNED(pci_resource_start(udev->pdev, idx)) &&
 		    PAGE_ALIGNED(udev->bar_len[idx]))
 			cmd->flags |= UVIRTIO_REGION_INFO_MMAP;
@@ -479,7 +517,7 @@ int uvirtio_ioctl_device_reset(struct uvirtio_ucmd *ucmd)
 	}
 	ret = uvirtio_virtio_reset(udev);
 	if (!ret)
-		uvirtio_nl_notify(udev->pdev, UVIRTIO_EVENT_RESET,
+		uvirtio_nl_notify(udev->dev, udev->virtio_id, UVIRTIO_EVENT_RESET,
 				  pid_nr(udev->owner_pid), 0);
 	return ret;
 }
@@ -543,14 +581,14 @@ static int uvirtio_stats_show(struct seq_file *s, void *unused)
 DEFINE_SHOW_ATTRIBUTE(uvirtio_stats);
 
 /**
- * uvirtio_debugfs_add() - create uvirtio/<bdf>/stats
+ * uvirtio_debugfs_add() - create uvirtio/<bdf or platform name>/stats
  * @udev: the device
  *
  * Context: probe.
  */
 void uvirtio_debugfs_add(struct uvirtio_device *udev)
 {
-	udev->debugfs = debugfs_create_dir(pci_name(udev->pdev),
+	udev->debugfs = debugfs_create_dir(dev_name(udev->dev),
 					   uvirtio_debugfs_root);
 	debugfs_create_file("stats", 0400, udev->debugfs, udev,
 			    &uvirtio_stats_fops);
@@ -577,7 +615,8 @@ void uvirtio_device_close(struct uvirtio_device *udev)
 	put_pid(udev->owner_pid);
 	udev->owner_pid = NULL;
 	mutex_unlock(&udev->lock);
-	/* udev holds the pci_dev until the put below. */
-	uvirtio_nl_notify(udev->pdev, UVIRTIO_EVENT_RELEASED, owner, 0);
+	/* udev holds the pci_dev (or platform device) until the put below. */
+	uvirtio_nl_notify(udev->dev, udev->virtio_id, UVIRTIO_EVENT_RELEASED,
+			  owner, 0);
 	uvirtio_device_put(udev);
 }

@@ -582,24 +582,27 @@ ALLOW_ERROR_INJECTION(uvirtio_iommu_attach, ERRNO);
 int uvirtio_dma_setup(struct uvirtio_device *udev)
 {
 	struct pci_dev *pdev = udev->pdev;
-	struct iommu_group *group = iommu_group_get(&pdev->dev);
+	struct iommu_group *group;
 	bool isolated;
 	int ret;
 
 	lockdep_assert_held(&udev->lock);
 	udev->dma_flags = 0;
-	udev->untranslated = uvirtio_untranslated_reason(udev, group);
+	/* virtio-mmio: no IOMMU uvirtio could own, physical addresses only */
+	group = pdev ? iommu_group_get(&pdev->dev) : NULL;
+	udev->untranslated = pdev ? uvirtio_untranslated_reason(udev, group) :
+				    UVIRTIO_UNTRANSLATED_NO_IOMMU;
 	if (udev->untranslated != UVIRTIO_UNTRANSLATED_NO) {
 		iommu_group_put(group);
 		if (!READ_ONCE(uvirtio_allow_unsafe_noiommu)) {
 			udev->iommu_mode = UVIRTIO_IOMMU_NONE;
-			pci_info(pdev, "DMA disabled (%s); allow_unsafe_noiommu=1 allows untranslated DMA\n",
+			dev_info(udev->dev, "DMA disabled (%s); allow_unsafe_noiommu=1 allows untranslated DMA\n",
 				 uvirtio_untranslated_name(udev->untranslated));
 			return 0;
 		}
 		udev->iommu_mode = UVIRTIO_IOMMU_UNSAFE;
 		add_taint(TAINT_USER, LOCKDEP_STILL_OK);
-		pci_warn(pdev, "uvirtio device opened without IOMMU protection (%s) by %s (%d)\n",
+		dev_warn(udev->dev, "uvirtio device opened without IOMMU protection (%s) by %s (%d)\n",
 			 uvirtio_untranslated_name(udev->untranslated),
 			 current->comm, task_pid_nr(current));
 		return 0;

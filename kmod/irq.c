@@ -10,14 +10,23 @@
  * (pci_check_and_mask_intx(), so a shared line works) and user space
  * clears it with UVIRTIO_IRQ_MASK + UVIRTIO_IRQ_MASK_UNMASK after it has
  * read the device's ISR.
+ *
+ * A virtio-mmio device has one wired line (UVIRTIO_IRQ_WIRED, one
+ * vector), level-triggered and possibly shared: its handler reads
+ * InterruptStatus and writes the bits back to InterruptACK itself, which
+ * drops the line, so user space never acknowledges it.  It is masked
+ * like an MSI-X vector, with disable_irq().
  */
 #include <linux/cpumask.h>
 #include <linux/error-injection.h>
 #include <linux/eventfd.h>
 #include <linux/interrupt.h>
+#include <linux/io.h>
 #include <linux/pci.h>
 #include <linux/sched/isolation.h>
 #include <linux/slab.h>
+
+#include <linux/virtio_mmio.h>
 
 #include "compat.h"
 #include "uvirtio.h"
@@ -44,6 +53,28 @@ static irqreturn_t uvirtio_intx_handler(int irq, void *arg)
 		return IRQ_NONE;
 	}
 	v->masked = true;
+	v->count++;
+	if (v->trigger)
+		uvirtio_eventfd_signal(v->trigger);
+	spin_unlock(&v->lock);
+	return IRQ_HANDLED;
+}
+
+/*
+ * The register window stays mapped while a handler can run: remove()
+ * frees the IRQ (teardown) before it unmaps the window.
+ */
+static irqreturn_t uvirtio_wired_handler(int irq, void *arg)
+{
+	struct uvirtio_vector *v = arg;
+	void __iomem *base = v->udev->bar_map[0];
+	u32 status;
+
+	status = readl(base + VIRTIO_MMIO_INTERRUPT_STATUS);
+	if (!status)
+		return IRQ_NONE;
+	writel(status, base + VIRTIO_MMIO_INTERRUPT_ACK);
+	spin_lock(&v->lock);
 	v->count++;
 	if (v->trigger)
 		uvirtio_eventfd_signal(v->trigger);
@@ -105,7 +136,7 @@ void uvirtio_irq_teardown(struct uvirtio_device *udev)
 
 		if (v->requested) {
 			/* Keep the IRQ core's disable depth balanced. */
-			if (udev->irq_type == UVIRTIO_IRQ_MSIX && v->masked)
+			if (udev->irq_type != UVIRTIO_IRQ_INTX && v->masked)
 				enable_irq(v->irq);
 			free_irq(v->irq, v);
 		}
@@ -120,7 +151,7 @@ void uvirtio_irq_teardown(struct uvirtio_device *udev)
 	 */
 	if (udev->irq_type == UVIRTIO_IRQ_MSIX)
 		pci_free_irq_vectors(pdev);
-	else
+	else if (udev->irq_type == UVIRTIO_IRQ_INTX)
 		pci_intx(pdev, 0);
 	kfree(udev->vectors);
 	udev->vectors = NULL;
@@ -185,14 +216,15 @@ static int uvirtio_irq_setup(struct uvirtio_device *udev, u32 type, u32 count)
 	udev->nr_vectors = count;
 
 	/* Memory first: running out of it must not touch the IRQ core. */
-	kind = type == UVIRTIO_IRQ_MSIX ? "msix" : "intx";
+	kind = type == UVIRTIO_IRQ_MSIX ? "msix" :
+	       type == UVIRTIO_IRQ_INTX ? "intx" : "wired";
 	for (i = 0; i < count; i++) {
 		struct uvirtio_vector *v = &udev->vectors[i];
 
 		spin_lock_init(&v->lock);
 		v->udev = udev;
 		v->name = kasprintf(GFP_KERNEL_ACCOUNT, "uvirtio-%s[%u](%s)",
-				    kind, i, pci_name(pdev));
+				    kind, i, dev_name(udev->dev));
 		if (!v->name) {
 			ret = -ENOMEM;
 			goto err_teardown;
@@ -204,6 +236,9 @@ static int uvirtio_irq_setup(struct uvirtio_device *udev, u32 type, u32 count)
 		if (ret)
 			goto err_teardown;
 		handler = uvirtio_msix_handler;
+	} else if (type == UVIRTIO_IRQ_WIRED) {
+		handler = uvirtio_wired_handler;
+		irqflags = IRQF_SHARED;
 	} else {
 		pci_intx(pdev, 1);
 		handler = uvirtio_intx_handler;
@@ -213,8 +248,12 @@ static int uvirtio_irq_setup(struct uvirtio_device *udev, u32 type, u32 count)
 	for (i = 0; i < count; i++) {
 		struct uvirtio_vector *v = &udev->vectors[i];
 
-		v->irq = type == UVIRTIO_IRQ_MSIX ? pci_irq_vector(pdev, i) :
-						     pdev->irq;
+		if (type == UVIRTIO_IRQ_MSIX)
+			v->irq = pci_irq_vector(pdev, i);
+		else if (type == UVIRTIO_IRQ_WIRED)
+			v->irq = udev->mmio_irq;
+		else
+			v->irq = pdev->irq;
 		ret = uvirtio_irq_request(v, handler, irqflags);
 		if (ret)
 			goto err_teardown;
@@ -233,17 +272,30 @@ err_teardown:
  *
  * Return: 0; -EINVAL for non-zero flags, an unknown type or a count out of
  * range; -EOPNOTSUPP if the device lacks that interrupt kind (or INTx
- * masking); -EBUSY if interrupts are already enabled; -ENOSPC/-ENOMEM.
+ * masking): MSI-X and INTx on virtio-mmio, the wired IRQ on PCI or on a
+ * virtio-mmio device without one; -EBUSY if interrupts are already
+ * enabled; -ENOSPC/-ENOMEM.
  */
 int uvirtio_ioctl_irq_enable(struct uvirtio_ucmd *ucmd)
 {
 	struct uvirtio_irq_enable *cmd = ucmd->cmd;
 	struct uvirtio_device *udev = ucmd->udev;
 	struct pci_dev *pdev = udev->pdev;
+	bool wired;
 
 	if (cmd->flags)
 		return -EINVAL;
+	wired = cmd->type == UVIRTIO_IRQ_WIRED;
+	if (uvirtio_is_mmio(udev) != wired)
+		return cmd->type >= UVIRTIO_IRQ_MSIX &&
+		       cmd->type <= UVIRTIO_IRQ_WIRED ? -EOPNOTSUPP : -EINVAL;
 	switch (cmd->type) {
+	case UVIRTIO_IRQ_WIRED:
+		if (!udev->mmio_irq)
+			return -EOPNOTSUPP;
+		if (cmd->count != 1)
+			return -EINVAL;
+		break;
 	case UVIRTIO_IRQ_MSIX:
 		if (!udev->num_msix)
 			return -EOPNOTSUPP;

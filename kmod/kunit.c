@@ -2,7 +2,8 @@
 /*
  * KUnit tests for the pure functions of uvirtio: capability parsing
  * (kmod/caps.c), access and config rules (rdwr.c, config.c), DMA and IOVA
- * arithmetic (dma.c, iommu.c) and the ioctl size check (main.c).
+ * arithmetic (dma.c, iommu.c), the ioctl size check and the DEVICE_OPEN
+ * argument check (main.c), and the virtio-mmio write rules (mmio.c).
  *
  * Built as uvirtio_kunit.ko; the suites run when it is loaded (uvirtio.ko
  * must be loaded first, it exports the helpers in the
@@ -13,6 +14,7 @@
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/sizes.h>
+#include <linux/virtio_mmio.h>
 #include <linux/virtio_pci.h>
 
 #include "compat.h"
@@ -501,12 +503,100 @@ static void uvirtio_access_ioctl_size(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, -E2BIG, uvirtio_ioctl_size_check(U32_MAX, 8));
 }
 
+static void uvirtio_access_open_args(struct kunit *test)
+{
+	struct uvirtio_device_open op = {};
+
+	/* A caller from before MMIO: all of name zero-filled. */
+	KUNIT_EXPECT_EQ(test, 0, uvirtio_open_args_check(&op));
+	op.flags = 2;
+	KUNIT_EXPECT_EQ(test, -EINVAL, uvirtio_open_args_check(&op));
+	/* A name without the flag is not ignored. */
+	op.flags = 0;
+	op.name[5] = 'x';
+	KUNIT_EXPECT_EQ(test, -EINVAL, uvirtio_open_args_check(&op));
+	memset(op.name, 0, sizeof(op.name));
+	op.flags = UVIRTIO_DEVICE_OPEN_PLATFORM;
+	KUNIT_EXPECT_EQ(test, -EINVAL, uvirtio_open_args_check(&op));
+	strscpy(op.name, "LNRO0005:00", sizeof(op.name));
+	KUNIT_EXPECT_EQ(test, 0, uvirtio_open_args_check(&op));
+	op.pci_addr = 1;
+	KUNIT_EXPECT_EQ(test, -EINVAL, uvirtio_open_args_check(&op));
+	op.pci_addr = 0;
+	memset(op.name, 'a', sizeof(op.name));
+	KUNIT_EXPECT_EQ(test, -EINVAL, uvirtio_open_args_check(&op));
+	op.name[sizeof(op.name) - 1] = 0;
+	KUNIT_EXPECT_EQ(test, 0, uvirtio_open_args_check(&op));
+}
+
+static void uvirtio_access_mmio_write(struct kunit *test)
+{
+	static const unsigned int ring[] = {
+		VIRTIO_MMIO_QUEUE_DESC_LOW, VIRTIO_MMIO_QUEUE_DESC_HIGH,
+		VIRTIO_MMIO_QUEUE_AVAIL_LOW, VIRTIO_MMIO_QUEUE_AVAIL_HIGH,
+		VIRTIO_MMIO_QUEUE_USED_LOW, VIRTIO_MMIO_QUEUE_USED_HIGH,
+	};
+	unsigned int i;
+
+	/* Registers take 32-bit accesses only; config any width. */
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			uvirtio_mmio_write_check(VIRTIO_MMIO_STATUS, 1, 0, true));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			uvirtio_mmio_write_check(VIRTIO_MMIO_QUEUE_NOTIFY, 2, 0,
+						 false));
+	KUNIT_EXPECT_EQ(test, 0,
+			uvirtio_mmio_write_check(VIRTIO_MMIO_CONFIG + 1, 1, 7,
+						 false));
+	KUNIT_EXPECT_EQ(test, 0,
+			uvirtio_mmio_write_check(VIRTIO_MMIO_CONFIG, 2, 7,
+						 false));
+	/* Negotiation and notification work without DMA. */
+	KUNIT_EXPECT_EQ(test, 0,
+			uvirtio_mmio_write_check(VIRTIO_MMIO_STATUS, 4, 0xf,
+						 false));
+	KUNIT_EXPECT_EQ(test, 0,
+			uvirtio_mmio_write_check(VIRTIO_MMIO_QUEUE_NUM, 4, 256,
+						 false));
+	KUNIT_EXPECT_EQ(test, 0,
+			uvirtio_mmio_write_check(VIRTIO_MMIO_QUEUE_NOTIFY, 4, 0,
+						 false));
+	/* Ring addresses: refused without DMA, whatever the value. */
+	for (i = 0; i < ARRAY_SIZE(ring); i++) {
+		KUNIT_EXPECT_EQ(test, -EPERM,
+				uvirtio_mmio_write_check(ring[i], 4, 0, false));
+		KUNIT_EXPECT_EQ(test, -EPERM,
+				uvirtio_mmio_write_check(ring[i], 4, 0x1000,
+							 false));
+		KUNIT_EXPECT_EQ(test, 0,
+				uvirtio_mmio_write_check(ring[i], 4, 0x1000,
+							 true));
+	}
+	/* QueuePFN 0 and QueueReady 0 stop a queue: allowed. */
+	KUNIT_EXPECT_EQ(test, 0,
+			uvirtio_mmio_write_check(VIRTIO_MMIO_QUEUE_PFN, 4, 0,
+						 false));
+	KUNIT_EXPECT_EQ(test, -EPERM,
+			uvirtio_mmio_write_check(VIRTIO_MMIO_QUEUE_PFN, 4, 0x10,
+						 false));
+	KUNIT_EXPECT_EQ(test, 0,
+			uvirtio_mmio_write_check(VIRTIO_MMIO_QUEUE_READY, 4, 0,
+						 false));
+	KUNIT_EXPECT_EQ(test, -EPERM,
+			uvirtio_mmio_write_check(VIRTIO_MMIO_QUEUE_READY, 4, 1,
+						 false));
+	KUNIT_EXPECT_EQ(test, 0,
+			uvirtio_mmio_write_check(VIRTIO_MMIO_QUEUE_READY, 4, 1,
+						 true));
+}
+
 static struct kunit_case uvirtio_access_cases[] = {
 	KUNIT_CASE(uvirtio_access_widths),
 	KUNIT_CASE(uvirtio_access_cfg_write),
 	KUNIT_CASE(uvirtio_access_msix),
 	KUNIT_CASE(uvirtio_access_ids),
 	KUNIT_CASE(uvirtio_access_ioctl_size),
+	KUNIT_CASE(uvirtio_access_open_args),
+	KUNIT_CASE(uvirtio_access_mmio_write),
 	{}
 };
 

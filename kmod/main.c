@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * uvirtio: drive virtio PCI devices from user space.
+ * uvirtio: drive virtio PCI and virtio-mmio devices from user space.
  *
  * This file holds the module entry points and the two kinds of file: the
  * /dev/uvirtio control node and the device fd (its file operations and
@@ -50,7 +50,8 @@ static int uvirtio_ioctl_api_version(struct uvirtio_ucmd *ucmd)
 	cmd->caps = UVIRTIO_CAP_DMA_MAP | UVIRTIO_CAP_DMA_ALLOC |
 		    UVIRTIO_CAP_MSIX | UVIRTIO_CAP_INTX |
 		    UVIRTIO_CAP_IRQ_AFFINITY | UVIRTIO_CAP_IRQ_MASK |
-		    UVIRTIO_CAP_REMOVE_EVENTFD | UVIRTIO_CAP_OWN_DOMAIN;
+		    UVIRTIO_CAP_REMOVE_EVENTFD | UVIRTIO_CAP_OWN_DOMAIN |
+		    UVIRTIO_CAP_MMIO;
 	return uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
@@ -60,12 +61,18 @@ static void uvirtio_fill_entry(struct uvirtio_device *udev,
 	struct pci_dev *pdev = udev->pdev;
 
 	memset(e, 0, sizeof(*e));
-	e->pci_addr = udev->pci_addr;
-	e->vendor = pdev->vendor;
-	e->device = pdev->device;
-	e->subsystem_vendor = pdev->subsystem_vendor;
-	e->subsystem_device = pdev->subsystem_device;
 	e->virtio_id = udev->virtio_id;
+	e->transport = udev->transport;
+	e->mmio_version = udev->mmio_version;
+	if (uvirtio_is_mmio(udev)) {
+		strscpy(e->name, dev_name(udev->dev), sizeof(e->name));
+	} else {
+		e->pci_addr = udev->pci_addr;
+		e->vendor = pdev->vendor;
+		e->device = pdev->device;
+		e->subsystem_vendor = pdev->subsystem_vendor;
+		e->subsystem_device = pdev->subsystem_device;
+	}
 	mutex_lock(&udev->lock);
 	if (udev->owner) {
 		e->flags |= UVIRTIO_DEVICE_ENTRY_OWNED;
@@ -138,6 +145,27 @@ static long uvirtio_dispatch_ioctl(struct file *file,
 				   struct uvirtio_device *udev,
 				   unsigned int cmd, unsigned long arg);
 
+/**
+ * uvirtio_open_args_check() - validate a UVIRTIO_DEVICE_OPEN argument
+ * @cmd: the kernel copy (a caller without @name has it zero-filled)
+ *
+ * Return: 0, or -EINVAL for an unknown flag, a non-zero @pci_addr with
+ * UVIRTIO_DEVICE_OPEN_PLATFORM, an empty or unterminated @name with it,
+ * or any non-zero byte of @name without it.
+ */
+VISIBLE_IF_KUNIT int uvirtio_open_args_check(const struct uvirtio_device_open *cmd)
+{
+	if (cmd->flags & ~UVIRTIO_DEVICE_OPEN_PLATFORM)
+		return -EINVAL;
+	if (!(cmd->flags & UVIRTIO_DEVICE_OPEN_PLATFORM))
+		return memchr_inv(cmd->name, 0, sizeof(cmd->name)) ? -EINVAL : 0;
+	if (cmd->pci_addr || !cmd->name[0] ||
+	    !memchr(cmd->name, 0, sizeof(cmd->name)))
+		return -EINVAL;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(uvirtio_open_args_check);
+
 static int uvirtio_device_release(struct inode *inode, struct file *file)
 {
 	uvirtio_device_close(file->private_data);
@@ -171,7 +199,8 @@ static const struct file_operations uvirtio_device_fops = {
  * Context: process context, no uvirtio lock held.
  * Return: 0 and the fd in the struct; -EPERM without CAP_SYS_RAWIO,
  * under kernel lockdown, or for a translated device without interrupt
- * isolation (see allow_unsafe_interrupts); -EINVAL for non-zero flags;
+ * isolation (see allow_unsafe_interrupts); -EINVAL for a bad argument
+ * (see uvirtio_open_args_check());
  * -ENODEV for an unknown or removed device; -EBUSY if it or its IOMMU
  * group has an owner, or a kernel driver holds a device of its group;
  * -ETIMEDOUT if its reset does not complete; -EMFILE/-ENFILE/-ENOMEM.
@@ -179,20 +208,23 @@ static const struct file_operations uvirtio_device_fops = {
 static int uvirtio_ioctl_device_open(struct uvirtio_ucmd *ucmd)
 {
 	struct uvirtio_device_open *cmd = ucmd->cmd;
+	bool platform = cmd->flags & UVIRTIO_DEVICE_OPEN_PLATFORM;
 	struct uvirtio_device *udev;
 	struct file *file;
 	pid_t owner;
 	int fd, ret;
 
-	if (cmd->flags)
-		return -EINVAL;
+	ret = uvirtio_open_args_check(cmd);
+	if (ret)
+		return ret;
 	if (!capable(CAP_SYS_RAWIO))
 		return -EPERM;
 	/* What sysfs refuses for raw PCI access, uvirtio refuses too. */
 	ret = security_locked_down(LOCKDOWN_PCI_ACCESS);
 	if (ret)
 		return ret;
-	udev = uvirtio_device_lookup(cmd->pci_addr);
+	udev = platform ? uvirtio_device_lookup_name(cmd->name) :
+			  uvirtio_device_lookup(cmd->pci_addr);
 	if (!udev)
 		return -ENODEV;
 
@@ -212,7 +244,7 @@ static int uvirtio_ioctl_device_open(struct uvirtio_ucmd *ucmd)
 	 */
 	ret = uvirtio_virtio_reset(udev);
 	if (ret == -ETIMEDOUT) {
-		pci_warn(udev->pdev, "open refused: the virtio reset timed out\n");
+		dev_warn(udev->dev, "open refused: the virtio reset timed out\n");
 		goto err_unlock;
 	}
 	ret = uvirtio_dma_setup(udev);
@@ -236,13 +268,18 @@ static int uvirtio_ioctl_device_open(struct uvirtio_ucmd *ucmd)
 	/* From here the file owns the reference the lookup took. */
 	udev->owner = file;
 	udev->owner_pid = get_pid(task_tgid(current));
-	/* Without DMA containment and without the opt-in: no DMA at all. */
-	if (udev->iommu_mode != UVIRTIO_IOMMU_NONE)
+	/*
+	 * Without DMA containment and without the opt-in: no DMA at all
+	 * (virtio-mmio has no bus-master switch: rdwr.c refuses the ring
+	 * addresses instead).
+	 */
+	if (udev->iommu_mode != UVIRTIO_IOMMU_NONE && udev->pdev)
 		pci_set_master(udev->pdev);
 	owner = pid_nr(udev->owner_pid);
 	mutex_unlock(&udev->lock);
 	/* Before the fd can be closed, so "released" always comes later. */
-	uvirtio_nl_notify(udev->pdev, UVIRTIO_EVENT_OPENED, owner, 0);
+	uvirtio_nl_notify(udev->dev, udev->virtio_id, UVIRTIO_EVENT_OPENED,
+			  owner, 0);
 
 	cmd->fd = fd;
 	/* No lock held: the fd goes live only once the caller knows it. */
@@ -482,9 +519,12 @@ static int __init uvirtio_init(void)
 	ret = uvirtio_pci_register();
 	if (ret)
 		goto err_core;
-	ret = misc_register(&uvirtio_misc);
+	ret = uvirtio_mmio_register();
 	if (ret)
 		goto err_unregister_pci;
+	ret = misc_register(&uvirtio_misc);
+	if (ret)
+		goto err_unregister_mmio;
 	ret = uvirtio_netlink_register();
 	if (ret)
 		goto err_deregister_misc;
@@ -492,6 +532,8 @@ static int __init uvirtio_init(void)
 
 err_deregister_misc:
 	misc_deregister(&uvirtio_misc);
+err_unregister_mmio:
+	uvirtio_mmio_unregister();
 err_unregister_pci:
 	uvirtio_pci_unregister();
 err_core:
@@ -503,6 +545,7 @@ static void __exit uvirtio_exit(void)
 {
 	uvirtio_netlink_unregister();
 	misc_deregister(&uvirtio_misc);
+	uvirtio_mmio_unregister();
 	uvirtio_pci_unregister();
 	uvirtio_core_exit();
 }
@@ -511,6 +554,6 @@ module_init(uvirtio_init);
 module_exit(uvirtio_exit);
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("Drive virtio PCI devices from user space");
+MODULE_DESCRIPTION("Drive virtio PCI and virtio-mmio devices from user space");
 MODULE_VERSION(UVIRTIO_VERSION);
 MODULE_AUTHOR("The uvirtio authors");

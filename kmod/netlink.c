@@ -124,20 +124,40 @@ static void uvirtio_nl_snapshot(struct uvirtio_device *udev,
 
 static size_t uvirtio_nl_dev_size(void)
 {
-	return nla_total_size(sizeof(u32)) * 2 +	/* PCI_ADDR, VIRTIO_ID */
+	return nla_total_size(sizeof(u32)) * 3 +	/* PCI_ADDR..TRANSPORT */
+	       nla_total_size(UVIRTIO_DEVICE_NAME_LEN) +	/* PLATFORM_NAME */
 	       nla_total_size(sizeof(u16)) * 4 +	/* VENDOR..SUBSYSTEM_DEVICE */
 	       nla_total_size(sizeof(u32)) * 5 +	/* OWNER_PID..ERROR */
 	       nla_total_size_64bit(sizeof(u64)) * 3;	/* PINNED..INTERRUPTS */
 }
 
-/* The attributes every message about @pdev carries. */
-static int uvirtio_nl_put_ids(struct sk_buff *msg, struct pci_dev *pdev)
+/*
+ * The attributes every message about @dev carries: a PCI function's ids,
+ * or for a virtio-mmio platform device PCI address 0 (listeners that
+ * predate MMIO require one), @virtio_id and the device name.
+ */
+static int uvirtio_nl_put_ids(struct sk_buff *msg, struct device *dev,
+			      u32 virtio_id)
 {
-	u32 addr = UVIRTIO_PCI_ADDR(pci_domain_nr(pdev->bus), pdev->bus->number,
-				    PCI_SLOT(pdev->devfn),
-				    PCI_FUNC(pdev->devfn));
+	struct pci_dev *pdev;
+	u32 addr;
 
+	if (!dev_is_pci(dev)) {
+		if (nla_put_u32(msg, UVIRTIO_ATTR_PCI_ADDR, 0) ||
+		    nla_put_u32(msg, UVIRTIO_ATTR_VIRTIO_ID, virtio_id) ||
+		    nla_put_u32(msg, UVIRTIO_ATTR_TRANSPORT,
+				UVIRTIO_DEVICE_TRANSPORT_MMIO) ||
+		    nla_put_string(msg, UVIRTIO_ATTR_PLATFORM_NAME,
+				   dev_name(dev)))
+			return -EMSGSIZE;
+		return 0;
+	}
+	pdev = to_pci_dev(dev);
+	addr = UVIRTIO_PCI_ADDR(pci_domain_nr(pdev->bus), pdev->bus->number,
+				PCI_SLOT(pdev->devfn), PCI_FUNC(pdev->devfn));
 	if (nla_put_u32(msg, UVIRTIO_ATTR_PCI_ADDR, addr) ||
+	    nla_put_u32(msg, UVIRTIO_ATTR_TRANSPORT,
+			UVIRTIO_DEVICE_TRANSPORT_PCI) ||
 	    nla_put_u32(msg, UVIRTIO_ATTR_VIRTIO_ID,
 			uvirtio_virtio_id(pdev->device,
 					  pdev->subsystem_device)) ||
@@ -163,7 +183,7 @@ static int uvirtio_nl_fill_dev(struct sk_buff *msg,
 			  UVIRTIO_CMD_DEV_GET);
 	if (!hdr)
 		return -EMSGSIZE;
-	if (uvirtio_nl_put_ids(msg, udev->pdev) ||
+	if (uvirtio_nl_put_ids(msg, udev->dev, udev->virtio_id) ||
 	    (s.owner_pid &&
 	     nla_put_u32(msg, UVIRTIO_ATTR_OWNER_PID, s.owner_pid)) ||
 	    nla_put_u32(msg, UVIRTIO_ATTR_FLAGS, s.flags) ||
@@ -200,7 +220,7 @@ static int uvirtio_nl_dev_get_doit(struct sk_buff *skb,
 		return -ENOMEM;
 	mutex_lock(&uvirtio_devices_lock);
 	list_for_each_entry(udev, &uvirtio_devices, node) {
-		if (udev->pci_addr == addr) {
+		if (!uvirtio_is_mmio(udev) && udev->pci_addr == addr) {
 			ret = uvirtio_nl_fill_dev(msg, udev, info->snd_portid,
 						  info->snd_seq, 0);
 			break;
@@ -251,7 +271,9 @@ static int uvirtio_nl_dev_get_dumpit(struct sk_buff *skb,
 
 /**
  * uvirtio_nl_notify() - multicast a UVIRTIO_CMD_EVENT
- * @pdev: the PCI function the event is about
+ * @dev: the PCI function or virtio-mmio platform device the event is about
+ * @virtio_id: the virtio device type of a platform device (0 if not known
+ *	yet); ignored for PCI, whose ids tell it
  * @event: enum uvirtio_genl_event
  * @pid: pid of the owner in the initial pid namespace, or 0 for none
  * @err: negative errno for UVIRTIO_EVENT_ERROR, else 0
@@ -262,7 +284,8 @@ static int uvirtio_nl_dev_get_dumpit(struct sk_buff *skb,
  *
  * Context: process context, may sleep.
  */
-void uvirtio_nl_notify(struct pci_dev *pdev, u32 event, pid_t pid, int err)
+void uvirtio_nl_notify(struct device *dev, u32 virtio_id, u32 event,
+		       pid_t pid, int err)
 {
 	struct sk_buff *msg;
 	void *hdr;
@@ -281,7 +304,7 @@ void uvirtio_nl_notify(struct pci_dev *pdev, u32 event, pid_t pid, int err)
 	if (!hdr)
 		goto err_free;
 	if (nla_put_u32(msg, UVIRTIO_ATTR_EVENT, event) ||
-	    uvirtio_nl_put_ids(msg, pdev) ||
+	    uvirtio_nl_put_ids(msg, dev, virtio_id) ||
 	    (pid && nla_put_u32(msg, UVIRTIO_ATTR_OWNER_PID, pid)) ||
 	    (err && nla_put_u32(msg, UVIRTIO_ATTR_ERROR, -err)))
 		goto err_free;

@@ -81,22 +81,14 @@ static int uvirtio_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	    pdev->device > 0x107f || pdev->hdr_type != PCI_HEADER_TYPE_NORMAL)
 		return -ENODEV;
 
-	udev = kzalloc(sizeof(*udev), GFP_KERNEL);
-	if (!udev) {
-		ret = -ENOMEM;
+	udev = uvirtio_device_alloc();
+	if (IS_ERR(udev)) {
+		ret = PTR_ERR(udev);
 		goto err_notify;
 	}
-	kref_init(&udev->kref);
-	mutex_init(&udev->lock);
-	init_rwsem(&udev->revoke_sem);
-	init_waitqueue_head(&udev->wq);
-	INIT_LIST_HEAD(&udev->maps);
-	atomic_set(&udev->live_bufs, 0);
-	INIT_LIST_HEAD(&udev->scratch_pages);
-	spin_lock_init(&udev->scratch_lock);
-	xa_init_flags(&udev->bufs, XA_FLAGS_ALLOC);
-	udev->next_handle = 1;
 	udev->pdev = pci_dev_get(pdev);
+	udev->dev = &pdev->dev;
+	udev->transport = UVIRTIO_DEVICE_TRANSPORT_PCI;
 	udev->pci_addr = UVIRTIO_PCI_ADDR(pci_domain_nr(pdev->bus),
 					  pdev->bus->number,
 					  PCI_SLOT(pdev->devfn),
@@ -104,28 +96,9 @@ static int uvirtio_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	udev->virtio_id = uvirtio_virtio_id(pdev->device,
 					    pdev->subsystem_device);
 
-	/*
-	 * After a removal, BAR mappings fault in pages of all-ones instead
-	 * of the BAR, as from a surprise-removed PCIe function, and writes
-	 * go nowhere a device sees.  This one is allocated here, so there is
-	 * always one to fall back on.
-	 */
-	udev->gone_page = alloc_page(GFP_KERNEL);
-	if (!udev->gone_page) {
-		ret = -ENOMEM;
-		goto err_free;
-	}
-	memset(page_address(udev->gone_page), 0xff, PAGE_SIZE);
-
-	udev->inode = uvirtio_alloc_inode();
-	if (IS_ERR(udev->inode)) {
-		ret = PTR_ERR(udev->inode);
-		udev->inode = NULL;
-		goto err_free_page;
-	}
 	ret = pci_enable_device(pdev);
 	if (ret)
-		goto err_put_inode;
+		goto err_put;
 	ret = pci_request_regions(pdev, UVIRTIO_DRV_NAME);
 	if (ret)
 		goto err_disable;
@@ -160,7 +133,7 @@ static int uvirtio_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	list_add_tail(&udev->node, &uvirtio_devices);
 	mutex_unlock(&uvirtio_devices_lock);
 	pci_info(pdev, "bound to uvirtio (virtio type %u)\n", udev->virtio_id);
-	uvirtio_nl_notify(pdev, UVIRTIO_EVENT_BOUND, 0, 0);
+	uvirtio_nl_notify(&pdev->dev, 0, UVIRTIO_EVENT_BOUND, 0, 0);
 	return 0;
 
 err_unmap:
@@ -169,16 +142,12 @@ err_release:
 	pci_release_regions(pdev);
 err_disable:
 	pci_disable_device(pdev);
-err_put_inode:
-	iput(udev->inode);
-err_free_page:
-	__free_page(udev->gone_page);
-err_free:
-	pci_dev_put(pdev);
-	kfree(udev);
+err_put:
+	/* Frees the inode and the page and drops the pci_dev reference. */
+	uvirtio_device_put(udev);
 err_notify:
 	/* Every failure of a function meant for uvirtio is an event. */
-	uvirtio_nl_notify(pdev, UVIRTIO_EVENT_ERROR, 0, ret);
+	uvirtio_nl_notify(&pdev->dev, 0, UVIRTIO_EVENT_ERROR, 0, ret);
 	return ret;
 }
 
@@ -217,8 +186,8 @@ static void uvirtio_remove(struct pci_dev *pdev)
 	mutex_unlock(&udev->lock);
 
 	if (owner)
-		uvirtio_nl_notify(pdev, UVIRTIO_EVENT_REMOVED, owner, 0);
-	uvirtio_nl_notify(pdev, UVIRTIO_EVENT_UNBOUND, 0, 0);
+		uvirtio_nl_notify(&pdev->dev, 0, UVIRTIO_EVENT_REMOVED, owner, 0);
+	uvirtio_nl_notify(&pdev->dev, 0, UVIRTIO_EVENT_UNBOUND, 0, 0);
 
 	pci_clear_master(pdev);
 	/*

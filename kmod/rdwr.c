@@ -3,7 +3,8 @@
  * uvirtio: pread()/pwrite() of the device fd - one naturally aligned
  * access of 1, 2, 4 or 8 bytes to a BAR or to config space (config.c
  * says which config writes are allowed, irq.c applies Bus Master
- * Enable).  The user copy happens outside the device mutex.
+ * Enable).  The user copy happens outside the device mutex.  A
+ * virtio-mmio device has region 0 only, handled by mmio.c.
  */
 #include <kunit/visibility.h>
 #include <linux/fs.h>
@@ -170,6 +171,9 @@ static ssize_t uvirtio_device_rw(struct file *file, char __user *ubuf,
 	mutex_lock(&udev->lock);
 	if (udev->dead)
 		ret = -ENODEV;
+	else if (uvirtio_is_mmio(udev))
+		ret = index ? -EINVAL :
+			      uvirtio_mmio_rw(udev, off, count, &v, write);
 	else if (index == UVIRTIO_REGION_CONFIG)
 		ret = uvirtio_config_rw(udev, off, count, &v, write);
 	else if (index < UVIRTIO_NUM_BARS)

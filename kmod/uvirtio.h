@@ -45,6 +45,7 @@
 
 struct dentry;
 struct eventfd_ctx;
+struct platform_device;
 struct iommu_domain;
 struct iommu_group;
 struct user_struct;
@@ -136,10 +137,18 @@ struct uvirtio_dma_buf {
 };
 
 /**
- * struct uvirtio_device - a PCI function bound to uvirtio
- * @kref: references: the pci driver binding, each open device fd, each
+ * struct uvirtio_device - a PCI function or virtio-mmio device bound to
+ *	uvirtio
+ * @kref: references: the driver binding, each open device fd, each
  *        coherent buffer
- * @pdev: the PCI function (we hold a reference with pci_dev_get())
+ * @pdev: the PCI function (we hold a reference with pci_dev_get()), or
+ *	NULL for a virtio-mmio device
+ * @plat: the virtio-mmio platform device (we hold a reference with
+ *	get_device()), or NULL for a PCI function
+ * @dev: &@pdev->dev or &@plat->dev, for logging and the DMA mask
+ * @transport: enum uvirtio_device_transport, fixed at probe
+ * @mmio_version: virtio-mmio Version register (1 or 2), 0 for PCI
+ * @mmio_irq: Linux IRQ of a virtio-mmio device, 0 if it has none
  * @node: entry in the global device list (uvirtio_devices_lock)
  * @lock: the device mutex, see the locking comment in device.c
  * @revoke_sem: orders BAR page faults against revocation
@@ -158,12 +167,13 @@ struct uvirtio_dma_buf {
  *	a handle (DMA_FREE while mmapped keeps the memory): they count
  *	against max_mappings until their last mapping goes
  * @debugfs: debugfs directory
- * @pci_addr: UVIRTIO_PCI_ADDR() of @pdev
+ * @pci_addr: UVIRTIO_PCI_ADDR() of @pdev (0 for virtio-mmio)
  * @virtio_id: virtio device type
  * @vcaps: virtio capabilities decoded at probe
  * @legacy: the function has a legacy virtio I/O BAR0
  * @has_flr: the function supports FLR
- * @bar_map: iomap cookies of implemented BARs
+ * @bar_map: iomap cookies of implemented BARs (virtio-mmio: [0] is the
+ *	register window)
  * @bar_len: BAR lengths (0 = not implemented)
  * @bar_flags: BAR resource flags
  * @msix_start: start of the page-aligned MSI-X range inside each BAR
@@ -193,6 +203,11 @@ struct uvirtio_dma_buf {
 struct uvirtio_device {
 	struct kref kref;
 	struct pci_dev *pdev;
+	struct platform_device *plat;
+	struct device *dev;
+	u32 transport;
+	u32 mmio_version;
+	unsigned int mmio_irq;
 	struct list_head node;
 	struct mutex lock;	/* see the comment in device.c */
 	struct rw_semaphore revoke_sem;
@@ -344,8 +359,9 @@ static inline pid_t uvirtio_owner_vnr(struct uvirtio_device *udev)
 }
 
 /*
- * The files call one way (see core.c): main.c and pci.c call device.c,
- * which calls the leaves; everything may call core.c.
+ * The files call one way (see core.c): main.c, pci.c and mmio.c call
+ * device.c, which calls the leaves; everything may call core.c.  (rdwr.c
+ * and irq.c reach mmio.c's window helpers and the register layout.)
  */
 
 /* Module parameters, each beside its user (dma.c, iommu.c) */
@@ -362,11 +378,31 @@ void uvirtio_core_exit(void);
 struct inode *uvirtio_alloc_inode(void);
 void uvirtio_device_put(struct uvirtio_device *udev);
 struct uvirtio_device *uvirtio_device_lookup(u32 pci_addr);
+struct uvirtio_device *uvirtio_device_lookup_name(const char *name);
+struct uvirtio_device *uvirtio_device_alloc(void);
 int uvirtio_eventfd_get(int fd, struct eventfd_ctx **ctxp);
 
 /* pci.c */
 int uvirtio_pci_register(void);
 void uvirtio_pci_unregister(void);
+
+/* mmio.c: the virtio-mmio platform driver */
+int uvirtio_mmio_register(void);
+void uvirtio_mmio_unregister(void);
+int uvirtio_mmio_reset(struct uvirtio_device *udev);
+int uvirtio_mmio_rw(struct uvirtio_device *udev, u64 off, size_t count,
+		    union uvirtio_access *v, bool write);
+
+/**
+ * uvirtio_is_mmio() - is the device a virtio-mmio platform device?
+ * @udev: the device
+ *
+ * Return: true for virtio-mmio, false for a PCI function.
+ */
+static inline bool uvirtio_is_mmio(const struct uvirtio_device *udev)
+{
+	return udev->transport == UVIRTIO_DEVICE_TRANSPORT_MMIO;
+}
 
 /* device.c: a device fd's state */
 int uvirtio_ioctl_device_get_info(struct uvirtio_ucmd *ucmd);
@@ -385,7 +421,8 @@ void uvirtio_debugfs_add(struct uvirtio_device *udev);
 /* netlink.c */
 int uvirtio_netlink_register(void);
 void uvirtio_netlink_unregister(void);
-void uvirtio_nl_notify(struct pci_dev *pdev, u32 event, pid_t pid, int err);
+void uvirtio_nl_notify(struct device *dev, u32 virtio_id, u32 event,
+		       pid_t pid, int err);
 
 /* dma.c */
 int uvirtio_ioctl_dma_map(struct uvirtio_ucmd *ucmd);
@@ -475,5 +512,10 @@ int uvirtio_memlock_charge(atomic_long_t *locked, u64 npages, u64 limit);
 void uvirtio_memlock_uncharge(atomic_long_t *locked, u64 npages);
 u32 uvirtio_virtio_id(u16 device, u16 subsys_device);
 int uvirtio_ioctl_size_check(u32 user_size, size_t min_size);
+#if IS_ENABLED(CONFIG_KUNIT)
+int uvirtio_open_args_check(const struct uvirtio_device_open *cmd);
+int uvirtio_mmio_write_check(unsigned int off, size_t count, u32 val,
+			     bool allow_dma);
+#endif
 
 #endif /* _UVIRTIO_INTERNAL_H */

@@ -23,13 +23,16 @@
 #              allow_unsafe_interrupts), no IOMMU (taints:
 #              allow_unsafe_noiommu), and lazy under kernel lockdown; plus
 #              a lazy run on the debug kernel when it is built
+#   vm-mmio    virtio-mmio on QEMU microvm (scripts/guest/mmio-tests):
+#              version 2 and legacy version 1, on the debug kernel and on
+#              stock 6.1; taints: allow_unsafe_noiommu
 #   harness    the harness checks itself: a canary module WARNs, leaks a
 #              page pin, and fails a KUnit case; each must turn a run red
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
 
-stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-contain harness}
+stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-contain vm-mmio harness}
 log_dir=$UV_OUT/check
 mkdir -p "$log_dir"
 pass=0 fail=0 skip=0
@@ -122,6 +125,8 @@ if want host; then
 		test-vhost-user
 	count_line vhost-vdpa vhost-vdpa-unit make --no-print-directory -C userlib \
 		test-vhost-vdpa
+	count_line mmio mmio-unit make --no-print-directory -C userlib \
+		test-mmio
 	count_line cli cli-test tools/test-cli.sh
 	# the fio ioengine under Debian's fio, against qemu-storage-daemon
 	if run_logged build-fio-engine make fio; then
@@ -336,6 +341,57 @@ if want vm-contain; then
 	else
 		result contain-debug-on skip "the debug kernel is not built"
 	fi
+	stage_end
+fi
+
+# vm_mmio_suite NAME KERNEL MACHINE: the virtio-mmio guest test on microvm
+# (a few seconds of boot: no selftests, only the CLI and the payload).
+vm_mmio_suite() {
+	local name=$1 kernel=$2 machine=$3 out=$UV_OUT/vm/$1 r vmrc
+	mkdir -p "$out"
+	if [ -z "${tools_built:-}" ]; then
+		if run_logged tools-build sh -c 'make tools && make selftests'; then
+			tools_built=ok
+		else
+			tools_built=failed
+		fi
+	fi
+	if [ "$tools_built" != ok ]; then
+		result "$name" fail "the CLI or the in-VM tests do not build"
+		return
+	fi
+	run_logged "$name" scripts/vm-run.sh -k "$kernel" -X "$machine" -i off \
+		-m 1G -t 600 -T 64 -o "$out" \
+		-a tools/build/uvirtio-static:uvirtio/uvirtio \
+		-a "$UV_OUT/selftests/libuvirtio_vm_test:uvirtio/vm_test" \
+		-a "$UV_OUT/selftests/uvirtio_mmio:uvirtio/uvirtio_mmio" \
+		-a "$UV_OUT/mmio/libuvirtio_mmio_irq:uvirtio/mmio_irq" \
+		-p scripts/guest/mmio-tests >"$out.results" 2>&1
+	vmrc=$?
+	cat "$log_dir/$name.log" >>"$out.results"
+	r=$(python3 scripts/ktap-report.py "$(scripts/build-kernel.sh --src)/tools/testing/kunit/kunit.py" \
+		"$name" "$out/results.log")
+	echo "$r" | grep -v '^TOTAL'
+	set -- $(echo "$r" | sed -n 's/^TOTAL //p')
+	add_counts "$name" "${1:-0}" "${2:-0}" "${3:-0}"
+	if [ $vmrc -eq 0 ]; then
+		result "$name vm health" pass
+	else
+		result "$name vm health" fail "see $log_dir/$name.log"
+		grep -A40 '^vm-run: FAIL' "$log_dir/$name.log" | head -n 50 | sed 's/^/  | /'
+	fi
+}
+
+if want vm-mmio; then
+	stage_start vm-mmio
+	if scripts/build-kernel.sh --path >/dev/null 2>&1; then
+		vm_mmio_suite mmio-debug-v2 debug microvm
+		vm_mmio_suite mmio-debug-v1 debug microvm-legacy
+	else
+		result vm-mmio-debug fail "the debug kernel is not built"
+	fi
+	vm_mmio_suite mmio-stock-v2 stock microvm
+	vm_mmio_suite mmio-stock-v1 stock microvm-legacy
 	stage_end
 fi
 

@@ -58,6 +58,7 @@ echo "$kos" | awk '$1 == "insmod" { print $2 }' | sort -u | while read -r ko; do
 	mkdir -p "$root/lib/modules/$kver/$(dirname "$rel")"
 	cp "$ko" "$root/lib/modules/$kver/$rel"
 done
+mkdir -p "$root/lib/modules/$kver"	# -l "" copies no module at all
 for f in modules.order modules.builtin modules.builtin.modinfo; do
 	[ -f "$md/$f" ] && cp "$md/$f" "$root/lib/modules/$kver/"
 done

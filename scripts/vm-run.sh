@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Boot a kernel under QEMU (TCG, q35, qboot) with a set of virtio devices,
-# load uvirtio.ko, run a payload in the guest, and judge the run.
+# Boot a kernel under QEMU (TCG, q35 or microvm, qboot) with a set of virtio
+# devices, load uvirtio.ko, run a payload in the guest, and judge the run.
 #
 #   scripts/vm-run.sh [options] [-c 'guest shell command' | -p payload-file]
 #     -k KERNEL   stock (Debian 6.1, default) | debug (6.12 KUnit/KASAN build)
@@ -16,7 +16,16 @@
 #                   pt          as on, plus iommu=pt (identity default domains)
 #                   nointremap  as on, but intel-iommu,intremap=off and the
 #                               kernel's intremap=off: no interrupt remapping
-#     -d SET      device set: std (default), demo, bench, contain, none.
+#     -X MACHINE  q35 (default); microvm: virtio-mmio version 2 devices
+#                 (-M microvm,acpi=on, virtio-mmio.force-legacy=false);
+#                 microvm-legacy: the same with QEMU's default legacy
+#                 version 1.  microvm takes the mmio device set and -i off
+#                 only; the guest gets tsc_early_khz= (the host's TSC)
+#                 because TCG microvm hangs calibrating it otherwise, and
+#                 loads no virtio module (uvirtio must get the devices)
+#     -d SET      device set: std (default), demo, bench, contain, mmio
+#                 (microvm: a virtio-blk-device on a 16 MiB file and a
+#                 virtio-rng-device; UVIRTIO_MMIO_VERSION=1 or 2), none.
 #                 contain: the DMA-containment variants (uvirtio_containment):
 #                   00:06.0  virtio-blk, iommu_platform=on, modern only
 #                            (translated with an IOMMU)
@@ -64,9 +73,11 @@ set -euo pipefail
 kernel=stock iommu=off devset=std timeout=900 outdir= cmd= payload=
 prebuilt_ko=
 modparams= taint_extra=0 nomod=0 verbose=0 hotplug=0 mem=1G lockdown=0
+machine=q35
 adds=() envs=() xmods=()
-while getopts "k:i:d:t:o:a:e:M:T:c:p:m:x:K:HLnv" o; do
+while getopts "k:i:d:t:o:a:e:M:T:c:p:m:x:K:X:HLnv" o; do
 	case $o in
+	X) machine=$OPTARG ;;
 	k) kernel=$OPTARG ;;
 	i) iommu=$OPTARG ;;
 	d) devset=$OPTARG ;;
@@ -115,6 +126,24 @@ debug)
 	uv_die "unknown kernel '$kernel' (stock or debug)"
 	;;
 esac
+
+case $machine in
+q35) ;;
+microvm|microvm-legacy)
+	[ "$iommu" = off ] || uv_die "-X $machine has no IOMMU: -i off only"
+	[ "$devset" = std ] && devset=mmio
+	[ "$devset" = mmio ] || [ "$devset" = none ] ||
+		uv_die "-X $machine takes the mmio device set"
+	# Under TCG the guest cannot calibrate the TSC against the PIT-less
+	# microvm: hand it the host's frequency.
+	khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
+	[ -n "$khz" ] || uv_die "no cpu MHz in /proc/cpuinfo"
+	append+=" tsc_early_khz=$khz tsc=reliable no_timer_check"
+	;;
+*) uv_die "-X takes q35, microvm or microvm-legacy" ;;
+esac
+[ "$devset" != mmio ] || [ "$machine" != q35 ] ||
+	uv_die "the mmio device set needs -X microvm or microvm-legacy"
 
 # Device sets.  Every device has a fixed address so tests and logs agree.
 dev=()
@@ -239,6 +268,21 @@ contain)
 	       -e "UVIRTIO_CONTAIN_LEGACY=0000:00:09.0"
 	       -e "UVIRTIO_CONTAIN_GROUP=0000:01:01.0 0000:01:02.0")
 	;;
+mmio)
+	# Only on microvm; the platform device names depend on the order
+	# QEMU fills its transports in, so the guest finds them by type.
+	rm -f "$outdir/mmio.img"
+	truncate -s 16M "$outdir/mmio.img"
+	dev+=(-drive "if=none,id=mimg0,file=$outdir/mmio.img,format=raw,cache=unsafe"
+	      -device "virtio-blk-device,drive=mimg0,serial=uvmmio0"
+	      -device virtio-rng-device)
+	if [ "$machine" = microvm ]; then
+		dev+=(-global virtio-mmio.force-legacy=false)
+		envs+=(-e UVIRTIO_MMIO_VERSION=2)
+	else
+		envs+=(-e UVIRTIO_MMIO_VERSION=1)
+	fi
+	;;
 none) ;;
 *) uv_die "unknown device set '$devset'" ;;
 esac
@@ -287,7 +331,10 @@ EOF_LOCKDOWN
 	envs+=(-e UVIRTIO_LOCKDOWN=1)
 fi
 
-"$UV_TOP/scripts/mkinitramfs.sh" -k "$kver" -m "$modroot" \
+# microvm: no virtio module at all, so virtio_mmio never takes a device.
+mods=()
+[ "$machine" = q35 ] || mods=(-l "")
+"$UV_TOP/scripts/mkinitramfs.sh" -k "$kver" -m "$modroot" "${mods[@]}" \
 	-o "$outdir/initramfs.cpio.gz" "${uvadd[@]}" "${adds[@]}" "${envs[@]}" \
 	"${xmods[@]}" \
 	-e "UVIRTIO_IOMMU=$iommu" -e "UVIRTIO_KERNEL=$kernel" \
@@ -295,10 +342,20 @@ fi
 
 rm -f "$outdir"/console.log "$outdir"/results.log "$outdir"/qmp.sock \
 	"$outdir"/hotplug.log "$outdir"/hotplug.err
-qemu=(qemu-system-x86_64 -machine q35 -accel tcg,thread=multi
-      -bios /usr/share/qemu/qboot.rom -cpu max -smp 2 -m "$mem"
+if [ "$machine" = q35 ]; then
+	mach=(-machine q35 -bios /usr/share/qemu/qboot.rom
+	      -serial "file:$outdir/console.log"
+	      -serial "file:$outdir/results.log")
+else
+	# microvm has one ISA serial port of its own: the results port is a
+	# second one at the standard COM2 address (ttyS1).
+	mach=(-machine microvm,acpi=on -serial "file:$outdir/console.log"
+	      -chardev "file,id=results,path=$outdir/results.log"
+	      -device isa-serial,chardev=results,index=1)
+fi
+qemu=(qemu-system-x86_64 "${mach[@]}" -accel tcg,thread=multi
+      -cpu max -smp 2 -m "$mem"
       -nodefaults -display none -no-reboot -monitor none
-      -serial "file:$outdir/console.log" -serial "file:$outdir/results.log"
       -qmp "unix:$outdir/qmp.sock,server=on,wait=off"
       -kernel "$bzimage" -initrd "$outdir/initramfs.cpio.gz"
       -append "$append" "${dev[@]}")
@@ -385,7 +442,7 @@ if grep -E "$patterns" "$outdir/console.log" >/dev/null 2>&1; then
 	bad+=("$(grep -E -A12 "$patterns" "$outdir/console.log" | head -n 80)")
 fi
 
-status="kernel=$kernel($kver) iommu=$iommu devices=$devset"
+status="kernel=$kernel($kver) machine=$machine iommu=$iommu devices=$devset"
 [ "$lockdown" = 0 ] || status+=" lockdown=integrity"
 status+=" ${secs}s"
 if [ ${#bad[@]} -ne 0 ]; then

@@ -148,6 +148,11 @@ int cli_open_err(int ret, const char *bdf, const char *what)
 			bdf);
 		return RC_ERR;
 	}
+	if (ret == -EPERM) {
+		cli_err("%s: DMA refused: no IOMMU contains this device (the uvirtio module's allow_unsafe_noiommu=1 allows it, tainting the kernel)",
+			bdf);
+		return RC_ERR;
+	}
 	return cli_errno(ret, "%s: %s init", bdf, what);
 }
 

@@ -22,6 +22,8 @@
 /* What we accept in replies and events; unknown attributes are skipped. */
 static struct nla_policy nl_policy[UVIRTIO_ATTR_MAX + 1] = {
 	[UVIRTIO_ATTR_PCI_ADDR] = { .type = NLA_U32 },
+	[UVIRTIO_ATTR_TRANSPORT] = { .type = NLA_U32 },
+	[UVIRTIO_ATTR_PLATFORM_NAME] = { .type = NLA_STRING },
 	[UVIRTIO_ATTR_VIRTIO_ID] = { .type = NLA_U32 },
 	[UVIRTIO_ATTR_VENDOR] = { .type = NLA_U16 },
 	[UVIRTIO_ATTR_DEVICE] = { .type = NLA_U16 },
@@ -180,7 +182,7 @@ static int event_cb(struct nl_msg *msg, void *arg)
 	struct genlmsghdr *g = nlmsg_data(nlmsg_hdr(msg));
 	const char *name = "unknown";
 	uint32_t ev, addr, type = 0;
-	char bdf[16];
+	char bdf[UVIRTIO_DEVICE_NAME_LEN + 8];
 
 	if (g->cmd != UVIRTIO_CMD_EVENT ||
 	    genlmsg_parse(nlmsg_hdr(msg), 0, a, UVIRTIO_ATTR_MAX, nl_policy) ||
@@ -193,6 +195,12 @@ static int event_cb(struct nl_msg *msg, void *arg)
 	addr = nla_get_u32(a[UVIRTIO_ATTR_PCI_ADDR]);
 	snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.%x", addr >> 16,
 		 (addr >> 8) & 0xff, (addr >> 3) & 0x1f, addr & 7);
+	/* A virtio-mmio device: its device string instead of PCI address 0 */
+	if (a[UVIRTIO_ATTR_PLATFORM_NAME]) {
+		memcpy(bdf, "mmio:", 5);
+		nla_strlcpy(bdf + 5, a[UVIRTIO_ATTR_PLATFORM_NAME],
+			    sizeof(bdf) - 5);
+	}
 	if (a[UVIRTIO_ATTR_VIRTIO_ID])
 		type = nla_get_u32(a[UVIRTIO_ATTR_VIRTIO_ID]);
 

@@ -4,7 +4,9 @@
  *
  * Everything here works on sysfs (the PCI core's driver_override,
  * unbind, bind and drivers_probe files) plus one ioctl, UVIRTIO_LIST_DEVICES
- * on the control node, for the owner of each bound function.
+ * on the control node, for the owner of each bound function.  "list"
+ * also shows the virtio-mmio devices bound to uvirtio, from that ioctl
+ * alone (they are platform devices: no PCI sysfs entry).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -234,6 +236,65 @@ static const struct uvirtio_device_entry *find_owner(const struct owners *o,
 	return NULL;
 }
 
+/*
+ * The virtio-mmio devices bound to uvirtio, from UVIRTIO_LIST_DEVICES:
+ * one line each (or JSON objects after @shown others).  Return: how many.
+ */
+static int list_mmio(bool json, int shown)
+{
+	struct uvirtio_device_entry e[64];
+	struct uvirtio_list_devices ld = {
+		.size = sizeof(ld), .count = 64, .entry_size = sizeof(e[0]),
+		.entries = (uintptr_t)e,
+	};
+	unsigned int i;
+	int fd, n = 0;
+
+	fd = open(cli_ctl(), O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (ioctl(fd, UVIRTIO_LIST_DEVICES, &ld))
+		ld.count = 0;
+	close(fd);
+	for (i = 0; i < ld.count && i < 64; i++) {
+		const struct uvirtio_device_entry *d = &e[i];
+		char name[sizeof(d->name) + 8], owner[24];
+
+		if (d->transport != UVIRTIO_DEVICE_TRANSPORT_MMIO)
+			continue;
+		snprintf(name, sizeof(name), "mmio:%.*s",
+			 (int)sizeof(d->name) - 1, d->name);
+		if (d->owner_pid)
+			snprintf(owner, sizeof(owner), "%u", d->owner_pid);
+		else if (d->flags & UVIRTIO_DEVICE_ENTRY_OWNED)
+			snprintf(owner, sizeof(owner), "owned");
+		else
+			snprintf(owner, sizeof(owner), "-");
+		if (!json) {
+			printf("%-13s mmio-v%-3u %-10s %-12s %-12s %s\n", name,
+			       d->mmio_version, virtio_type_name(d->virtio_id),
+			       d->mmio_version == 1 ? "mmio-legacy" : "mmio",
+			       DRV_NAME, owner);
+		} else {
+			printf("%s\n  {\"device\": ", shown + n ? "," : "");
+			json_str(stdout, name);
+			printf(", \"virtio_id\": %u, \"type\": ", d->virtio_id);
+			json_str(stdout, virtio_type_name(d->virtio_id));
+			printf(", \"kind\": \"mmio\", \"mmio_version\": %u, "
+			       "\"driver\": \"%s\", \"owned\": %s, "
+			       "\"owner_pid\": ", d->mmio_version, DRV_NAME,
+			       d->flags & UVIRTIO_DEVICE_ENTRY_OWNED ?
+			       "true" : "false");
+			if (d->owner_pid)
+				printf("%u}", d->owner_pid);
+			else
+				printf("null}");
+		}
+		n++;
+	}
+	return n;
+}
+
 static int by_name(const struct dirent **a, const struct dirent **b)
 {
 	return strcmp((*a)->d_name, (*b)->d_name);
@@ -366,6 +427,7 @@ int cmd_list(int argc, char **argv)
 			printf(", \"stats\": null}");
 		shown++;
 	}
+	shown += list_mmio(json, shown);
 	if (json)
 		printf("%s]}\n", shown ? "\n" : "");
 	else if (!shown)

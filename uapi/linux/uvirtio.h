@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * uvirtio: drive virtio PCI devices from user space.
+ * uvirtio: drive virtio PCI and virtio-mmio devices from user space.
  *
  * Object model
  * ------------
@@ -89,6 +89,12 @@ struct uvirtio_api_version {
  * (UVIRTIO_DMA_FIXED_IOVA) inside the ranges UVIRTIO_IOVA_RANGES reports.
  */
 #define UVIRTIO_CAP_OWN_DOMAIN		(1ULL << 7)
+/*
+ * The module binds virtio-mmio platform devices too: UVIRTIO_DEVICE_OPEN
+ * takes UVIRTIO_DEVICE_OPEN_PLATFORM, the device structs carry a
+ * transport, and UVIRTIO_IRQ_WIRED exists.
+ */
+#define UVIRTIO_CAP_MMIO		(1ULL << 8)
 
 #define UVIRTIO_GET_API_VERSION \
 	_IO(UVIRTIO_TYPE, UVIRTIO_CMD_GET_API_VERSION)
@@ -103,6 +109,23 @@ struct uvirtio_api_version {
 #define UVIRTIO_PCI_ADDR(domain, bus, dev, fn) \
 	(((__u32)(domain) << 16) | ((__u32)(bus) << 8) | \
 	 ((__u32)(dev) << 3) | (__u32)(fn))
+
+/** UVIRTIO_DEVICE_NAME_LEN - room for a platform device name, with its NUL */
+#define UVIRTIO_DEVICE_NAME_LEN		64
+
+/**
+ * enum uvirtio_device_transport - how a device bound to uvirtio is reached
+ * @UVIRTIO_DEVICE_TRANSPORT_PCI: a virtio PCI function (BARs, config
+ *	space, MSI-X or INTx); identified by its PCI address
+ * @UVIRTIO_DEVICE_TRANSPORT_MMIO: a virtio-mmio platform device: its
+ *	register window is region 0 (pread/pwrite only, no mmap), there is
+ *	no config space region, one wired interrupt (UVIRTIO_IRQ_WIRED) and
+ *	no IOMMU; identified by its platform device name
+ */
+enum uvirtio_device_transport {
+	UVIRTIO_DEVICE_TRANSPORT_PCI = 0,
+	UVIRTIO_DEVICE_TRANSPORT_MMIO = 1,
+};
 
 /* Flags of struct uvirtio_device_entry */
 #define UVIRTIO_DEVICE_ENTRY_OWNED	(1U << 0)
@@ -119,6 +142,15 @@ struct uvirtio_api_version {
  * @virtio_id: virtio device type (VIRTIO_ID_* of <linux/virtio_ids.h>)
  * @owner_pid: pid (in the caller's namespace) of the process that opened
  *	the device fd; 0 if none, not visible, or that process has exited
+ * @transport: enum uvirtio_device_transport.  For MMIO devices @pci_addr,
+ *	@vendor, @device, @subsystem_vendor and @subsystem_device are 0 (a
+ *	caller whose entries end at @owner_pid sees them as such)
+ * @mmio_version: virtio-mmio Version register (1 legacy, 2 modern); 0 for
+ *	PCI functions
+ * @name: platform device name (NUL-terminated) of an MMIO device, as
+ *	UVIRTIO_DEVICE_OPEN_PLATFORM takes it; empty for PCI functions
+ *
+ * The members from @transport on were added after the first release.
  */
 struct uvirtio_device_entry {
 	__u32 pci_addr;
@@ -129,6 +161,9 @@ struct uvirtio_device_entry {
 	__u16 subsystem_device;
 	__u32 virtio_id;
 	__u32 owner_pid;
+	__u32 transport;
+	__u32 mmio_version;
+	char name[UVIRTIO_DEVICE_NAME_LEN];
 };
 
 /**
@@ -152,12 +187,22 @@ struct uvirtio_list_devices {
 
 #define UVIRTIO_LIST_DEVICES _IO(UVIRTIO_TYPE, UVIRTIO_CMD_LIST_DEVICES)
 
+/* Flags of struct uvirtio_device_open */
+/* Open the virtio-mmio platform device named by @name, not a PCI function */
+#define UVIRTIO_DEVICE_OPEN_PLATFORM	(1U << 0)
+
 /**
  * struct uvirtio_device_open - UVIRTIO_DEVICE_OPEN (control fd)
  * @size: sizeof(struct uvirtio_device_open)
- * @flags: Must be 0
- * @pci_addr: Input, UVIRTIO_PCI_ADDR() of a function bound to uvirtio
+ * @flags: Input, 0 or UVIRTIO_DEVICE_OPEN_PLATFORM
+ * @pci_addr: Input, UVIRTIO_PCI_ADDR() of a function bound to uvirtio;
+ *	must be 0 with UVIRTIO_DEVICE_OPEN_PLATFORM
  * @fd: Output, the new device fd (O_CLOEXEC)
+ * @name: Input, with UVIRTIO_DEVICE_OPEN_PLATFORM: the platform device
+ *	name (as in /sys/bus/platform/devices), non-empty and NUL-terminated
+ *	within the array; without the flag every byte must be 0.  Added
+ *	after the first release: a caller whose struct ends at @fd opens
+ *	PCI functions only
  *
  * Opening decides how the device's DMA is contained, once for the life
  * of the device fd (see enum uvirtio_iommu_mode).
@@ -168,7 +213,10 @@ struct uvirtio_list_devices {
  * CAP_SYS_RAWIO, under kernel lockdown (integrity or confidentiality),
  * or for a translated device whose interrupts are not isolated
  * (no interrupt remapping) unless the allow_unsafe_interrupts module
- * parameter is set; ETIMEDOUT if the device does not finish its reset.
+ * parameter is set; ETIMEDOUT if the device does not finish its reset;
+ * EINVAL for an unknown flag, a non-zero @pci_addr with
+ * UVIRTIO_DEVICE_OPEN_PLATFORM, an empty or unterminated @name with it,
+ * or a non-zero @name without it.
  * Each refusal but the first two is also logged, naming its reason.
  */
 struct uvirtio_device_open {
@@ -176,6 +224,7 @@ struct uvirtio_device_open {
 	__u32 flags;
 	__u32 pci_addr;
 	__s32 fd;
+	char name[UVIRTIO_DEVICE_NAME_LEN];
 };
 
 #define UVIRTIO_DEVICE_OPEN _IO(UVIRTIO_TYPE, UVIRTIO_CMD_DEVICE_OPEN)
@@ -203,7 +252,8 @@ enum uvirtio_iommu_mode {
 /**
  * enum uvirtio_untranslated - why a device's DMA is not translated
  * @UVIRTIO_UNTRANSLATED_NO: it is translated (UVIRTIO_IOMMU_TRANSLATED)
- * @UVIRTIO_UNTRANSLATED_NO_IOMMU: no IOMMU covers the function
+ * @UVIRTIO_UNTRANSLATED_NO_IOMMU: no IOMMU covers the function (always
+ *	so for virtio-mmio devices)
  * @UVIRTIO_UNTRANSLATED_NO_ACCESS_PLATFORM: the device does not offer
  *	VIRTIO_F_ACCESS_PLATFORM, so it may bypass the IOMMU
  * @UVIRTIO_UNTRANSLATED_LEGACY_ONLY: the function has no virtio 1.x
@@ -250,6 +300,7 @@ struct uvirtio_virtio_cap {
 #define UVIRTIO_DEVICE_INFO_INTX	(1U << 2) /* has an INTx pin */
 #define UVIRTIO_DEVICE_INFO_FLR		(1U << 3) /* supports FLR */
 #define UVIRTIO_DEVICE_INFO_REMOVED	(1U << 4) /* device is gone */
+#define UVIRTIO_DEVICE_INFO_WIRED_IRQ	(1U << 5) /* MMIO: has its IRQ */
 
 /* Flags of struct uvirtio_device_info.dma_flags */
 /* The device fd owns the IOMMU domain of the function's group */
@@ -283,9 +334,17 @@ struct uvirtio_virtio_cap {
  * @num_iova_ranges: Output, number of usable IOVA ranges (see
  *	UVIRTIO_IOVA_RANGES); 0 unless translated (ignored on input)
  * @__reserved2: Must be 0
+ * @transport: Output, enum uvirtio_device_transport (ignored on input).
+ *	An MMIO device reports @pci_addr, the PCI ids, @num_msix and @caps
+ *	as 0, @num_regions as UVIRTIO_NUM_REGIONS with only region 0 (its
+ *	register window) present
+ * @mmio_version: Output, virtio-mmio Version register (1 legacy, 2
+ *	modern) of an MMIO device, 0 for PCI (ignored on input)
  *
  * The members from @dma_flags on were added after the first release;
- * a caller whose struct ends at @caps gets the rest cut off.
+ * a caller whose struct ends at @caps gets the rest cut off.  So were
+ * @transport and @mmio_version, later still: a caller without them sees
+ * an MMIO device as a PCI function with no BAR but region 0.
  */
 struct uvirtio_device_info {
 	__u32 size;
@@ -309,6 +368,8 @@ struct uvirtio_device_info {
 	__u32 untranslated;
 	__u32 num_iova_ranges;
 	__u32 __reserved2;
+	__u32 transport;
+	__u32 mmio_version;
 };
 
 #define UVIRTIO_DEVICE_GET_INFO _IO(UVIRTIO_TYPE, UVIRTIO_CMD_DEVICE_GET_INFO)
@@ -316,6 +377,14 @@ struct uvirtio_device_info {
 /*
  * File offsets of the device fd: region index << UVIRTIO_OFFSET_SHIFT.
  * Indices 0-5 are the BARs, UVIRTIO_REGION_CONFIG is PCI config space.
+ * A virtio-mmio device has region 0 only: its 0x200-byte register window
+ * (registers, then device config from 0x100), reached with pread()/pwrite()
+ * of 1, 2 or 4 naturally aligned bytes (registers below 0x100: 4 bytes
+ * only) and never mmap()ed: it shares a page with other devices.  Without
+ * DMA (UVIRTIO_IOMMU_NONE) the writes that would hand the device a ring
+ * address are refused with EPERM: QueueDesc, QueueDriver and QueueDevice
+ * (Low and High), QueueReady = 1 and a non-zero QueuePFN (0 is allowed:
+ * it stops a legacy queue).
  * DMA buffers from UVIRTIO_DMA_ALLOC get their own offsets (mmap only):
  * buffer number N lives at index UVIRTIO_REGION_DMA_BASE + N.  Use the
  * mmap_offset UVIRTIO_DMA_ALLOC returns rather than computing it.
@@ -498,10 +567,18 @@ struct uvirtio_dma_free {
 
 #define UVIRTIO_DMA_FREE _IO(UVIRTIO_TYPE, UVIRTIO_CMD_DMA_FREE)
 
-/* Interrupt types */
+/*
+ * Interrupt types.  UVIRTIO_IRQ_WIRED is the one interrupt line of a
+ * virtio-mmio device, shared by its configuration and all its queues: the
+ * module's handler reads InterruptStatus, writes it to InterruptACK and
+ * signals vector 0's eventfd, so user space never acknowledges it.  It is
+ * masked with UVIRTIO_IRQ_MASK like an MSI-X vector (the line is disabled)
+ * and has no affinity control.
+ */
 enum uvirtio_irq_type {
 	UVIRTIO_IRQ_MSIX = 1,
 	UVIRTIO_IRQ_INTX = 2,
+	UVIRTIO_IRQ_WIRED = 3,
 };
 
 /**
@@ -509,10 +586,14 @@ enum uvirtio_irq_type {
  * @size: sizeof(struct uvirtio_irq_enable)
  * @flags: Must be 0
  * @type: Input, enum uvirtio_irq_type
- * @count: Input, number of vectors (MSI-X: 1..num_msix; INTx: 1)
+ * @count: Input, number of vectors (MSI-X: 1..num_msix; INTx: 1;
+ *	wired: 1)
  *
  * Vectors start with no eventfd: an interrupt that arrives before one is
- * set is counted and dropped.  EBUSY if interrupts are already enabled.
+ * set is counted and dropped.  EBUSY if interrupts are already enabled;
+ * EOPNOTSUPP for a type the device's transport does not have (MSI-X and
+ * INTx on MMIO, UVIRTIO_IRQ_WIRED on PCI or on an MMIO device without an
+ * interrupt).
  */
 struct uvirtio_irq_enable {
 	__u32 size;
@@ -747,6 +828,12 @@ enum uvirtio_genl_cmd {
  * @UVIRTIO_ATTR_EVENT: u32, enum uvirtio_genl_event
  * @UVIRTIO_ATTR_ERROR: u32, positive errno of a UVIRTIO_EVENT_ERROR
  * @UVIRTIO_ATTR_PAD: padding for 64-bit attributes, ignore
+ * @UVIRTIO_ATTR_TRANSPORT: u32, enum uvirtio_device_transport; in every
+ *	reply and event.  For an MMIO device UVIRTIO_ATTR_PCI_ADDR is 0 and
+ *	the PCI id attributes are absent; DEV_GET requests name PCI
+ *	functions only (MMIO devices appear in dumps)
+ * @UVIRTIO_ATTR_PLATFORM_NAME: string, platform device name of an MMIO
+ *	device (absent for PCI)
  * @__UVIRTIO_ATTR_MAX: internal
  * @UVIRTIO_ATTR_MAX: highest attribute number
  */
@@ -767,6 +854,8 @@ enum uvirtio_genl_attr {
 	UVIRTIO_ATTR_EVENT,
 	UVIRTIO_ATTR_ERROR,
 	UVIRTIO_ATTR_PAD,
+	UVIRTIO_ATTR_TRANSPORT,
+	UVIRTIO_ATTR_PLATFORM_NAME,
 
 	__UVIRTIO_ATTR_MAX,
 	UVIRTIO_ATTR_MAX = __UVIRTIO_ATTR_MAX - 1

@@ -5,6 +5,11 @@
  * BARs are mmap()ed where the module allows it (the MSI-X table/PBA range
  * is left as a PROT_NONE hole) and accessed with pread()/pwrite() on the
  * device fd otherwise (I/O BARs, the hole).  Config space is pread/pwrite.
+ *
+ * A virtio-mmio device (uvirtio_kmod_open_mmio()) shows its register
+ * window as BAR 0, reached with pread/pwrite only; it has no PCI config
+ * space and no capabilities (cfg_read and get_caps fail with -ENODEV, so
+ * the PCI transports pass it by) and one interrupt, vector 0.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -87,6 +92,13 @@ UV_EXPORT int uvirtio_kmod_open(const char *pci_addr, const char *ctl_path,
 	return -ENOSYS;
 }
 
+UV_EXPORT int uvirtio_kmod_open_mmio(const char *name, const char *ctl_path,
+				     struct uvirtio_backend **be)
+{
+	(void)name; (void)ctl_path; (void)be;
+	return -ENOSYS;
+}
+
 #else
 
 #include <linux/uvirtio.h>
@@ -108,6 +120,7 @@ struct kmod {
 	unsigned int nvec;
 	int *efd;
 	int remove_efd;		/* signalled by the module on removal */
+	bool mmio;		/* a virtio-mmio device: BAR 0 is its window */
 	pthread_mutex_t lock;
 };
 
@@ -119,7 +132,11 @@ static int kioctl(int fd, unsigned long req, void *arg)
 static int k_cfg_read(void *priv, uint32_t off, void *buf, unsigned int width)
 {
 	struct kmod *k = priv;
-	ssize_t r = pread(k->fd, buf, width, (off_t)(k->cfg_off + off));
+	ssize_t r;
+
+	if (k->mmio)
+		return -ENODEV;		/* no PCI config space */
+	r = pread(k->fd, buf, width, (off_t)(k->cfg_off + off));
 
 	return r == (ssize_t)width ? 0 : r < 0 ? -errno : -EIO;
 }
@@ -128,7 +145,11 @@ static int k_cfg_write(void *priv, uint32_t off, const void *buf,
 		       unsigned int width)
 {
 	struct kmod *k = priv;
-	ssize_t r = pwrite(k->fd, buf, width, (off_t)(k->cfg_off + off));
+	ssize_t r;
+
+	if (k->mmio)
+		return -ENODEV;
+	r = pwrite(k->fd, buf, width, (off_t)(k->cfg_off + off));
 
 	return r == (ssize_t)width ? 0 : r < 0 ? -errno : -EIO;
 }
@@ -398,6 +419,8 @@ static int k_get_caps(void *priv, struct uvirtio_caps *caps)
 	struct kmod *k = priv;
 	const struct uvirtio_virtio_cap *c = k->info.caps;
 
+	if (k->mmio)
+		return -ENODEV;		/* no PCI capabilities */
 	to_region(&c[UVIRTIO_VCAP_COMMON], &caps->common);
 	to_region(&c[UVIRTIO_VCAP_NOTIFY], &caps->notify);
 	to_region(&c[UVIRTIO_VCAP_ISR], &caps->isr);
@@ -503,14 +526,31 @@ static void map_bar(struct kmod *k, struct kbar *b)
 	b->map = base;
 }
 
+/* Enable the one wired interrupt of a virtio-mmio device: vector 0. */
+static int enable_wired(struct kmod *k)
+{
+	struct uvirtio_irq_enable en = { .size = sizeof(en),
+					 .type = UVIRTIO_IRQ_WIRED,
+					 .count = 1 };
+
+	k->efd = malloc(sizeof(int));
+	if (!k->efd)
+		return -ENOMEM;
+	k->efd[0] = -1;
+	/* Without it the library polls; not an error. */
+	if (!kioctl(k->fd, UVIRTIO_IRQ_ENABLE, &en))
+		k->nvec = 1;
+	return 0;
+}
+
+static int kmod_open(struct uvirtio_device_open *op, const char *ctl_path,
+		     struct uvirtio_backend **bep);
+
 UV_EXPORT int uvirtio_kmod_open(const char *pci_addr, const char *ctl_path,
 				struct uvirtio_backend **bep)
 {
-	struct uvirtio_api_version ver = { .size = sizeof(ver) };
 	struct uvirtio_device_open op = { .size = sizeof(op) };
 	struct uvirtio_pci_addr a;
-	struct kmod *k;
-	unsigned int i;
 	int ret;
 
 	if (!bep)
@@ -518,6 +558,34 @@ UV_EXPORT int uvirtio_kmod_open(const char *pci_addr, const char *ctl_path,
 	ret = uvirtio_parse_pci_addr(pci_addr, &a);
 	if (ret)
 		return ret;
+	op.pci_addr = UVIRTIO_PCI_ADDR(a.domain, a.bus, a.dev, a.fn);
+	return kmod_open(&op, ctl_path, bep);
+}
+
+UV_EXPORT int uvirtio_kmod_open_mmio(const char *name, const char *ctl_path,
+				     struct uvirtio_backend **bep)
+{
+	struct uvirtio_device_open op = { .size = sizeof(op),
+					  .flags = UVIRTIO_DEVICE_OPEN_PLATFORM };
+	size_t len;
+
+	if (!bep || !name)
+		return -EINVAL;
+	len = strlen(name);
+	if (!len || len >= sizeof(op.name))
+		return -EINVAL;
+	memcpy(op.name, name, len);
+	return kmod_open(&op, ctl_path, bep);
+}
+
+static int kmod_open(struct uvirtio_device_open *op, const char *ctl_path,
+		     struct uvirtio_backend **bep)
+{
+	struct uvirtio_api_version ver = { .size = sizeof(ver) };
+	struct kmod *k;
+	unsigned int i;
+	int ret;
+
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return -ENOMEM;
@@ -537,15 +605,21 @@ UV_EXPORT int uvirtio_kmod_open(const char *pci_addr, const char *ctl_path,
 		ret = -EPROTO;
 		goto err;
 	}
-	op.pci_addr = UVIRTIO_PCI_ADDR(a.domain, a.bus, a.dev, a.fn);
-	ret = kioctl(k->ctl_fd, UVIRTIO_DEVICE_OPEN, &op);
+	/* A module from before virtio-mmio would not know the flag. */
+	if ((op->flags & UVIRTIO_DEVICE_OPEN_PLATFORM) &&
+	    !(ver.caps & UVIRTIO_CAP_MMIO)) {
+		ret = -EOPNOTSUPP;
+		goto err;
+	}
+	ret = kioctl(k->ctl_fd, UVIRTIO_DEVICE_OPEN, op);
 	if (ret)
 		goto err;
-	k->fd = op.fd;
+	k->fd = op->fd;
 	k->info.size = sizeof(k->info);
 	ret = kioctl(k->fd, UVIRTIO_DEVICE_GET_INFO, &k->info);
 	if (ret)
 		goto err;
+	k->mmio = k->info.transport == UVIRTIO_DEVICE_TRANSPORT_MMIO;
 	/* Hot-unplug and unbind are reported on an eventfd. */
 	k->remove_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (k->remove_efd < 0) {
@@ -584,7 +658,11 @@ UV_EXPORT int uvirtio_kmod_open(const char *pci_addr, const char *ctl_path,
 		if (!kioctl(k->fd, UVIRTIO_REGION_GET_INFO, &ri))
 			k->cfg_off = ri.offset;
 	}
-	if ((ver.caps & UVIRTIO_CAP_MSIX) && k->info.num_msix) {
+	if (k->mmio && (k->info.flags & UVIRTIO_DEVICE_INFO_WIRED_IRQ)) {
+		ret = enable_wired(k);
+		if (ret)
+			goto err;
+	} else if ((ver.caps & UVIRTIO_CAP_MSIX) && k->info.num_msix) {
 		struct uvirtio_irq_enable en = { .size = sizeof(en),
 						 .type = UVIRTIO_IRQ_MSIX,
 						 .count = k->info.num_msix };

@@ -58,7 +58,8 @@ void uv_ring_doorbell(struct uvirtio_dev *dev, const struct uv_notify *n)
 		*(volatile uint16_t *)n->ptr = n->value;
 		break;
 	case UV_NOTIFY_BAR:
-		uv_bar_write(dev->be, n->bar, n->off, 2, n->value);
+		uv_bar_write(dev->be, n->bar, n->off, n->width ? n->width : 2,
+			     n->value);
 		break;
 	case UV_NOTIFY_EVENTFD:
 		/* a full eventfd counter still wakes the peer: ignore EAGAIN */
@@ -161,6 +162,9 @@ static const struct uv_transport_ops *const uv_transports[] = {
 	&uv_pci_legacy_ops,
 	&uv_vhost_user_ops,
 	&uv_vhost_vdpa_ops,
+	/* after PCI: they read BAR 0, which any backend may have */
+	&uv_mmio_ops,
+	&uv_mmio_legacy_ops,
 };
 
 static void release_transport(struct uvirtio_dev *dev)

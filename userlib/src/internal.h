@@ -77,7 +77,7 @@ static inline int uv_bar_write(struct uvirtio_backend *be, unsigned int bar,
 /* How a queue's doorbell is rung. */
 enum uv_notify_kind {
 	UV_NOTIFY_MMIO,		/* 16-bit store through @ptr */
-	UV_NOTIFY_BAR,		/* 16-bit backend bar_write(@bar, @off) */
+	UV_NOTIFY_BAR,		/* backend bar_write(@bar, @off) of @width */
 	UV_NOTIFY_EVENTFD,	/* 8-byte write to eventfd @fd (vhost) */
 };
 
@@ -87,6 +87,7 @@ struct uv_notify {
 	volatile void *ptr;
 	unsigned int bar;
 	uint64_t off;
+	unsigned int width;	/* UV_NOTIFY_BAR: 4, or 2 when 0 (PCI) */
 	uint16_t value;
 	int fd;
 };
@@ -149,6 +150,8 @@ extern const struct uv_transport_ops uv_pci_modern_ops;
 extern const struct uv_transport_ops uv_pci_legacy_ops;
 extern const struct uv_transport_ops uv_vhost_user_ops;
 extern const struct uv_transport_ops uv_vhost_vdpa_ops;
+extern const struct uv_transport_ops uv_mmio_ops;
+extern const struct uv_transport_ops uv_mmio_legacy_ops;
 
 struct uvirtio_dev {
 	struct uvirtio_backend *be;

@@ -22,6 +22,12 @@ static int open_pci(const char *arg, const char *ctl_path,
 	return uvirtio_kmod_open(arg, ctl_path, out);
 }
 
+static int open_mmio(const char *arg, const char *ctl_path,
+		     struct uvirtio_backend **out)
+{
+	return uvirtio_kmod_open_mmio(arg, ctl_path, out);
+}
+
 static int open_vhost_user(const char *arg, const char *ctl_path,
 			   struct uvirtio_backend **out)
 {
@@ -45,7 +51,7 @@ static const struct {
 	{ "pci:", UVIRTIO_SCHEME_PCI, true, open_pci },
 	{ "vhost-user:", UVIRTIO_SCHEME_VHOST_USER, false, open_vhost_user },
 	{ "vhost-vdpa:", UVIRTIO_SCHEME_VHOST_VDPA, false, open_vhost_vdpa },
-	{ "mmio:", UVIRTIO_SCHEME_MMIO, false, NULL },
+	{ "mmio:", UVIRTIO_SCHEME_MMIO, false, open_mmio },
 	{ "vfio:", UVIRTIO_SCHEME_VFIO, true, NULL },
 };
 

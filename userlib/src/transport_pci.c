@@ -222,6 +222,7 @@ static void pci_notify_at(struct uvirtio_dev *dev, unsigned int bar,
 	n->kind = UV_NOTIFY_BAR;
 	n->bar = bar;
 	n->off = off;
+	n->width = 2;
 	n->value = index;
 	n->ptr = NULL;
 	n->fd = -1;

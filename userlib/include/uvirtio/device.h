@@ -61,7 +61,10 @@ struct uvirtio_dev;
  *	uvirtio_vhost_user_open()).
  * @UVIRTIO_TRANSPORT_VHOST_VDPA: vhost-vdpa (the backend from
  *	uvirtio_vhost_vdpa_open()).
- * @UVIRTIO_TRANSPORT_MMIO: reserved for the virtio-mmio transport.
+ * @UVIRTIO_TRANSPORT_MMIO: virtio-mmio, version 2 ("mmio") or legacy
+ *	version 1 ("mmio-legacy"), over a backend whose BAR 0 is the
+ *	register window (uvirtio_kmod_open_mmio()).  One interrupt for
+ *	everything: queues poll.
  */
 enum uvirtio_transport_kind {
 	UVIRTIO_TRANSPORT_AUTO = 0,

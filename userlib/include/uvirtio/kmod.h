@@ -48,6 +48,23 @@ int uvirtio_parse_pci_addr(const char *str, struct uvirtio_pci_addr *addr);
 int uvirtio_kmod_open(const char *pci_addr, const char *ctl_path,
 		      struct uvirtio_backend **be);
 
+/**
+ * uvirtio_kmod_open_mmio() - open a virtio-mmio device through /dev/uvirtio.
+ * @name: its platform device name, e.g. "LNRO0005:00" (as under
+ *	/sys/bus/platform/devices), bound to uvirtio by driver_override.
+ * @ctl_path: control node (NULL: "/dev/uvirtio").
+ * @be: receives the backend.  Its BAR 0 is the register window
+ *	(pread/pwrite only); it has no PCI config space and one interrupt
+ *	vector, so the "mmio" and "mmio-legacy" transports take it and the
+ *	queues poll.  Without the module's allow_unsafe_noiommu the device
+ *	can do no DMA: opening works, DMA allocation fails with -EPERM.
+ * Return: 0 or negative errno: -EINVAL for an empty name or one of 64
+ * bytes or more, -EOPNOTSUPP if the module predates virtio-mmio, -ENODEV
+ * if no such device is bound to uvirtio, -ENOSYS as uvirtio_kmod_open().
+ */
+int uvirtio_kmod_open_mmio(const char *name, const char *ctl_path,
+			   struct uvirtio_backend **be);
+
 #ifdef __cplusplus
 }
 #endif
