@@ -118,6 +118,7 @@ if want host; then
 	count_line userlib userlib-test make --no-print-directory -C userlib test-main
 	count_line vhost-user vhost-user-unit make --no-print-directory -C userlib \
 		test-vhost-user
+	count_line vfio vfio-unit make --no-print-directory -C userlib test-vfio
 	count_line cli cli-test tools/test-cli.sh
 	# vhost-user against qemu-storage-daemon, on the host
 	if run_logged build-vm-test make vm-test; then

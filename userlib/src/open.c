@@ -8,6 +8,7 @@
 
 #include <uvirtio/kmod.h>
 #include <uvirtio/open.h>
+#include <uvirtio/vfio.h>
 #include <uvirtio/vhost_user.h>
 
 #include "util.h"
@@ -28,6 +29,13 @@ static int open_vhost_user(const char *arg, const char *ctl_path,
 	return uvirtio_vhost_user_open(arg, NULL, out);
 }
 
+static int open_vfio(const char *arg, const char *ctl_path,
+		     struct uvirtio_backend **out)
+{
+	(void)ctl_path;
+	return uvirtio_vfio_open(arg, out);
+}
+
 static const struct {
 	const char *prefix;
 	enum uvirtio_scheme scheme;
@@ -38,7 +46,7 @@ static const struct {
 	{ "vhost-user:", UVIRTIO_SCHEME_VHOST_USER, false, open_vhost_user },
 	{ "vhost-vdpa:", UVIRTIO_SCHEME_VHOST_VDPA, false, NULL },
 	{ "mmio:", UVIRTIO_SCHEME_MMIO, false, NULL },
-	{ "vfio:", UVIRTIO_SCHEME_VFIO, true, NULL },
+	{ "vfio:", UVIRTIO_SCHEME_VFIO, true, open_vfio },
 };
 
 static int lookup(const char *devstr, size_t *idx, const char **arg)

@@ -4,7 +4,7 @@
  *
  * Layering, top to bottom: device drivers (blk.h, rng.h) -> virtqueues
  * (virtqueue.h) -> transport and device initialisation (device.h) ->
- * backend (backend.h; kmod.h, fake.h).
+ * backend (backend.h; kmod.h, vfio.h, fake.h).
  */
 #ifndef UVIRTIO_UVIRTIO_H
 #define UVIRTIO_UVIRTIO_H
@@ -18,5 +18,6 @@
 #include <uvirtio/kmod.h>
 #include <uvirtio/open.h>
 #include <uvirtio/vhost_user.h>
+#include <uvirtio/vfio.h>
 
 #endif /* UVIRTIO_UVIRTIO_H */
