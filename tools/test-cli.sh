@@ -364,7 +364,7 @@ expect_out "bench latency" '^  latency: +p50 [0-9]+\.[0-9] us, p99 [0-9]+\.[0-9]
 expect_out "bench doorbells" '^  doorbells: +[0-9]+\.[0-9]{4} per request$'
 expect_out "bench interrupts" '^  interrupts: +[0-9]+\.[0-9]{4} per request$'
 expect_out "bench result line" \
-	'^result uvirtio bench randread bs=4096 qd=4 ios=[1-9][0-9]* secs=[0-9.]+ iops=[0-9]+ mib_s=[0-9.]+ p50_us=[0-9.]+ p99_us=[0-9.]+ max_us=[0-9.]+ db_per_io=[0-9.]+ irq_per_io=[0-9.]+$'
+	'^result uvirtio bench randread bs=4096 qd=4 ios=[1-9][0-9]* secs=[0-9.]+ iops=[0-9]+ mib_s=[0-9.]+ p50_us=[0-9.]+ p99_us=[0-9.]+ max_us=[0-9.]+ db_per_io=[0-9.]+ irq_per_io=[0-9.]+( bounced=[0-9]+)?$'
 expect_rc "fake bench randwrite --poll --bs 8K --json" 0 UVIRTIO_FAKE=blk -- \
 	bench 00:02.0 -t 1 --rw randwrite --bs 8K --poll --json
 if python3 - "$tmp/out" >"$tmp/py" 2>&1 <<'EOF'
