@@ -22,13 +22,18 @@
 #              allow_unsafe_interrupts), no IOMMU (taints:
 #              allow_unsafe_noiommu), and lazy under kernel lockdown; plus
 #              a lazy run on the debug kernel when it is built
+#   vm-vfio    libuvirtio's VFIO backend (vfio:BDF) without uvirtio.ko:
+#              vm_test, the CLI, busy and non-viable groups, a device
+#              without ACCESS_PLATFORM (scripts/guest/vfio-tests), on the
+#              contain device set with intel-iommu: one stock 6.1 VM, and
+#              one debug 6.12 VM when that kernel is built
 #   harness    the harness checks itself: a canary module WARNs, leaks a
 #              page pin, and fails a KUnit case; each must turn a run red
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
 
-stages=${UVIRTIO_STAGES:-deps host lint kernel vm-debug vm-stock vm-contain harness}
+stages=${UVIRTIO_STAGES:-deps host lint kernel vm-debug vm-stock vm-contain vm-vfio harness}
 log_dir=$UV_OUT/check
 mkdir -p "$log_dir"
 pass=0 fail=0 skip=0
@@ -282,6 +287,25 @@ if want vm-contain; then
 	stage_end
 fi
 
+if want vm-vfio; then
+	stage_start vm-vfio
+	if run_logged vfio-tools make tools; then
+		vf=(-n -d contain -l "vfio_pci vfio_iommu_type1"
+		    -a "tools/build/uvirtio-static:uvirtio/bin/uvirtio"
+		    -a "scripts/guest/vfio-tests:uvirtio/tests/uvirtio_vfio"
+		    -e UVIRTIO_TESTS=uvirtio_vfio)
+		vm_suite vfio-stock-on stock on -t 300 "${vf[@]}"
+		if scripts/build-kernel.sh --path >/dev/null 2>&1; then
+			vm_suite vfio-debug-on debug on -t 900 "${vf[@]}"
+		else
+			result vfio-debug-on skip "the debug kernel is not built"
+		fi
+	else
+		result vfio-tools-build fail "the CLI does not build"
+	fi
+	stage_end
+fi
+
 # canary_build KDIR OUT: build the harness canary modules against KDIR.
 canary_build() {
 	mkdir -p "$2"
@@ -343,7 +367,7 @@ rmmod uvirtio_canary_kunit' >"$log_dir/harness-kunit.log" 2>&1
 	stage_end
 fi
 
-if want host || want vm-debug || want vm-stock || want vm-contain; then
+if want host || want vm-debug || want vm-stock || want vm-contain || want vm-vfio; then
 	echo
 	echo "=== reliability (what the tests above put through; their verdicts are in the counts)"
 	fuzzlog=/dev/null

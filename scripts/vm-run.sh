@@ -37,6 +37,9 @@
 #     -o DIR      output dir (default out/vm/KERNEL-iommuX): console.log,
 #                 results.log, qmp.sock, the initramfs
 #     -a SRC:DST  add a file to the initramfs (repeatable)
+#     -l MODS     more kernel modules (with their dependencies) for the
+#                 initramfs, modprobe'd at boot after the virtio stack,
+#                 e.g. -l "vfio_pci vfio_iommu_type1"
 #     -e K=V      environment for the payload (repeatable)
 #     -M PARAMS   module parameters for uvirtio.ko
 #     -T MASK     extra taint bits the run may set (default 0)
@@ -58,8 +61,8 @@ set -euo pipefail
 
 kernel=stock iommu=off devset=std timeout=900 outdir= cmd= payload=
 modparams= taint_extra=0 nomod=0 verbose=0 hotplug=0 mem=1G lockdown=0
-adds=() envs=()
-while getopts "k:i:d:t:o:a:e:M:T:c:p:m:HLnv" o; do
+adds=() envs=() extramods=
+while getopts "k:i:d:t:o:a:e:M:T:c:p:m:l:HLnv" o; do
 	case $o in
 	k) kernel=$OPTARG ;;
 	i) iommu=$OPTARG ;;
@@ -67,6 +70,7 @@ while getopts "k:i:d:t:o:a:e:M:T:c:p:m:HLnv" o; do
 	t) timeout=$OPTARG ;;
 	o) outdir=$OPTARG ;;
 	a) adds+=(-a "$OPTARG") ;;
+	l) extramods+=" $OPTARG" ;;
 	e) envs+=(-e "$OPTARG") ;;
 	M) modparams=$OPTARG ;;
 	T) taint_extra=$OPTARG ;;
@@ -276,7 +280,9 @@ EOF_LOCKDOWN
 	envs+=(-e UVIRTIO_LOCKDOWN=1)
 fi
 
-"$UV_TOP/scripts/mkinitramfs.sh" -k "$kver" -m "$modroot" \
+mods=()
+[ -z "$extramods" ] || mods=(-l "virtio_pci virtio_blk virtio_net virtio_rng$extramods")
+"$UV_TOP/scripts/mkinitramfs.sh" -k "$kver" -m "$modroot" "${mods[@]}" \
 	-o "$outdir/initramfs.cpio.gz" "${uvadd[@]}" "${adds[@]}" "${envs[@]}" \
 	-e "UVIRTIO_IOMMU=$iommu" -e "UVIRTIO_KERNEL=$kernel" \
 	-e "UVIRTIO_MODPARAMS=$modparams" "${pl[@]}"
