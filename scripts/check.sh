@@ -289,9 +289,10 @@ fi
 
 if want vm-vfio; then
 	stage_start vm-vfio
-	if run_logged vfio-tools make tools; then
+	if run_logged vfio-tools make tools vfio-vm-test; then
 		vf=(-n -d contain -l "vfio_pci vfio_iommu_type1"
 		    -a "tools/build/uvirtio-static:uvirtio/bin/uvirtio"
+		    -a "$UV_OUT/vfio/libuvirtio_vfio_vm_test:uvirtio/bin/libuvirtio_vfio_vm_test"
 		    -a "scripts/guest/vfio-tests:uvirtio/tests/uvirtio_vfio"
 		    -e UVIRTIO_TESTS=uvirtio_vfio)
 		vm_suite vfio-stock-on stock on -t 300 "${vf[@]}"
