@@ -26,7 +26,8 @@
 #              vm_test, the CLI, busy and non-viable groups, a device
 #              without ACCESS_PLATFORM (scripts/guest/vfio-tests), on the
 #              contain device set with intel-iommu: one stock 6.1 VM, and
-#              one debug 6.12 VM when that kernel is built
+#              one debug 6.12 VM when that kernel is built; plus a debug VM
+#              without IOMMU where VFIO's no-IOMMU group must be refused
 #   harness    the harness checks itself: a canary module WARNs, leaks a
 #              page pin, and fails a KUnit case; each must turn a run red
 set -uo pipefail
@@ -298,6 +299,9 @@ if want vm-vfio; then
 		vm_suite vfio-stock-on stock on -t 300 "${vf[@]}"
 		if scripts/build-kernel.sh --path >/dev/null 2>&1; then
 			vm_suite vfio-debug-on debug on -t 900 "${vf[@]}"
+			# no IOMMU: the no-IOMMU group is refused (-T 64: the
+			# kernel taints when vfio-pci creates that group)
+			vm_suite vfio-debug-noiommu debug off -t 600 -T 64 "${vf[@]}"
 		else
 			result vfio-debug-on skip "the debug kernel is not built"
 		fi
