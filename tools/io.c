@@ -81,6 +81,10 @@ static int vfio_open_err(const char *arg, const char *bdf, int ret)
 				arg);
 		}
 		return RC_BUSY;
+	case -ENODEV:
+		cli_err("%s: no such device (or it has no IOMMU group: no IOMMU?)",
+			arg);
+		return RC_NOTFOUND;
 	case -ENXIO:
 		cli_err("%s: not bound to vfio-pci (try 'uvirtio bind %s --driver vfio-pci')",
 			arg, bdf);
