@@ -10,8 +10,15 @@
  *   device          GET_INFO, GET_REGION_INFO, GET_IRQ_INFO, SET_IRQS,
  *                   RESET; pread/pwrite/mmap at the region offsets
  *
+ * or the cdev flow (kernels with VFIO_DEVICE_CDEV and IOMMUFD):
+ *
+ *   /dev/vfio/devices/vfioN   (N from /sys/bus/pci/devices/BDF/vfio-dev)
+ *   /dev/iommu      IOMMU_IOAS_ALLOC, IOAS_IOVA_RANGES, IOAS_MAP/UNMAP
+ *   device          BIND_IOMMUFD, ATTACH_IOMMUFD_PT(ioas), then as above
+ *
  * See uvirtio/vfio.h for the policy (no-IOMMU refused, IRQ affinity).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -35,6 +42,74 @@
 
 #define MAX_AREAS	8
 
+/*
+ * The iommufd and VFIO cdev ABI (Linux include/uapi/linux/iommufd.h and
+ * vfio.h, 6.6+), declared here because the build host's UAPI headers may
+ * predate it (Debian 12's are 6.1).  Names are ours; layouts and numbers
+ * are the kernel's.
+ */
+#define UV_IOMMUFD_TYPE		';'
+#define UV_IOMMU_DESTROY	_IO(UV_IOMMUFD_TYPE, 0x80)
+#define UV_IOMMU_IOAS_ALLOC	_IO(UV_IOMMUFD_TYPE, 0x81)
+#define UV_IOMMU_IOAS_IOVA_RANGES _IO(UV_IOMMUFD_TYPE, 0x84)
+#define UV_IOMMU_IOAS_MAP	_IO(UV_IOMMUFD_TYPE, 0x85)
+#define UV_IOMMU_IOAS_UNMAP	_IO(UV_IOMMUFD_TYPE, 0x86)
+#define UV_IOAS_MAP_FIXED_IOVA	(1u << 0)
+#define UV_IOAS_MAP_WRITEABLE	(1u << 1)
+#define UV_IOAS_MAP_READABLE	(1u << 2)
+#define UV_VFIO_DEVICE_BIND_IOMMUFD	_IO(VFIO_TYPE, VFIO_BASE + 18)
+#define UV_VFIO_DEVICE_ATTACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 19)
+
+struct uv_iommu_ioas_alloc {
+	uint32_t size;
+	uint32_t flags;
+	uint32_t out_ioas_id;
+};
+
+struct uv_iommu_iova_range {
+	uint64_t start;
+	uint64_t last;
+};
+
+struct uv_iommu_ioas_iova_ranges {
+	uint32_t size;
+	uint32_t ioas_id;
+	uint32_t num_iovas;
+	uint32_t reserved;
+	uint64_t allowed_iovas;
+	uint64_t out_iova_alignment;
+};
+
+struct uv_iommu_ioas_map {
+	uint32_t size;
+	uint32_t flags;
+	uint32_t ioas_id;
+	uint32_t reserved;
+	uint64_t user_va;
+	uint64_t length;
+	uint64_t iova;
+};
+
+struct uv_iommu_ioas_unmap {
+	uint32_t size;
+	uint32_t ioas_id;
+	uint64_t iova;
+	uint64_t length;
+};
+
+struct uv_vfio_bind_iommufd {
+	uint32_t argsz;
+	uint32_t flags;
+	int32_t iommufd;
+	uint32_t out_devid;
+};
+
+struct uv_vfio_attach_pt {
+	uint32_t argsz;
+	uint32_t flags;
+	uint32_t pt_id;
+};
+
 struct vbar {
 	uint8_t *map;		/* PROT_NONE reservation of @size, or NULL */
 	uint64_t size;
@@ -51,8 +126,10 @@ struct vdma {
 };
 
 struct vfio {
-	int container;
+	int container;		/* type1 flow */
 	int group;
+	int iommufd;		/* cdev flow */
+	uint32_t ioas;
 	int dev;
 	uint64_t cfg_off, cfg_size;
 	struct vbar bar[6];
@@ -189,6 +266,19 @@ static void *v_bar_ptr(void *priv, unsigned int bar, uint64_t off,
 
 static int map_iova(struct vfio *v, void *va, uint64_t size, uint64_t iova)
 {
+	if (v->iommufd >= 0) {
+		struct uv_iommu_ioas_map m = {
+			.size = sizeof(m),
+			.flags = UV_IOAS_MAP_FIXED_IOVA | UV_IOAS_MAP_READABLE |
+				 UV_IOAS_MAP_WRITEABLE,
+			.ioas_id = v->ioas,
+			.user_va = (uintptr_t)va,
+			.length = size,
+			.iova = iova,
+		};
+
+		return vioctl(v->iommufd, UV_IOMMU_IOAS_MAP, &m);
+	}
 	struct vfio_iommu_type1_dma_map m = {
 		.argsz = sizeof(m),
 		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
@@ -202,6 +292,15 @@ static int map_iova(struct vfio *v, void *va, uint64_t size, uint64_t iova)
 
 static int unmap_iova(struct vfio *v, uint64_t iova, uint64_t size)
 {
+	if (v->iommufd >= 0) {
+		struct uv_iommu_ioas_unmap iu = {
+			.size = sizeof(iu), .ioas_id = v->ioas,
+			.iova = iova, .length = size,
+		};
+		int r = vioctl(v->iommufd, UV_IOMMU_IOAS_UNMAP, &iu);
+
+		return !r && iu.length != size ? -EIO : r;
+	}
 	struct vfio_iommu_type1_dma_unmap u = {
 		.argsz = sizeof(u), .iova = iova, .size = size,
 	};
@@ -510,6 +609,9 @@ static void v_close(void *priv)
 		close(v->group);
 	if (v->container >= 0)
 		close(v->container);
+	/* The device fd is gone (unbound): the IOAS goes with the iommufd. */
+	if (v->iommufd >= 0)
+		close(v->iommufd);
 	if (v->iova_ok)
 		uv_iova_destroy(&v->iova);
 	pthread_mutex_destroy(&v->lock);
@@ -668,6 +770,70 @@ out:
 	return ret;
 }
 
+/* The IOAS's usable IOVA space (cdev flow). */
+static int probe_iova_ioas(struct vfio *v)
+{
+	struct uv_iommu_ioas_iova_ranges q = {
+		.size = sizeof(q), .ioas_id = v->ioas,
+	};
+	struct uv_iommu_iova_range *kr = NULL;
+	struct uv_iova_range *r;
+	uint64_t align = UV_PAGE_SIZE;
+	unsigned int tries;
+	uint32_t i, n = 0;
+	int ret;
+
+	/* Ask for the count, then for the ranges (the count may change). */
+	for (tries = 0; tries < 4; tries++) {
+		q.num_iovas = n;
+		q.allowed_iovas = (uintptr_t)kr;
+		ret = vioctl(v->iommufd, UV_IOMMU_IOAS_IOVA_RANGES, &q);
+		if (!ret && q.num_iovas <= n)
+			break;
+		if (ret && ret != -EMSGSIZE) {
+			free(kr);
+			return ret;
+		}
+		if (q.num_iovas > 4096) {
+			free(kr);
+			return -EIO;
+		}
+		free(kr);
+		n = q.num_iovas;
+		kr = calloc(n ? n : 1, sizeof(*kr));
+		if (!kr)
+			return -ENOMEM;
+	}
+	if (tries == 4 || !q.num_iovas) {
+		free(kr);
+		return tries == 4 ? -EIO : -ENOSPC;
+	}
+	r = calloc(q.num_iovas, sizeof(*r));
+	if (!r) {
+		free(kr);
+		return -ENOMEM;
+	}
+	for (i = 0; i < q.num_iovas; i++) {
+		if (kr[i].start > kr[i].last) {
+			free(kr);
+			free(r);
+			return -EIO;
+		}
+		r[i] = (struct uv_iova_range){ kr[i].start, kr[i].last };
+	}
+	if (q.out_iova_alignment > align &&
+	    !(q.out_iova_alignment & (q.out_iova_alignment - 1)))
+		align = q.out_iova_alignment;
+	ret = uv_iova_init(&v->iova, r, q.num_iovas, align);
+	free(kr);
+	free(r);
+	if (ret == -EINVAL)
+		ret = -EIO;
+	if (!ret)
+		v->iova_ok = true;
+	return ret;
+}
+
 /* The container's usable IOVA space. */
 static int probe_iova(struct vfio *v)
 {
@@ -787,7 +953,20 @@ static int open_container(struct vfio *v)
 	return ret > 0 ? 0 : -EOPNOTSUPP;
 }
 
+static int setup_device(struct vfio *v);
+
 static int open_device(struct vfio *v, const char *bdf)
+{
+	v->dev = ioctl(v->group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	if (v->dev < 0) {
+		v->dev = -1;
+		return -errno;
+	}
+	return setup_device(v);
+}
+
+/* Regions, IRQs and the command register of the open device fd. */
+static int setup_device(struct vfio *v)
 {
 	struct vfio_device_info di = { .argsz = sizeof(di) };
 	struct vfio_region_info ri = { .argsz = sizeof(ri),
@@ -798,11 +977,6 @@ static int open_device(struct vfio *v, const char *bdf)
 	unsigned int i;
 	int ret;
 
-	v->dev = ioctl(v->group, VFIO_GROUP_GET_DEVICE_FD, bdf);
-	if (v->dev < 0) {
-		v->dev = -1;
-		return -errno;
-	}
 	ret = vioctl(v->dev, VFIO_DEVICE_GET_INFO, &di);
 	if (ret)
 		return ret;
@@ -866,22 +1040,99 @@ static int open_device(struct vfio *v, const char *bdf)
 	return v_cfg_write(v, PCI_COMMAND, &cmd, 2);
 }
 
-UV_EXPORT int uvirtio_vfio_open(const char *bdf, struct uvirtio_backend **out)
+/* The cdev flow: /dev/vfio/devices/vfioN bound to a fresh IOAS. */
+static int open_cdev(struct vfio *v, const char *bdf)
+{
+	struct uv_iommu_ioas_alloc al = { .size = sizeof(al) };
+	struct uv_vfio_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct uv_vfio_attach_pt at = { .argsz = sizeof(at) };
+	char p[300], grp[32], node[300] = "";
+	struct dirent *de;
+	DIR *d;
+	int ret;
+
+	ret = group_of(bdf, grp, sizeof(grp));
+	if (ret)
+		return ret;
+	snprintf(p, sizeof(p), "/dev/vfio/noiommu-%s", grp);
+	if (!access(p, F_OK))
+		return -EPERM;
+	snprintf(p, sizeof(p), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	d = opendir(p);
+	if (!d)
+		return -ENXIO;	/* not on vfio-pci, or no cdev support */
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "vfio", 4) &&
+		    strlen(de->d_name) < 32) {
+			snprintf(node, sizeof(node), "/dev/vfio/devices/%s",
+				 de->d_name);
+			break;
+		}
+	closedir(d);
+	if (!node[0])
+		return -ENXIO;
+	v->dev = open(node, O_RDWR | O_CLOEXEC);
+	if (v->dev < 0) {
+		v->dev = -1;
+		return -errno;
+	}
+	v->iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (v->iommufd < 0) {
+		v->iommufd = -1;
+		return -errno;
+	}
+	bind.iommufd = v->iommufd;
+	ret = vioctl(v->dev, UV_VFIO_DEVICE_BIND_IOMMUFD, &bind);
+	/* A cdev device admits one opener: the kernel says -EINVAL. */
+	if (ret == -EINVAL)
+		ret = -EBUSY;
+	if (ret)
+		return ret;
+	ret = vioctl(v->iommufd, UV_IOMMU_IOAS_ALLOC, &al);
+	if (ret)
+		return ret;
+	v->ioas = al.out_ioas_id;
+	at.pt_id = v->ioas;
+	ret = vioctl(v->dev, UV_VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
+	if (ret)
+		return ret;
+	ret = probe_iova_ioas(v);
+	if (ret)
+		return ret;
+	return setup_device(v);
+}
+
+UV_EXPORT int uvirtio_vfio_open_flow(const char *bdf,
+				     enum uvirtio_vfio_flow flow,
+				     struct uvirtio_backend **out)
 {
 	struct uvirtio_pci_addr a;
 	char canon[16];
 	struct vfio *v;
 	int ret;
 
-	if (!bdf || !out || uvirtio_parse_pci_addr(bdf, &a))
+	if (!bdf || !out || uvirtio_parse_pci_addr(bdf, &a) ||
+	    (flow != UVIRTIO_VFIO_AUTO && flow != UVIRTIO_VFIO_TYPE1 &&
+	     flow != UVIRTIO_VFIO_CDEV))
 		return -EINVAL;
 	snprintf(canon, sizeof(canon), "%04x:%02x:%02x.%x", a.domain, a.bus,
 		 a.dev, a.fn);
+	/* AUTO: the container when the kernel has one, else the cdev. */
+	if (flow == UVIRTIO_VFIO_AUTO)
+		flow = access("/dev/vfio/vfio", F_OK) &&
+		       !access("/dev/iommu", F_OK) ? UVIRTIO_VFIO_CDEV :
+						     UVIRTIO_VFIO_TYPE1;
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	v->container = v->group = v->dev = v->req_efd = -1;
+	v->container = v->group = v->dev = v->req_efd = v->iommufd = -1;
 	pthread_mutex_init(&v->lock, NULL);
+	if (flow == UVIRTIO_VFIO_CDEV) {
+		ret = open_cdev(v, canon);
+		if (ret)
+			goto err;
+		goto done;
+	}
 	ret = open_group(v, canon);
 	if (ret)
 		goto err;
@@ -901,6 +1152,7 @@ UV_EXPORT int uvirtio_vfio_open(const char *bdf, struct uvirtio_backend **out)
 	ret = open_device(v, canon);
 	if (ret)
 		goto err;
+done:
 	ret = uvirtio_backend_new(&vfio_ops, v, out);
 	if (ret)
 		goto err;
@@ -908,4 +1160,9 @@ UV_EXPORT int uvirtio_vfio_open(const char *bdf, struct uvirtio_backend **out)
 err:
 	v_close(v);
 	return ret;
+}
+
+UV_EXPORT int uvirtio_vfio_open(const char *bdf, struct uvirtio_backend **out)
+{
+	return uvirtio_vfio_open_flow(bdf, UVIRTIO_VFIO_AUTO, out);
 }

@@ -323,6 +323,11 @@ static int t_open_args(void)
 	CHECK_EQ(uvirtio_vfio_open("0000:00:06.0", NULL), -EINVAL);
 	CHECK_EQ(uvirtio_vfio_open("00:06", &be), -EINVAL);
 	CHECK_EQ(uvirtio_vfio_open("00:20.0", &be), -EINVAL);
+	CHECK_EQ(uvirtio_vfio_open_flow("0000:00:06.0", 7, &be), -EINVAL);
+	CHECK_EQ(uvirtio_vfio_open_flow("ffff:ff:1f.7", UVIRTIO_VFIO_CDEV, &be),
+		 -ENODEV);
+	CHECK_EQ(uvirtio_vfio_open_flow("ffff:ff:1f.7", UVIRTIO_VFIO_TYPE1, &be),
+		 -ENODEV);
 	/* no such function on this host */
 	CHECK_EQ(uvirtio_vfio_open("ffff:ff:1f.7", &be), -ENODEV);
 	CHECK_EQ(uvirtio_backend_open("vfio:ffff:ff:1f.7", NULL, &be), -ENODEV);

@@ -4,7 +4,10 @@
  * backend, on a virtio-blk function bound to vfio-pci (in the VM, from
  * scripts/guest/vfio-tests):
  *
- *   vfio_vm_test BDF
+ *   vfio_vm_test [--cdev] BDF
+ *
+ * --cdev opens it through the VFIO cdev and iommufd
+ * (UVIRTIO_VFIO_CDEV) instead of the type1 container.
  *
  *  - interrupts: a completion signals the queue's eventfd; with the
  *    vectors masked it does not; unmasking signals it (nothing is lost)
@@ -215,18 +218,19 @@ static void test_removal(struct uvirtio_backend *be, const char *bdf)
 int main(int argc, char **argv)
 {
 	struct uvirtio_backend *be;
-	char devstr[64];
+	bool cdev = argc == 3 && !strcmp(argv[1], "--cdev");
+	const char *bdf = argv[argc - 1];
 	int ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc != 2) {
-		fprintf(stderr, "usage: vfio_vm_test BDF\n");
+	if (argc != 2 && !cdev) {
+		fprintf(stderr, "usage: vfio_vm_test [--cdev] BDF\n");
 		return 2;
 	}
 	printf("KTAP version 1\n1..%d\n", PLAN);
-	snprintf(devstr, sizeof(devstr), "vfio:%s", argv[1]);
-	ret = uvirtio_backend_open(devstr, NULL, &be);
-	tap(!ret, "open # %d", ret);
+	ret = uvirtio_vfio_open_flow(bdf, cdev ? UVIRTIO_VFIO_CDEV :
+					   UVIRTIO_VFIO_TYPE1, &be);
+	tap(!ret, "open_%s # %d", cdev ? "cdev" : "type1", ret);
 	if (ret) {
 		while (num < PLAN)
 			tap(false, "not_opened");
@@ -234,7 +238,7 @@ int main(int argc, char **argv)
 	}
 	test_irqs(be);
 	test_misc(be);
-	test_removal(be, argv[1]);
+	test_removal(be, bdf);
 	if (num != PLAN)
 		printf("# planned %d, ran %d\n", PLAN, num);
 	return failed || num != PLAN ? 1 : 0;

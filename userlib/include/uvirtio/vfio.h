@@ -5,8 +5,9 @@
  * For hosts where the uvirtio kernel module cannot be loaded: the PCI
  * function is bound to vfio-pci (e.g. "uvirtio bind BDF --driver
  * vfio-pci") and driven through the VFIO type1 container interface
- * (/dev/vfio/vfio + /dev/vfio/GROUP).  The device string is "vfio:BDF"
- * (uvirtio/open.h).
+ * (/dev/vfio/vfio + /dev/vfio/GROUP), or through the device cdev and
+ * iommufd (/dev/vfio/devices/vfioN + /dev/iommu) on kernels that have
+ * them.  The device string is "vfio:BDF" (uvirtio/open.h).
  *
  * What the backend provides:
  *  - config space through the VFIO config region (pread/pwrite); the
@@ -80,6 +81,35 @@ extern "C" {
  *  or the errno of a failed VFIO ioctl.
  */
 int uvirtio_vfio_open(const char *bdf, struct uvirtio_backend **out);
+
+/**
+ * enum uvirtio_vfio_flow - which VFIO interface to use.
+ * @UVIRTIO_VFIO_AUTO: the type1 container when /dev/vfio/vfio exists,
+ *	else the cdev flow when /dev/iommu exists.
+ * @UVIRTIO_VFIO_TYPE1: /dev/vfio/vfio and /dev/vfio/GROUP.
+ * @UVIRTIO_VFIO_CDEV: /dev/vfio/devices/vfioN bound to an iommufd IOAS
+ *	(kernel 6.6+ with VFIO_DEVICE_CDEV and IOMMUFD).
+ */
+enum uvirtio_vfio_flow {
+	UVIRTIO_VFIO_AUTO = 0,
+	UVIRTIO_VFIO_TYPE1,
+	UVIRTIO_VFIO_CDEV,
+};
+
+/**
+ * uvirtio_vfio_open_flow() - uvirtio_vfio_open() with a chosen interface.
+ * @bdf: PCI address.
+ * @flow: enum uvirtio_vfio_flow.
+ * @out: receives the backend.
+ *
+ * Return: as uvirtio_vfio_open() (-EINVAL also for an unknown @flow).
+ * With UVIRTIO_VFIO_CDEV: -ENXIO when the function has no VFIO cdev (not
+ * on vfio-pci, or a kernel without VFIO_DEVICE_CDEV), -ENOENT without
+ * /dev/iommu, -EBUSY when the device is already open (the kernel's
+ * -EINVAL for a second bind) or the group is not viable.
+ */
+int uvirtio_vfio_open_flow(const char *bdf, enum uvirtio_vfio_flow flow,
+			   struct uvirtio_backend **out);
 
 /**
  * uvirtio_vfio_group_blocker() - which device keeps a group non-viable?
