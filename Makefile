@@ -11,7 +11,7 @@ V	?= 0
 export UVIRTIO_OUT := $(OUT)
 
 .PHONY: all module lib tools selftests examples kernel deps check soak demo bench \
-	clean install uninstall help vm-shell vm-test fio deb
+	clean install uninstall help vm-shell vm-test fio deb vfio-vm-test
 
 all: lib tools
 
@@ -56,6 +56,13 @@ vm-test: lib
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread \
 		-Iuserlib/include -Iuapi userlib/tests/mmio_irq.c \
 		userlib/build/libuvirtio.a -static -o $(OUT)/mmio/libuvirtio_mmio_irq
+
+## The VFIO backend's own in-VM test (check.sh vm-vfio; not a selftest)
+vfio-vm-test: lib
+	@mkdir -p $(OUT)/vfio
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread \
+		-Iuserlib/include -Iuapi userlib/tests/vfio_vm_test.c \
+		userlib/build/libuvirtio.a -static -o $(OUT)/vfio/libuvirtio_vfio_vm_test
 
 ## The debug test kernel (cached outside the repo)
 kernel:

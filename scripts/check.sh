@@ -26,13 +26,19 @@
 #   vm-mmio    virtio-mmio on QEMU microvm (scripts/guest/mmio-tests):
 #              version 2 and legacy version 1, on the debug kernel and on
 #              stock 6.1; taints: allow_unsafe_noiommu
+#   vm-vfio    libuvirtio's VFIO backend (vfio:BDF) without uvirtio.ko:
+#              vm_test, the CLI, busy and non-viable groups, a device
+#              without ACCESS_PLATFORM (scripts/guest/vfio-tests), on the
+#              contain device set with intel-iommu: one stock 6.1 VM, and
+#              one debug 6.12 VM when that kernel is built; plus a debug VM
+#              without IOMMU where VFIO's no-IOMMU group must be refused
 #   harness    the harness checks itself: a canary module WARNs, leaks a
 #              page pin, and fails a KUnit case; each must turn a run red
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
 
-stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-contain vm-mmio harness}
+stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-contain vm-mmio vm-vfio harness}
 log_dir=$UV_OUT/check
 mkdir -p "$log_dir"
 pass=0 fail=0 skip=0
@@ -127,6 +133,7 @@ if want host; then
 		test-vhost-vdpa
 	count_line mmio mmio-unit make --no-print-directory -C userlib \
 		test-mmio
+	count_line vfio vfio-unit make --no-print-directory -C userlib test-vfio
 	count_line cli cli-test tools/test-cli.sh
 	# the fio ioengine under Debian's fio, against qemu-storage-daemon
 	if run_logged build-fio-engine make fio; then
@@ -395,6 +402,29 @@ if want vm-mmio; then
 	stage_end
 fi
 
+if want vm-vfio; then
+	stage_start vm-vfio
+	if run_logged vfio-tools make tools vfio-vm-test; then
+		vf=(-n -d contain -l "vfio_pci vfio_iommu_type1"
+		    -a "tools/build/uvirtio-static:uvirtio/bin/uvirtio"
+		    -a "$UV_OUT/vfio/libuvirtio_vfio_vm_test:uvirtio/bin/libuvirtio_vfio_vm_test"
+		    -a "scripts/guest/vfio-tests:uvirtio/tests/uvirtio_vfio"
+		    -e UVIRTIO_TESTS=uvirtio_vfio)
+		vm_suite vfio-stock-on stock on -t 300 "${vf[@]}"
+		if scripts/build-kernel.sh --path >/dev/null 2>&1; then
+			vm_suite vfio-debug-on debug on -t 900 "${vf[@]}"
+			# no IOMMU: the no-IOMMU group is refused (-T 64: the
+			# kernel taints when vfio-pci creates that group)
+			vm_suite vfio-debug-noiommu debug off -t 600 -T 64 "${vf[@]}"
+		else
+			result vfio-debug-on skip "the debug kernel is not built"
+		fi
+	else
+		result vfio-tools-build fail "the CLI does not build"
+	fi
+	stage_end
+fi
+
 # canary_build KDIR OUT: build the harness canary modules against KDIR.
 canary_build() {
 	mkdir -p "$2"
@@ -456,7 +486,7 @@ rmmod uvirtio_canary_kunit' >"$log_dir/harness-kunit.log" 2>&1
 	stage_end
 fi
 
-if want host || want vm-debug || want vm-stock || want vm-contain; then
+if want host || want vm-debug || want vm-stock || want vm-contain || want vm-vfio; then
 	echo
 	echo "=== reliability (what the tests above put through; their verdicts are in the counts)"
 	fuzzlog=/dev/null

@@ -46,6 +46,9 @@
 #     -o DIR      output dir (default out/vm/KERNEL-iommuX): console.log,
 #                 results.log, qmp.sock, the initramfs
 #     -a SRC:DST  add a file to the initramfs (repeatable)
+#     -l MODS     more kernel modules (with their dependencies) for the
+#                 initramfs, modprobe'd at boot after the virtio stack,
+#                 e.g. -l "vfio_pci vfio_iommu_type1"
 #     -e K=V      environment for the payload (repeatable)
 #     -M PARAMS   module parameters for uvirtio.ko
 #     -T MASK     extra taint bits the run may set (default 0)
@@ -74,8 +77,8 @@ kernel=stock iommu=off devset=std timeout=900 outdir= cmd= payload=
 prebuilt_ko=
 modparams= taint_extra=0 nomod=0 verbose=0 hotplug=0 mem=1G lockdown=0
 machine=q35
-adds=() envs=() xmods=()
-while getopts "k:i:d:t:o:a:e:M:T:c:p:m:x:K:X:HLnv" o; do
+adds=() envs=() xmods=() extramods=
+while getopts "k:i:d:t:o:a:e:M:T:c:p:m:x:K:X:l:HLnv" o; do
 	case $o in
 	X) machine=$OPTARG ;;
 	k) kernel=$OPTARG ;;
@@ -84,6 +87,7 @@ while getopts "k:i:d:t:o:a:e:M:T:c:p:m:x:K:X:HLnv" o; do
 	t) timeout=$OPTARG ;;
 	o) outdir=$OPTARG ;;
 	a) adds+=(-a "$OPTARG") ;;
+	l) extramods+=" $OPTARG" ;;
 	e) envs+=(-e "$OPTARG") ;;
 	M) modparams=$OPTARG ;;
 	T) taint_extra=$OPTARG ;;
@@ -333,7 +337,11 @@ fi
 
 # microvm: no virtio module at all, so virtio_mmio never takes a device.
 mods=()
-[ "$machine" = q35 ] || mods=(-l "")
+if [ "$machine" != q35 ]; then
+	mods=(-l "")
+elif [ -n "$extramods" ]; then
+	mods=(-l "virtio_pci virtio_blk virtio_net virtio_rng$extramods")
+fi
 "$UV_TOP/scripts/mkinitramfs.sh" -k "$kver" -m "$modroot" "${mods[@]}" \
 	-o "$outdir/initramfs.cpio.gz" "${uvadd[@]}" "${adds[@]}" "${envs[@]}" \
 	"${xmods[@]}" \

@@ -62,6 +62,49 @@ static int open_backend(const char *arg, char bdf[CLI_NAME_MAX],
 	return cli_open_backend(arg, bdf, be, NULL);
 }
 
+/* Explain a failed uvirtio_vfio_open(); -1 when nothing VFIO-specific. */
+static int vfio_open_err(const char *arg, const char *bdf, int ret)
+{
+	char who[96];
+
+	switch (ret) {
+	case -EBUSY:
+		if (!uvirtio_vfio_group_blocker(bdf, who, sizeof(who))) {
+			char *drv = strchr(who, ' ');
+
+			if (drv)
+				*drv++ = '\0';
+			cli_err("%s: IOMMU group not viable: %s is bound to %s (bind it to vfio-pci too, or unbind it)",
+				arg, who, drv ? drv : "another driver");
+		} else {
+			cli_err("%s: device busy (its VFIO group is open in another process)",
+				arg);
+		}
+		return RC_BUSY;
+	case -ENODEV:
+		cli_err("%s: no such device (or it has no IOMMU group: no IOMMU?)",
+			arg);
+		return RC_NOTFOUND;
+	case -ENXIO:
+		cli_err("%s: not bound to vfio-pci (try 'uvirtio bind %s --driver vfio-pci')",
+			arg, bdf);
+		return RC_NOTFOUND;
+	case -ENOENT:
+		cli_err("%s: VFIO not available (no /dev/vfio/vfio; modprobe vfio-pci)",
+			arg);
+		return RC_NOTFOUND;
+	case -EPERM:
+		cli_err("%s: refused: a no-IOMMU VFIO group (DMA would be unprotected) or not permitted",
+			arg);
+		return RC_PERM;
+	case -EACCES:
+		cli_err("%s: permission denied on /dev/vfio (root, or a udev rule for the group node)",
+			arg);
+		return RC_PERM;
+	}
+	return -1;
+}
+
 /* A device string other than a PCI function: the library opens it. */
 static int open_devstr(const char *arg, enum uvirtio_scheme scheme,
 		       const char *rest, struct uvirtio_backend **be)
@@ -76,6 +119,12 @@ static int open_devstr(const char *arg, enum uvirtio_scheme scheme,
 	if (ret == -EPROTONOSUPPORT) {
 		cli_err("%s: this build cannot open such devices yet", arg);
 		return RC_USAGE;
+	}
+	if (scheme == UVIRTIO_SCHEME_VFIO) {
+		int rc = vfio_open_err(arg, rest, ret);
+
+		if (rc >= 0)
+			return rc;
 	}
 	if (scheme == UVIRTIO_SCHEME_VHOST_USER &&
 	    (ret == -ENOENT || ret == -ECONNREFUSED)) {
@@ -110,7 +159,7 @@ int cli_open_backend(const char *arg, char bdf[CLI_NAME_MAX],
 	if (fake)
 		*fake = NULL;
 	if (uvirtio_parse_devstr(arg, &scheme, &rest))
-		return cli_usage_err("bad device '%s' (BDF, pci:BDF, vhost-user:PATH, vhost-vdpa:PATH, mmio:NAME)",
+		return cli_usage_err("bad device '%s' (BDF, pci:BDF, vhost-user:PATH, vhost-vdpa:PATH, mmio:NAME, vfio:BDF)",
 				     arg ? arg : "");
 	if (scheme != UVIRTIO_SCHEME_PCI) {
 		snprintf(bdf, CLI_NAME_MAX, "%s", arg);

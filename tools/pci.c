@@ -6,7 +6,9 @@
  * unbind, bind and drivers_probe files) plus one ioctl, UVIRTIO_LIST_DEVICES
  * on the control node, for the owner of each bound function.  "list"
  * also shows the virtio-mmio devices bound to uvirtio, from that ioctl
- * alone (they are platform devices: no PCI sysfs entry).
+ * alone (they are platform devices: no PCI sysfs entry).  bind and
+ * unbind also move functions to and from vfio-pci (bind --driver
+ * vfio-pci), for libuvirtio's VFIO backend (device string vfio:BDF).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +27,7 @@
 #include "cli.h"
 
 #define DRV_NAME "uvirtio"
+#define VFIO_DRV "vfio-pci"
 
 /* What we know about one PCI function from sysfs. */
 struct pcifn {
@@ -443,33 +446,53 @@ int cmd_list(int argc, char **argv)
 	return RC_OK;
 }
 
-/* Common start of bind/unbind: options, address, and the function. */
+/*
+ * Common start of bind/unbind: options, address, and the function.
+ * @driver is NULL for a command without --driver; else it receives the
+ * target driver (uvirtio or vfio-pci).
+ */
 static int parse_bdf_cmd(int argc, char **argv, const char *name, bool *force,
-			 struct pcifn *fn)
+			 const char **driver, struct pcifn *fn)
 {
 	static const struct option opts[] = {
 		{ "force", no_argument, NULL, 'f' },
+		{ "driver", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *use = driver ? " [--driver uvirtio|vfio-pci]" : "";
 	char bdf[16];
 	int opt, ret;
 
 	*force = false;
-	while ((opt = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+	if (driver)
+		*driver = DRV_NAME;
+	while ((opt = getopt_long(argc, argv, driver ? "fd:h" : "fh", opts,
+				  NULL)) != -1) {
 		switch (opt) {
 		case 'f':
 			*force = true;
 			break;
+		case 'd':
+			if (!driver)
+				return cli_usage_err("usage: uvirtio %s BDF [-f]",
+						     name);
+			if (strcmp(optarg, DRV_NAME) && strcmp(optarg, VFIO_DRV))
+				return cli_usage_err("%s: --driver must be %s or %s, not '%s'",
+						     name, DRV_NAME, VFIO_DRV,
+						     optarg);
+			*driver = !strcmp(optarg, DRV_NAME) ? DRV_NAME : VFIO_DRV;
+			break;
 		case 'h':
-			printf("usage: uvirtio %s BDF [-f]\n", name);
+			printf("usage: uvirtio %s BDF [-f]%s\n", name, use);
 			return -1;
 		default:
-			return cli_usage_err("usage: uvirtio %s BDF [-f]", name);
+			return cli_usage_err("usage: uvirtio %s BDF [-f]%s", name,
+					     use);
 		}
 	}
 	if (optind != argc - 1)
-		return cli_usage_err("usage: uvirtio %s BDF [-f]", name);
+		return cli_usage_err("usage: uvirtio %s BDF [-f]%s", name, use);
 	if (cli_parse_bdf(argv[optind], bdf, NULL))
 		return cli_usage_err("%s: bad PCI address '%s'", name,
 				     argv[optind]);
@@ -640,24 +663,31 @@ static int reprobe(const struct pcifn *fn)
 int cmd_bind(int argc, char **argv)
 {
 	char drvdir[512], why[128], now[64], p[512];
+	const char *drv;
 	struct pcifn fn;
 	struct stat st;
 	bool force;
 	int ret;
 
-	ret = parse_bdf_cmd(argc, argv, "bind", &force, &fn);
+	ret = parse_bdf_cmd(argc, argv, "bind", &force, &drv, &fn);
 	if (ret)
 		return ret < 0 ? RC_OK : ret;
-	if (!strcmp(fn.driver, DRV_NAME)) {
-		printf("%s: already bound to uvirtio\n", fn.bdf);
+	if (!strcmp(fn.driver, drv)) {
+		printf("%s: already bound to %s\n", fn.bdf, drv);
 		return RC_OK;
 	}
-	if (!cli_module_loaded())
+	/* vfio-pci needs no uvirtio module, only its own. */
+	if (strcmp(drv, VFIO_DRV) && !cli_module_loaded())
 		return cli_no_module();
 	snprintf(drvdir, sizeof(drvdir), "%s/bus/pci/drivers/%s", cli_sysfs(),
-		 DRV_NAME);
+		 drv);
 	if (stat(drvdir, &st)) {
-		cli_err("module not loaded (no PCI driver '%s' in sysfs)", DRV_NAME);
+		if (!strcmp(drv, VFIO_DRV))
+			cli_err("vfio-pci not loaded (no PCI driver '%s' in sysfs; modprobe vfio-pci)",
+				drv);
+		else
+			cli_err("module not loaded (no PCI driver '%s' in sysfs)",
+				drv);
 		return RC_NOTFOUND;
 	}
 	if (fn.driver[0] && !force && in_use(&fn, why, sizeof(why))) {
@@ -666,7 +696,7 @@ int cmd_bind(int argc, char **argv)
 		return RC_BUSY;
 	}
 
-	ret = write_dev(&fn, "driver_override", DRV_NAME);
+	ret = write_dev(&fn, "driver_override", drv);
 	if (ret)
 		return cli_errno(ret, "%s: set driver_override", fn.bdf);
 	save_prev(fn.bdf, fn.driver);
@@ -680,7 +710,7 @@ int cmd_bind(int argc, char **argv)
 	}
 	ret = reprobe(&fn);
 	read_driver(fn.bdf, now, sizeof(now));
-	if (strcmp(now, DRV_NAME)) {
+	if (strcmp(now, drv)) {
 		/* Roll back: no override, and the old driver if it is free. */
 		write_dev(&fn, "driver_override", "\n");
 		if (!now[0])
@@ -689,35 +719,77 @@ int cmd_bind(int argc, char **argv)
 		unlink(p);
 		if (ret)
 			return cli_errno(ret, "%s: probe", fn.bdf);
-		cli_err("%s: uvirtio did not take the device (see dmesg); now %s",
-			fn.bdf, now[0] ? now : "without driver");
+		cli_err("%s: %s did not take the device (see dmesg); now %s",
+			fn.bdf, drv, now[0] ? now : "without driver");
 		return RC_ERR;
 	}
 	if (fn.driver[0])
-		printf("%s: bound to uvirtio (was %s)\n", fn.bdf, fn.driver);
+		printf("%s: bound to %s (was %s)\n", fn.bdf, drv, fn.driver);
 	else
-		printf("%s: bound to uvirtio\n", fn.bdf);
+		printf("%s: bound to %s\n", fn.bdf, drv);
 	return RC_OK;
+}
+
+/*
+ * Is the VFIO group of @bdf open (by libuvirtio's VFIO backend, QEMU,
+ * ...)?  A group node admits one opener at a time, so a short open of our
+ * own tells.  False when there is no group node (fake sysfs, no VFIO).
+ */
+static bool vfio_group_open(const char *bdf)
+{
+	char p[512], target[PATH_MAX], node[PATH_MAX + 16];
+	const char *base;
+	ssize_t n;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/bus/pci/devices/%s/iommu_group",
+		 cli_sysfs(), bdf);
+	n = readlink(p, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	snprintf(node, sizeof(node), "/dev/vfio/%s", base ? base + 1 : target);
+	fd = open(node, O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return false;
+	}
+	return errno == EBUSY;
 }
 
 int cmd_unbind(int argc, char **argv)
 {
 	char p[512], prev[64] = "", now[64];
+	const char *cur;
 	struct owners own;
 	struct pcifn fn;
 	bool force, rebound = false;
 	int ret;
 
-	ret = parse_bdf_cmd(argc, argv, "unbind", &force, &fn);
+	ret = parse_bdf_cmd(argc, argv, "unbind", &force, NULL, &fn);
 	if (ret)
 		return ret < 0 ? RC_OK : ret;
-	if (strcmp(fn.driver, DRV_NAME) &&
-	    !(!fn.driver[0] && !strcmp(fn.override, DRV_NAME))) {
-		cli_err("%s: not bound to uvirtio (driver: %s)", fn.bdf,
-			fn.driver[0] ? fn.driver : "none");
+	/* The driver we take it from: bound, or only the override left. */
+	cur = fn.driver[0] ? fn.driver : fn.override;
+	if (strcmp(cur, DRV_NAME) && strcmp(cur, VFIO_DRV)) {
+		cli_err("%s: not bound to uvirtio or vfio-pci (driver: %s)",
+			fn.bdf, fn.driver[0] ? fn.driver : "none");
 		return RC_ERR;
 	}
-	if (fn.driver[0]) {
+	if (fn.driver[0] && !strcmp(cur, VFIO_DRV)) {
+		/* The kernel would wait for the owner to let go. */
+		if (!force && vfio_group_open(fn.bdf)) {
+			cli_err("%s: device busy: its VFIO group is open (use -f to ask the owner to release it)",
+				fn.bdf);
+			return RC_BUSY;
+		}
+		snprintf(p, sizeof(p), "bus/pci/drivers/%s/unbind", VFIO_DRV);
+		ret = sysfs_write(p, fn.bdf);
+		if (ret)
+			return cli_errno(ret, "%s: unbind from %s", fn.bdf,
+					 VFIO_DRV);
+	} else if (fn.driver[0]) {
 		const struct uvirtio_device_entry *e;
 
 		get_owners(&own);
@@ -750,7 +822,8 @@ int cmd_unbind(int argc, char **argv)
 			fclose(f);
 		}
 	}
-	if (prev[0] && !strchr(prev, '/') && strcmp(prev, DRV_NAME)) {
+	if (prev[0] && !strchr(prev, '/') && strcmp(prev, DRV_NAME) &&
+	    strcmp(prev, VFIO_DRV)) {
 		char bind[256];
 
 		snprintf(bind, sizeof(bind), "bus/pci/drivers/%s/bind", prev);
@@ -760,7 +833,7 @@ int cmd_unbind(int argc, char **argv)
 		reprobe(&fn);
 	unlink(p);
 	read_driver(fn.bdf, now, sizeof(now));
-	printf("%s: unbound from uvirtio, now %s%s\n", fn.bdf,
+	printf("%s: unbound from %s, now %s%s\n", fn.bdf, cur,
 	       now[0] ? "bound to " : "without driver", now);
 	return RC_OK;
 }

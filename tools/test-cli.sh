@@ -278,6 +278,38 @@ else
 	nok "unbind sysfs writes"
 fi
 
+# --- bind --driver vfio-pci and unbind from vfio-pci (fake tree) ------------
+expect_rc "bind --driver bogus" 2 "$fake" -- bind --driver bogus 00:0b.0
+expect_err "bind --driver bogus message" "driver must be uvirtio or vfio-pci, not 'bogus'"
+expect_rc "bind --driver without value" 2 "$fake" -- bind 00:0b.0 --driver
+expect_rc "unbind takes no --driver" 2 "$fake" -- unbind --driver vfio-pci 00:0b.0
+expect_rc "bind --help shows --driver" 0 -- bind --help
+expect_out "bind --help text" 'usage: uvirtio bind BDF \[-f\] \[--driver uvirtio\|vfio-pci\]'
+expect_rc "bind --driver vfio-pci, vfio-pci not loaded" 4 "$fake" -- bind 00:0b.0 --driver vfio-pci
+expect_err "vfio-pci not loaded message" 'vfio-pci not loaded'
+mkdir -p "$pci/drivers/vfio-pci"
+: >"$pci/drivers/vfio-pci/unbind"
+# needs no uvirtio module; in a fake tree nobody takes the device
+expect_rc "bind --driver vfio-pci not taken" 1 "$fake" "$nomod" -- bind -d vfio-pci 00:0b.0
+expect_err "bind vfio-pci not taken message" 'vfio-pci did not take the device'
+mkdev 0000:00:0f.0 0x1042 0x1100 vfio-pci       # modern blk on vfio-pci
+echo vfio-pci >"$pci/devices/0000:00:0f.0/driver_override"
+expect_rc "bind --driver vfio-pci already bound" 0 "$fake" -- bind 00:0f.0 --driver vfio-pci
+expect_out "already bound to vfio-pci" 'already bound to vfio-pci'
+expect_rc "fake list with vfio-pci" 0 "$fake" -- list
+expect_out "list shows the vfio-pci function" '^0000:00:0f\.0 +1af4:1042 +blk +modern +vfio-pci +-$'
+expect_rc "unbind from vfio-pci" 0 "$fake" -- unbind 00:0f.0
+expect_out "unbind from vfio-pci message" 'unbound from vfio-pci'
+if grep -qx 0000:00:0f.0 "$pci/drivers/vfio-pci/unbind" &&
+   [ -z "$(head -n 1 "$pci/devices/0000:00:0f.0/driver_override")" ]; then
+	ok "unbind wrote vfio-pci/unbind and cleared driver_override"
+else
+	nok "unbind from vfio-pci sysfs writes"
+fi
+expect_rc "vfio: bad address" 2 -- blk vfio:zz:zz.z info
+expect_rc "vfio: no such function" 4 -- info vfio:ffff:ff:1f.7
+expect_err "vfio: no such function message" 'no such device'
+
 # --- info and owners through a fake /dev/uvirtio (LD_PRELOAD shim) -----------
 shim=$tmp/fake_uapi.so
 if ! readelf -d "$bin" 2>/dev/null | grep -q NEEDED; then

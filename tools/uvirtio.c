@@ -32,7 +32,9 @@ static const char usage_text[] =
 	"\n"
 	"commands:\n"
 	"  list [--json]                    virtio PCI functions, drivers, owners\n"
-	"  bind BDF [-f]                    hand a function over to uvirtio\n"
+	"  bind BDF [-f] [--driver uvirtio|vfio-pci]\n"
+	"                                   hand a function over to uvirtio\n"
+	"                                   (or to vfio-pci, for vfio:BDF)\n"
 	"  unbind BDF [-f]                  give it back to its previous driver\n"
 	"  info BDF [--json] [--features]   module view of a bound function\n"
 	"  rng BDF [-n BYTES] [-o FILE]     read entropy from a virtio-rng device\n"
@@ -52,7 +54,8 @@ static const char usage_text[] =
 	"  vdpa del NAME                    delete it\n"
 	"  help                             this text\n"
 	"\n"
-	"BDF is a PCI address, dddd:bb:dd.f or bb:dd.f.  Exit codes: 0 ok,\n"
+	"BDF is a PCI address, dddd:bb:dd.f or bb:dd.f; the device commands\n"
+	"also take vhost-user:PATH and vfio:BDF.  Exit codes: 0 ok,\n"
 	"1 error, 2 usage, 3 device busy, 4 no such device or module not\n"
 	"loaded, 5 not permitted, 6 events timed out.  See uvirtio(8).\n";
 

@@ -8,6 +8,7 @@
 
 #include <uvirtio/kmod.h>
 #include <uvirtio/open.h>
+#include <uvirtio/vfio.h>
 #include <uvirtio/vhost_user.h>
 #include <uvirtio/vhost_vdpa.h>
 
@@ -42,6 +43,13 @@ static int open_vhost_vdpa(const char *arg, const char *ctl_path,
 	return uvirtio_vhost_vdpa_open(arg, out);
 }
 
+static int open_vfio(const char *arg, const char *ctl_path,
+		     struct uvirtio_backend **out)
+{
+	(void)ctl_path;
+	return uvirtio_vfio_open(arg, out);
+}
+
 static const struct {
 	const char *prefix;
 	enum uvirtio_scheme scheme;
@@ -52,7 +60,7 @@ static const struct {
 	{ "vhost-user:", UVIRTIO_SCHEME_VHOST_USER, false, open_vhost_user },
 	{ "vhost-vdpa:", UVIRTIO_SCHEME_VHOST_VDPA, false, open_vhost_vdpa },
 	{ "mmio:", UVIRTIO_SCHEME_MMIO, false, open_mmio },
-	{ "vfio:", UVIRTIO_SCHEME_VFIO, true, NULL },
+	{ "vfio:", UVIRTIO_SCHEME_VFIO, true, open_vfio },
 };
 
 static int lookup(const char *devstr, size_t *idx, const char **arg)

@@ -65,7 +65,8 @@ int uvirtio_parse_devstr(const char *devstr, enum uvirtio_scheme *scheme,
  *
  * Return: 0, -EINVAL for a malformed string, -EPROTONOSUPPORT for a scheme
  * this build cannot open, or the errno of the scheme's open function
- * (uvirtio_kmod_open(), uvirtio_vhost_user_open(), ...).
+ * (uvirtio_kmod_open(), uvirtio_vhost_user_open(), uvirtio_vfio_open(),
+ * ...).
  */
 int uvirtio_backend_open(const char *devstr, const char *ctl_path,
 			 struct uvirtio_backend **out);

@@ -4,7 +4,7 @@
  *
  * Layering, top to bottom: device drivers (blk.h, rng.h) -> virtqueues
  * (virtqueue.h) -> transport and device initialisation (device.h) ->
- * backend (backend.h; kmod.h, fake.h).
+ * backend (backend.h; kmod.h, vfio.h, fake.h).
  */
 #ifndef UVIRTIO_UVIRTIO_H
 #define UVIRTIO_UVIRTIO_H
@@ -19,5 +19,6 @@
 #include <uvirtio/open.h>
 #include <uvirtio/vhost_user.h>
 #include <uvirtio/vhost_vdpa.h>
+#include <uvirtio/vfio.h>
 
 #endif /* UVIRTIO_UVIRTIO_H */
