@@ -235,6 +235,8 @@ static void hexdump(const unsigned char *p, size_t len, uint64_t base,
 	}
 }
 
+#define RNG_WINDOW	(64 * 1024)
+
 static const char rng_usage[] =
 	"usage: uvirtio rng DEVICE [-n BYTES] [-o FILE] [-t SECONDS]";
 
@@ -281,7 +283,8 @@ int cmd_rng(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return cli_usage_err("%s", rng_usage);
-	buf = malloc(nbytes);
+	/* a small window: -n may be 1 GiB, the output streams anyway */
+	buf = malloc(RNG_WINDOW);
 	if (!buf) {
 		cli_err("out of memory");
 		return RC_ERR;
@@ -304,7 +307,13 @@ int cmd_rng(int argc, char **argv)
 	}
 	/* Stream: every answer of a slow device goes out as it comes. */
 	while (done < nbytes) {
-		n = uvirtio_rng_read_some(rng, buf + done, nbytes - done,
+		/* buf holds the bytes not shown yet: fewer than 32 */
+		size_t have = (size_t)(done - shown);
+		size_t room = RNG_WINDOW - have;
+
+		if (room > nbytes - done)
+			room = (size_t)(nbytes - done);
+		n = uvirtio_rng_read_some(rng, buf + have, room,
 					  (int)tmo * 1000);
 		if (n < 0) {
 			rc = cli_errno((int)n, "%s: read, after %" PRIu64
@@ -313,20 +322,24 @@ int cmd_rng(int argc, char **argv)
 			goto out;
 		}
 		if (ofd >= 0) {
-			ret = write_all(ofd, buf + done, (size_t)n);
+			ret = write_all(ofd, buf, (size_t)n);
 			if (ret) {
 				rc = cli_file_err(ret, out);
 				goto out;
 			}
+			done += (uint64_t)n;
+			shown = done;
+			continue;
 		}
 		done += (uint64_t)n;
-		/* whole lines of 32 bytes, and the last one */
-		while (ofd < 0 && shown < done &&
-		       (done - shown >= 32 || done == nbytes)) {
-			size_t k = done - shown < 32 ? done - shown : 32;
+		/* whole lines of 32 bytes, and the last one; keep the rest */
+		have = (size_t)(done - shown);
+		{
+			size_t k = done == nbytes ? have : have / 32 * 32;
 
-			hexdump(buf + shown, k, 0, false);
+			hexdump(buf, k, 0, false);
 			fflush(stdout);
+			memmove(buf, buf + k, have - k);
 			shown += k;
 		}
 	}
