@@ -53,6 +53,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -61,6 +62,7 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
+#include <linux/vduse.h>
 
 #include <uvirtio/uvirtio.h>
 
@@ -220,9 +222,24 @@ static void dump_file(struct __test_metadata *_metadata, const char *path)
  */
 static pid_t qsd_start(struct __test_metadata *_metadata)
 {
+	char name[VDUSE_NAME_MAX] = "vduse0";
 	pid_t pid;
 	int fd, i, st;
 
+	/*
+	 * A daemon that died (a failed test) leaves its VDUSE device: the
+	 * wait below must see the new daemon's, so destroy it first.
+	 */
+	if (exists(VDUSE_DEV)) {
+		fd = open("/dev/vduse/control", O_RDWR);
+		if (fd < 0 || ioctl(fd, VDUSE_DESTROY_DEV, name))
+			TH_LOG("cannot destroy the left-over " VDUSE_DEV ": %s",
+			       strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		if (exists(VDUSE_DEV))
+			return -1;
+	}
 	fd = open(VDUSE_IMG, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || ftruncate(fd, VDUSE_BYTES)) {
 		TH_LOG("cannot create " VDUSE_IMG ": %s", strerror(errno));
