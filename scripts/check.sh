@@ -17,6 +17,10 @@
 #              on vdpa_sim_blk (uvirtio_vdpa, about a minute)
 #   vm-stock   selftests on Debian's stock 6.1 kernel, with and without
 #              intel-iommu (lazy, Debian's default)
+#   vm-vduse   libuvirtio's vhost-vdpa transport on a VDUSE device
+#              (qemu-storage-daemon's vduse-blk export) in Debian's stock
+#              6.12 kernel: uvirtio_vdpa with UVIRTIO_VDPA_BACKEND=vduse,
+#              no uvirtio.ko (fetches the image: scripts/deps.sh stock612)
 #   vm-contain the DMA-containment selftest (uvirtio_containment) on the
 #              contain device set, one stock 6.1 VM per IOMMU setup: lazy,
 #              iommu.strict=1, iommu=pt, no interrupt remapping (taints:
@@ -38,7 +42,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
 
-stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-contain vm-mmio vm-vfio harness}
+stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-vduse vm-contain vm-mmio vm-vfio harness}
 log_dir=$UV_OUT/check
 mkdir -p "$log_dir"
 pass=0 fail=0 skip=0
@@ -330,6 +334,27 @@ if want vm-stock; then
 	stage_start vm-stock
 	vm_suite stock-iommu-off stock off -T 64 -H
 	vm_suite stock-iommu-on stock on
+	stage_end
+fi
+
+if want vm-vduse; then
+	stage_start vm-vduse
+	# No PCI devices, no uvirtio.ko: the test loads vduse and vhost_vdpa,
+	# starts qemu-storage-daemon (bundled with its libraries) and makes
+	# the vdpa device with `uvirtio vdpa add vduse0 vduse`.
+	qsd=$UV_OUT/vm/qsd
+	if ! run_logged stock612-fetch scripts/deps.sh stock612; then
+		result stock612-vduse fail "no stock 6.12 kernel (scripts/deps.sh stock612)"
+	elif ! run_logged tools-build make tools; then
+		result stock612-vduse fail "the CLI does not build"
+	elif ! run_logged qsd-bundle scripts/bundle-dyn.sh "$qsd" qemu-storage-daemon; then
+		result stock612-vduse fail "cannot bundle qemu-storage-daemon"
+	else
+		vm_suite stock612-vduse stock612 off -d none -n -t 600 \
+			-x "vduse vhost_vdpa" -a "$qsd:uvirtio/qsd" \
+			-a "$UV_TOP/tools/build/uvirtio-static:uvirtio/bin/uvirtio" \
+			-e UVIRTIO_TESTS=uvirtio_vdpa -e UVIRTIO_VDPA_BACKEND=vduse
+	fi
 	stage_end
 fi
 

@@ -4,11 +4,14 @@
 # Install the Debian packages uvirtio needs, if any are missing.  Idempotent:
 # when everything is present it only runs dpkg-query and returns.
 #
-#   scripts/deps.sh [host|vm|kernel|bench|fio-src|all]    (default: all)
+#   scripts/deps.sh [host|vm|kernel|bench|fio-src|stock612|all]  (default: all)
 #   scripts/deps.sh fio-src    prints the configured fio source directory
 #
 # The stock 6.1 kernel image is not installed on the host (its postinst
 # would run initramfs hooks); it is downloaded and unpacked into the cache.
+# So is Debian's 6.12 image (stock612, for vm-run.sh -k stock612: the VDUSE
+# test); not part of `all` (one more 107 MB download): `make check`'s
+# vm-vduse stage fetches it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -137,6 +140,10 @@ stock)
 headers612)
 	install_missing "linux-headers-$(uv_src612_kver)"
 	;;
+stock612)
+	install_missing "linux-headers-$(uv_src612_kver)"
+	fetch_stock_image "$(uv_src612_kver)"
+	;;
 all)
 	k=$(stock_kver)
 	install_missing "${host_pkgs[@]}" "${vm_pkgs[@]}" "${kernel_pkgs[@]}" \
@@ -145,6 +152,6 @@ all)
 	fetch_stock_image "$k"
 	;;
 *)
-	uv_die "usage: $0 [host|vm|kernel|stock|headers612|bench|fio-src|deb|all]"
+	uv_die "usage: $0 [host|vm|kernel|stock|stock612|headers612|bench|fio-src|deb|all]"
 	;;
 esac

@@ -6,6 +6,7 @@
 #
 #   scripts/vm-run.sh [options] [-c 'guest shell command' | -p payload-file]
 #     -k KERNEL   stock (Debian 6.1, default) | debug (6.12 KUnit/KASAN build)
+#                 | stock612 (Debian's 6.12 image: scripts/deps.sh stock612)
 #     -i MODE     IOMMU setup (default off):
 #                   off         no IOMMU; modern and transitional devices
 #                   on          intel-iommu (interrupt remapping on) with
@@ -118,6 +119,14 @@ stock)
 	modroot=$sroot
 	kdir=/usr/src/linux-headers-$kver
 	;;
+stock612)
+	kver=$(uv_src612_kver)
+	sroot=$UV_CACHE/stock/$kver
+	[ -f "$sroot/.done" ] || uv_die "stock 6.12 kernel not fetched (scripts/deps.sh stock612)"
+	bzimage=$sroot/boot/vmlinuz-$kver
+	modroot=$sroot
+	kdir=/usr/src/linux-headers-$kver
+	;;
 debug)
 	kobj=$("$UV_TOP/scripts/build-kernel.sh" --path)
 	kver=$(cat "$kobj/include/config/kernel.release")
@@ -127,7 +136,7 @@ debug)
 	append+=" kmemleak=on"
 	;;
 *)
-	uv_die "unknown kernel '$kernel' (stock or debug)"
+	uv_die "unknown kernel '$kernel' (stock, stock612 or debug)"
 	;;
 esac
 

@@ -25,8 +25,23 @@
  *    GET_ID, random async writes verified, flush, re-open; interrupts and
  *    polling); its KTAP is quoted as diagnostics.
  *
+ * VDUSE mode (UVIRTIO_VDPA_BACKEND=vduse; Debian's stock 6.12 kernel,
+ * which has no vdpa_sim): the device is qemu-storage-daemon's vduse-blk
+ * export "vduse0" of a 128 MiB file in /tmp, made with `uvirtio vdpa add
+ * vduse0 vduse`.  Each test loads vdpa, vduse and vhost_vdpa, starts the
+ * daemon (UVIRTIO_QSD, default /uvirtio/qsd/run) and waits for
+ * /dev/vduse/vduse0; teardown closes every fd, deletes the vdpa device,
+ * then stops the daemon with SIGTERM: it must exit with status 0 (7.2
+ * aborts when the device is reset with a request in flight) and remove
+ * /dev/vduse/vduse0.  The same tests run, with qemu-storage-daemon's
+ * features (EVENT_IDX and INDIRECT_DESC, no serial), plus
+ *  - backing_file: bytes the CLI writes through the device are in the
+ *    daemon's file, and bytes written into the file are read through
+ *    libuvirtio.
+ *
  * Environment: UVIRTIO_CLI (default /uvirtio/bin/uvirtio), UVIRTIO_VM_TEST
- * (default /uvirtio/tests/libuvirtio_vm_test).
+ * (default /uvirtio/tests/libuvirtio_vm_test), UVIRTIO_VDPA_BACKEND
+ * (vdpa_sim, the default, or vduse), UVIRTIO_QSD.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -36,7 +51,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -44,16 +62,50 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
+#include <linux/vduse.h>
 
 #include <uvirtio/uvirtio.h>
 
 #include "kselftest_harness.h"
 
-#define DEVNAME		"uvvdpa0"
-#define MGMTDEV		"vdpasim_blk"
 #define VDPA_SYSFS	"/sys/bus/vdpa/devices/"
 #define IO_BYTES	(4u << 20)
 #define OUT_FILE	"/tmp/uvirtio_vdpa.out"
+#define VDUSE_IMG	"/tmp/uvirtio_vduse.img"
+#define VDUSE_LOG	"/tmp/uvirtio_qsd.log"
+#define VDUSE_DEV	"/dev/vduse/vduse0"
+#define VDUSE_BYTES	(128u << 20)
+
+/* What the device is: vdpa_sim_blk (default) or a VDUSE export. */
+struct backend {
+	const char *name, *devname, *mgmtdev, *classes, *vm_flags;
+};
+
+static const struct backend backends[] = {
+	{ "vdpa_sim", "uvvdpa0", "vdpasim_blk", "blk",
+	  /* no EVENT_IDX, no INDIRECT_DESC, one queue */
+	  "blk,noevidx,noind,serial=vdpa_blk_sim" },
+	{ "vduse", "vduse0", "vduse", "net,blk", "blk" },
+};
+
+static const struct backend *be_mode(void)
+{
+	const char *m = getenv("UVIRTIO_VDPA_BACKEND");
+
+	return m && !strcmp(m, "vduse") ? &backends[1] : &backends[0];
+}
+
+static bool vduse(void)
+{
+	return be_mode() == &backends[1];
+}
+
+static const char *qsd(void)
+{
+	const char *q = getenv("UVIRTIO_QSD");
+
+	return q && *q ? q : "/uvirtio/qsd/run";
+}
 
 static const char *cli(void)
 {
@@ -119,14 +171,16 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* /dev/vhost-vdpa-N of DEVNAME, waiting up to 10 s for it; 0 or -1. */
+/* /dev/vhost-vdpa-N of the device, waiting up to 10 s for it; 0 or -1. */
 static int find_node(char *node, size_t len)
 {
 	struct dirent *de;
+	char dir[128];
 	int i;
 
+	snprintf(dir, sizeof(dir), VDPA_SYSFS "%s", be_mode()->devname);
 	for (i = 0; i < 100; i++) {
-		DIR *d = opendir(VDPA_SYSFS DEVNAME);
+		DIR *d = opendir(dir);
 
 		node[0] = 0;
 		while (d && (de = readdir(d))) {
@@ -144,59 +198,207 @@ static int find_node(char *node, size_t len)
 	return -1;
 }
 
+static void dump_file(struct __test_metadata *_metadata, const char *path)
+{
+	char buf[2048];
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0) {
+		buf[n] = 0;
+		TH_LOG("%s: %s", path, buf);
+	}
+}
+
+/*
+ * Start qemu-storage-daemon's vduse-blk export of VDUSE_IMG and wait up to
+ * 20 s for VDUSE_DEV.  The daemon gets SIGTERM when this test process
+ * ends, so a failed setup does not leave it holding the device.
+ * Its pid, or -1 (the reason logged).
+ */
+static pid_t qsd_start(struct __test_metadata *_metadata)
+{
+	char name[VDUSE_NAME_MAX] = "vduse0";
+	pid_t pid;
+	int fd, i, st;
+
+	/*
+	 * A daemon that died (a failed test) leaves its VDUSE device: the
+	 * wait below must see the new daemon's, so destroy it first.
+	 */
+	if (exists(VDUSE_DEV)) {
+		fd = open("/dev/vduse/control", O_RDWR);
+		if (fd < 0 || ioctl(fd, VDUSE_DESTROY_DEV, name))
+			TH_LOG("cannot destroy the left-over " VDUSE_DEV ": %s",
+			       strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		if (exists(VDUSE_DEV))
+			return -1;
+	}
+	fd = open(VDUSE_IMG, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, VDUSE_BYTES)) {
+		TH_LOG("cannot create " VDUSE_IMG ": %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		fd = open(VDUSE_LOG, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		execl(qsd(), qsd(),
+		      "--blockdev", "driver=file,filename=" VDUSE_IMG ",node-name=f0",
+		      "--blockdev", "driver=raw,file=f0,node-name=d0",
+		      "--export", "type=vduse-blk,id=e0,node-name=d0,"
+				  "name=vduse0,writable=on,num-queues=1",
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 200; i++) {
+		if (exists(VDUSE_DEV))
+			return pid;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			TH_LOG("qemu-storage-daemon exited (status 0x%x)", st);
+			dump_file(_metadata, VDUSE_LOG);
+			return -1;
+		}
+		sleep_ms(100);
+	}
+	TH_LOG("no " VDUSE_DEV " after 20 s");
+	dump_file(_metadata, VDUSE_LOG);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+/*
+ * SIGTERM, then up to 10 s for a clean exit: 0 if it exited with status 0
+ * (an abort, e.g. a reset with a request in flight, is a failure).
+ */
+static int qsd_stop(struct __test_metadata *_metadata, pid_t pid)
+{
+	int i, st;
+
+	kill(pid, SIGTERM);
+	for (i = 0; i < 100; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+				return 0;
+			TH_LOG("qemu-storage-daemon ended with status 0x%x", st);
+			dump_file(_metadata, VDUSE_LOG);
+			return -1;
+		}
+		sleep_ms(100);
+	}
+	TH_LOG("qemu-storage-daemon did not exit on SIGTERM");
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
 FIXTURE(vdpa) {
 	char node[300];
 	bool created;
+	pid_t qsd;
 };
 
 FIXTURE_SETUP(vdpa)
 {
+	const struct backend *m = be_mode();
+	char args[256];
+
 	self->created = false;
+	self->qsd = -1;
 	if (!exists(cli()))
 		SKIP(return, "no uvirtio CLI at %s (set UVIRTIO_CLI)", cli());
-	if (system("modprobe vhost_vdpa >/dev/null 2>&1") ||
-	    system("modprobe vdpa_sim_blk >/dev/null 2>&1"))
+	if (vduse()) {
+		if (!exists(qsd()))
+			SKIP(return, "no qemu-storage-daemon at %s (set UVIRTIO_QSD)",
+			     qsd());
+		if (system("modprobe vduse >/dev/null 2>&1") ||
+		    system("modprobe vhost_vdpa >/dev/null 2>&1"))
+			SKIP(return, "vduse or vhost_vdpa cannot be loaded "
+				     "(the kernel lacks VDPA_USER?)");
+	} else if (system("modprobe vhost_vdpa >/dev/null 2>&1") ||
+		   system("modprobe vdpa_sim_blk >/dev/null 2>&1")) {
 		SKIP(return, "vhost_vdpa or vdpa_sim_blk cannot be loaded "
 			     "(the kernel lacks VDPA_SIM_BLOCK?)");
+	}
 	ASSERT_FALSE(exists("/sys/bus/vdpa/drivers/virtio_vdpa")) {
 		TH_LOG("virtio_vdpa is loaded and would claim the device");
 	}
-	if (exists(VDPA_SYSFS DEVNAME))
-		run_cli("vdpa del " DEVNAME);	/* left over */
-	ASSERT_EQ(0, run_cli("vdpa add " DEVNAME " " MGMTDEV)) {
+	snprintf(args, sizeof(args), VDPA_SYSFS "%s", m->devname);
+	if (exists(args)) {
+		snprintf(args, sizeof(args), "vdpa del %s", m->devname);
+		run_cli(args);	/* left over */
+	}
+	if (vduse()) {
+		self->qsd = qsd_start(_metadata);
+		ASSERT_LT(0, self->qsd);
+	}
+	snprintf(args, sizeof(args), "vdpa add %s %s", m->devname, m->mgmtdev);
+	ASSERT_EQ(0, run_cli(args)) {
 		dump_out(_metadata);
 	}
 	self->created = true;
 	ASSERT_EQ(0, find_node(self->node, sizeof(self->node))) {
-		TH_LOG("no vhost-vdpa node for " DEVNAME " (vhost_vdpa not bound?)");
+		TH_LOG("no vhost-vdpa node for %s (vhost_vdpa not bound?)",
+		       m->devname);
 	}
 }
 
 FIXTURE_TEARDOWN(vdpa)
 {
-	if (!self->created)
-		return;
+	const struct backend *m = be_mode();
+	char args[256];
+
 	/*
 	 * del waits for the node's last close: a failed assertion may have
 	 * left the backend open, and this process ends after teardown.
+	 * The daemon is stopped last, with the device closed and deleted:
+	 * no request can be in flight when VDUSE resets it.
 	 */
 	close_range(3, ~0u, 0);
-	EXPECT_EQ(0, run_cli("vdpa del " DEVNAME)) {
-		dump_out(_metadata);
+	if (self->created) {
+		snprintf(args, sizeof(args), "vdpa del %s", m->devname);
+		EXPECT_EQ(0, run_cli(args)) {
+			dump_out(_metadata);
+		}
+		snprintf(args, sizeof(args), VDPA_SYSFS "%s", m->devname);
+		EXPECT_FALSE(exists(args));
 	}
-	EXPECT_FALSE(exists(VDPA_SYSFS DEVNAME));
+	if (self->qsd > 0) {
+		EXPECT_EQ(0, qsd_stop(_metadata, self->qsd));
+		/* the daemon destroys its VDUSE device on the way out */
+		EXPECT_FALSE(exists(VDUSE_DEV));
+	}
 }
 
 TEST_F_TIMEOUT(vdpa, cli_list_add_del, 120)
 {
-	char want[128];
+	const struct backend *m = be_mode();
+	char want[128], args[256];
 
 	ASSERT_EQ(0, run_cli("vdpa list"));
-	EXPECT_TRUE(out_has("mgmtdev " MGMTDEV ": classes blk")) {
+	snprintf(want, sizeof(want), "mgmtdev %s: classes %s", m->mgmtdev,
+		 m->classes);
+	EXPECT_TRUE(out_has(want)) {
 		dump_out(_metadata);
 	}
-	snprintf(want, sizeof(want), "dev " DEVNAME ": mgmtdev " MGMTDEV
-		 " type blk");
+	snprintf(want, sizeof(want), "dev %s: mgmtdev %s type blk",
+		 m->devname, m->mgmtdev);
 	EXPECT_TRUE(out_has(want)) {
 		dump_out(_metadata);
 	}
@@ -204,9 +406,11 @@ TEST_F_TIMEOUT(vdpa, cli_list_add_del, 120)
 		dump_out(_metadata);
 	}
 	ASSERT_EQ(0, run_cli("vdpa list --json"));
-	EXPECT_TRUE(out_has("\"name\": \"" DEVNAME "\""));
+	snprintf(want, sizeof(want), "\"name\": \"%s\"", m->devname);
+	EXPECT_TRUE(out_has(want));
 	/* duplicate name: 3; unknown management device / device: 4 */
-	EXPECT_EQ(3, run_cli("vdpa add " DEVNAME " " MGMTDEV)) {
+	snprintf(args, sizeof(args), "vdpa add %s %s", m->devname, m->mgmtdev);
+	EXPECT_EQ(3, run_cli(args)) {
 		dump_out(_metadata);
 	}
 	EXPECT_EQ(4, run_cli("vdpa add uvvdpa9 no_such_mgmtdev")) {
@@ -216,7 +420,8 @@ TEST_F_TIMEOUT(vdpa, cli_list_add_del, 120)
 	EXPECT_EQ(4, run_cli("vdpa del uvvdpa9")) {
 		dump_out(_metadata);
 	}
-	EXPECT_EQ(2, run_cli("vdpa add 'bad/name' " MGMTDEV));
+	snprintf(args, sizeof(args), "vdpa add 'bad/name' %s", m->mgmtdev);
+	EXPECT_EQ(2, run_cli(args));
 }
 
 /* Fill @buf with a pattern derived from @seed. */
@@ -510,6 +715,57 @@ TEST_F_TIMEOUT(vdpa, cli_blk, 300)
 	}
 }
 
+/* VDUSE: the device's bytes are the daemon's file, both ways. */
+TEST_F_TIMEOUT(vdpa, backing_file, 300)
+{
+	struct uvirtio_blk_params p = { .transport = UVIRTIO_TRANSPORT_VHOST_VDPA };
+	const uint64_t off_dev = (100ull << 20) + 4096, off_file = 110ull << 20;
+	static uint8_t pat[65536], back[65536];
+	struct uvirtio_backend *be;
+	struct uvirtio_blk *blk;
+	char args[512];
+	uint8_t *buf;
+	int fd;
+
+	if (!vduse())
+		SKIP(return, "VDUSE only (UVIRTIO_VDPA_BACKEND=vduse)");
+	/* the CLI writes through the device ... */
+	fill(pat, sizeof(pat), 77);
+	fd = open("/tmp/uvirtio_vduse.pat", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ((ssize_t)sizeof(pat), write(fd, pat, sizeof(pat)));
+	close(fd);
+	snprintf(args, sizeof(args), "blk vhost-vdpa:%s write %" PRIu64
+		 " -i /tmp/uvirtio_vduse.pat", self->node, off_dev);
+	ASSERT_EQ(0, run_cli(args)) {
+		dump_out(_metadata);
+	}
+	/* ... and the bytes are in qemu-storage-daemon's backing file */
+	fd = open(VDUSE_IMG, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ((ssize_t)sizeof(back), pread(fd, back, sizeof(back), off_dev));
+	EXPECT_EQ(0, memcmp(pat, back, sizeof(pat))) {
+		TH_LOG("the file at %" PRIu64 " is not what the CLI wrote",
+		       off_dev);
+	}
+	/* bytes put into the file are what libuvirtio reads */
+	fill(pat, sizeof(pat), 78);
+	ASSERT_EQ((ssize_t)sizeof(pat), pwrite(fd, pat, sizeof(pat), off_file));
+	close(fd);
+	ASSERT_EQ(0, uvirtio_vhost_vdpa_open(self->node, &be));
+	ASSERT_EQ(0, uvirtio_blk_open(be, &p, &blk));
+	ASSERT_EQ(0, uvirtio_blk_alloc_buf(blk, sizeof(pat), (void **)&buf));
+	memset(buf, 0, sizeof(pat));
+	ASSERT_EQ(0, uvirtio_blk_read(blk, off_file, buf, sizeof(pat)));
+	EXPECT_EQ(0, memcmp(pat, buf, sizeof(pat))) {
+		TH_LOG("libuvirtio read at %" PRIu64 " differs from the file",
+		       off_file);
+	}
+	uvirtio_blk_free_buf(blk, buf);
+	uvirtio_blk_close(blk);
+	uvirtio_backend_close(be);
+}
+
 TEST_F_TIMEOUT(vdpa, vm_test_matrix, 600)
 {
 	const char *vt = getenv("UVIRTIO_VM_TEST");
@@ -521,9 +777,8 @@ TEST_F_TIMEOUT(vdpa, vm_test_matrix, 600)
 		vt = "/uvirtio/tests/libuvirtio_vm_test";
 	if (!exists(vt))
 		SKIP(return, "no %s", vt);
-	/* vdpa_sim_blk: no EVENT_IDX, no INDIRECT_DESC, one queue */
-	snprintf(cmd, sizeof(cmd), "%s vhost-vdpa:%s=blk,noevidx,noind,"
-		 "serial=vdpa_blk_sim >" OUT_FILE " 2>&1", vt, self->node);
+	snprintf(cmd, sizeof(cmd), "%s vhost-vdpa:%s=%s >" OUT_FILE " 2>&1",
+		 vt, self->node, be_mode()->vm_flags);
 	st = system(cmd);
 	f = fopen(OUT_FILE, "r");
 	while (f && fgets(line, sizeof(line), f))
