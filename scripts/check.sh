@@ -334,6 +334,23 @@ if want vm-stock; then
 	stage_start vm-stock
 	vm_suite stock-iommu-off stock off -T 64 -H
 	vm_suite stock-iommu-on stock on
+	# the fio ioengine over the kernel-module backend (Debian's fio,
+	# bundled with its libraries): a crc32c-verified job, irq and poll
+	if run_logged fio-bundle sh -c "make fio && scripts/bundle-dyn.sh '$UV_OUT/vm/fio' fio &&
+		make tools"; then
+		if run_logged vm-fio-kmod scripts/vm-run.sh -k stock -i on -d demo -t 400 \
+			-o "$UV_OUT/vm/fio-kmod" -a "$UV_OUT/vm/fio:uvirtio/fio" \
+			-a "$UV_OUT/fio/uvirtio-fio.so:uvirtio/uvirtio-fio.so" \
+			-a "$UV_TOP/tools/build/uvirtio-static:uvirtio/bin/uvirtio" \
+			-p scripts/guest/fio-kmod; then
+			result "fio engine over the kmod backend (verify, irq and poll)" pass
+			grep '^fio verify' "$log_dir/vm-fio-kmod.log" | sed 's/^/  /'
+		else
+			result "fio engine over the kmod backend" fail "see $log_dir/vm-fio-kmod.log"
+		fi
+	else
+		result "fio engine over the kmod backend" fail "engine or fio bundle did not build"
+	fi
 	stage_end
 fi
 
