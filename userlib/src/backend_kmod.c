@@ -165,29 +165,12 @@ static int k_bar_read(void *priv, unsigned int bar, uint64_t off,
 {
 	struct kmod *k = priv;
 	struct kbar *b;
-	uint64_t v = 0;
-	ssize_t r;
 
 	if (bar > 5 || (width != 1 && width != 2 && width != 4 && width != 8))
 		return -EINVAL;
 	b = &k->bar[bar];
-	if (mapped(b, off, width)) {
-		volatile void *p = b->map + off;
-
-		switch (width) {
-		case 1: v = *(volatile uint8_t *)p; break;
-		case 2: v = *(volatile uint16_t *)p; break;
-		case 4: v = *(volatile uint32_t *)p; break;
-		default: v = *(volatile uint64_t *)p; break;
-		}
-		*val = v;
-		return 0;
-	}
-	r = pread(k->fd, &v, width, (off_t)(b->foff + off));
-	if (r != (ssize_t)width)
-		return r < 0 ? -errno : -EIO;
-	*val = v;
-	return 0;
+	return uv_win_read(mapped(b, off, width) ? b->map + off : NULL, k->fd,
+			   (off_t)(b->foff + off), width, val);
 }
 
 static int k_bar_write(void *priv, unsigned int bar, uint64_t off,
@@ -195,24 +178,12 @@ static int k_bar_write(void *priv, unsigned int bar, uint64_t off,
 {
 	struct kmod *k = priv;
 	struct kbar *b;
-	ssize_t r;
 
 	if (bar > 5 || (width != 1 && width != 2 && width != 4 && width != 8))
 		return -EINVAL;
 	b = &k->bar[bar];
-	if (mapped(b, off, width)) {
-		volatile void *p = b->map + off;
-
-		switch (width) {
-		case 1: *(volatile uint8_t *)p = (uint8_t)val; break;
-		case 2: *(volatile uint16_t *)p = (uint16_t)val; break;
-		case 4: *(volatile uint32_t *)p = (uint32_t)val; break;
-		default: *(volatile uint64_t *)p = val; break;
-		}
-		return 0;
-	}
-	r = pwrite(k->fd, &val, width, (off_t)(b->foff + off));
-	return r == (ssize_t)width ? 0 : r < 0 ? -errno : -EIO;
+	return uv_win_write(mapped(b, off, width) ? b->map + off : NULL, k->fd,
+			    (off_t)(b->foff + off), width, val);
 }
 
 static void *k_bar_ptr(void *priv, unsigned int bar, uint64_t off,

@@ -198,31 +198,14 @@ static int v_bar_read(void *priv, unsigned int bar, uint64_t off,
 {
 	struct vfio *v = priv;
 	struct vbar *b;
-	uint64_t x = 0;
-	ssize_t r;
 
 	if (bar > 5 || !good_width(width))
 		return -EINVAL;
 	b = &v->bar[bar];
 	if (off > b->size || width > b->size - off)
 		return -EINVAL;
-	if (mapped(b, off, width)) {
-		volatile void *p = b->map + off;
-
-		switch (width) {
-		case 1: x = *(volatile uint8_t *)p; break;
-		case 2: x = *(volatile uint16_t *)p; break;
-		case 4: x = *(volatile uint32_t *)p; break;
-		default: x = *(volatile uint64_t *)p; break;
-		}
-		*val = x;
-		return 0;
-	}
-	r = pread(v->dev, &x, width, (off_t)(b->foff + off));
-	if (r != (ssize_t)width)
-		return r < 0 ? -errno : -EIO;
-	*val = x;
-	return 0;
+	return uv_win_read(mapped(b, off, width) ? b->map + off : NULL, v->dev,
+			   (off_t)(b->foff + off), width, val);
 }
 
 static int v_bar_write(void *priv, unsigned int bar, uint64_t off,
@@ -230,26 +213,14 @@ static int v_bar_write(void *priv, unsigned int bar, uint64_t off,
 {
 	struct vfio *v = priv;
 	struct vbar *b;
-	ssize_t r;
 
 	if (bar > 5 || !good_width(width))
 		return -EINVAL;
 	b = &v->bar[bar];
 	if (off > b->size || width > b->size - off)
 		return -EINVAL;
-	if (mapped(b, off, width)) {
-		volatile void *p = b->map + off;
-
-		switch (width) {
-		case 1: *(volatile uint8_t *)p = (uint8_t)val; break;
-		case 2: *(volatile uint16_t *)p = (uint16_t)val; break;
-		case 4: *(volatile uint32_t *)p = (uint32_t)val; break;
-		default: *(volatile uint64_t *)p = val; break;
-		}
-		return 0;
-	}
-	r = pwrite(v->dev, &val, width, (off_t)(b->foff + off));
-	return r == (ssize_t)width ? 0 : r < 0 ? -errno : -EIO;
+	return uv_win_write(mapped(b, off, width) ? b->map + off : NULL, v->dev,
+			    (off_t)(b->foff + off), width, val);
 }
 
 static void *v_bar_ptr(void *priv, unsigned int bar, uint64_t off,

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <uvirtio/backend.h>
 #include <uvirtio/device.h>
@@ -57,6 +59,52 @@ struct uvirtio_backend {
 		uint64_t len;
 	} unmap_log[UV_UNMAP_LOG];
 };
+
+/*
+ * One register of a BAR that a backend reaches either through its own
+ * mapping (@map: the register, or NULL where the range is not mapped) or
+ * by pread()/pwrite() of @fd at @foff: the kmod and VFIO backends' shape.
+ */
+static inline int uv_win_read(const volatile void *map, int fd, off_t foff,
+			      unsigned int width, uint64_t *val)
+{
+	uint64_t x = 0;
+	ssize_t r;
+
+	if (map) {
+		switch (width) {
+		case 1: x = *(const volatile uint8_t *)map; break;
+		case 2: x = *(const volatile uint16_t *)map; break;
+		case 4: x = *(const volatile uint32_t *)map; break;
+		default: x = *(const volatile uint64_t *)map; break;
+		}
+		*val = x;
+		return 0;
+	}
+	r = pread(fd, &x, width, foff);
+	if (r != (ssize_t)width)
+		return r < 0 ? -errno : -EIO;
+	*val = x;
+	return 0;
+}
+
+static inline int uv_win_write(volatile void *map, int fd, off_t foff,
+			       unsigned int width, uint64_t val)
+{
+	ssize_t r;
+
+	if (map) {
+		switch (width) {
+		case 1: *(volatile uint8_t *)map = (uint8_t)val; break;
+		case 2: *(volatile uint16_t *)map = (uint16_t)val; break;
+		case 4: *(volatile uint32_t *)map = (uint32_t)val; break;
+		default: *(volatile uint64_t *)map = val; break;
+		}
+		return 0;
+	}
+	r = pwrite(fd, &val, width, foff);
+	return r == (ssize_t)width ? 0 : r < 0 ? -errno : -EIO;
+}
 
 static inline int uv_bar_read(struct uvirtio_backend *be, unsigned int bar,
 			      uint64_t off, unsigned int width, uint64_t *val)
