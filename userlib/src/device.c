@@ -55,7 +55,10 @@ void uv_ring_doorbell(struct uvirtio_dev *dev, const struct uv_notify *n)
 
 	switch (n->kind) {
 	case UV_NOTIFY_MMIO:
-		*(volatile uint16_t *)n->ptr = n->value;
+		if (n->width == 4)
+			*(volatile uint32_t *)n->ptr = n->value;
+		else
+			*(volatile uint16_t *)n->ptr = (uint16_t)n->value;
 		break;
 	case UV_NOTIFY_BAR:
 		uv_bar_write(dev->be, n->bar, n->off, n->width ? n->width : 2,
@@ -135,6 +138,12 @@ static int negotiate(struct uvirtio_dev *dev,
 	 * our addresses are always platform (IOVA) addresses, so accept it.
 	 */
 	want |= (1ull << VIRTIO_F_ACCESS_PLATFORM) & offered;
+	/*
+	 * NOTIFICATION_DATA is the virtqueue's business, not the driver's:
+	 * take it where the doorbell can carry 32 bits.
+	 */
+	if (dev->tops->notify_data)
+		want |= (1ull << VIRTIO_F_NOTIFICATION_DATA) & offered;
 	want |= required;
 	ok = offered & want;
 	if ((ok & required) != required)

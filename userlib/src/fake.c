@@ -400,6 +400,40 @@ static void common_write(struct uvirtio_fake *f, uint64_t off, uint64_t v)
 	}
 }
 
+/*
+ * With VIRTIO_F_NOTIFICATION_DATA negotiated, a doorbell is 32 bits: the
+ * queue in the low half, the driver's next avail index (split) or next
+ * offset with its wrap counter (packed) in the high half.  The split
+ * index must be what the driver published; a packed offset must lie in
+ * the ring.
+ */
+static void check_notify_data(struct uvirtio_fake *f, uint64_t qidx,
+			      unsigned int width, uint64_t val)
+{
+	struct fake_queue *q;
+	uint16_t data = (uint16_t)(val >> 16);
+	bool ok;
+
+	if (!drv_has(f, 38) || qidx >= f->cfg.num_queues)
+		return;
+	f->st.notify_data_seen++;
+	q = &f->queues[qidx];
+	if (width != 4 || (val & 0xffff) != qidx) {
+		ok = false;
+	} else if (drv_has(f, VIRTIO_F_RING_PACKED)) {
+		ok = (data & 0x7fff) < q->size;
+	} else {
+		const struct vring_avail *avail =
+			(const void *)fake_xlat(f, q->driver, 4);
+
+		ok = avail && data == __atomic_load_n(&avail->idx,
+						      __ATOMIC_ACQUIRE);
+	}
+	if (!ok)
+		f->st.notify_data_errors++;
+	f->st.last_notify_data = (uint32_t)val;
+}
+
 static void doorbell(struct uvirtio_fake *f, uint64_t qidx)
 {
 	f->st.doorbells++;
@@ -571,8 +605,12 @@ static int fake_bar_write(void *priv, unsigned int bar, uint64_t off,
 				     width, val);
 		else if (off >= FAKE_NOTIFY_OFF &&
 			 off < FAKE_NOTIFY_OFF +
-			 (uint64_t)FAKE_NOTIFY_MULT * f->cfg.num_queues)
-			doorbell(f, (off - FAKE_NOTIFY_OFF) / FAKE_NOTIFY_MULT);
+			 (uint64_t)FAKE_NOTIFY_MULT * f->cfg.num_queues) {
+			uint64_t qi = (off - FAKE_NOTIFY_OFF) / FAKE_NOTIFY_MULT;
+
+			check_notify_data(f, qi, width, val);
+			doorbell(f, qi);
+		}
 	} else if (bar == 0 && legacy_iface(f) && off < LEGACY_CFG_SPACE) {
 		legacy_write(f, off, width, val);
 	} else {

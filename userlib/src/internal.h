@@ -20,6 +20,11 @@
 
 #include "util.h"
 
+/* Linux 6.1's UAPI headers predate it (virtio 1.2, spec 6.2). */
+#ifndef VIRTIO_F_NOTIFICATION_DATA
+#define VIRTIO_F_NOTIFICATION_DATA 38
+#endif
+
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "libuvirtio currently supports little-endian hosts only"
 #endif
@@ -135,8 +140,8 @@ struct uv_notify {
 	volatile void *ptr;
 	unsigned int bar;
 	uint64_t off;
-	unsigned int width;	/* UV_NOTIFY_BAR: 4, or 2 when 0 (PCI) */
-	uint16_t value;
+	unsigned int width;	/* 2 or 4 bytes (0: 2) */
+	uint32_t value;	/* with NOTIFICATION_DATA the virtqueue sets it */
 	int fd;
 };
 
@@ -167,6 +172,8 @@ struct uv_transport_ops {
 	uint32_t split_align;		/* used ring alignment */
 	/* errno of a device that went away (-ENODEV, -ENOTCONN) */
 	int gone_err;
+	/* the doorbell can carry VIRTIO_F_NOTIFICATION_DATA (32 bits) */
+	bool notify_data;
 	int (*probe)(struct uvirtio_dev *dev);
 	void (*release)(struct uvirtio_dev *dev);
 	/* VIRTIO_ID_*, or 0 when the transport cannot tell */

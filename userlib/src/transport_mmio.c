@@ -308,6 +308,7 @@ static int mmio_queue_notify_info(struct uvirtio_dev *dev, uint16_t index,
 const struct uv_transport_ops uv_mmio_ops = {
 	.name = "mmio",
 	.kind = UVIRTIO_TRANSPORT_MMIO,
+	.notify_data = true,	/* QueueNotify is 32 bits (spec 4.2.3.3) */
 	.legacy = false,
 	.fixed_queue_size = false,
 	.split_align = 4,

@@ -424,6 +424,7 @@ static int modern_set_config_vector(struct uvirtio_dev *dev, uint16_t vector)
 const struct uv_transport_ops uv_pci_modern_ops = {
 	.name = "pci-modern",
 	.kind = UVIRTIO_TRANSPORT_MODERN,
+	.notify_data = true,
 	.legacy = false,
 	.fixed_queue_size = false,
 	.split_align = 4,

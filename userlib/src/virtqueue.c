@@ -45,6 +45,7 @@ struct uvirtq {
 	bool broken;
 	int eventfd;
 	struct uv_notify notify;
+	bool notify_data;	/* VIRTIO_F_NOTIFICATION_DATA negotiated */
 	struct uvirtio_dma ring;
 	struct uvirtio_dma indir;
 	uint16_t max_indirect;
@@ -277,6 +278,10 @@ UV_EXPORT int uvirtq_create(struct uvirtio_dev *dev, uint16_t index,
 	ret = t->queue_notify_info(dev, index, &vq->notify);
 	if (ret)
 		goto err;
+	vq->notify_data = uvirtio_dev_has_feature(dev,
+						   VIRTIO_F_NOTIFICATION_DATA);
+	if (vq->notify_data)
+		vq->notify.width = 4;
 	*out = vq;
 	return 0;
 err:
@@ -535,6 +540,16 @@ UV_EXPORT int uvirtq_kick(struct uvirtq *vq)
 	}
 	if (!need)
 		return 0;
+	/*
+	 * Spec 2.9: with NOTIFICATION_DATA the doorbell also says where the
+	 * driver's ring stands: the next avail index (split), or the next
+	 * offset and its wrap counter (packed), in the high 16 bits.
+	 */
+	if (vq->notify_data)
+		vq->notify.value = vq->index |
+			(uint32_t)(vq->packed ?
+				   (vq->next_avail | vq->avail_wrap << 15) :
+				   vq->avail_idx) << 16;
 	uv_ring_doorbell(vq->dev, &vq->notify);
 	return 1;
 }

@@ -180,6 +180,11 @@ int uvirtio_fake_inject(struct uvirtio_fake *fake, enum uvirtio_fake_fault fault
  * @driver_features: features the driver wrote.
  * @max_chain: longest descriptor chain (after indirect) seen.
  * @indirect_used: chains that used an indirect table.
+ * @notify_data_seen: doorbells checked for VIRTIO_F_NOTIFICATION_DATA.
+ * @notify_data_errors: of those, the ones whose data was wrong (not 32
+ *	bits, another queue, a split index the driver had not published, a
+ *	packed offset outside the ring).
+ * @last_notify_data: the last such doorbell's 32 bits.
  */
 struct uvirtio_fake_stats {
 	uint64_t doorbells;
@@ -191,6 +196,9 @@ struct uvirtio_fake_stats {
 	uint64_t driver_features;
 	uint32_t max_chain;
 	uint64_t indirect_used;
+	uint64_t notify_data_seen;
+	uint64_t notify_data_errors;
+	uint32_t last_notify_data;
 };
 
 /** uvirtio_fake_get_stats() - snapshot of the counters. */
