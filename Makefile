@@ -139,8 +139,8 @@ clean:
 	rm -rf $(OUT)
 
 help:
-	@echo 'uvirtio: drive virtio devices from user space (PCI through the module,'
-	@echo '         vhost-user back-ends through the library)'
+	@echo 'uvirtio: drive virtio devices from user space: PCI functions through the'
+	@echo '         module or VFIO, virtio-mmio, vhost-user and vhost-vdpa devices'
 	@echo
 	@echo 'The two main commands:'
 	@echo '  make demo        boot a QEMU VM, bind a virtio-blk device to uvirtio and'
@@ -149,7 +149,10 @@ help:
 	@echo '                   against Debian 6.1 and 6.12 headers, KUnit + selftests'
 	@echo '                   in a debug-kernel VM, selftests on the stock 6.1 kernel,'
 	@echo '                   DMA containment in one VM per IOMMU setup, vhost-user'
-	@echo '                   against qemu-storage-daemon on the host'
+	@echo '                   and the fio engine against qemu-storage-daemon on the'
+	@echo '                   host, the Debian packages (lintian, DKMS, install,'
+	@echo '                   purge), vhost-vdpa (vdpa_sim, VDUSE), virtio-mmio'
+	@echo '                   (microvm) and VFIO in VMs'
 	@echo
 	@echo 'Building:'
 	@echo '  make [all]       library and tools'
@@ -159,6 +162,7 @@ help:
 	@echo '  make tools       the uvirtio CLI'
 	@echo '  make selftests   static selftests for the VM (into out/selftests)'
 	@echo '  make vm-test     only libuvirtio_vm_test, the device-matrix test'
+	@echo '  make vfio-vm-test  the VFIO backend's in-VM test'
 	@echo '  make fio         the fio ioengine, out/fio/uvirtio-fio.so (example job:'
 	@echo '                   tools/fio/uvirtio.fio)'
 	@echo '  make kernel      the debug test kernel (cached in ~/.cache/uvirtio)'
@@ -170,7 +174,8 @@ help:
 	@echo "                   [IOMMU=off|on|strict|pt|nointremap]"
 	@echo '                   boot a test VM and run CMD in it'
 	@echo '  make bench       benchmarks: libuvirtio vs kernel virtio-blk (fio) in a VM,'
-	@echo '                   ring micro-benchmark vs ringtest; out/bench/results.*'
+	@echo '                   ring micro-benchmark vs ringtest, vhost-user-blk on the'
+	@echo '                   host; out/bench/results.*'
 	@echo
 	@echo 'Installing:'
 	@echo '  make deb         Debian packages into out/deb/ (uvirtio-dkms, libuvirtio0,'
