@@ -162,7 +162,7 @@ help:
 	@echo '  make tools       the uvirtio CLI'
 	@echo '  make selftests   static selftests for the VM (into out/selftests)'
 	@echo '  make vm-test     only libuvirtio_vm_test, the device-matrix test'
-	@echo '  make vfio-vm-test  the VFIO backend's in-VM test'
+	@echo '  make vfio-vm-test  the in-VM test of the VFIO backend'
 	@echo '  make fio         the fio ioengine, out/fio/uvirtio-fio.so (example job:'
 	@echo '                   tools/fio/uvirtio.fio)'
 	@echo '  make kernel      the debug test kernel (cached in ~/.cache/uvirtio)'
