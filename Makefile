@@ -170,7 +170,7 @@ help:
 	@echo
 	@echo 'Running:'
 	@echo '  make soak        make check with the long reliability runs and fuzzers'
-	@echo "  make vm-shell CMD='...' [KERNEL=stock|debug]"
+	@echo "  make vm-shell CMD='...' [KERNEL=stock|stock612|debug]"
 	@echo "                   [IOMMU=off|on|strict|pt|nointremap]"
 	@echo '                   boot a test VM and run CMD in it'
 	@echo '  make bench       benchmarks: libuvirtio vs kernel virtio-blk (fio) in a VM,'
