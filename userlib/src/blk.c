@@ -858,6 +858,13 @@ static int collect(struct uvirtio_blk_queue *q, unsigned int max,
 			return -EIO;	/* cannot happen: vq validated */
 		slot = (uint16_t)(c - 1);
 		out[*n].user_data = q->reqs[slot].user_data;
+		if (ret == UVIRTQ_CANCELED) {
+			/* taken back by uvirtio_blk_q_reset(): no data */
+			out[*n].ret = -ECANCELED;
+			put_slot(q, slot);
+			(*n)++;
+			continue;
+		}
 		out[*n].ret = status_to_errno(slot_va(q, slot)[SLOT_STATUS]);
 		if (!out[*n].ret && req_lost_buffer(q, slot))
 			out[*n].ret = -EFAULT;
@@ -966,6 +973,23 @@ UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
 			}
 		}
 	}
+}
+
+UV_EXPORT int uvirtio_blk_q_reset(struct uvirtio_blk_queue *q)
+{
+	int ret;
+
+	if (!q)
+		return -EINVAL;
+	ret = q_check(q);
+	if (ret)
+		return ret;
+	ret = uvirtq_reset(q->vq);
+	if (ret < 0)
+		return ret;
+	/* What was enqueued but not submitted was taken back too. */
+	q->unsubmitted = 0;
+	return 0;
 }
 
 UV_EXPORT int uvirtio_blk_q_set_bounce(struct uvirtio_blk_queue *q,

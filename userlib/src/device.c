@@ -144,6 +144,10 @@ static int negotiate(struct uvirtio_dev *dev,
 	 */
 	if (dev->tops->notify_data)
 		want |= (1ull << VIRTIO_F_NOTIFICATION_DATA) & offered;
+	/* RING_RESET likewise, where the transport can reset one queue. */
+	if (!legacy && dev->tops->queue_reset && dev->tops->can_queue_reset &&
+	    dev->tops->can_queue_reset(dev))
+		want |= (1ull << VIRTIO_F_RING_RESET) & offered;
 	want |= required;
 	ok = offered & want;
 	if ((ok & required) != required)

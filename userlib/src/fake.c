@@ -57,6 +57,7 @@ struct fake_queue {
 	bool p_avail_wrap;
 	uint16_t p_used;
 	bool p_used_wrap;
+	bool resetting;		/* RING_RESET: a reset that never ends */
 };
 
 struct fake_seg {
@@ -113,6 +114,7 @@ struct uvirtio_fake {
 	unsigned int cfg_gen_left;
 	bool cfg_flipped;
 	bool refuse_features_ok;
+	bool queue_reset_stuck;
 	bool needs_reset;
 	bool removed, removed_frozen;
 	int remove_efd;
@@ -320,6 +322,21 @@ static void queue_enable(struct fake_queue *q)
 	q->p_avail_wrap = q->p_used_wrap = true;
 }
 
+/*
+ * VIRTIO_F_RING_RESET (spec 2.6.1): the queue stops, forgets its ring and
+ * its device-side indices, and its registers go back to their reset
+ * values.  The device thread runs under the same lock, so no chain is
+ * half processed here; the reset is over at once (queue_reset reads 0),
+ * unless UVIRTIO_FAKE_FAULT_QUEUE_RESET_STUCK makes it never end.
+ */
+static void queue_reset(struct uvirtio_fake *f, struct fake_queue *q)
+{
+	*q = (struct fake_queue){ 0 };
+	q->size = f->cfg.queue_size;
+	q->vector = VIRTIO_MSI_NO_VECTOR;
+	q->resetting = f->queue_reset_stuck;
+}
+
 static uint64_t common_read(struct uvirtio_fake *f, uint64_t off)
 {
 	struct fake_queue *q = selq(f);
@@ -349,6 +366,8 @@ static uint64_t common_read(struct uvirtio_fake *f, uint64_t off)
 	case VIRTIO_PCI_COMMON_Q_AVAILHI: return q ? q->driver >> 32 : 0;
 	case VIRTIO_PCI_COMMON_Q_USEDLO: return q ? (uint32_t)q->device : 0;
 	case VIRTIO_PCI_COMMON_Q_USEDHI: return q ? q->device >> 32 : 0;
+	case VIRTIO_PCI_COMMON_Q_RESET:
+		return q && drv_has(f, VIRTIO_F_RING_RESET) ? q->resetting : 0;
 	default: return 0;
 	}
 }
@@ -379,9 +398,13 @@ static void common_write(struct uvirtio_fake *f, uint64_t off, uint64_t v)
 	case VIRTIO_PCI_COMMON_MSIX: f->msix_config = check_vector(f, v); return;
 	case VIRTIO_PCI_COMMON_STATUS: write_status(f, (uint8_t)v); return;
 	case VIRTIO_PCI_COMMON_Q_SELECT: f->queue_select = (uint16_t)v; return;
+	case VIRTIO_PCI_COMMON_Q_RESET:
+		if (q && v == 1 && drv_has(f, VIRTIO_F_RING_RESET))
+			queue_reset(f, q);
+		return;
 	default: break;
 	}
-	if (!q || q->enabled)
+	if (!q || q->enabled || q->resetting)
 		return;		/* queue registers are frozen once enabled */
 	switch (off) {
 	case VIRTIO_PCI_COMMON_Q_SIZE:
@@ -1687,6 +1710,9 @@ UV_EXPORT int uvirtio_fake_inject(struct uvirtio_fake *f,
 		break;
 	case UVIRTIO_FAKE_FAULT_REFUSE_FEATURES_OK:
 		f->refuse_features_ok = true;
+		break;
+	case UVIRTIO_FAKE_FAULT_QUEUE_RESET_STUCK:
+		f->queue_reset_stuck = true;
 		break;
 	case UVIRTIO_FAKE_FAULT_REMOVE: {
 		uint64_t one = 1;

@@ -24,6 +24,13 @@
 #ifndef VIRTIO_F_NOTIFICATION_DATA
 #define VIRTIO_F_NOTIFICATION_DATA 38
 #endif
+/* Nor VIRTIO_F_RING_RESET and the PCI queue_reset register (spec 4.1.4.3). */
+#ifndef VIRTIO_F_RING_RESET
+#define VIRTIO_F_RING_RESET 40
+#endif
+#ifndef VIRTIO_PCI_COMMON_Q_RESET
+#define VIRTIO_PCI_COMMON_Q_RESET 58
+#endif
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "libuvirtio currently supports little-endian hosts only"
@@ -199,6 +206,15 @@ struct uv_transport_ops {
 				 struct uv_notify *n);
 	/* optional: no config interrupt without it */
 	int (*set_config_vector)(struct uvirtio_dev *dev, uint16_t vector);
+	/*
+	 * Optional, VIRTIO_F_RING_RESET (spec 2.6.1): can_queue_reset() says
+	 * whether this device can have the feature (negotiate() takes it
+	 * only then); queue_reset() stops queue @index and waits, bounded,
+	 * until the device says it is reset (-ETIMEDOUT if it never does).
+	 * Afterwards queue_setup() re-programs and re-enables the queue.
+	 */
+	bool (*can_queue_reset)(struct uvirtio_dev *dev);
+	int (*queue_reset)(struct uvirtio_dev *dev, uint16_t index);
 };
 
 extern const struct uv_transport_ops uv_pci_modern_ops;

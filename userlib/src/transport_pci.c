@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
@@ -410,6 +411,54 @@ static int modern_queue_notify_info(struct uvirtio_dev *dev, uint16_t index,
 	return 0;
 }
 
+static bool modern_can_queue_reset(struct uvirtio_dev *dev)
+{
+	/* queue_reset is a 16-bit field at 58: the structure must hold it. */
+	return caps_of(dev)->common.length >= VIRTIO_PCI_COMMON_Q_RESET + 2;
+}
+
+#define QUEUE_RESET_TIMEOUT_NS	(1000ull * 1000 * 1000)
+
+static uint64_t mono_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Spec 4.1.4.3: write 1 to queue_reset; the device reads back 1 while the
+ * reset is under way and 0 in both queue_reset and queue_enable once it is
+ * done.  Poll for that, for at most QUEUE_RESET_TIMEOUT_NS.
+ */
+static int modern_queue_reset(struct uvirtio_dev *dev, uint16_t index)
+{
+	struct timespec pause = { 0, 50 * 1000 };
+	uint64_t deadline, rst, en;
+	int ret;
+
+	if (!uvirtio_dev_has_feature(dev, VIRTIO_F_RING_RESET))
+		return -EOPNOTSUPP;
+	if ((ret = cc_write(dev, VIRTIO_PCI_COMMON_Q_SELECT, 2, index)) ||
+	    (ret = cc_write(dev, VIRTIO_PCI_COMMON_Q_RESET, 2, 1)))
+		return ret;
+	deadline = mono_now_ns() + QUEUE_RESET_TIMEOUT_NS;
+	for (;;) {
+		if ((ret = cc_write(dev, VIRTIO_PCI_COMMON_Q_SELECT, 2, index)) ||
+		    (ret = cc_read(dev, VIRTIO_PCI_COMMON_Q_RESET, 2, &rst)) ||
+		    (ret = cc_read(dev, VIRTIO_PCI_COMMON_Q_ENABLE, 2, &en)))
+			return ret;
+		if (rst == 0xffff && en == 0xffff)
+			return dev->tops->gone_err;	/* all-ones: removed */
+		if (!(rst & 0xffff) && !(en & 0xffff))
+			return 0;
+		if (mono_now_ns() > deadline)
+			return -ETIMEDOUT;
+		nanosleep(&pause, NULL);
+	}
+}
+
 static int modern_set_config_vector(struct uvirtio_dev *dev, uint16_t vector)
 {
 	uint64_t v;
@@ -445,6 +494,8 @@ const struct uv_transport_ops uv_pci_modern_ops = {
 	.queue_setup = modern_queue_setup,
 	.queue_notify_info = modern_queue_notify_info,
 	.set_config_vector = modern_set_config_vector,
+	.can_queue_reset = modern_can_queue_reset,
+	.queue_reset = modern_queue_reset,
 };
 
 /* ---- legacy / transitional (BAR0 I/O) -------------------------------- */

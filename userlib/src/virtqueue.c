@@ -74,6 +74,13 @@ struct uvirtq {
 	uint16_t *free_ids;
 	uint16_t nfree_ids;
 	uint16_t added;		/* slots made available since last kick */
+
+	/* queue programming, kept for uvirtq_reset() */
+	struct uv_queue_setup qs;
+	/* cookies uvirtq_reset() took back, handed out by uvirtq_get_used() */
+	void **cancelled;
+	unsigned int cancel_head;	/* next one to hand out */
+	unsigned int ncancelled;	/* left to hand out; in @in_flight */
 };
 
 static inline uint16_t ld16(const void *p)
@@ -272,6 +279,7 @@ UV_EXPORT int uvirtq_create(struct uvirtio_dev *dev, uint16_t index,
 		qs.device = vq->ring.iova + split_used_off(vq->num,
 							   t->split_align);
 	}
+	vq->qs = qs;
 	ret = t->queue_setup(dev, &qs);
 	if (ret)
 		goto err;
@@ -298,7 +306,78 @@ UV_EXPORT void uvirtq_destroy(struct uvirtq *vq)
 	free(vq->state);
 	free(vq->next);
 	free(vq->free_ids);
+	free(vq->cancelled);
 	free(vq);
+}
+
+UV_EXPORT int uvirtq_reset(struct uvirtq *vq)
+{
+	const struct uv_transport_ops *t = vq->dev->tops;
+	unsigned int i, n, ring_inflight;
+	void **cancelled;
+	int ret;
+
+	ret = vq_check(vq);
+	if (ret)
+		return ret;
+	if (!t->queue_reset ||
+	    !uvirtio_dev_has_feature(vq->dev, VIRTIO_F_RING_RESET))
+		return -EOPNOTSUPP;
+	ring_inflight = vq->in_flight - vq->ncancelled;
+	/* Room for every cookie that can be out: ring plus earlier resets. */
+	if (vq->cancel_head) {
+		memmove(vq->cancelled, vq->cancelled + vq->cancel_head,
+			vq->ncancelled * sizeof(*vq->cancelled));
+		vq->cancel_head = 0;
+	}
+	if (!vq->cancelled) {
+		vq->cancelled = calloc(vq->num, sizeof(*vq->cancelled));
+		if (!vq->cancelled)
+			return -ENOMEM;
+	}
+	if (vq->ncancelled + ring_inflight > vq->num) {
+		cancelled = realloc(vq->cancelled, (vq->ncancelled +
+				    ring_inflight) * sizeof(*cancelled));
+		if (!cancelled)
+			return -ENOMEM;
+		vq->cancelled = cancelled;
+	}
+	ret = t->queue_reset(vq->dev, vq->index);
+	if (ret) {
+		/*
+		 * The device may still own the ring: it cannot be reused,
+		 * and what is in flight cannot be handed back.
+		 */
+		vq->broken = true;
+		return ret;
+	}
+	/* The device let go of the ring: take back every id in flight. */
+	n = 0;
+	for (i = 0; i < vq->num && n < ring_inflight; i++) {
+		if (!vq->state[i].cookie)
+			continue;
+		vq->cancelled[vq->ncancelled + n++] = vq->state[i].cookie;
+	}
+	vq->ncancelled += n;
+	vq->in_flight = vq->ncancelled;
+	memset(vq->state, 0, vq->num * sizeof(*vq->state));
+	memset(vq->ring.vaddr, 0, vq->ring.len);
+	init_free_state(vq);
+	vq->avail_idx = vq->avail_pub = vq->last_used = 0;
+	vq->next_avail = vq->last_used_p = 0;
+	vq->added = 0;
+	set_cb(vq, vq->cb_enabled);
+	full_fence();
+	ret = t->queue_setup(vq->dev, &vq->qs);
+	if (!ret)
+		ret = t->queue_notify_info(vq->dev, vq->index, &vq->notify);
+	if (ret) {
+		vq->broken = true;
+		return ret;
+	}
+	if (vq->notify_data)
+		vq->notify.width = 4;
+	return (int)n;
 }
 
 /*
@@ -623,7 +702,7 @@ static int split_get_used(struct uvirtq *vq, void **cookie, uint32_t *len)
 
 	if (!pending)
 		return 0;
-	if (pending > vq->in_flight)
+	if (pending > vq->in_flight - vq->ncancelled)
 		return vq_break(vq);	/* used index ran ahead */
 	e = &vq->used->ring[vq->last_used & (vq->num - 1)];
 	id = e->id;
@@ -686,6 +765,15 @@ UV_EXPORT int uvirtq_get_used(struct uvirtq *vq, void **cookie, uint32_t *len)
 		return ret;
 	if (!cookie || !len)
 		return -EINVAL;
+	if (vq->ncancelled) {
+		/* oldest first: the order they were taken back in */
+		*cookie = vq->cancelled[vq->cancel_head++];
+		*len = 0;
+		if (!--vq->ncancelled)
+			vq->cancel_head = 0;
+		vq->in_flight--;
+		return UVIRTQ_CANCELED;
+	}
 	ret = vq->packed ? packed_get_used(vq, cookie, len) :
 			   split_get_used(vq, cookie, len);
 	if (ret == 1)

@@ -1334,6 +1334,197 @@ static int t_vq_fault_not_head(void)
 /* ---------------------------------------------------------------- */
 
 
+/* Wait (bounded) until the fake has completed @n requests in all. */
+static int wait_completions(struct env *e, uint64_t n)
+{
+	struct uvirtio_fake_stats st;
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		uvirtio_fake_get_stats(e->fake, &st);
+		if (st.completions >= n)
+			return 0;
+		usleep(1000);
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * VIRTIO_F_RING_RESET: queue 0 of two is reset with requests on it that
+ * the device completed but that were not reaped, and more that were only
+ * enqueued; they all come back -ECANCELED, queue 1's requests are not
+ * touched, and queue 0 then reads back what it writes.
+ */
+static int ring_reset_case(bool packed, bool poll)
+{
+	struct uvirtio_blk_params p = { .num_queues = 2, .packed = packed,
+					.poll = poll };
+	struct uvirtio_blk_completion comp[16];
+	struct uvirtio_fake_config c;
+	struct uvirtio_fake_stats st;
+	struct uvirtio_blk_queue *q0, *q1;
+	uint8_t *wbuf, *rbuf;
+	bool seen[8] = { false };
+	struct env e;
+	int i, n;
+
+	blkcfg(&c);
+	c.num_queues = 2;
+	c.queue_size = 16;
+	c.features |= F(RING_RESET) | (packed ? F(RING_PACKED) : 0);
+	CHECK_EQ(env_open(&e, &c, &p), 0);
+	uvirtio_fake_get_stats(e.fake, &st);
+	CHECK(st.driver_features & F(RING_RESET));
+	CHECK_EQ(!!(st.driver_features & F(RING_PACKED)), packed);
+	q0 = uvirtio_blk_get_queue(e.blk, 0);
+	q1 = uvirtio_blk_get_queue(e.blk, 1);
+	CHECK_EQ(uvirtio_blk_alloc_buf(e.blk, 16 * 4096, (void **)&wbuf), 0);
+	CHECK_EQ(uvirtio_blk_alloc_buf(e.blk, 16 * 4096, (void **)&rbuf), 0);
+	pattern(wbuf, 16 * 4096, 5);
+
+	/* queue 1: two writes enqueued, not yet submitted */
+	for (i = 0; i < 2; i++)
+		CHECK_EQ(uvirtio_blk_q_write(q1, (uint64_t)(100 + i) * 4096,
+					     wbuf + (size_t)(8 + i) * 4096, 4096,
+					     (void *)(uintptr_t)(200 + i)), 0);
+	/* queue 0: three the device finishes, two it never sees */
+	for (i = 0; i < 3; i++)
+		CHECK_EQ(uvirtio_blk_q_write(q0, (uint64_t)i * 4096,
+					     wbuf + (size_t)i * 4096, 4096,
+					     (void *)(uintptr_t)(100 + i)), 0);
+	CHECK_EQ(uvirtio_blk_q_submit(q0), 0);
+	CHECK_EQ(wait_completions(&e, 3), 0);
+	for (i = 3; i < 5; i++)
+		CHECK_EQ(uvirtio_blk_q_write(q0, (uint64_t)i * 4096,
+					     wbuf + (size_t)i * 4096, 4096,
+					     (void *)(uintptr_t)(100 + i)), 0);
+	CHECK_EQ(uvirtio_blk_q_in_flight(q0), 5);
+
+	CHECK_EQ(uvirtio_blk_q_reset(q0), 0);
+	CHECK_EQ(uvirtio_blk_q_in_flight(q0), 5);
+	n = uvirtio_blk_q_reap(q0, 5, 16, comp, NULL);
+	CHECK_EQ(n, 5);
+	for (i = 0; i < n; i++) {
+		uintptr_t ud = (uintptr_t)comp[i].user_data;
+
+		CHECK_EQ(comp[i].ret, -ECANCELED);
+		CHECK(ud >= 100 && ud < 105 && !seen[ud - 100]);
+		seen[ud - 100] = true;
+	}
+	CHECK_EQ(uvirtio_blk_q_in_flight(q0), 0);
+
+	/* queue 1 was not touched: its requests go through */
+	n = uvirtio_blk_q_reap(q1, 2, 16, comp, NULL);
+	CHECK_EQ(n, 2);
+	for (i = 0; i < n; i++)
+		CHECK_EQ(comp[i].ret, 0);
+
+	/* queue 0 works again, from a fresh ring, many times round it */
+	for (i = 0; i < 40; i++) {
+		CHECK_EQ(uvirtio_blk_q_write(q0, (uint64_t)(i % 16) * 4096,
+					     wbuf + (size_t)(i % 16) * 4096,
+					     4096, (void *)(uintptr_t)1), 0);
+		CHECK_EQ(uvirtio_blk_q_reap(q0, 1, 16, comp, NULL), 1);
+		CHECK_EQ(comp[0].ret, 0);
+	}
+	memset(rbuf, 0, 16 * 4096);
+	CHECK_EQ(uvirtio_blk_read(e.blk, 0, rbuf, 16 * 4096), 0);
+	CHECK(memcmp(rbuf, wbuf, 16 * 4096) == 0);
+	memset(rbuf, 0, 2 * 4096);
+	CHECK_EQ(uvirtio_blk_read(e.blk, 100 * 4096, rbuf, 2 * 4096), 0);
+	CHECK(memcmp(rbuf, wbuf + 8 * 4096, 2 * 4096) == 0);
+
+	/* an idle reset, then I/O again */
+	CHECK_EQ(uvirtio_blk_q_reset(q0), 0);
+	CHECK_EQ(uvirtio_blk_q_in_flight(q0), 0);
+	CHECK_EQ(uvirtio_blk_read(e.blk, 4096, rbuf, 4096), 0);
+	CHECK(memcmp(rbuf, wbuf + 4096, 4096) == 0);
+	uvirtio_fake_get_stats(e.fake, &st);
+	CHECK_EQ(st.device_errors, 0);
+	uvirtio_blk_free_buf(e.blk, wbuf);
+	uvirtio_blk_free_buf(e.blk, rbuf);
+	env_close(&e);
+	return PASS;
+}
+
+static int t_ring_reset(void)
+{
+	int m, ret;
+
+	for (m = 0; m < 4; m++) {
+		ret = ring_reset_case(m & 1, m & 2);
+		if (ret) {
+			fprintf(stderr, "  packed=%d poll=%d\n", m & 1, !!(m & 2));
+			return ret;
+		}
+	}
+	return PASS;
+}
+
+/* Not offered, or a transport without it: -EOPNOTSUPP, queue unharmed. */
+static int t_ring_reset_unsupported(void)
+{
+	struct uvirtio_blk_params p = { 0 };
+	struct uvirtio_fake_config c;
+	struct uvirtio_fake_stats st;
+	uint8_t *buf;
+	struct env e;
+
+	blkcfg(&c);
+	CHECK_EQ(env_open(&e, &c, &p), 0);
+	uvirtio_fake_get_stats(e.fake, &st);
+	CHECK(!(st.driver_features & F(RING_RESET)));
+	CHECK_EQ(uvirtio_blk_q_reset(uvirtio_blk_get_queue(e.blk, 0)),
+		 -EOPNOTSUPP);
+	CHECK_EQ(uvirtio_blk_alloc_buf(e.blk, 4096, (void **)&buf), 0);
+	CHECK_EQ(uvirtio_blk_write(e.blk, 0, buf, 4096), 0);
+	uvirtio_blk_free_buf(e.blk, buf);
+	env_close(&e);
+
+	/* offered, but the legacy interface has no queue_reset */
+	blkcfg(&c);
+	c.layout = UVIRTIO_FAKE_TRANSITIONAL;
+	c.features |= F(RING_RESET);
+	p.transport = UVIRTIO_TRANSPORT_LEGACY;
+	CHECK_EQ(env_open(&e, &c, &p), 0);
+	CHECK_EQ(uvirtio_blk_q_reset(uvirtio_blk_get_queue(e.blk, 0)),
+		 -EOPNOTSUPP);
+	env_close(&e);
+	return PASS;
+}
+
+/* A reset that never completes: -ETIMEDOUT, that queue broken, no hang. */
+static int t_ring_reset_stuck(void)
+{
+	struct uvirtio_blk_params p = { .num_queues = 2 };
+	struct uvirtio_blk_completion comp[4];
+	struct uvirtio_fake_config c;
+	struct uvirtio_blk_queue *q0, *q1;
+	uint8_t *buf;
+	struct env e;
+
+	blkcfg(&c);
+	c.features |= F(RING_RESET);
+	CHECK_EQ(env_open(&e, &c, &p), 0);
+	q0 = uvirtio_blk_get_queue(e.blk, 0);
+	q1 = uvirtio_blk_get_queue(e.blk, 1);
+	CHECK_EQ(uvirtio_blk_alloc_buf(e.blk, 4096, (void **)&buf), 0);
+	CHECK_EQ(uvirtio_blk_q_write(q0, 0, buf, 4096, buf), 0);
+	CHECK_EQ(uvirtio_fake_inject(e.fake,
+				     UVIRTIO_FAKE_FAULT_QUEUE_RESET_STUCK, 0, 0),
+		 0);
+	CHECK_EQ(uvirtio_blk_q_reset(q0), -ETIMEDOUT);
+	CHECK(uvirtio_blk_q_write(q0, 0, buf, 4096, buf) < 0);
+	CHECK(uvirtio_blk_q_reset(q0) < 0);
+	/* the other queue keeps working */
+	CHECK_EQ(uvirtio_blk_q_write(q1, 4096, buf, 4096, buf), 0);
+	CHECK_EQ(uvirtio_blk_q_reap(q1, 1, 4, comp, NULL), 1);
+	CHECK_EQ(comp[0].ret, 0);
+	uvirtio_blk_free_buf(e.blk, buf);
+	env_close(&e);
+	return PASS;
+}
+
 static const struct tcase cases[] = {
 	{ "need_event", t_need_event },
 	{ "pci_addr", t_pci_addr },
@@ -1354,6 +1545,9 @@ static const struct tcase cases[] = {
 	{ "blk_bounce", t_blk_bounce },
 	{ "notification_data", t_notification_data },
 	{ "blk_multiqueue", t_blk_multiqueue },
+	{ "ring_reset", t_ring_reset },
+	{ "ring_reset_unsupported", t_ring_reset_unsupported },
+	{ "ring_reset_stuck", t_ring_reset_stuck },
 	{ "reap_timeout", t_reap_timeout },
 	{ "rng", t_rng },
 	{ "rng_slow", t_rng_slow },

@@ -22,6 +22,9 @@
  *  - random writes at random offsets and sizes (1-16 blocks, up to 16 in
  *    flight, completions in any order) are verified after a re-read,
  *    then again after a flush and a close/re-open;
+ *  - a ring reset (VIRTIO_F_RING_RESET, PCI modern) of the last queue with
+ *    requests on it cancels them, leaves queue 0 alone, and the queue
+ *    then writes and reads back verified data;
  *  - with several queues, one thread per queue writes its own region
  *    concurrently, and every region is verified.
  * For every rng device: two reads return data, and not the same data.
@@ -365,6 +368,181 @@ static void blk_close(struct uvirtio_backend *be, struct uvirtio_blk *blk)
 	uvirtio_backend_close(be);
 }
 
+static int wait_all(struct uvirtio_blk_queue *q, unsigned int n, int *res,
+		    unsigned int *cancelled)
+{
+	struct uvirtio_blk_completion comp[32];
+	struct timespec to = { 10, 0 };
+	unsigned int got = 0;
+	int r, i;
+
+	*res = 0;
+	*cancelled = 0;
+	while (got < n) {
+		r = uvirtio_blk_q_reap(q, 1, 32, comp, &to);
+		if (r <= 0)
+			return r ? r : -ETIMEDOUT;
+		for (i = 0; i < r; i++) {
+			if (comp[i].ret == -ECANCELED)
+				(*cancelled)++;
+			else if (comp[i].ret && !*res)
+				*res = comp[i].ret;
+		}
+		got += (unsigned int)r;
+	}
+	return 0;
+}
+
+/* Write or read four blocks from @off one request each, and reap them. */
+static int rw_blocks(struct uvirtio_blk_queue *q, bool write, uint64_t off,
+		     uint8_t *buf, unsigned int bs)
+{
+	unsigned int i, nc;
+	int ret = 0, res;
+
+	for (i = 0; i < 4 && !ret; i++)
+		ret = write ? uvirtio_blk_q_write(q, off + (uint64_t)i * bs,
+						  buf + (size_t)i * bs, bs, NULL) :
+			      uvirtio_blk_q_read(q, off + (uint64_t)i * bs,
+						 buf + (size_t)i * bs, bs, NULL);
+	if (!ret)
+		ret = wait_all(q, 4, &res, &nc);
+	if (!ret && (res || nc))
+		ret = res ? res : -EPROTO;
+	return ret;
+}
+
+/*
+ * VIRTIO_F_RING_RESET (QEMU 7.2 offers it on virtio-pci: queue_reset=on):
+ * reset the last queue with four writes the device has finished but that
+ * were not reaped and four only enqueued, while queue 0 has writes of its
+ * own in flight.  The eight come back -ECANCELED, queue 0's succeed, and
+ * the reset queue then writes, reads back and verifies 16 blocks, also
+ * after a second, idle reset.  Without the feature (legacy interface,
+ * vhost-user): -EOPNOTSUPP and the writes complete normally.
+ */
+static void test_ring_reset(const char *name, const struct dev_spec *d,
+			    bool legacy, struct uvirtio_blk *blk,
+			    const struct uvirtio_blk_info *info)
+{
+	bool nego = info->features & (1ull << VIRTIO_F_RING_RESET);
+	bool want = d->pci && !legacy;
+	unsigned int nq = info->num_queues, bs = info->blk_size, i, nc = 0;
+	struct uvirtio_blk_queue *rq = uvirtio_blk_get_queue(blk, nq - 1);
+	struct uvirtio_blk_queue *q0 = uvirtio_blk_get_queue(blk, 0);
+	uint64_t base = ((uint64_t)SPAN_BYTES + bs - 1) / bs * bs;
+	uint8_t *wbuf = NULL, *rbuf = NULL, *obuf = NULL;
+	const char *what = "";
+	int ret, res = 0, r2;
+
+	if (base + 20ull * bs > info->capacity) {
+		diag("%s: disk too small for the ring reset test", name);
+		tap(false, "%s.ring_reset", name);
+		return;
+	}
+	ret = uvirtio_blk_alloc_buf(blk, 16u * bs, (void **)&wbuf);
+	if (!ret)
+		ret = uvirtio_blk_alloc_buf(blk, 16u * bs, (void **)&rbuf);
+	if (!ret)
+		ret = uvirtio_blk_alloc_buf(blk, 2u * bs, (void **)&obuf);
+	if (ret) {
+		what = "buffers";
+		goto out;
+	}
+	for (i = 0; i < 16; i++)
+		fill_block(wbuf + (size_t)i * bs, bs, base / bs + i, 7);
+	for (i = 0; i < 2; i++)
+		fill_block(obuf + (size_t)i * bs, bs, base / bs + 16 + i, 7);
+	what = "enqueue";
+	for (i = 0; i < 4 && !ret; i++)
+		ret = uvirtio_blk_q_write(rq, base + (uint64_t)i * bs,
+					  wbuf + (size_t)i * bs, bs, NULL);
+	if (!ret)
+		ret = uvirtio_blk_q_submit(rq);
+	if (ret)
+		goto out;
+	/* Let the device finish those four; do not reap them. */
+	poll(NULL, 0, 300);
+	for (i = 4; i < 8 && !ret; i++)
+		ret = uvirtio_blk_q_write(rq, base + (uint64_t)i * bs,
+					  wbuf + (size_t)i * bs, bs, NULL);
+	for (i = 0; i < 2 && !ret && nq > 1; i++)
+		ret = uvirtio_blk_q_write(q0, base + (uint64_t)(16 + i) * bs,
+					  obuf + (size_t)i * bs, bs, NULL);
+	if (!ret && nq > 1)
+		ret = uvirtio_blk_q_submit(q0);
+	if (ret)
+		goto out;
+
+	what = "reset";
+	ret = uvirtio_blk_q_reset(rq);
+	diag("%s: RING_RESET %snegotiated, reset of queue %u: %s", name,
+	     nego ? "" : "not ", nq - 1, ret ? strerror(-ret) : "ok");
+	if (!nego || ret) {
+		/* not there: the writes must simply complete */
+		r2 = wait_all(rq, 8, &res, &nc);
+		if (!nego && ret == -EOPNOTSUPP && !want && !r2 && !res && !nc)
+			ret = 0;
+		else if (!ret)
+			ret = -EPROTO;
+		if (nq > 1)
+			wait_all(q0, 2, &res, &nc);
+		goto out;
+	}
+	what = "cancelled requests";
+	ret = wait_all(rq, 8, &res, &nc);
+	diag("%s: %u of 8 came back -ECANCELED", name, nc);
+	if (!ret && (res || nc != 8))
+		ret = res ? res : -EPROTO;
+	if (ret)
+		goto out;
+	if (nq > 1) {
+		what = "the other queue";
+		ret = wait_all(q0, 2, &res, &nc);
+		if (!ret && (res || nc))
+			ret = res ? res : -EPROTO;
+		if (ret)
+			goto out;
+	}
+	/* The queue works again: write 16 new blocks, read, verify. */
+	for (i = 0; i < 16; i++)
+		fill_block(wbuf + (size_t)i * bs, bs, base / bs + i, 8);
+	for (int round = 0; round < 2 && !ret; round++) {
+		what = round ? "I/O after an idle reset" : "I/O after the reset";
+		if (round)
+			ret = uvirtio_blk_q_reset(rq);
+		memset(rbuf, 0, 16u * bs);
+		/* four at a time: a 32-entry ring without indirect holds ten */
+		for (i = 0; i < 16 && !ret; i += 4)
+			ret = rw_blocks(rq, true, base + (uint64_t)i * bs,
+					wbuf + (size_t)i * bs, bs);
+		for (i = 0; i < 16 && !ret; i += 4)
+			ret = rw_blocks(rq, false, base + (uint64_t)i * bs,
+					rbuf + (size_t)i * bs, bs);
+		if (!ret && memcmp(rbuf, wbuf, 16u * bs)) {
+			what = "data verify";
+			ret = -EILSEQ;
+		}
+	}
+	if (!ret) {
+		/* queue 0's writes reached the disk too */
+		what = "queue 0 data";
+		ret = uvirtio_blk_read(blk, base + 16ull * bs, rbuf, 2u * bs);
+		if (!ret && nq > 1 && memcmp(rbuf, obuf, 2u * bs))
+			ret = -EILSEQ;
+	}
+out:
+	if (ret)
+		diag("%s: ring reset: %s: %s", name, what, strerror(-ret));
+	tap(ret == 0, "%s.ring_reset", name);
+	if (wbuf)
+		uvirtio_blk_free_buf(blk, wbuf);
+	if (rbuf)
+		uvirtio_blk_free_buf(blk, rbuf);
+	if (obuf)
+		uvirtio_blk_free_buf(blk, obuf);
+}
+
 static void test_blk_mode(const struct dev_spec *d, bool poll, bool legacy)
 {
 	char name[192];
@@ -458,6 +636,8 @@ static void test_blk_mode(const struct dev_spec *d, bool poll, bool legacy)
 	}
 	tap(ret == 0, "%s.verify_after_flush", name);
 
+	test_ring_reset(name, d, legacy, blk, &info);
+
 	/* Close and re-open: the data must have reached the disk. */
 	for (i = 0; i < nq; i++) {
 		uvirtio_blk_free_buf(blk, reg[i].buf);
@@ -523,7 +703,7 @@ static void test_rng(const struct dev_spec *d, bool legacy)
 static int device_plan(const struct dev_spec *d)
 {
 	if (!strcmp(d->kind, "blk"))
-		return (d->legacy ? 3 : 2) * (7 + (d->serial[0] ? 1 : 0));
+		return (d->legacy ? 3 : 2) * (8 + (d->serial[0] ? 1 : 0));
 	return (d->legacy ? 2 : 1) * 2;
 }
 

@@ -246,6 +246,28 @@ int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q, unsigned int min,
 		       unsigned int max, struct uvirtio_blk_completion *out,
 		       const struct timespec *timeout);
 
+/**
+ * uvirtio_blk_q_reset() - reset one request queue (VIRTIO_F_RING_RESET).
+ * @q: queue.
+ *
+ * Stops @q in the device, takes back every request on it not yet reaped
+ * and brings the queue back up, empty; the device's other queues keep
+ * running and are not touched.  The requests taken back (submitted or
+ * only enqueued, and any the device had finished but that were not
+ * reaped yet: reap first to keep those) complete with -ECANCELED at the
+ * next uvirtio_blk_q_reap(), before anything else; their slots and
+ * bounce-pool pages are released then, and a cancelled read leaves its
+ * buffer undefined.  Until they are reaped they count in
+ * uvirtio_blk_q_in_flight() and hold their slots.  Same threading rule
+ * as the other queue calls: only the thread using @q.
+ * Return: 0; -EOPNOTSUPP when RING_RESET was not negotiated (the legacy
+ * and non-PCI transports, or a device that does not offer it);
+ * -ETIMEDOUT when the device did not finish the reset within a second
+ * (the queue is then broken, every later call on it fails); -EINVAL,
+ * -ENOMEM, or the errno of a broken device.
+ */
+int uvirtio_blk_q_reset(struct uvirtio_blk_queue *q);
+
 /** UVIRTIO_BLK_BOUNCE_DEFAULT - bytes of a queue's bounce pool. */
 #define UVIRTIO_BLK_BOUNCE_DEFAULT (1u << 20)
 

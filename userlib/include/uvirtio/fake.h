@@ -46,7 +46,9 @@ enum uvirtio_fake_layout {
  * struct uvirtio_fake_config - what the fake device looks like.
  * @device_type: VIRTIO_ID_BLOCK or VIRTIO_ID_RNG.
  * @layout: enum uvirtio_fake_layout.
- * @features: feature bits offered (device + transport bits).
+ * @features: feature bits offered (device + transport bits).  Offering
+ *	VIRTIO_F_RING_RESET (bit 40; not in the default) turns on the
+ *	common config's queue_reset register.
  * @queue_size: maximum queue size (power of two for split rings).
  * @num_queues: number of virtqueues.
  * @msix_vectors: MSI-X vectors (0: no MSI-X, polling only).
@@ -139,6 +141,8 @@ int uvirtio_fake_create(const struct uvirtio_fake_config *cfg,
  *	queues and fire the config interrupt.
  * @UVIRTIO_FAKE_FAULT_REFUSE_FEATURES_OK: do not accept FEATURES_OK.
  * @UVIRTIO_FAKE_FAULT_DUP_USED: complete the next request twice.
+ * @UVIRTIO_FAKE_FAULT_QUEUE_RESET_STUCK: from now on a queue reset
+ *	(VIRTIO_F_RING_RESET) never completes: queue_reset keeps reading 1.
  * @UVIRTIO_FAKE_FAULT_REMOVE: surprise removal: the device stops
  *	processing, register writes are dropped, the backend's remove fd
  *	becomes readable.  @arg 0: registers read all-ones, as on real
@@ -156,6 +160,7 @@ enum uvirtio_fake_fault {
 	UVIRTIO_FAKE_FAULT_REFUSE_FEATURES_OK,
 	UVIRTIO_FAKE_FAULT_DUP_USED,
 	UVIRTIO_FAKE_FAULT_REMOVE,
+	UVIRTIO_FAKE_FAULT_QUEUE_RESET_STUCK,
 };
 
 /**

@@ -115,13 +115,46 @@ int uvirtq_add(struct uvirtq *vq, const struct uvirtq_buf *out,
 int uvirtq_kick(struct uvirtq *vq);
 
 /**
+ * UVIRTQ_CANCELED - uvirtq_get_used(): a request uvirtq_reset() took back.
+ */
+#define UVIRTQ_CANCELED 2
+
+/**
  * uvirtq_get_used() - fetch one completion.
  * @vq: queue.
  * @cookie: receives the cookie given to uvirtq_add().
  * @len: receives the number of bytes the device wrote.
- * Return: 1 if a completion was returned, 0 if none is pending, -EIO.
+ *
+ * After uvirtq_reset(), the requests it took back come first, each with
+ * return value UVIRTQ_CANCELED and *@len 0: the device did not (or may
+ * not have) finished them, and their buffers are the caller's again.
+ * Return: 1 if a completion was returned, UVIRTQ_CANCELED for a cancelled
+ * request, 0 if none is pending, -EIO.
  */
 int uvirtq_get_used(struct uvirtq *vq, void **cookie, uint32_t *len);
+
+/**
+ * uvirtq_reset() - reset one queue while the device keeps running.
+ * @vq: queue.
+ *
+ * Needs VIRTIO_F_RING_RESET (negotiated automatically on the PCI modern
+ * transport when the device offers it).  Stops the queue in the device
+ * and waits, for at most one second, until the device says it let go of
+ * the ring; then takes back every request still in flight (posted,
+ * kicked or not, including any the device already completed but that
+ * were not fetched: call uvirtq_get_used() first to keep those),
+ * reinitialises the ring memory and the driver-side state (indices, wrap
+ * counters, free list, event indices) and programs and enables the queue
+ * again with its size, addresses and interrupt vector.  The queue works
+ * as new afterwards; the requests taken back are handed out by
+ * uvirtq_get_used() as UVIRTQ_CANCELED, and count in uvirtq_in_flight()
+ * until they are.  Not thread-safe against other calls on @vq.
+ * Return: the number of requests taken back (>= 0); -EOPNOTSUPP without
+ * RING_RESET; -ETIMEDOUT if the device never finished the reset (the
+ * queue is then broken: the device may still use the ring), -ENOMEM, or
+ * the errno of a broken queue.
+ */
+int uvirtq_reset(struct uvirtq *vq);
 
 /**
  * uvirtq_enable_cb() - ask for an interrupt on the next completion.
