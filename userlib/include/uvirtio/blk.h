@@ -259,7 +259,12 @@ int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q, unsigned int min,
  * bounce-pool pages are released then, and a cancelled read leaves its
  * buffer undefined.  Until they are reaped they count in
  * uvirtio_blk_q_in_flight() and hold their slots.  Same threading rule
- * as the other queue calls: only the thread using @q.
+ * as the other queue calls: only the thread using @q.  A device must
+ * not complete a request into the queue after the reset; one that does
+ * (a request still inside it when the reset came, on devices without a
+ * per-queue reset of their own) breaks the queue with -EIO: reset a
+ * queue whose submitted requests the device has finished where that
+ * matters.
  * Return: 0; -EOPNOTSUPP when RING_RESET was not negotiated (the legacy
  * and non-PCI transports, or a device that does not offer it);
  * -ETIMEDOUT when the device did not finish the reset within a second
