@@ -99,6 +99,13 @@ int cli_open_backend(const char *arg, char name[CLI_NAME_MAX],
 /* Report a library error while bringing a @what device up: exit code. */
 int cli_open_err(int ret, const char *bdf, const char *what);
 
+/*
+ * Room for element @n of a doubling array (*@arr of *@cap elements of
+ * @size bytes; @first when empty).  Return: 0 or -ENOMEM (*@arr intact).
+ */
+int cli_grow(void **arr, unsigned int *cap, unsigned int n, size_t size,
+	     unsigned int first);
+
 /* Report a host file's error (not the device's): RC_FILE. */
 int cli_file_err(int err, const char *path);
 

@@ -102,16 +102,9 @@ static int dump_cb(struct nl_msg *msg, void *arg)
 	if (genlmsg_parse(nlmsg_hdr(msg), 0, a, UVIRTIO_ATTR_MAX, nl_policy) ||
 	    !a[UVIRTIO_ATTR_PCI_ADDR])
 		return NL_SKIP;
-	if (c->n == c->cap) {
-		unsigned int cap = c->cap ? c->cap * 2 : 16;
-		struct cli_nl_dev *nd = realloc(c->d, cap * sizeof(*nd));
-
-		if (!nd) {
-			c->err = -ENOMEM;
-			return NL_STOP;
-		}
-		c->d = nd;
-		c->cap = cap;
+	if (cli_grow((void **)&c->d, &c->cap, c->n, sizeof(*c->d), 16)) {
+		c->err = -ENOMEM;
+		return NL_STOP;
 	}
 	d = &c->d[c->n++];
 	memset(d, 0, sizeof(*d));

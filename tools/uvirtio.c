@@ -122,6 +122,23 @@ int cli_errno(int err, const char *fmt, ...)
 	return rc;
 }
 
+int cli_grow(void **arr, unsigned int *cap, unsigned int n, size_t size,
+	     unsigned int first)
+{
+	unsigned int ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : first;
+	p = realloc(*arr, (size_t)ncap * size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
 int cli_file_err(int err, const char *path)
 {
 	cli_err("%s: %s", path, strerror(err < 0 ? -err : err));

@@ -151,16 +151,9 @@ static int vdpa_dump_cb(struct nl_msg *msg, void *arg)
 		d->err = -E2BIG;
 		return NL_STOP;
 	}
-	if (d->n == d->cap) {
-		unsigned int cap = d->cap ? d->cap * 2 : 8;
-		struct vdpa_ent *ne = realloc(d->e, cap * sizeof(*ne));
-
-		if (!ne) {
-			d->err = -ENOMEM;
-			return NL_STOP;
-		}
-		d->e = ne;
-		d->cap = cap;
+	if (cli_grow((void **)&d->e, &d->cap, d->n, sizeof(*d->e), 8)) {
+		d->err = -ENOMEM;
+		return NL_STOP;
 	}
 	e = &d->e[d->n++];
 	memset(e, 0, sizeof(*e));

@@ -193,16 +193,27 @@ static bool good_width(unsigned int w)
 	return w == 1 || w == 2 || w == 4 || w == 8;
 }
 
+/* The BAR a register access names, or NULL when it is out of range. */
+static struct vbar *bar_of(struct vfio *v, unsigned int bar, uint64_t off,
+			   unsigned int width)
+{
+	struct vbar *b;
+
+	if (bar > 5 || !good_width(width))
+		return NULL;
+	b = &v->bar[bar];
+	if (off > b->size || width > b->size - off)
+		return NULL;
+	return b;
+}
+
 static int v_bar_read(void *priv, unsigned int bar, uint64_t off,
 		      unsigned int width, uint64_t *val)
 {
 	struct vfio *v = priv;
-	struct vbar *b;
+	struct vbar *b = bar_of(v, bar, off, width);
 
-	if (bar > 5 || !good_width(width))
-		return -EINVAL;
-	b = &v->bar[bar];
-	if (off > b->size || width > b->size - off)
+	if (!b)
 		return -EINVAL;
 	return uv_win_read(mapped(b, off, width) ? b->map + off : NULL, v->dev,
 			   (off_t)(b->foff + off), width, val);
@@ -212,12 +223,9 @@ static int v_bar_write(void *priv, unsigned int bar, uint64_t off,
 		       unsigned int width, uint64_t val)
 {
 	struct vfio *v = priv;
-	struct vbar *b;
+	struct vbar *b = bar_of(v, bar, off, width);
 
-	if (bar > 5 || !good_width(width))
-		return -EINVAL;
-	b = &v->bar[bar];
-	if (off > b->size || width > b->size - off)
+	if (!b)
 		return -EINVAL;
 	return uv_win_write(mapped(b, off, width) ? b->map + off : NULL, v->dev,
 			    (off_t)(b->foff + off), width, val);
