@@ -257,6 +257,24 @@ if want kernel; then
 	stage_end
 fi
 
+# vm_report NAME OUT VMRC: count a VM run's KTAP results (kunit.py via
+# ktap-report.py) and judge its health from vm-run's exit code.
+vm_report() {
+	local name=$1 out=$2 vmrc=$3 r
+	cat "$log_dir/$name.log" >>"$out.results"
+	r=$(python3 scripts/ktap-report.py "$(scripts/build-kernel.sh --src)/tools/testing/kunit/kunit.py" \
+		"$name" "$out/results.log")
+	echo "$r" | grep -v '^TOTAL'
+	set -- $(echo "$r" | sed -n 's/^TOTAL //p')
+	add_counts "$name" "${1:-0}" "${2:-0}" "${3:-0}"
+	if [ "$vmrc" -eq 0 ]; then
+		result "$name vm health" pass
+	else
+		result "$name vm health" fail "see $log_dir/$name.log"
+		grep -A40 '^vm-run: FAIL' "$log_dir/$name.log" | head -n 50 | sed 's/^/  | /'
+	fi
+}
+
 # vm_suite NAME KERNEL IOMMU [vm-run options...]
 vm_suite() {
 	local name=$1 kernel=$2 iommu=$3
@@ -287,20 +305,7 @@ vm_suite() {
 	run_logged "$name" scripts/vm-run.sh -k "$kernel" -i "$iommu" -o "$out" \
 		-a "$UV_OUT/selftests:uvirtio/tests" \
 		-p scripts/guest/run-tests "${soak[@]}" "$@" >"$out.results" 2>&1
-	local vmrc=$?
-	cat "$log_dir/$name.log" >>"$out.results"
-	local r
-	r=$(python3 scripts/ktap-report.py "$(scripts/build-kernel.sh --src)/tools/testing/kunit/kunit.py" \
-		"$name" "$out/results.log")
-	echo "$r" | grep -v '^TOTAL'
-	set -- $(echo "$r" | sed -n 's/^TOTAL //p')
-	add_counts "$name" "${1:-0}" "${2:-0}" "${3:-0}"
-	if [ $vmrc -eq 0 ]; then
-		result "$name vm health" pass
-	else
-		result "$name vm health" fail "see $log_dir/$name.log"
-		grep -A40 '^vm-run: FAIL' "$log_dir/$name.log" | head -n 50 | sed 's/^/  | /'
-	fi
+	vm_report "$name" "$out" $?
 }
 
 if want vm-debug; then
@@ -396,7 +401,7 @@ fi
 # vm_mmio_suite NAME KERNEL MACHINE: the virtio-mmio guest test on microvm
 # (a few seconds of boot: no selftests, only the CLI and the payload).
 vm_mmio_suite() {
-	local name=$1 kernel=$2 machine=$3 out=$UV_OUT/vm/$1 r vmrc
+	local name=$1 kernel=$2 machine=$3 out=$UV_OUT/vm/$1
 	mkdir -p "$out"
 	if [ -z "${tools_built:-}" ]; then
 		if run_logged tools-build sh -c 'make tools && make selftests'; then
@@ -416,19 +421,7 @@ vm_mmio_suite() {
 		-a "$UV_OUT/selftests/uvirtio_mmio:uvirtio/uvirtio_mmio" \
 		-a "$UV_OUT/mmio/libuvirtio_mmio_irq:uvirtio/mmio_irq" \
 		-p scripts/guest/mmio-tests >"$out.results" 2>&1
-	vmrc=$?
-	cat "$log_dir/$name.log" >>"$out.results"
-	r=$(python3 scripts/ktap-report.py "$(scripts/build-kernel.sh --src)/tools/testing/kunit/kunit.py" \
-		"$name" "$out/results.log")
-	echo "$r" | grep -v '^TOTAL'
-	set -- $(echo "$r" | sed -n 's/^TOTAL //p')
-	add_counts "$name" "${1:-0}" "${2:-0}" "${3:-0}"
-	if [ $vmrc -eq 0 ]; then
-		result "$name vm health" pass
-	else
-		result "$name vm health" fail "see $log_dir/$name.log"
-		grep -A40 '^vm-run: FAIL' "$log_dir/$name.log" | head -n 50 | sed 's/^/  | /'
-	fi
+	vm_report "$name" "$out" $?
 }
 
 if want vm-mmio; then
