@@ -80,6 +80,7 @@ struct uvirtio_device *uvirtio_device_alloc(void)
 	INIT_LIST_HEAD(&udev->scratch_pages);
 	spin_lock_init(&udev->scratch_lock);
 	xa_init_flags(&udev->bufs, XA_FLAGS_ALLOC);
+	INIT_DELAYED_WORK(&udev->ka_work, uvirtio_keepalive_expire);
 	udev->next_handle = 1;
 
 	/*

@@ -84,6 +84,12 @@
  * through the register window, which remove() unmaps only after the
  * teardown freed the IRQ.
  *
+ * Keep-alive (keepalive.c): a released device may be held, with no
+ * owner, for a re-attach; the kept state and its expiry work are under
+ * @lock.  The work takes @lock, so remove() ends the kept state under
+ * @lock and cancels the work with cancel_delayed_work_sync() only after
+ * dropping it.
+ *
  * Netlink (netlink.c): DEV_GET takes uvirtio_devices_lock, then @lock
  * (and briefly each uvirtio_vector.lock to sum the interrupt counters),
  * like LIST_DEVICES.  Events are sent by uvirtio_nl_notify(), which reads
@@ -391,8 +397,14 @@ int uvirtio_ioctl_device_get_info(struct uvirtio_ucmd *ucmd)
 	cmd->dma_flags = udev->dma_flags;
 	cmd->untranslated = udev->untranslated;
 	cmd->num_iova_ranges = udev->nr_iova_ranges;
+	cmd->irq_type = udev->irq_type;
+	cmd->irq_count = udev->irq_type ? udev->nr_vectors : 0;
 	if (udev->dead)
 		cmd->flags |= UVIRTIO_DEVICE_INFO_REMOVED;
+	if (udev->ka_armed)
+		cmd->flags |= UVIRTIO_DEVICE_INFO_KEEPALIVE;
+	if (udev->reattached)
+		cmd->flags |= UVIRTIO_DEVICE_INFO_REATTACHED;
 	if (uvirtio_is_mmio(udev)) {
 		/* No PCI ids, no capabilities, no MSI-X. */
 		cmd->pci_addr = 0;
@@ -565,6 +577,8 @@ static int uvirtio_stats_show(struct seq_file *s, void *unused)
 	seq_printf(s, "coherent_buffers: %u\n", udev->nr_bufs);
 	seq_printf(s, "coherent_bytes: %llu\n", udev->coherent_bytes);
 	seq_printf(s, "irq_type: %u\n", udev->irq_type);
+	seq_printf(s, "keepalive: %s\n", udev->kept ? "kept" :
+		   udev->ka_armed ? "armed" : "off");
 	for (i = 0; i < udev->nr_vectors; i++) {
 		struct uvirtio_vector *v = &udev->vectors[i];
 		u64 count;
@@ -598,15 +612,23 @@ void uvirtio_debugfs_add(struct uvirtio_device *udev)
  * uvirtio_device_close() - the device fd was released: tear it all down
  * @udev: the device; the fd's reference is dropped here
  *
+ * With keep-alive armed the device is held instead (keepalive.c), and
+ * the fd's reference goes to the kept state.
+ *
  * Context: process context, no uvirtio lock held.
  */
 void uvirtio_device_close(struct uvirtio_device *udev)
 {
 	pid_t owner;
+	bool kept;
 
 	mutex_lock(&udev->lock);
 	owner = pid_nr(udev->owner_pid);
-	uvirtio_device_teardown(udev, !udev->dead);
+	kept = uvirtio_keepalive_hold(udev);
+	if (!kept)
+		uvirtio_device_teardown(udev, !udev->dead);
+	udev->ka_armed = false;
+	udev->reattached = false;
 	if (udev->remove_trigger) {
 		eventfd_ctx_put(udev->remove_trigger);
 		udev->remove_trigger = NULL;
@@ -616,7 +638,9 @@ void uvirtio_device_close(struct uvirtio_device *udev)
 	udev->owner_pid = NULL;
 	mutex_unlock(&udev->lock);
 	/* udev holds the pci_dev (or platform device) until the put below. */
-	uvirtio_nl_notify(udev->dev, udev->virtio_id, UVIRTIO_EVENT_RELEASED,
+	uvirtio_nl_notify(udev->dev, udev->virtio_id,
+			  kept ? UVIRTIO_EVENT_KEPT : UVIRTIO_EVENT_RELEASED,
 			  owner, 0);
-	uvirtio_device_put(udev);
+	if (!kept)
+		uvirtio_device_put(udev);
 }

@@ -744,8 +744,73 @@ int uvirtio_ioctl_dma_free(struct uvirtio_ucmd *ucmd)
 	buf = xa_load(&udev->bufs, cmd->handle - 1);
 	if (!buf)
 		return -ENOENT;
+	if (udev->ka_state_handle == cmd->handle)
+		udev->ka_state_handle = 0;
 	uvirtio_buf_drop(udev, buf);
 	return 0;
+}
+
+/**
+ * uvirtio_dma_buf_exists() - does @handle name a live buffer?
+ * @udev: the device; lock held
+ * @handle: a UVIRTIO_DMA_ALLOC handle
+ *
+ * Return: true if it does.
+ */
+bool uvirtio_dma_buf_exists(struct uvirtio_device *udev, u64 handle)
+{
+	lockdep_assert_held(&udev->lock);
+	return handle && handle <= UVIRTIO_MAX_DMA_BUFS &&
+	       xa_load(&udev->bufs, handle - 1);
+}
+
+/**
+ * uvirtio_ioctl_dma_list() - UVIRTIO_DMA_LIST
+ * @ucmd: the call; @ucmd->udev->lock held
+ *
+ * The entries are gathered here and copied to user space by the
+ * dispatcher once the lock is dropped.
+ *
+ * Return: 0; -EINVAL for non-zero flags or a bad entry size; -ENOMEM.
+ */
+int uvirtio_ioctl_dma_list(struct uvirtio_ucmd *ucmd)
+{
+	struct uvirtio_dma_list *cmd = ucmd->cmd;
+	struct uvirtio_device *udev = ucmd->udev;
+	struct uvirtio_dma_buf_entry *e;
+	struct uvirtio_dma_buf *buf;
+	unsigned long id;
+	u32 n, i = 0;
+	u8 *out;
+
+	if (cmd->flags)
+		return -EINVAL;
+	if (cmd->count && (cmd->entry_size < sizeof(*e) ||
+			   cmd->entry_size > PAGE_SIZE))
+		return -EINVAL;
+	n = min(cmd->count, udev->nr_bufs);
+	if (n) {
+		out = kvcalloc(n, cmd->entry_size, GFP_KERNEL_ACCOUNT);
+		if (!out)
+			return -ENOMEM;
+		xa_for_each(&udev->bufs, id, buf) {
+			if (i == n)
+				break;
+			e = (struct uvirtio_dma_buf_entry *)(out +
+				(size_t)i * cmd->entry_size);
+			e->handle = (u64)buf->id + 1;
+			e->iova = buf->iova.start;
+			e->length = (u64)buf->npages << PAGE_SHIFT;
+			e->mmap_offset = UVIRTIO_REGION_OFFSET(UVIRTIO_REGION_DMA_BASE +
+							       buf->id);
+			i++;
+		}
+		ucmd->extra = out;
+		ucmd->extra_len = (size_t)n * cmd->entry_size;
+		ucmd->extra_dst = u64_to_user_ptr(cmd->entries);
+	}
+	cmd->count = udev->nr_bufs;
+	return uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
 static void uvirtio_buf_vm_open(struct vm_area_struct *vma)
@@ -836,15 +901,33 @@ int uvirtio_dma_mmap(struct uvirtio_device *udev, struct vm_area_struct *vma,
  */
 void uvirtio_dma_teardown(struct uvirtio_device *udev)
 {
-	struct uvirtio_dma_mapping *m, *tmp;
 	struct uvirtio_dma_buf *buf;
 	unsigned long id;
+
+	lockdep_assert_held(&udev->lock);
+	uvirtio_dma_unmap_user(udev);
+	xa_for_each(&udev->bufs, id, buf)
+		uvirtio_buf_drop(udev, buf);
+	udev->ka_state_handle = 0;
+}
+
+/**
+ * uvirtio_dma_unmap_user() - drop every UVIRTIO_DMA_MAP mapping
+ * @udev: the device
+ *
+ * Each IOVA is unmapped (and the IOTLB flushed) before its pages are
+ * unpinned, so the device, even one still running (keep-alive), can no
+ * longer reach them once this returns.  Buffers are left alone.
+ *
+ * Context: process context, @udev->lock held.
+ */
+void uvirtio_dma_unmap_user(struct uvirtio_device *udev)
+{
+	struct uvirtio_dma_mapping *m, *tmp;
 
 	lockdep_assert_held(&udev->lock);
 	list_for_each_entry_safe(m, tmp, &udev->maps, node) {
 		uvirtio_mapping_free(udev, m);
 		cond_resched();
 	}
-	xa_for_each(&udev->bufs, id, buf)
-		uvirtio_buf_drop(udev, buf);
 }

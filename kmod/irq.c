@@ -11,6 +11,11 @@
  * clears it with UVIRTIO_IRQ_MASK + UVIRTIO_IRQ_MASK_UNMASK after it has
  * read the device's ISR.
  *
+ * An interrupt that finds no eventfd is counted and latched; the latch
+ * is delivered (one signal) only when a kept-alive device's vector gets
+ * its next eventfd (uvirtio_irq_detach()), else cleared by the next
+ * UVIRTIO_IRQ_SET_EVENTFD.
+ *
  * A virtio-mmio device has one wired line (UVIRTIO_IRQ_WIRED, one
  * vector), level-triggered and possibly shared: its handler reads
  * InterruptStatus and writes the bits back to InterruptACK itself, which
@@ -39,6 +44,8 @@ static irqreturn_t uvirtio_msix_handler(int irq, void *arg)
 	v->count++;
 	if (v->trigger)
 		uvirtio_eventfd_signal(v->trigger);
+	else
+		v->latched = true;
 	spin_unlock(&v->lock);
 	return IRQ_HANDLED;
 }
@@ -56,6 +63,8 @@ static irqreturn_t uvirtio_intx_handler(int irq, void *arg)
 	v->count++;
 	if (v->trigger)
 		uvirtio_eventfd_signal(v->trigger);
+	else
+		v->latched = true;
 	spin_unlock(&v->lock);
 	return IRQ_HANDLED;
 }
@@ -78,6 +87,8 @@ static irqreturn_t uvirtio_wired_handler(int irq, void *arg)
 	v->count++;
 	if (v->trigger)
 		uvirtio_eventfd_signal(v->trigger);
+	else
+		v->latched = true;
 	spin_unlock(&v->lock);
 	return IRQ_HANDLED;
 }
@@ -115,6 +126,40 @@ void uvirtio_irq_set_master(struct uvirtio_device *udev, bool on)
 	spin_lock_irq(&v->lock);
 	uvirtio_master(udev->pdev, on);
 	spin_unlock_irq(&v->lock);
+}
+
+/**
+ * uvirtio_irq_detach() - drop every eventfd, keep the vectors (keep-alive)
+ * @udev: the device, being held for a re-attach
+ *
+ * The vectors stay enabled with their handlers; what arrives from now on
+ * is latched and signalled once on the eventfd the next owner sets
+ * (uvirtio_ioctl_irq_set_eventfd()), so no completion written while
+ * nobody was attached goes unannounced.  INTx stays masked by its
+ * handler until the next owner unmasks it.
+ *
+ * Context: process context, @udev->lock held.
+ */
+void uvirtio_irq_detach(struct uvirtio_device *udev)
+{
+	u32 i;
+
+	lockdep_assert_held(&udev->lock);
+	if (!udev->irq_type)
+		return;
+	for (i = 0; i < udev->nr_vectors; i++) {
+		struct uvirtio_vector *v = &udev->vectors[i];
+		struct eventfd_ctx *old;
+
+		spin_lock_irq(&v->lock);
+		old = v->trigger;
+		v->trigger = NULL;
+		v->latched = false;
+		v->holding = true;
+		spin_unlock_irq(&v->lock);
+		if (old)
+			eventfd_ctx_put(old);
+	}
 }
 
 /**
@@ -366,6 +411,13 @@ int uvirtio_ioctl_irq_set_eventfd(struct uvirtio_ucmd *ucmd)
 	spin_lock_irq(&v->lock);
 	old = v->trigger;
 	v->trigger = ctx;
+	/* What a kept-alive vector latched reaches its next eventfd. */
+	if (ctx && v->holding && v->latched)
+		uvirtio_eventfd_signal(ctx);
+	if (ctx) {
+		v->holding = false;
+		v->latched = false;
+	}
 	spin_unlock_irq(&v->lock);
 	if (old)
 		eventfd_ctx_put(old);

@@ -51,7 +51,7 @@ static int uvirtio_ioctl_api_version(struct uvirtio_ucmd *ucmd)
 		    UVIRTIO_CAP_MSIX | UVIRTIO_CAP_INTX |
 		    UVIRTIO_CAP_IRQ_AFFINITY | UVIRTIO_CAP_IRQ_MASK |
 		    UVIRTIO_CAP_REMOVE_EVENTFD | UVIRTIO_CAP_OWN_DOMAIN |
-		    UVIRTIO_CAP_MMIO;
+		    UVIRTIO_CAP_MMIO | UVIRTIO_CAP_KEEPALIVE;
 	return uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
@@ -80,6 +80,10 @@ static void uvirtio_fill_entry(struct uvirtio_device *udev,
 	}
 	if (udev->dead)
 		e->flags |= UVIRTIO_DEVICE_ENTRY_REMOVED;
+	if (udev->kept) {
+		e->flags |= UVIRTIO_DEVICE_ENTRY_KEPT;
+		e->keepalive_ms = uvirtio_keepalive_ms_left(udev);
+	}
 	mutex_unlock(&udev->lock);
 }
 
@@ -151,11 +155,16 @@ static long uvirtio_dispatch_ioctl(struct file *file,
  *
  * Return: 0, or -EINVAL for an unknown flag, a non-zero @pci_addr with
  * UVIRTIO_DEVICE_OPEN_PLATFORM, an empty or unterminated @name with it,
- * or any non-zero byte of @name without it.
+ * any non-zero byte of @name without it, a non-zero @token without
+ * UVIRTIO_DEVICE_OPEN_REATTACH or a non-zero @state_handle.
  */
 VISIBLE_IF_KUNIT int uvirtio_open_args_check(const struct uvirtio_device_open *cmd)
 {
-	if (cmd->flags & ~UVIRTIO_DEVICE_OPEN_PLATFORM)
+	if (cmd->flags & ~(UVIRTIO_DEVICE_OPEN_PLATFORM |
+			   UVIRTIO_DEVICE_OPEN_REATTACH))
+		return -EINVAL;
+	if (cmd->state_handle ||
+	    (cmd->token && !(cmd->flags & UVIRTIO_DEVICE_OPEN_REATTACH)))
 		return -EINVAL;
 	if (!(cmd->flags & UVIRTIO_DEVICE_OPEN_PLATFORM))
 		return memchr_inv(cmd->name, 0, sizeof(cmd->name)) ? -EINVAL : 0;
@@ -194,7 +203,9 @@ static const struct file_operations uvirtio_device_fops = {
  * @ucmd: the call (control fd)
  *
  * The device is reset and its DMA regime decided (uvirtio_dma_setup())
- * before the fd exists.
+ * before the fd exists.  A re-attach (UVIRTIO_DEVICE_OPEN_REATTACH) does
+ * neither: it takes over a device kept alive, as the previous owner left
+ * it (keepalive.c).
  *
  * Context: process context, no uvirtio lock held.
  * Return: 0 and the fd in the struct; -EPERM without CAP_SYS_RAWIO,
@@ -202,14 +213,18 @@ static const struct file_operations uvirtio_device_fops = {
  * isolation (see allow_unsafe_interrupts); -EINVAL for a bad argument
  * (see uvirtio_open_args_check());
  * -ENODEV for an unknown or removed device; -EBUSY if it or its IOMMU
- * group has an owner, or a kernel driver holds a device of its group;
- * -ETIMEDOUT if its reset does not complete; -EMFILE/-ENFILE/-ENOMEM.
+ * group has an owner, or a kernel driver holds a device of its group, or
+ * it is kept alive; -ETIMEDOUT if its reset does not complete; with
+ * UVIRTIO_DEVICE_OPEN_REATTACH -ENOENT if it is not kept alive and
+ * -EACCES for a wrong token; -EMFILE/-ENFILE/-ENOMEM.
  */
 static int uvirtio_ioctl_device_open(struct uvirtio_ucmd *ucmd)
 {
 	struct uvirtio_device_open *cmd = ucmd->cmd;
 	bool platform = cmd->flags & UVIRTIO_DEVICE_OPEN_PLATFORM;
+	bool reattach = cmd->flags & UVIRTIO_DEVICE_OPEN_REATTACH;
 	struct uvirtio_device *udev;
+	u32 ms_left = 0;
 	struct file *file;
 	pid_t owner;
 	int fd, ret;
@@ -237,19 +252,30 @@ static int uvirtio_ioctl_device_open(struct uvirtio_ucmd *ucmd)
 		ret = -EBUSY;
 		goto err_unlock;
 	}
-	/*
-	 * Start from a quiet device, whatever the previous driver left.  A
-	 * device that does not finish its reset may still be doing DMA:
-	 * refuse it, with bus mastering off (probe left it off).
-	 */
-	ret = uvirtio_virtio_reset(udev);
-	if (ret == -ETIMEDOUT) {
-		dev_warn(udev->dev, "open refused: the virtio reset timed out\n");
+	if (reattach) {
+		ret = uvirtio_keepalive_reattach(udev, cmd->token);
+		if (ret)
+			goto err_unlock;
+		ms_left = uvirtio_keepalive_ms_left(udev);
+	} else if (udev->kept) {
+		ret = -EBUSY;
 		goto err_unlock;
+	} else {
+		/*
+		 * Start from a quiet device, whatever the previous driver
+		 * left.  A device that does not finish its reset may still
+		 * be doing DMA: refuse it, with bus mastering off (probe
+		 * left it off).
+		 */
+		ret = uvirtio_virtio_reset(udev);
+		if (ret == -ETIMEDOUT) {
+			dev_warn(udev->dev, "open refused: the virtio reset timed out\n");
+			goto err_unlock;
+		}
+		ret = uvirtio_dma_setup(udev);
+		if (ret)
+			goto err_unlock;
 	}
-	ret = uvirtio_dma_setup(udev);
-	if (ret)
-		goto err_unlock;
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
 		ret = fd;
@@ -265,18 +291,27 @@ static int uvirtio_ioctl_device_open(struct uvirtio_ucmd *ucmd)
 	/* Our own address_space, so remove() can revoke our mmaps only. */
 	file->f_mapping = udev->inode->i_mapping;
 
-	/* From here the file owns the reference the lookup took. */
+	/*
+	 * From here the file owns the reference the lookup took; on a
+	 * re-attach, the one the kept state held (the lookup's goes below).
+	 */
 	udev->owner = file;
 	udev->owner_pid = get_pid(task_tgid(current));
-	/*
-	 * Without DMA containment and without the opt-in: no DMA at all
-	 * (virtio-mmio has no bus-master switch: rdwr.c refuses the ring
-	 * addresses instead).
-	 */
-	if (udev->iommu_mode != UVIRTIO_IOMMU_NONE && udev->pdev)
+	if (reattach) {
+		cmd->state_handle = udev->ka_state_handle;
+		uvirtio_keepalive_take(udev);
+	} else if (udev->iommu_mode != UVIRTIO_IOMMU_NONE && udev->pdev) {
+		/*
+		 * Without DMA containment and without the opt-in: no DMA at
+		 * all (virtio-mmio has no bus-master switch: rdwr.c refuses
+		 * the ring addresses instead).
+		 */
 		pci_set_master(udev->pdev);
+	}
 	owner = pid_nr(udev->owner_pid);
 	mutex_unlock(&udev->lock);
+	if (reattach)
+		uvirtio_device_put(udev);
 	/* Before the fd can be closed, so "released" always comes later. */
 	uvirtio_nl_notify(udev->dev, udev->virtio_id, UVIRTIO_EVENT_OPENED,
 			  owner, 0);
@@ -286,7 +321,19 @@ static int uvirtio_ioctl_device_open(struct uvirtio_ucmd *ucmd)
 	uvirtio_ucmd_respond(ucmd, sizeof(*cmd));
 	ret = uvirtio_ucmd_copy_out(ucmd);
 	if (ret) {
-		/* release() undoes the open and drops the reference. */
+		/*
+		 * release() undoes the open and drops the reference.  A
+		 * re-attach the caller never saw is re-armed first, so the
+		 * release holds the device again, with the same token and
+		 * what was left of its time.
+		 */
+		if (reattach) {
+			mutex_lock(&udev->lock);
+			udev->ka_armed = true;
+			udev->ka_token = cmd->token;
+			udev->ka_timeout_ms = ms_left;
+			mutex_unlock(&udev->lock);
+		}
 		fput(file);
 		put_unused_fd(fd);
 		return ret;
@@ -297,7 +344,8 @@ static int uvirtio_ioctl_device_open(struct uvirtio_ucmd *ucmd)
 err_put_fd:
 	put_unused_fd(fd);
 err_release:
-	uvirtio_dma_release(udev);
+	if (!reattach)
+		uvirtio_dma_release(udev);
 err_unlock:
 	mutex_unlock(&udev->lock);
 	uvirtio_device_put(udev);
@@ -323,6 +371,8 @@ union uvirtio_ucmd_buffer {
 	struct uvirtio_device_reset device_reset;
 	struct uvirtio_set_remove_eventfd set_remove_eventfd;
 	struct uvirtio_iova_ranges iova_ranges;
+	struct uvirtio_keepalive keepalive;
+	struct uvirtio_dma_list dma_list;
 };
 
 /**
@@ -407,6 +457,10 @@ static const struct uvirtio_ioctl_op uvirtio_ioctl_ops[] = {
 		   struct uvirtio_set_remove_eventfd, __reserved, true, false),
 	UVIRTIO_OP(IOVA_RANGES, uvirtio_ioctl_iova_ranges,
 		   struct uvirtio_iova_ranges, ranges, true, false),
+	UVIRTIO_OP(KEEPALIVE, uvirtio_ioctl_keepalive,
+		   struct uvirtio_keepalive, token, true, false),
+	UVIRTIO_OP(DMA_LIST, uvirtio_ioctl_dma_list,
+		   struct uvirtio_dma_list, entries, true, false),
 };
 
 /**
@@ -474,7 +528,7 @@ static long uvirtio_dispatch_ioctl(struct file *file,
 	mutex_unlock(&udev->lock);
 out:
 	if (ret) {
-		kfree(ucmd.extra);
+		kvfree(ucmd.extra);
 		return ret;
 	}
 	ret = uvirtio_ucmd_copy_out(&ucmd);

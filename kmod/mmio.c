@@ -290,6 +290,7 @@ static void uvirtio_mmio_remove(struct platform_device *plat)
 	 */
 	mutex_lock(&udev->lock);
 	uvirtio_device_revoke(udev);
+	/* Never kept alive: that needs an IOMMU domain, which MMIO lacks. */
 	if (udev->owner) {
 		owner = pid_nr(udev->owner_pid);
 		dev_info(&plat->dev, "removed while open by pid %d\n", owner);

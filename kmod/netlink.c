@@ -86,9 +86,11 @@ static struct genl_family uvirtio_genl_family = {
  * @mappings: number of DMA mappings
  * @coherent_bytes: bytes of coherent DMA buffers
  * @interrupts: interrupts counted on all vectors
+ * @keepalive_ms: time left of a kept-alive device, 0 if not kept
  */
 struct uvirtio_nl_snapshot {
 	u32 flags;
+	u32 keepalive_ms;
 	pid_t owner_pid;
 	u64 pinned_pages;
 	u32 mappings;
@@ -109,6 +111,10 @@ static void uvirtio_nl_snapshot(struct uvirtio_device *udev,
 	}
 	if (udev->dead)
 		s->flags |= UVIRTIO_DEVICE_ENTRY_REMOVED;
+	if (udev->kept) {
+		s->flags |= UVIRTIO_DEVICE_ENTRY_KEPT;
+		s->keepalive_ms = uvirtio_keepalive_ms_left(udev);
+	}
 	s->pinned_pages = udev->pinned_pages;
 	s->mappings = udev->nr_maps;
 	s->coherent_bytes = udev->coherent_bytes;
@@ -127,7 +133,7 @@ static size_t uvirtio_nl_dev_size(void)
 	return nla_total_size(sizeof(u32)) * 3 +	/* PCI_ADDR..TRANSPORT */
 	       nla_total_size(UVIRTIO_DEVICE_NAME_LEN) +	/* PLATFORM_NAME */
 	       nla_total_size(sizeof(u16)) * 4 +	/* VENDOR..SUBSYSTEM_DEVICE */
-	       nla_total_size(sizeof(u32)) * 5 +	/* OWNER_PID..ERROR */
+	       nla_total_size(sizeof(u32)) * 6 +	/* OWNER_PID..ERROR, KEEPALIVE_MS */
 	       nla_total_size_64bit(sizeof(u64)) * 3;	/* PINNED..INTERRUPTS */
 }
 
@@ -187,6 +193,8 @@ static int uvirtio_nl_fill_dev(struct sk_buff *msg,
 	    (s.owner_pid &&
 	     nla_put_u32(msg, UVIRTIO_ATTR_OWNER_PID, s.owner_pid)) ||
 	    nla_put_u32(msg, UVIRTIO_ATTR_FLAGS, s.flags) ||
+	    (s.keepalive_ms &&
+	     nla_put_u32(msg, UVIRTIO_ATTR_KEEPALIVE_MS, s.keepalive_ms)) ||
 	    nla_put_u64_64bit(msg, UVIRTIO_ATTR_PINNED_PAGES, s.pinned_pages,
 			      UVIRTIO_ATTR_PAD) ||
 	    nla_put_u32(msg, UVIRTIO_ATTR_MAPPINGS, s.mappings) ||

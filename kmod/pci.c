@@ -155,6 +155,7 @@ static void uvirtio_remove(struct pci_dev *pdev)
 {
 	struct uvirtio_device *udev = pci_get_drvdata(pdev);
 	pid_t owner = 0;
+	bool kept;
 
 	/* First, so no stats reader runs into a half torn-down device. */
 	debugfs_remove_recursive(udev->debugfs);
@@ -182,8 +183,18 @@ static void uvirtio_remove(struct pci_dev *pdev)
 		 */
 		uvirtio_device_teardown(udev, pci_device_is_present(pdev));
 	}
+	/* Held for a re-attach that can no longer come: free it now. */
+	kept = uvirtio_keepalive_end(udev);
+	if (kept)
+		uvirtio_device_teardown(udev, pci_device_is_present(pdev));
 	uvirtio_unmap_bars(udev);
 	mutex_unlock(&udev->lock);
+	/* The expiry work takes udev->lock: wait for it only now. */
+	cancel_delayed_work_sync(&udev->ka_work);
+	if (kept) {
+		uvirtio_nl_notify(&pdev->dev, 0, UVIRTIO_EVENT_RELEASED, 0, 0);
+		uvirtio_device_put(udev);
+	}
 
 	if (owner)
 		uvirtio_nl_notify(&pdev->dev, 0, UVIRTIO_EVENT_REMOVED, owner, 0);

@@ -23,6 +23,7 @@
 #include <linux/types.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <linux/uvirtio.h>
 
@@ -70,6 +71,9 @@ struct uvirtio_iova_node {
  * @trigger: eventfd signalled on each interrupt, or NULL
  * @count: interrupts seen (including those dropped for lack of @trigger)
  * @masked: the vector is masked (MSI-X: disable_irq; INTx: DisINTx)
+ * @latched: an interrupt arrived while @trigger was NULL
+ * @holding: the device is (or was) kept alive since the vector lost its
+ *	eventfd: the next eventfd set is signalled once if @latched
  * @irq: Linux IRQ number
  * @requested: request_irq() succeeded and free_irq() is owed
  * @name: IRQ name shown in /proc/interrupts
@@ -80,6 +84,8 @@ struct uvirtio_vector {
 	struct eventfd_ctx *trigger;
 	u64 count;
 	bool masked;
+	bool latched;
+	bool holding;
 	unsigned int irq;
 	bool requested;
 	char *name;
@@ -199,6 +205,15 @@ struct uvirtio_dma_buf {
  * @irq_type: enum uvirtio_irq_type, 0 when interrupts are off
  * @nr_vectors: entries in @vectors
  * @vectors: interrupt vectors
+ * @ka_armed: the owner armed keep-alive (UVIRTIO_KEEPALIVE)
+ * @ka_timeout_ms: how long a release holds the device
+ * @ka_state_handle: the state buffer handle a re-attach is told about
+ * @ka_token: what a re-attach must present
+ * @kept: held for a re-attach, with no owner; holds the reference the
+ *	released fd had
+ * @reattached: the current fd re-attached a kept-alive device
+ * @kept_deadline: jiffies when a kept device is reset and freed
+ * @ka_work: expires @kept at @kept_deadline
  */
 struct uvirtio_device {
 	struct kref kref;
@@ -256,6 +271,15 @@ struct uvirtio_device {
 	u32 irq_type;
 	u32 nr_vectors;
 	struct uvirtio_vector *vectors;
+
+	bool ka_armed;
+	u32 ka_timeout_ms;
+	u64 ka_state_handle;
+	u64 ka_token;
+	bool kept;
+	bool reattached;
+	unsigned long kept_deadline;
+	struct delayed_work ka_work;
 };
 
 /* One naturally sized access; the union keeps it endian-neutral. */
@@ -274,7 +298,7 @@ union uvirtio_access {
  * @user_size: the size member the caller passed
  * @cmd: kernel copy of the argument (zero-extended to the kernel's size)
  * @out_len: kernel size of the output struct, 0 for no output
- * @extra: more output (kmalloc()ed), copied to @extra_dst and freed by
+ * @extra: more output (kvmalloc()ed), copied to @extra_dst and freed by
  *	the dispatcher, or NULL
  * @extra_len: bytes of @extra
  * @extra_dst: where @extra goes
@@ -330,7 +354,7 @@ static inline int uvirtio_ucmd_copy_out(struct uvirtio_ucmd *ucmd)
 	    copy_to_user(ucmd->ubuffer, ucmd->cmd,
 			 min_t(size_t, ucmd->user_size, ucmd->out_len)))
 		ret = -EFAULT;
-	kfree(ucmd->extra);
+	kvfree(ucmd->extra);
 	ucmd->extra = NULL;
 	ucmd->out_len = 0;
 	return ret;
@@ -418,6 +442,16 @@ __poll_t uvirtio_device_poll(struct file *file, poll_table *wait);
 int uvirtio_device_mmap(struct file *file, struct vm_area_struct *vma);
 void uvirtio_debugfs_add(struct uvirtio_device *udev);
 
+/* keepalive.c: holding a released device for a re-attach */
+extern unsigned int uvirtio_keepalive_max_ms;
+int uvirtio_ioctl_keepalive(struct uvirtio_ucmd *ucmd);
+bool uvirtio_keepalive_hold(struct uvirtio_device *udev);
+bool uvirtio_keepalive_end(struct uvirtio_device *udev);
+void uvirtio_keepalive_expire(struct work_struct *work);
+int uvirtio_keepalive_reattach(struct uvirtio_device *udev, u64 token);
+void uvirtio_keepalive_take(struct uvirtio_device *udev);
+u32 uvirtio_keepalive_ms_left(struct uvirtio_device *udev);
+
 /* netlink.c */
 int uvirtio_netlink_register(void);
 void uvirtio_netlink_unregister(void);
@@ -433,6 +467,9 @@ int uvirtio_ioctl_dma_free(struct uvirtio_ucmd *ucmd);
 int uvirtio_dma_mmap(struct uvirtio_device *udev, struct vm_area_struct *vma,
 		     u64 index);
 void uvirtio_dma_teardown(struct uvirtio_device *udev);
+void uvirtio_dma_unmap_user(struct uvirtio_device *udev);
+bool uvirtio_dma_buf_exists(struct uvirtio_device *udev, u64 handle);
+int uvirtio_ioctl_dma_list(struct uvirtio_ucmd *ucmd);
 int uvirtio_pin_pages(unsigned long start, unsigned long npages,
 		      unsigned int gup_flags, struct page **pages);
 int uvirtio_buf_alloc_pages(struct uvirtio_dma_buf *buf);
@@ -477,6 +514,7 @@ int uvirtio_ioctl_irq_set_affinity(struct uvirtio_ucmd *ucmd);
 int uvirtio_ioctl_irq_mask(struct uvirtio_ucmd *ucmd);
 int uvirtio_ioctl_irq_trigger(struct uvirtio_ucmd *ucmd);
 void uvirtio_irq_teardown(struct uvirtio_device *udev);
+void uvirtio_irq_detach(struct uvirtio_device *udev);
 void uvirtio_irq_set_master(struct uvirtio_device *udev, bool on);
 int uvirtio_irq_alloc_vectors(struct pci_dev *pdev, u32 count);
 int uvirtio_irq_request(struct uvirtio_vector *v, irq_handler_t handler,

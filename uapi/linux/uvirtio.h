@@ -57,6 +57,8 @@ enum {
 	UVIRTIO_CMD_DEVICE_RESET,
 	UVIRTIO_CMD_SET_REMOVE_EVENTFD,
 	UVIRTIO_CMD_IOVA_RANGES,
+	UVIRTIO_CMD_KEEPALIVE,
+	UVIRTIO_CMD_DMA_LIST,
 };
 
 /**
@@ -95,6 +97,11 @@ struct uvirtio_api_version {
  * transport, and UVIRTIO_IRQ_WIRED exists.
  */
 #define UVIRTIO_CAP_MMIO		(1ULL << 8)
+/*
+ * UVIRTIO_KEEPALIVE, UVIRTIO_DMA_LIST and re-attaching with
+ * UVIRTIO_DEVICE_OPEN_REATTACH (see struct uvirtio_keepalive).
+ */
+#define UVIRTIO_CAP_KEEPALIVE		(1ULL << 9)
 
 #define UVIRTIO_GET_API_VERSION \
 	_IO(UVIRTIO_TYPE, UVIRTIO_CMD_GET_API_VERSION)
@@ -130,6 +137,8 @@ enum uvirtio_device_transport {
 /* Flags of struct uvirtio_device_entry */
 #define UVIRTIO_DEVICE_ENTRY_OWNED	(1U << 0)
 #define UVIRTIO_DEVICE_ENTRY_REMOVED	(1U << 1)
+/* Kept alive with no owner, waiting for a re-attach (@keepalive_ms) */
+#define UVIRTIO_DEVICE_ENTRY_KEPT	(1U << 2)
 
 /**
  * struct uvirtio_device_entry - one device in a UVIRTIO_LIST_DEVICES result
@@ -149,8 +158,12 @@ enum uvirtio_device_transport {
  *	PCI functions
  * @name: platform device name (NUL-terminated) of an MMIO device, as
  *	UVIRTIO_DEVICE_OPEN_PLATFORM takes it; empty for PCI functions
+ * @keepalive_ms: with UVIRTIO_DEVICE_ENTRY_KEPT, milliseconds left until
+ *	the module gives up waiting for a re-attach (at least 1); else 0
+ * @__reserved: 0
  *
- * The members from @transport on were added after the first release.
+ * The members from @transport on were added after the first release,
+ * @keepalive_ms and @__reserved later still.
  */
 struct uvirtio_device_entry {
 	__u32 pci_addr;
@@ -164,6 +177,8 @@ struct uvirtio_device_entry {
 	__u32 transport;
 	__u32 mmio_version;
 	char name[UVIRTIO_DEVICE_NAME_LEN];
+	__u32 keepalive_ms;
+	__u32 __reserved;
 };
 
 /**
@@ -190,6 +205,11 @@ struct uvirtio_list_devices {
 /* Flags of struct uvirtio_device_open */
 /* Open the virtio-mmio platform device named by @name, not a PCI function */
 #define UVIRTIO_DEVICE_OPEN_PLATFORM	(1U << 0)
+/*
+ * Take over a device kept alive by UVIRTIO_KEEPALIVE: no reset, the same
+ * IOMMU domain, buffers and interrupt vectors; @token must match
+ */
+#define UVIRTIO_DEVICE_OPEN_REATTACH	(1U << 1)
 
 /**
  * struct uvirtio_device_open - UVIRTIO_DEVICE_OPEN (control fd)
@@ -203,6 +223,12 @@ struct uvirtio_list_devices {
  *	within the array; without the flag every byte must be 0.  Added
  *	after the first release: a caller whose struct ends at @fd opens
  *	PCI functions only
+ * @token: Input, with UVIRTIO_DEVICE_OPEN_REATTACH: the token
+ *	UVIRTIO_KEEPALIVE returned to the previous owner; else 0
+ * @state_handle: Output, with UVIRTIO_DEVICE_OPEN_REATTACH: the
+ *	state_handle the previous owner passed to UVIRTIO_KEEPALIVE
+ *	(0 if none); else 0.  @token and @state_handle were added with
+ *	UVIRTIO_CAP_KEEPALIVE
  *
  * Opening decides how the device's DMA is contained, once for the life
  * of the device fd (see enum uvirtio_iommu_mode).
@@ -216,7 +242,11 @@ struct uvirtio_list_devices {
  * parameter is set; ETIMEDOUT if the device does not finish its reset;
  * EINVAL for an unknown flag, a non-zero @pci_addr with
  * UVIRTIO_DEVICE_OPEN_PLATFORM, an empty or unterminated @name with it,
- * or a non-zero @name without it.
+ * or a non-zero @name without it, or a non-zero @token without
+ * UVIRTIO_DEVICE_OPEN_REATTACH.  With UVIRTIO_DEVICE_OPEN_REATTACH: ENOENT
+ * if the device is not kept alive for a re-attach (never was, its
+ * deadline passed, or another process re-attached it), EACCES for a wrong
+ * @token.  A device kept alive refuses a plain open with EBUSY.
  * Each refusal but the first two is also logged, naming its reason.
  */
 struct uvirtio_device_open {
@@ -225,6 +255,8 @@ struct uvirtio_device_open {
 	__u32 pci_addr;
 	__s32 fd;
 	char name[UVIRTIO_DEVICE_NAME_LEN];
+	__aligned_u64 token;
+	__aligned_u64 state_handle;
 };
 
 #define UVIRTIO_DEVICE_OPEN _IO(UVIRTIO_TYPE, UVIRTIO_CMD_DEVICE_OPEN)
@@ -301,6 +333,9 @@ struct uvirtio_virtio_cap {
 #define UVIRTIO_DEVICE_INFO_FLR		(1U << 3) /* supports FLR */
 #define UVIRTIO_DEVICE_INFO_REMOVED	(1U << 4) /* device is gone */
 #define UVIRTIO_DEVICE_INFO_WIRED_IRQ	(1U << 5) /* MMIO: has its IRQ */
+#define UVIRTIO_DEVICE_INFO_KEEPALIVE	(1U << 6) /* UVIRTIO_KEEPALIVE armed */
+/* This fd re-attached a kept-alive device (UVIRTIO_DEVICE_OPEN_REATTACH) */
+#define UVIRTIO_DEVICE_INFO_REATTACHED	(1U << 7)
 
 /* Flags of struct uvirtio_device_info.dma_flags */
 /* The device fd owns the IOMMU domain of the function's group */
@@ -340,11 +375,16 @@ struct uvirtio_virtio_cap {
  *	register window) present
  * @mmio_version: Output, virtio-mmio Version register (1 legacy, 2
  *	modern) of an MMIO device, 0 for PCI (ignored on input)
+ * @irq_type: Output, enum uvirtio_irq_type of the enabled interrupts, 0
+ *	if none (a re-attached device keeps the previous owner's; ignored on
+ *	input)
+ * @irq_count: Output, number of enabled vectors (ignored on input)
  *
  * The members from @dma_flags on were added after the first release;
  * a caller whose struct ends at @caps gets the rest cut off.  So were
  * @transport and @mmio_version, later still: a caller without them sees
- * an MMIO device as a PCI function with no BAR but region 0.
+ * an MMIO device as a PCI function with no BAR but region 0.  @irq_type
+ * and @irq_count came with UVIRTIO_CAP_KEEPALIVE.
  */
 struct uvirtio_device_info {
 	__u32 size;
@@ -370,6 +410,8 @@ struct uvirtio_device_info {
 	__u32 __reserved2;
 	__u32 transport;
 	__u32 mmio_version;
+	__u32 irq_type;
+	__u32 irq_count;
 };
 
 #define UVIRTIO_DEVICE_GET_INFO _IO(UVIRTIO_TYPE, UVIRTIO_CMD_DEVICE_GET_INFO)
@@ -761,6 +803,103 @@ struct uvirtio_iova_ranges {
 
 #define UVIRTIO_IOVA_RANGES _IO(UVIRTIO_TYPE, UVIRTIO_CMD_IOVA_RANGES)
 
+/* Flags of struct uvirtio_keepalive */
+#define UVIRTIO_KEEPALIVE_DISARM	(1U << 0) /* back to reset on release */
+
+/**
+ * struct uvirtio_keepalive - UVIRTIO_KEEPALIVE (device fd)
+ * @size: sizeof(struct uvirtio_keepalive)
+ * @flags: Input, 0 to arm, UVIRTIO_KEEPALIVE_DISARM to disarm
+ * @timeout_ms: Input, when armed: how long the device is held for a
+ *	re-attach after the fd is released, 1 to the keepalive_max_ms module
+ *	parameter; 0 with UVIRTIO_KEEPALIVE_DISARM
+ * @__reserved: Must be 0
+ * @state_handle: Input, when armed: a UVIRTIO_DMA_ALLOC handle that the
+ *	re-attaching process is told about (where the owner keeps the state
+ *	it needs to carry on), or 0; 0 with UVIRTIO_KEEPALIVE_DISARM
+ * @token: Output, when armed: the token a re-attach must present
+ *
+ * Keep-alive lets a driver process be replaced (upgraded, or restarted
+ * after a crash) without a device reset.  Once armed, releasing the
+ * device fd (close, or the process dying) does not reset the device:
+ *
+ * - the device keeps running with bus mastering on; its IOMMU domain and
+ *   every UVIRTIO_DMA_ALLOC buffer stay mapped at the same IOVAs, so
+ *   requests in flight complete into them;
+ * - every UVIRTIO_DMA_MAP mapping of user memory is unmapped (IOTLB
+ *   flushed) and unpinned: user pages are never left in the device's
+ *   reach once their process is gone.  A request in flight that uses
+ *   such memory faults in the IOMMU; keep rings and buffers that must
+ *   survive in UVIRTIO_DMA_ALLOC memory;
+ * - the interrupt vectors stay enabled with their eventfds dropped; each
+ *   vector latches what arrives (INTx also stays masked by its handler)
+ *   and signals once as soon as the next owner sets its eventfd;
+ * - the device is held for @timeout_ms.  UVIRTIO_DEVICE_OPEN with
+ *   UVIRTIO_DEVICE_OPEN_REATTACH and the token gets a device fd on the
+ *   same state (and disarms keep-alive: the new owner arms it again, for
+ *   a new token).  If nobody re-attaches in time, the module resets the
+ *   device and frees everything, as on an ordinary release.  Unbinding
+ *   or removing the function does that at once.
+ *
+ * Arming again replaces the token and the timeout.
+ *
+ * Errors: EOPNOTSUPP unless the device is UVIRTIO_IOMMU_TRANSLATED
+ * (without its own IOMMU domain the module cannot take user pages out of
+ * the device's reach while it runs on); EPERM if the keepalive_max_ms
+ * module parameter is 0; EINVAL for unknown flags, non-zero
+ * @__reserved, a @timeout_ms of 0 or above keepalive_max_ms, or non-zero
+ * members with UVIRTIO_KEEPALIVE_DISARM; ENOENT for an unknown
+ * @state_handle.
+ */
+struct uvirtio_keepalive {
+	__u32 size;
+	__u32 flags;
+	__u32 timeout_ms;
+	__u32 __reserved;
+	__aligned_u64 state_handle;
+	__aligned_u64 token;
+};
+
+#define UVIRTIO_KEEPALIVE _IO(UVIRTIO_TYPE, UVIRTIO_CMD_KEEPALIVE)
+
+/**
+ * struct uvirtio_dma_buf_entry - one buffer in a UVIRTIO_DMA_LIST result
+ * @handle: its UVIRTIO_DMA_ALLOC handle
+ * @iova: device address
+ * @length: length in bytes (whole pages)
+ * @mmap_offset: offset to pass to mmap() on the device fd
+ */
+struct uvirtio_dma_buf_entry {
+	__aligned_u64 handle;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__aligned_u64 mmap_offset;
+};
+
+/**
+ * struct uvirtio_dma_list - UVIRTIO_DMA_LIST (device fd)
+ * @size: sizeof(struct uvirtio_dma_list)
+ * @flags: Must be 0
+ * @count: Input, entries @entries can hold (may be 0).  Output, number
+ *	of UVIRTIO_DMA_ALLOC buffers the device fd holds; at most the input
+ *	number are written, in ascending handle order
+ * @entry_size: Input, sizeof(struct uvirtio_dma_buf_entry) as the caller
+ *	knows it (at least 32, at most 4096)
+ * @entries: Input, user pointer to the array
+ *
+ * What a re-attaching process uses to find the buffers the previous
+ * owner left (and to free the ones it does not claim).
+ */
+struct uvirtio_dma_list {
+	__u32 size;
+	__u32 flags;
+	__u32 count;
+	__u32 entry_size;
+	__aligned_u64 entries;
+};
+
+#define UVIRTIO_DMA_LIST _IO(UVIRTIO_TYPE, UVIRTIO_CMD_DMA_LIST)
+
 /*
  * ======================================================================
  * Generic netlink control plane
@@ -834,6 +973,9 @@ enum uvirtio_genl_cmd {
  *	functions only (MMIO devices appear in dumps)
  * @UVIRTIO_ATTR_PLATFORM_NAME: string, platform device name of an MMIO
  *	device (absent for PCI)
+ * @UVIRTIO_ATTR_KEEPALIVE_MS: u32, with UVIRTIO_DEVICE_ENTRY_KEPT in
+ *	UVIRTIO_ATTR_FLAGS: milliseconds left until a kept-alive device is
+ *	reset and freed (DEV_GET replies only)
  * @__UVIRTIO_ATTR_MAX: internal
  * @UVIRTIO_ATTR_MAX: highest attribute number
  */
@@ -856,6 +998,7 @@ enum uvirtio_genl_attr {
 	UVIRTIO_ATTR_PAD,
 	UVIRTIO_ATTR_TRANSPORT,
 	UVIRTIO_ATTR_PLATFORM_NAME,
+	UVIRTIO_ATTR_KEEPALIVE_MS,
 
 	__UVIRTIO_ATTR_MAX,
 	UVIRTIO_ATTR_MAX = __UVIRTIO_ATTR_MAX - 1
@@ -879,6 +1022,11 @@ enum uvirtio_genl_attr {
  * @UVIRTIO_EVENT_ERROR: something failed without a caller to tell:
  *	binding failed, or a reset on release or removal timed out;
  *	UVIRTIO_ATTR_ERROR holds the errno
+ * @UVIRTIO_EVENT_KEPT: the device fd was released with keep-alive armed:
+ *	the device is held, not reset, for a re-attach;
+ *	UVIRTIO_ATTR_OWNER_PID is the previous owner.  Either
+ *	UVIRTIO_EVENT_OPENED (re-attached) or UVIRTIO_EVENT_RELEASED (the
+ *	deadline passed, or the function was unbound) follows
  * @__UVIRTIO_EVENT_MAX: internal
  * @UVIRTIO_EVENT_MAX: highest event number
  */
@@ -891,6 +1039,7 @@ enum uvirtio_genl_event {
 	UVIRTIO_EVENT_REMOVED,
 	UVIRTIO_EVENT_RESET,
 	UVIRTIO_EVENT_ERROR,
+	UVIRTIO_EVENT_KEPT,
 
 	__UVIRTIO_EVENT_MAX,
 	UVIRTIO_EVENT_MAX = __UVIRTIO_EVENT_MAX - 1
