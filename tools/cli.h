@@ -72,6 +72,7 @@ struct cli_nl_dev {
 	uint64_t pinned_pages;
 	uint64_t coherent_bytes;
 	uint64_t interrupts;
+	uint32_t keepalive_ms;	/* kept alive: time left until reset */
 };
 
 /*

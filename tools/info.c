@@ -598,6 +598,30 @@ static int info_devstr(const char *arg, uint32_t type, bool json)
 	return RC_OK;
 }
 
+/* Milliseconds left of a kept-alive device (LIST_DEVICES), 0 if not kept. */
+static unsigned int kept_ms(uint32_t addr)
+{
+	struct uvirtio_device_entry e[64];
+	struct uvirtio_list_devices ld = {
+		.size = sizeof(ld), .count = 64, .entry_size = sizeof(e[0]),
+		.entries = (uintptr_t)e,
+	};
+	unsigned int i, ms = 0;
+	int fd = open(cli_ctl(), O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	memset(e, 0, sizeof(e));
+	if (!ioctl(fd, UVIRTIO_LIST_DEVICES, &ld))
+		for (i = 0; i < ld.count && i < 64; i++)
+			if (e[i].pci_addr == addr &&
+			    e[i].transport == UVIRTIO_DEVICE_TRANSPORT_PCI &&
+			    (e[i].flags & UVIRTIO_DEVICE_ENTRY_KEPT))
+				ms = e[i].keepalive_ms;
+	close(fd);
+	return ms;
+}
+
 int cmd_info(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -679,7 +703,14 @@ int cmd_info(int argc, char **argv)
 			return RC_NOTFOUND;
 		}
 		if (err == EBUSY) {
-			cli_err("%s: device busy (opened by another process)", bdf);
+			unsigned int ms = kept_ms(addr);
+
+			if (ms)
+				cli_err("%s: device kept alive for a re-attach (%u ms left; the module resets it then)",
+					bdf, ms);
+			else
+				cli_err("%s: device busy (opened by another process)",
+					bdf);
 			return RC_BUSY;
 		}
 		return cli_errno(err, "%s: open", bdf);

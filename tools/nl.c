@@ -37,6 +37,7 @@ static struct nla_policy nl_policy[UVIRTIO_ATTR_MAX + 1] = {
 	[UVIRTIO_ATTR_INTERRUPTS] = { .type = NLA_U64 },
 	[UVIRTIO_ATTR_EVENT] = { .type = NLA_U32 },
 	[UVIRTIO_ATTR_ERROR] = { .type = NLA_U32 },
+	[UVIRTIO_ATTR_KEEPALIVE_MS] = { .type = NLA_U32 },
 };
 
 /* libnl error (NLE_*, positive or negative) to a negative errno. */
@@ -121,6 +122,8 @@ static int dump_cb(struct nl_msg *msg, void *arg)
 		d->coherent_bytes = nla_get_u64(a[UVIRTIO_ATTR_COHERENT_BYTES]);
 	if (a[UVIRTIO_ATTR_INTERRUPTS])
 		d->interrupts = nla_get_u64(a[UVIRTIO_ATTR_INTERRUPTS]);
+	if (a[UVIRTIO_ATTR_KEEPALIVE_MS])
+		d->keepalive_ms = nla_get_u32(a[UVIRTIO_ATTR_KEEPALIVE_MS]);
 	return NL_OK;
 }
 

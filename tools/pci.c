@@ -156,6 +156,7 @@ static int get_owners_nl(struct owners *o)
 		o->e[i].pci_addr = d[i].pci_addr;
 		o->e[i].flags = d[i].flags;
 		o->e[i].owner_pid = d[i].owner_pid;
+		o->e[i].keepalive_ms = d[i].keepalive_ms;
 	}
 	o->st = d;
 	o->n = n;
@@ -369,6 +370,10 @@ int cmd_list(int argc, char **argv)
 			e = find_owner(&own, fn.bdf);
 		if (!strcmp(fn.driver, DRV_NAME) && own.state < 0)
 			snprintf(owner, sizeof(owner), "?");
+		else if (e && e->flags & UVIRTIO_DEVICE_ENTRY_KEPT)
+			/* no owner: held for a re-attach until the deadline */
+			snprintf(owner, sizeof(owner), "kept:%us",
+				 (e->keepalive_ms + 999) / 1000);
 		else if (e && e->owner_pid)
 			snprintf(owner, sizeof(owner), "%u", e->owner_pid);
 		else if (e && e->flags & UVIRTIO_DEVICE_ENTRY_OWNED)
@@ -419,6 +424,10 @@ int cmd_list(int argc, char **argv)
 			printf(", \"owner_pid\": %u", e->owner_pid);
 		else
 			printf(", \"owner_pid\": null");
+		if (e && e->flags & UVIRTIO_DEVICE_ENTRY_KEPT)
+			printf(", \"kept_alive_ms\": %u", e->keepalive_ms);
+		else
+			printf(", \"kept_alive_ms\": null");
 		if (st)
 			printf(", \"stats\": {\"mappings\": %u, "
 			       "\"pinned_pages\": %llu, \"coherent_bytes\": %llu, "

@@ -12,10 +12,51 @@
 
 #include "internal.h"
 
+static int xlat_insert(struct uvirtio_backend *be, uintptr_t key,
+		       uint64_t handle, bool is_alloc,
+		       const struct uvirtio_iova_seg *segs, unsigned int nsegs);
+
+/*
+ * A re-attached backend inherits the previous owner's allocations:
+ * register each for translation, so requests built on them work, and
+ * keep them aside until a driver claims them.
+ */
+static int adopt_restored(struct uvirtio_backend *be)
+{
+	struct uvirtio_dma d;
+	unsigned int i;
+	bool st;
+	int ret;
+
+	if (!be->ops->restored)
+		return 0;
+	for (i = 0;; i++) {
+		struct uv_restored *r;
+		struct uvirtio_iova_seg seg;
+
+		ret = be->ops->restored(be->priv, i, &d, &st);
+		if (ret == -ENOENT)
+			return 0;
+		if (ret)
+			return ret;
+		r = realloc(be->restored, (i + 1) * sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		be->restored = r;
+		seg = (struct uvirtio_iova_seg){ d.vaddr, d.iova, d.len };
+		ret = xlat_insert(be, (uintptr_t)d.vaddr, d.handle, true, &seg, 1);
+		if (ret)
+			return ret;
+		r[i] = (struct uv_restored){ .dma = d, .is_state = st };
+		be->nrestored = i + 1;
+	}
+}
+
 UV_EXPORT int uvirtio_backend_new(const struct uvirtio_backend_ops *ops,
 				  void *priv, struct uvirtio_backend **out)
 {
 	struct uvirtio_backend *be;
+	int ret;
 
 	if (!ops || !out || !ops->dma_alloc || !ops->dma_free)
 		return -EINVAL;
@@ -28,6 +69,15 @@ UV_EXPORT int uvirtio_backend_new(const struct uvirtio_backend_ops *ops,
 	}
 	be->ops = ops;
 	be->priv = priv;
+	ret = adopt_restored(be);
+	if (ret) {
+		free(be->restored);
+		free(be->xlat);
+		free(be->maps);
+		pthread_rwlock_destroy(&be->lock);
+		free(be);
+		return ret;
+	}
 	*out = be;
 	return 0;
 }
@@ -45,6 +95,7 @@ UV_EXPORT void uvirtio_backend_close(struct uvirtio_backend *be)
 	if (be->ops->close)
 		be->ops->close(be->priv);
 	pthread_rwlock_destroy(&be->lock);
+	free(be->restored);
 	free(be->xlat);
 	free(be->maps);
 	free(be);
@@ -402,4 +453,90 @@ UV_EXPORT int64_t uvirtio_backend_translate(struct uvirtio_backend *be,
 	}
 	pthread_rwlock_unlock(&be->lock);
 	return ret;
+}
+
+/* ---- keep-alive -------------------------------------------------------- */
+
+UV_EXPORT int uvirtio_backend_keepalive(struct uvirtio_backend *be,
+					unsigned int timeout_ms,
+					const struct uvirtio_dma *state,
+					uint64_t *token)
+{
+	uint64_t t = 0;
+	int ret;
+
+	if (!be || (timeout_ms && !token) || (!timeout_ms && state))
+		return -EINVAL;
+	if (!be->ops->keepalive)
+		return -EOPNOTSUPP;
+	if (state) {
+		/* only an allocation of this backend can outlive us */
+		const struct uvirtio_dma *s = state;
+		bool found = false;
+		size_t i;
+
+		pthread_rwlock_rdlock(&be->lock);
+		for (i = 0; i < be->nmaps; i++)
+			if (be->maps[i].is_alloc &&
+			    be->maps[i].key == (uintptr_t)s->vaddr &&
+			    be->maps[i].handle == s->handle)
+				found = true;
+		pthread_rwlock_unlock(&be->lock);
+		if (!found)
+			return -ENOENT;
+	}
+	ret = be->ops->keepalive(be->priv, timeout_ms,
+				 state ? state->handle : 0, &t);
+	if (!ret && token)
+		*token = t;
+	return ret;
+}
+
+static int claim(struct uvirtio_backend *be, bool want_state, uint64_t iova,
+		 struct uvirtio_dma *out)
+{
+	size_t i;
+
+	if (!be || !out)
+		return -EINVAL;
+	for (i = 0; i < be->nrestored; i++) {
+		struct uv_restored *r = &be->restored[i];
+
+		if (r->claimed || (want_state ? !r->is_state :
+				   r->dma.iova != iova))
+			continue;
+		r->claimed = true;
+		*out = r->dma;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+UV_EXPORT int uvirtio_backend_restored(struct uvirtio_backend *be,
+				       uint64_t iova, struct uvirtio_dma *out)
+{
+	return claim(be, false, iova, out);
+}
+
+UV_EXPORT int uvirtio_backend_restored_state(struct uvirtio_backend *be,
+					     struct uvirtio_dma *out)
+{
+	return claim(be, true, 0, out);
+}
+
+UV_EXPORT unsigned int uvirtio_backend_restored_release(struct uvirtio_backend *be)
+{
+	unsigned int n = 0;
+	size_t i;
+
+	for (i = 0; be && i < be->nrestored; i++) {
+		struct uv_restored *r = &be->restored[i];
+
+		if (r->claimed)
+			continue;
+		r->claimed = true;
+		uvirtio_backend_dma_free(be, &r->dma);
+		n++;
+	}
+	return n;
 }

@@ -99,6 +99,14 @@ UV_EXPORT int uvirtio_kmod_open_mmio(const char *name, const char *ctl_path,
 	return -ENOSYS;
 }
 
+UV_EXPORT int uvirtio_kmod_reattach(const char *pci_addr, uint64_t token,
+				    const char *ctl_path,
+				    struct uvirtio_backend **be)
+{
+	(void)pci_addr; (void)token; (void)ctl_path; (void)be;
+	return -ENOSYS;
+}
+
 #else
 
 #include <linux/uvirtio.h>
@@ -121,6 +129,11 @@ struct kmod {
 	int *efd;
 	int remove_efd;		/* signalled by the module on removal */
 	bool mmio;		/* a virtio-mmio device: BAR 0 is its window */
+	bool ka_armed;		/* close keeps the device running */
+	/* re-attached: the previous owner's buffers, mapped here */
+	struct uvirtio_dma *adopted;
+	unsigned int nadopted;
+	uint64_t state_handle;
 	pthread_mutex_t lock;
 };
 
@@ -411,13 +424,48 @@ static int k_iommu_mode(void *priv)
 					   UVIRTIO_BE_IOMMU_NONE;
 }
 
+static int k_keepalive(void *priv, unsigned int timeout_ms,
+		       uint64_t state_handle, uint64_t *token)
+{
+	struct kmod *k = priv;
+	struct uvirtio_keepalive ka = {
+		.size = sizeof(ka),
+		.flags = timeout_ms ? 0 : UVIRTIO_KEEPALIVE_DISARM,
+		.timeout_ms = timeout_ms,
+		.state_handle = state_handle,
+	};
+	int ret;
+
+	ret = kioctl(k->fd, UVIRTIO_KEEPALIVE, &ka);
+	if (ret == -ENOTTY)
+		return -EOPNOTSUPP;	/* a module from before keep-alive */
+	if (ret)
+		return ret;
+	k->ka_armed = timeout_ms != 0;
+	*token = ka.token;
+	return 0;
+}
+
+static int k_restored(void *priv, unsigned int i, struct uvirtio_dma *out,
+		      bool *is_state)
+{
+	struct kmod *k = priv;
+
+	if (i >= k->nadopted)
+		return -ENOENT;
+	*out = k->adopted[i];
+	*is_state = k->state_handle && out->handle == k->state_handle;
+	return 0;
+}
+
 static void k_close(void *priv)
 {
 	struct kmod *k = priv;
 	struct uvirtio_irq_disable d = { .size = sizeof(d) };
 	unsigned int i;
 
-	if (k->nvec)
+	/* Kept alive, the vectors stay with the device for the next owner. */
+	if (k->nvec && !k->ka_armed)
 		kioctl(k->fd, UVIRTIO_IRQ_DISABLE, &d);
 	for (i = 0; i < k->nvec; i++)
 		if (k->efd[i] >= 0)
@@ -432,6 +480,7 @@ static void k_close(void *priv)
 	if (k->ctl_fd >= 0)
 		close(k->ctl_fd);
 	pthread_mutex_destroy(&k->lock);
+	free(k->adopted);
 	free(k->efd);
 	free(k);
 }
@@ -461,6 +510,8 @@ static const struct uvirtio_backend_ops kmod_ops = {
 	.iommu_mode = k_iommu_mode,
 	.close = k_close,
 	.remove_fd = k_remove_fd,
+	.keepalive = k_keepalive,
+	.restored = k_restored,
 };
 
 /* mmap a BAR, leaving the MSI-X range unmapped. */
@@ -549,6 +600,46 @@ UV_EXPORT int uvirtio_kmod_open_mmio(const char *name, const char *ctl_path,
 	return kmod_open(&op, ctl_path, bep);
 }
 
+/* Map every buffer the previous owner left (UVIRTIO_DMA_LIST). */
+static int adopt_buffers(struct kmod *k)
+{
+	struct uvirtio_dma_list l = { .size = sizeof(l),
+				      .entry_size = sizeof(struct uvirtio_dma_buf_entry) };
+	struct uvirtio_dma_buf_entry *e = NULL;
+	unsigned int i;
+	int ret;
+
+	ret = kioctl(k->fd, UVIRTIO_DMA_LIST, &l);
+	if (ret || !l.count)
+		return ret;
+	e = calloc(l.count, sizeof(*e));
+	k->adopted = calloc(l.count, sizeof(*k->adopted));
+	if (!e || !k->adopted) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	l.entries = (uintptr_t)e;
+	ret = kioctl(k->fd, UVIRTIO_DMA_LIST, &l);
+	if (ret)
+		goto out;
+	for (i = 0; i < l.count; i++) {
+		void *p = mmap(NULL, e[i].length, PROT_READ | PROT_WRITE,
+			       MAP_SHARED, k->fd, (off_t)e[i].mmap_offset);
+
+		if (p == MAP_FAILED) {
+			ret = -errno;
+			goto out;
+		}
+		k->adopted[k->nadopted++] = (struct uvirtio_dma){
+			.vaddr = p, .iova = e[i].iova, .len = e[i].length,
+			.handle = e[i].handle,
+		};
+	}
+out:
+	free(e);
+	return ret;
+}
+
 static int kmod_open(struct uvirtio_device_open *op, const char *ctl_path,
 		     struct uvirtio_backend **bep)
 {
@@ -579,6 +670,11 @@ static int kmod_open(struct uvirtio_device_open *op, const char *ctl_path,
 	/* A module from before virtio-mmio would not know the flag. */
 	if ((op->flags & UVIRTIO_DEVICE_OPEN_PLATFORM) &&
 	    !(ver.caps & UVIRTIO_CAP_MMIO)) {
+		ret = -EOPNOTSUPP;
+		goto err;
+	}
+	if ((op->flags & UVIRTIO_DEVICE_OPEN_REATTACH) &&
+	    !(ver.caps & UVIRTIO_CAP_KEEPALIVE)) {
 		ret = -EOPNOTSUPP;
 		goto err;
 	}
@@ -629,7 +725,23 @@ static int kmod_open(struct uvirtio_device_open *op, const char *ctl_path,
 		if (!kioctl(k->fd, UVIRTIO_REGION_GET_INFO, &ri))
 			k->cfg_off = ri.offset;
 	}
-	if (k->mmio && (k->info.flags & UVIRTIO_DEVICE_INFO_WIRED_IRQ)) {
+	if (op->flags & UVIRTIO_DEVICE_OPEN_REATTACH) {
+		/* The previous owner's vectors are still enabled: take them. */
+		k->state_handle = op->state_handle;
+		if (k->info.irq_count) {
+			k->efd = malloc(k->info.irq_count * sizeof(int));
+			if (!k->efd) {
+				ret = -ENOMEM;
+				goto err;
+			}
+			for (i = 0; i < k->info.irq_count; i++)
+				k->efd[i] = -1;
+			k->nvec = k->info.irq_count;
+		}
+		ret = adopt_buffers(k);
+		if (ret)
+			goto err;
+	} else if (k->mmio && (k->info.flags & UVIRTIO_DEVICE_INFO_WIRED_IRQ)) {
 		ret = enable_wired(k);
 		if (ret)
 			goto err;
@@ -654,8 +766,33 @@ static int kmod_open(struct uvirtio_device_open *op, const char *ctl_path,
 		goto err;
 	return 0;
 err:
+	/*
+	 * A re-attach that fails after the open succeeded releases a
+	 * device that is no longer armed: it is reset, as on any release.
+	 */
+	for (i = 0; i < k->nadopted; i++)
+		munmap(k->adopted[i].vaddr, k->adopted[i].len);
 	k_close(k);
 	return ret;
+}
+
+UV_EXPORT int uvirtio_kmod_reattach(const char *pci_addr, uint64_t token,
+				    const char *ctl_path,
+				    struct uvirtio_backend **bep)
+{
+	struct uvirtio_device_open op = { .size = sizeof(op),
+					  .flags = UVIRTIO_DEVICE_OPEN_REATTACH,
+					  .token = token };
+	struct uvirtio_pci_addr a;
+	int ret;
+
+	if (!bep || !token)
+		return -EINVAL;
+	ret = uvirtio_parse_pci_addr(pci_addr, &a);
+	if (ret)
+		return ret;
+	op.pci_addr = UVIRTIO_PCI_ADDR(a.domain, a.bus, a.dev, a.fn);
+	return kmod_open(&op, ctl_path, bep);
 }
 
 #endif /* HAVE_UVIRTIO_UAPI */

@@ -36,6 +36,7 @@ struct blk_req {
 	void *user_data;
 	char *id_dst;
 	bool in_use;
+	bool restored;	/* issued by the previous owner (keep-alive) */
 	/* a bounced read or write: its run in the pool, the caller's iovs */
 	bool bounced;
 	bool bounce_read;
@@ -82,6 +83,9 @@ struct uvirtio_blk_queue {
 	struct uvirtq_buf *bufs;
 	unsigned int max_bufs;
 	bool poll;
+	/* keep-alive: user_data per slot in the state buffer, or NULL */
+	uint64_t *ka_slots;
+	unsigned int restoring;	/* previous owner's requests still out */
 };
 
 struct blk_buf {
@@ -96,6 +100,8 @@ struct uvirtio_blk {
 	struct uvirtio_blk_queue *queues;
 	struct blk_buf *bufs;
 	uint32_t data_seg_max;	/* data descriptors per request */
+	struct uvirtio_dma ka_state;	/* keep-alive state, or vaddr NULL */
+	size_t ka_user_off, ka_user_len;
 };
 
 static const uint64_t blk_wanted =
@@ -114,6 +120,41 @@ static int read_cfg(struct uvirtio_blk *blk, struct virtio_blk_config *cfg)
 	if (len < offsetof(struct virtio_blk_config, geometry))
 		return -ENODEV;
 	return uvirtio_dev_read_config(blk->dev, 0, cfg, len);
+}
+
+/* What the config says, into blk->info (not the queue-derived limits). */
+static int fill_info(struct uvirtio_blk *blk,
+		     const struct virtio_blk_config *cfg)
+{
+	struct uvirtio_blk_info *in = &blk->info;
+
+	in->features = uvirtio_dev_features(blk->dev);
+	in->capacity = cfg->capacity * 512;
+	in->blk_size = 512;
+	if (uvirtio_dev_has_feature(blk->dev, VIRTIO_BLK_F_BLK_SIZE) &&
+	    cfg->blk_size >= 512 && cfg->blk_size <= 65536 &&
+	    !(cfg->blk_size & (cfg->blk_size - 1)))
+		in->blk_size = cfg->blk_size;
+	in->size_max = uvirtio_dev_has_feature(blk->dev,
+			VIRTIO_BLK_F_SIZE_MAX) ? cfg->size_max : 0;
+	if (in->size_max && in->size_max < 512)
+		return -ENODEV;	/* cannot express a single sector */
+	blk->data_seg_max = MAX_INDIRECT - 3;
+	if (uvirtio_dev_has_feature(blk->dev, VIRTIO_BLK_F_SEG_MAX) &&
+	    cfg->seg_max)
+		blk->data_seg_max = UV_MIN(cfg->seg_max, blk->data_seg_max);
+	in->read_only = uvirtio_dev_has_feature(blk->dev, VIRTIO_BLK_F_RO);
+	in->flush = uvirtio_dev_has_feature(blk->dev, VIRTIO_BLK_F_FLUSH);
+	in->discard = uvirtio_dev_has_feature(blk->dev, VIRTIO_BLK_F_DISCARD);
+	in->write_zeroes = uvirtio_dev_has_feature(blk->dev,
+						   VIRTIO_BLK_F_WRITE_ZEROES);
+	if (in->discard) {
+		in->max_discard_sectors = cfg->max_discard_sectors;
+		in->discard_sector_alignment = cfg->discard_sector_alignment;
+	}
+	if (in->write_zeroes)
+		in->max_write_zeroes_sectors = cfg->max_write_zeroes_sectors;
+	return 0;
 }
 
 static void queue_free(struct uvirtio_backend *be, struct uvirtio_blk_queue *q)
@@ -202,36 +243,10 @@ UV_EXPORT int uvirtio_blk_open(struct uvirtio_backend *be,
 	ret = read_cfg(blk, &cfg);
 	if (ret)
 		goto err_dev;
-	in = &blk->info;
-	in->features = uvirtio_dev_features(blk->dev);
-	in->capacity = cfg.capacity * 512;
-	in->blk_size = 512;
-	if (uvirtio_dev_has_feature(blk->dev, VIRTIO_BLK_F_BLK_SIZE) &&
-	    cfg.blk_size >= 512 && cfg.blk_size <= 65536 &&
-	    !(cfg.blk_size & (cfg.blk_size - 1)))
-		in->blk_size = cfg.blk_size;
-	in->size_max = uvirtio_dev_has_feature(blk->dev,
-			VIRTIO_BLK_F_SIZE_MAX) ? cfg.size_max : 0;
-	if (in->size_max && in->size_max < 512) {
-		ret = -ENODEV;	/* cannot express a single sector */
+	ret = fill_info(blk, &cfg);
+	if (ret)
 		goto err_failed;
-	}
-	blk->data_seg_max = MAX_INDIRECT - 3;
-	if (uvirtio_dev_has_feature(blk->dev, VIRTIO_BLK_F_SEG_MAX) &&
-	    cfg.seg_max)
-		blk->data_seg_max = UV_MIN(cfg.seg_max, blk->data_seg_max);
-	in->read_only = uvirtio_dev_has_feature(blk->dev, VIRTIO_BLK_F_RO);
-	in->flush = uvirtio_dev_has_feature(blk->dev, VIRTIO_BLK_F_FLUSH);
-	in->discard = uvirtio_dev_has_feature(blk->dev, VIRTIO_BLK_F_DISCARD);
-	in->write_zeroes = uvirtio_dev_has_feature(blk->dev,
-						   VIRTIO_BLK_F_WRITE_ZEROES);
-	if (in->discard) {
-		in->max_discard_sectors = cfg.max_discard_sectors;
-		in->discard_sector_alignment = cfg.discard_sector_alignment;
-	}
-	if (in->write_zeroes)
-		in->max_write_zeroes_sectors = cfg.max_write_zeroes_sectors;
-
+	in = &blk->info;
 	nq = params->num_queues ? params->num_queues : 1;
 	if (uvirtio_dev_has_feature(blk->dev, VIRTIO_BLK_F_MQ))
 		nq = UV_MIN(nq, (unsigned int)(cfg.num_queues ? cfg.num_queues : 1));
@@ -304,6 +319,7 @@ UV_EXPORT void uvirtio_blk_close(struct uvirtio_blk *blk)
 	uvirtio_dev_close(blk->dev);	/* reset first: stops DMA */
 	for (i = 0; i < blk->nq; i++)
 		queue_free(be, &blk->queues[i]);
+	uvirtio_backend_dma_free(be, &blk->ka_state);
 	while (blk->bufs) {
 		struct blk_buf *b = blk->bufs;
 
@@ -435,6 +451,9 @@ static int add_data(struct uvirtio_blk_queue *q, const struct iovec *iov,
 
 static int get_slot(struct uvirtio_blk_queue *q, uint16_t *slot)
 {
+	/* After a restore: nothing new before the old requests are done. */
+	if (q->restoring)
+		return -EBUSY;
 	if (!q->nfree)
 		return -EAGAIN;
 	*slot = q->free_slots[--q->nfree];
@@ -579,6 +598,8 @@ static int post(struct uvirtio_blk_queue *q, uint16_t slot,
 
 	q->reqs[slot].user_data = user_data;
 	q->reqs[slot].in_use = true;
+	if (q->ka_slots)
+		q->ka_slots[slot] = (uintptr_t)user_data;
 	/* The cookie is slot + 1 so it is never NULL. */
 	ret = uvirtq_add(q->vq, q->bufs, n_out, q->bufs + n_out, n_in,
 			 (void *)(uintptr_t)(slot + 1u));
@@ -858,6 +879,10 @@ static int collect(struct uvirtio_blk_queue *q, unsigned int max,
 			return -EIO;	/* cannot happen: vq validated */
 		slot = (uint16_t)(c - 1);
 		out[*n].user_data = q->reqs[slot].user_data;
+		if (q->reqs[slot].restored) {
+			q->reqs[slot].restored = false;
+			q->restoring--;
+		}
 		if (ret == UVIRTQ_CANCELED) {
 			/* taken back by uvirtio_blk_q_reset(): no data */
 			out[*n].ret = -ECANCELED;
@@ -1098,4 +1123,346 @@ UV_EXPORT int uvirtio_blk_write_zeroes(struct uvirtio_blk *blk,
 UV_EXPORT int uvirtio_blk_get_id(struct uvirtio_blk *blk, char id[20])
 {
 	return sync_wait(blk, uvirtio_blk_q_get_id(&blk->queues[0], id, NULL));
+}
+
+/* ---- keep-alive ---------------------------------------------------------- */
+
+/*
+ * The state buffer (one DMA allocation, kept with the device): a header,
+ * then per queue the virtqueue's persistent bookkeeping and the caller's
+ * user_data per request slot, then the caller's own area.  Everything the
+ * device may be working on (rings, indirect tables, request headers and
+ * status bytes) is in DMA allocations the header names by IOVA.
+ */
+#define BLK_KA_MAGIC	0x75766b62u	/* "uvkb" */
+#define BLK_KA_VERSION	1u
+#define BLK_KA_MAXQ	64u
+
+struct blk_ka_queue {
+	uint64_t ring_iova;
+	uint64_t indir_iova;
+	uint64_t area_iova;
+	uint64_t vq_off;
+	uint64_t vq_len;
+	uint64_t slots_off;
+	uint32_t nslots;
+	uint32_t max_indirect;
+};
+
+struct blk_ka_hdr {
+	uint32_t magic;
+	uint32_t version;
+	uint64_t features;
+	uint32_t nq;
+	uint32_t poll;
+	uint64_t user_off;
+	uint64_t user_len;
+	uint64_t total;
+	struct blk_ka_queue q[];
+};
+
+static size_t ka_align(size_t v)
+{
+	return UV_ALIGN_UP(v, (size_t)64);
+}
+
+UV_EXPORT int uvirtio_blk_keepalive_enable(struct uvirtio_blk *blk,
+					   size_t user_len, void **user)
+{
+	struct uvirtio_backend *be;
+	struct blk_ka_hdr *h;
+	size_t off;
+	unsigned int i;
+	int ret;
+
+	if (!blk || !user)
+		return -EINVAL;
+	if (blk->ka_state.vaddr)
+		return -EALREADY;
+	if (blk->nq > BLK_KA_MAXQ)
+		return -EOPNOTSUPP;
+	for (i = 0; i < blk->nq; i++) {
+		if (uvirtq_is_packed(blk->queues[i].vq))
+			return -EOPNOTSUPP;
+		if (uvirtq_in_flight(blk->queues[i].vq) ||
+		    blk->queues[i].unsubmitted)
+			return -EBUSY;
+	}
+	be = uvirtio_dev_backend(blk->dev);
+	off = ka_align(sizeof(*h) + blk->nq * sizeof(h->q[0]));
+	for (i = 0; i < blk->nq; i++) {
+		struct uvirtio_blk_queue *q = &blk->queues[i];
+
+		off = ka_align(off + uvirtq_persist_size((uint16_t)q->nslots));
+		off = ka_align(off + q->nslots * sizeof(uint64_t));
+	}
+	ret = uvirtio_backend_dma_alloc(be, ka_align(off) + user_len,
+					&blk->ka_state);
+	if (ret)
+		return ret;
+	h = blk->ka_state.vaddr;
+	h->version = BLK_KA_VERSION;
+	h->features = uvirtio_dev_features(blk->dev);
+	h->nq = blk->nq;
+	h->poll = blk->queues[0].poll;
+	off = ka_align(sizeof(*h) + blk->nq * sizeof(h->q[0]));
+	for (i = 0; i < blk->nq; i++) {
+		struct uvirtio_blk_queue *q = &blk->queues[i];
+		struct blk_ka_queue *kq = &h->q[i];
+
+		kq->ring_iova = uvirtq_ring_iova(q->vq);
+		kq->indir_iova = uvirtq_indirect_iova(q->vq);
+		kq->area_iova = q->area.iova;
+		kq->nslots = q->nslots;
+		kq->max_indirect = (uint32_t)UV_MIN(blk->data_seg_max + 3u,
+						    (uint32_t)MAX_INDIRECT);
+		kq->vq_off = off;
+		kq->vq_len = uvirtq_persist_size((uint16_t)q->nslots);
+		ret = uvirtq_set_persist(q->vq, (char *)h + off, kq->vq_len);
+		if (ret)
+			goto err;
+		off = ka_align(off + kq->vq_len);
+		kq->slots_off = off;
+		q->ka_slots = (uint64_t *)((char *)h + off);
+		off = ka_align(off + q->nslots * sizeof(uint64_t));
+		/* The copy-back target of a bounce would die with us. */
+		q->bp.size = 0;
+	}
+	h->user_off = blk->ka_user_off = off;
+	h->user_len = blk->ka_user_len = user_len;
+	h->total = blk->ka_state.len;
+	__atomic_store_n(&h->magic, BLK_KA_MAGIC, __ATOMIC_RELEASE);
+	*user = (char *)h + off;
+	return 0;
+err:
+	for (i = 0; i < blk->nq; i++)
+		blk->queues[i].ka_slots = NULL;
+	uvirtio_backend_dma_free(be, &blk->ka_state);
+	return ret;
+}
+
+UV_EXPORT int uvirtio_blk_keepalive_arm(struct uvirtio_blk *blk,
+					unsigned int timeout_ms,
+					uint64_t *token)
+{
+	if (!blk || !blk->ka_state.vaddr)
+		return -EINVAL;
+	return uvirtio_backend_keepalive(uvirtio_dev_backend(blk->dev),
+					 timeout_ms,
+					 timeout_ms ? &blk->ka_state : NULL,
+					 token);
+}
+
+UV_EXPORT void uvirtio_blk_detach(struct uvirtio_blk *blk)
+{
+	unsigned int i;
+
+	if (!blk)
+		return;
+	/* Published requests go on; the rest is this process's memory. */
+	for (i = 0; i < blk->nq; i++)
+		uvirtio_blk_q_submit(&blk->queues[i]);
+	uvirtio_dev_detach(blk->dev);
+	for (i = 0; i < blk->nq; i++) {
+		struct uvirtio_blk_queue *q = &blk->queues[i];
+
+		uvirtq_detach(q->vq);	/* the rings stay with the device */
+		free(q->bp.used);
+		for (unsigned int j = 0; q->reqs && j < q->nslots; j++)
+			free(q->reqs[j].b_iov);
+		free(q->reqs);
+		free(q->free_slots);
+		free(q->bufs);
+	}
+	while (blk->bufs) {
+		struct blk_buf *b = blk->bufs;
+
+		blk->bufs = b->next;
+		free(b);
+	}
+	free(blk->queues);
+	free(blk);
+}
+
+/* Rebuild one queue's request slots from the restored virtqueue. */
+static int queue_restore(struct uvirtio_blk *blk, struct uvirtio_blk_queue *q,
+			 uint16_t index, const struct blk_ka_queue *kq,
+			 bool intr)
+{
+	struct uvirtio_backend *be = uvirtio_dev_backend(blk->dev);
+	struct uvirtq_params vp = {
+		.size = (uint16_t)kq->nslots,
+		.max_indirect = (uint16_t)kq->max_indirect,
+		.use_interrupts = intr,
+		.cpu = -1,
+	};
+	char *base = blk->ka_state.vaddr;
+	void **cookies = NULL;
+	unsigned int i, n;
+	int ret;
+
+	q->blk = blk;
+	q->poll = !intr;
+	q->bp.size = 0;
+	ret = uvirtq_restore(blk->dev, index, &vp, kq->ring_iova,
+			     kq->indir_iova, base + kq->vq_off, kq->vq_len,
+			     &q->vq);
+	if (ret)
+		return ret;
+	q->nslots = uvirtq_size(q->vq);
+	q->max_bufs = uvirtq_max_chain(q->vq);
+	q->ka_slots = (uint64_t *)(base + kq->slots_off);
+	q->reqs = calloc(q->nslots, sizeof(*q->reqs));
+	q->free_slots = calloc(q->nslots, sizeof(*q->free_slots));
+	q->bufs = calloc(q->max_bufs + 1, sizeof(*q->bufs));
+	cookies = calloc(q->nslots, sizeof(*cookies));
+	if (!q->reqs || !q->free_slots || !q->bufs || !cookies) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = uvirtio_backend_restored(be, kq->area_iova, &q->area);
+	if (ret)
+		goto out;
+	ret = -EIO;
+	if (q->area.len < (size_t)q->nslots * SLOT_SIZE)
+		goto out;
+	n = uvirtq_in_flight_cookies(q->vq, cookies, q->nslots);
+	if (n > q->nslots)
+		goto out;
+	for (i = 0; i < n; i++) {
+		uintptr_t c = (uintptr_t)cookies[i];
+		struct blk_req *r;
+
+		if (!c || c > q->nslots || q->reqs[c - 1].in_use)
+			goto out;	/* two requests in one slot */
+		r = &q->reqs[c - 1];
+		r->in_use = true;
+		r->restored = true;
+		r->user_data = (void *)(uintptr_t)q->ka_slots[c - 1];
+		q->restoring++;
+	}
+	for (i = q->nslots; i-- > 0;)
+		if (!q->reqs[i].in_use)
+			q->free_slots[q->nfree++] = (uint16_t)i;
+	ret = 0;
+out:
+	free(cookies);
+	return ret;
+}
+
+UV_EXPORT int uvirtio_blk_restore(struct uvirtio_backend *be,
+				  const struct uvirtio_blk_params *params,
+				  struct uvirtio_blk **out, void **user,
+				  size_t *user_len)
+{
+	struct uvirtio_blk_params defp = { 0 };
+	struct uvirtio_dev_params dp = { 0 };
+	struct virtio_blk_config cfg;
+	const struct blk_ka_hdr *h;
+	struct uvirtio_blk *blk;
+	unsigned int i;
+	size_t len;
+	bool intr;
+	int ret;
+
+	if (!be || !out || !user || !user_len)
+		return -EINVAL;
+	if (!params)
+		params = &defp;
+	blk = calloc(1, sizeof(*blk));
+	if (!blk)
+		return -ENOMEM;
+	ret = uvirtio_backend_restored_state(be, &blk->ka_state);
+	if (ret)
+		goto err_free;
+	/* The previous owner's state is input: check every size in it. */
+	h = blk->ka_state.vaddr;
+	len = blk->ka_state.len;
+	ret = -EIO;
+	if (len < sizeof(*h) ||
+	    __atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != BLK_KA_MAGIC ||
+	    h->version != BLK_KA_VERSION || !h->nq || h->nq > BLK_KA_MAXQ ||
+	    sizeof(*h) + h->nq * sizeof(h->q[0]) > len ||
+	    h->user_off > len || h->user_len > len - h->user_off)
+		goto err_state;
+	for (i = 0; i < h->nq; i++) {
+		const struct blk_ka_queue *kq = &h->q[i];
+
+		if (!kq->nslots || kq->nslots > 32768 ||
+		    kq->vq_off > len || kq->vq_len > len - kq->vq_off ||
+		    kq->vq_len < uvirtq_persist_size((uint16_t)kq->nslots) ||
+		    (kq->vq_off & 7) || (kq->slots_off & 7) ||
+		    kq->slots_off > len ||
+		    kq->nslots * sizeof(uint64_t) > len - kq->slots_off ||
+		    kq->max_indirect > MAX_INDIRECT)
+			goto err_state;
+	}
+	dp.transport = params->transport;
+	dp.device_type = VIRTIO_ID_BLOCK;
+	ret = uvirtio_dev_attach(be, &dp, h->features, &blk->dev);
+	if (ret)
+		goto err_state;
+	ret = read_cfg(blk, &cfg);
+	if (!ret)
+		ret = fill_info(blk, &cfg);
+	if (ret)
+		goto err_dev;
+	if (h->nq > (unsigned int)uvirtio_dev_num_queues(blk->dev)) {
+		ret = -EIO;
+		goto err_dev;
+	}
+	blk->queues = calloc(h->nq, sizeof(*blk->queues));
+	if (!blk->queues) {
+		ret = -ENOMEM;
+		goto err_dev;
+	}
+	blk->nq = h->nq;
+	intr = !h->poll && !params->poll &&
+	       uvirtio_dev_num_vectors(blk->dev) >= blk->nq + 1;
+	for (i = 0; i < blk->nq; i++) {
+		ret = queue_restore(blk, &blk->queues[i], (uint16_t)i, &h->q[i],
+				    intr);
+		if (ret)
+			goto err_queues;
+		blk->data_seg_max = UV_MIN(blk->data_seg_max,
+					   blk->queues[i].max_bufs - 2);
+	}
+	blk->info.seg_max = blk->data_seg_max;
+	blk->info.num_queues = (uint16_t)blk->nq;
+	blk->info.max_transfer = (uint64_t)blk->data_seg_max *
+		(blk->info.size_max ? blk->info.size_max : (1u << 22));
+	if (blk->info.max_transfer > UINT32_MAX - 1)
+		blk->info.max_transfer = UINT32_MAX - 1;
+	blk->info.max_transfer &= ~(uint64_t)(blk->info.blk_size - 1);
+	blk->ka_user_off = h->user_off;
+	blk->ka_user_len = h->user_len;
+	*user = (char *)blk->ka_state.vaddr + h->user_off;
+	*user_len = h->user_len;
+	*out = blk;
+	return 0;
+
+err_queues:
+	/*
+	 * The device may be working on the rings: reset it before anything
+	 * it can reach is freed.
+	 */
+	uvirtio_dev_close(blk->dev);
+	for (i = 0; i < blk->nq; i++)
+		queue_free(be, &blk->queues[i]);
+	free(blk->queues);
+	uvirtio_backend_dma_free(be, &blk->ka_state);
+	free(blk);
+	return ret;
+err_dev:
+	uvirtio_dev_close(blk->dev);
+err_state:
+	uvirtio_backend_dma_free(be, &blk->ka_state);
+err_free:
+	free(blk);
+	return ret;
+}
+
+UV_EXPORT unsigned int uvirtio_blk_q_restoring(struct uvirtio_blk_queue *q)
+{
+	return q->restoring;
 }

@@ -293,6 +293,93 @@ err_free:
 	return ret;
 }
 
+UV_EXPORT int uvirtio_dev_attach(struct uvirtio_backend *be,
+				 const struct uvirtio_dev_params *params,
+				 uint64_t features, struct uvirtio_dev **out)
+{
+	const uint8_t need = VIRTIO_CONFIG_S_ACKNOWLEDGE |
+			     VIRTIO_CONFIG_S_DRIVER |
+			     VIRTIO_CONFIG_S_FEATURES_OK |
+			     VIRTIO_CONFIG_S_DRIVER_OK;
+	struct uvirtio_dev_params defp = { 0 };
+	struct uvirtio_dev *dev;
+	uint64_t offered;
+	int ret, vecs, st;
+
+	if (!be || !out)
+		return -EINVAL;
+	if (!params)
+		params = &defp;
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	dev->be = be;
+	dev->config_fd = -1;
+	atomic_init(&dev->broken, 0);
+	ret = pick_transport(dev, params->transport);
+	if (ret)
+		goto err_free;
+	ret = -EOPNOTSUPP;
+	if (dev->tops->legacy)
+		goto err_release;
+	ret = dev->tops->device_type(dev, &dev->device_type);
+	if (ret)
+		goto err_release;
+	if (!dev->device_type)
+		dev->device_type = params->device_type;
+	if (!dev->device_type ||
+	    (params->device_type && params->device_type != dev->device_type)) {
+		ret = -ENODEV;
+		goto err_release;
+	}
+	st = dev->tops->get_status(dev);
+	if (st < 0) {
+		ret = st;
+		goto err_release;
+	}
+	if ((st & need) != need ||
+	    (st & (VIRTIO_CONFIG_S_FAILED | VIRTIO_CONFIG_S_NEEDS_RESET))) {
+		ret = -EIO;
+		goto err_release;
+	}
+	ret = dev->tops->get_features(dev, &offered);
+	if (ret)
+		goto err_release;
+	if ((features & ~offered) || (params->required & ~features) ||
+	    !(features & (1ull << VIRTIO_F_VERSION_1))) {
+		ret = -EPROTO;
+		goto err_release;
+	}
+	dev->features = features;
+	vecs = uvirtio_backend_num_vectors(be);
+	dev->nvectors = vecs > 0 ? (unsigned int)vecs : 0;
+	dev->msix_enabled = dev->nvectors > 0 && dev->tops->set_config_vector;
+	/* The same vector as before: re-programming it changes nothing. */
+	ret = setup_config_vector(dev);
+	if (ret)
+		goto err_release;
+	ret = dev->tops->num_queues(dev);
+	if (ret < 0)
+		goto err_release;
+	dev->num_queues = (uint16_t)ret;
+	*out = dev;
+	return 0;
+
+err_release:
+	release_transport(dev);
+err_free:
+	free(dev);
+	return ret;
+}
+
+UV_EXPORT void uvirtio_dev_detach(struct uvirtio_dev *dev)
+{
+	if (!dev)
+		return;
+	release_transport(dev);
+	free(dev);
+}
+
 UV_EXPORT void uvirtio_dev_close(struct uvirtio_dev *dev)
 {
 	if (!dev)

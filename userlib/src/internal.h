@@ -70,6 +70,13 @@ struct uvirtio_backend {
 		uintptr_t va;
 		uint64_t len;
 	} unmap_log[UV_UNMAP_LOG];
+	/* a re-attached backend's inherited allocations (ops->restored) */
+	struct uv_restored {
+		struct uvirtio_dma dma;
+		bool is_state;
+		bool claimed;
+	} *restored;
+	size_t nrestored;
 };
 
 /*

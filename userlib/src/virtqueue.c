@@ -26,6 +26,35 @@
 #define SPLIT_MAX_SIZE	32768u
 #define PACKED_MAX_SIZE	32768u
 
+/*
+ * Persistent bookkeeping (uvirtq_set_persist()).  Per head: the cookie,
+ * where in the avail ring it was placed, its chain length and writable
+ * bytes, and a sequence number that is non-zero while it is issued.  The
+ * sequence is stored last (release) when a request is added, and zeroed
+ * when its completion is fetched, right after @commit: the consumed used
+ * index with the sequence of the request it consumed, in one 64-bit store.
+ * So whatever instruction the process dies at, a restore can tell every
+ * head apart: free, issued and published, issued but not yet published
+ * (the avail index never covered it), or fetched (the commit names it).
+ */
+#define VQ_PERSIST_MAGIC	0x75767170u	/* "uvqp" */
+
+struct vq_prec {
+	uint64_t cookie;
+	uint64_t seq;
+	uint32_t wlen;
+	uint16_t avail_pos;
+	uint16_t ndesc;
+};
+
+struct vq_persist {
+	uint32_t magic;
+	uint16_t num;
+	uint16_t __pad;
+	uint64_t commit;	/* seq << 16 | last_used */
+	struct vq_prec rec[];
+};
+
 struct vq_state {
 	void *cookie;		/* non-NULL while the id is in flight */
 	uint32_t wlen;		/* writable bytes posted */
@@ -81,6 +110,10 @@ struct uvirtq {
 	void **cancelled;
 	unsigned int cancel_head;	/* next one to hand out */
 	unsigned int ncancelled;	/* left to hand out; in @in_flight */
+
+	/* persistent bookkeeping, or NULL (uvirtq_set_persist()) */
+	struct vq_persist *persist;
+	uint64_t pseq;			/* last sequence handed out */
 };
 
 static inline uint16_t ld16(const void *p)
@@ -362,6 +395,11 @@ UV_EXPORT int uvirtq_reset(struct uvirtq *vq)
 	vq->in_flight = vq->ncancelled;
 	memset(vq->state, 0, vq->num * sizeof(*vq->state));
 	memset(vq->ring.vaddr, 0, vq->ring.len);
+	if (vq->persist) {
+		/* the cookies taken back are in @cancelled now */
+		memset(vq->persist->rec, 0, vq->num * sizeof(struct vq_prec));
+		__atomic_store_n(&vq->persist->commit, 0, __ATOMIC_RELEASE);
+	}
 	init_free_state(vq);
 	vq->avail_idx = vq->avail_pub = vq->last_used = 0;
 	vq->next_avail = vq->last_used_p = 0;
@@ -456,6 +494,16 @@ static int split_add(struct uvirtq *vq, const struct uvirtq_buf *out,
 	vq->num_free = (uint16_t)(vq->num_free - needed);
 	vq->state[head] = (struct vq_state){ cookie, wlen, (uint16_t)needed,
 					     last };
+	if (vq->persist) {
+		struct vq_prec *r = &vq->persist->rec[head];
+
+		r->cookie = (uintptr_t)cookie;
+		r->wlen = wlen;
+		r->avail_pos = vq->avail_idx;
+		r->ndesc = (uint16_t)needed;
+		/* last: a restore trusts the record once seq is set */
+		__atomic_store_n(&r->seq, ++vq->pseq, __ATOMIC_RELEASE);
+	}
 	vq->avail->ring[vq->avail_idx & (vq->num - 1)] = head;
 	vq->avail_idx++;
 	return 0;
@@ -712,6 +760,15 @@ static int split_get_used(struct uvirtq *vq, void **cookie, uint32_t *len)
 	s = &vq->state[id];
 	if (!s->cookie || l > s->wlen)
 		return vq_break(vq);	/* not an in-flight head / too long */
+	if (vq->persist) {
+		struct vq_prec *r = &vq->persist->rec[id];
+
+		/* The fetch is the commit; then the head is free. */
+		__atomic_store_n(&vq->persist->commit,
+				 r->seq << 16 | (uint16_t)(vq->last_used + 1),
+				 __ATOMIC_RELEASE);
+		__atomic_store_n(&r->seq, 0, __ATOMIC_RELEASE);
+	}
 	/* Free the chain from shadow state, never from shared memory. */
 	vq->next[s->last] = vq->free_head;
 	vq->free_head = (uint16_t)id;
@@ -821,4 +878,276 @@ UV_EXPORT unsigned int uvirtq_max_chain(const struct uvirtq *vq)
 UV_EXPORT struct uvirtio_dev *uvirtq_device(struct uvirtq *vq)
 {
 	return vq->dev;
+}
+
+/* ---- persistent queues (keep-alive) ------------------------------------ */
+
+UV_EXPORT size_t uvirtq_persist_size(uint16_t num)
+{
+	return sizeof(struct vq_persist) + (size_t)num * sizeof(struct vq_prec);
+}
+
+UV_EXPORT int uvirtq_set_persist(struct uvirtq *vq, void *mem, size_t len)
+{
+	struct vq_persist *p = mem;
+
+	if (!vq || !mem || ((uintptr_t)mem & 7) ||
+	    len < uvirtq_persist_size(vq->num))
+		return -EINVAL;
+	if (vq->packed)
+		return -EOPNOTSUPP;
+	if (vq->in_flight)
+		return -EBUSY;
+	memset(p, 0, uvirtq_persist_size(vq->num));
+	p->num = vq->num;
+	p->commit = (uint16_t)vq->last_used;
+	__atomic_store_n(&p->magic, VQ_PERSIST_MAGIC, __ATOMIC_RELEASE);
+	vq->persist = p;
+	return 0;
+}
+
+UV_EXPORT uint64_t uvirtq_ring_iova(const struct uvirtq *vq)
+{
+	return vq->ring.iova;
+}
+
+UV_EXPORT uint64_t uvirtq_indirect_iova(const struct uvirtq *vq)
+{
+	return vq->indirect ? vq->indir.iova : 0;
+}
+
+/*
+ * Rebuild the driver side of a split queue from the ring and the
+ * persistent records: which heads the device owns, their chains, the
+ * free list, and the indices.
+ */
+static int split_rebuild(struct uvirtq *vq)
+{
+	struct vq_persist *p = vq->persist;
+	uint64_t commit = __atomic_load_n(&p->commit, __ATOMIC_ACQUIRE);
+	uint16_t L = (uint16_t)commit, A, U, h, prev = 0;
+	uint64_t S = commit >> 16;
+	unsigned int published = 0, nfree = 0, i, k;
+	bool *busy, have_prev = false;
+	int ret = -EIO;
+
+	/* A fetch that died between its commit and freeing its head. */
+	if (S) {
+		uint32_t id = vq->used->ring[(uint16_t)(L - 1) &
+					     (vq->num - 1)].id;
+
+		if (id < vq->num && p->rec[id].seq == S)
+			__atomic_store_n(&p->rec[id].seq, 0, __ATOMIC_RELEASE);
+	}
+	A = ld16_acq(&vq->avail->idx);
+	U = ld16_acq(&vq->used->idx);
+	busy = calloc(vq->num, sizeof(*busy));
+	vq->cancelled = calloc(vq->num, sizeof(*vq->cancelled));
+	if (!busy || !vq->cancelled) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (h = 0; h < vq->num; h++) {
+		struct vq_prec *r = &p->rec[h];
+		uint64_t seq = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
+		uint16_t d, id = h, last = h;
+
+		if (!seq)
+			continue;
+		if (seq > vq->pseq)
+			vq->pseq = seq;
+		if (!r->cookie || !r->ndesc || r->ndesc > vq->num)
+			goto out;
+		d = (uint16_t)(A - r->avail_pos);
+		if (!d || d > vq->num) {
+			/* added, never published: the device never saw it */
+			vq->cancelled[vq->ncancelled++] =
+				(void *)(uintptr_t)r->cookie;
+			__atomic_store_n(&r->seq, 0, __ATOMIC_RELEASE);
+			continue;
+		}
+		for (k = 0; k < r->ndesc; k++) {
+			if (id >= vq->num || busy[id])
+				goto out;
+			busy[id] = true;
+			last = id;
+			if (k + 1 < r->ndesc) {
+				if (!(vq->desc[id].flags & VRING_DESC_F_NEXT))
+					goto out;
+				vq->next[id] = vq->desc[id].next;
+				id = vq->desc[id].next;
+			}
+		}
+		vq->state[h] = (struct vq_state){ (void *)(uintptr_t)r->cookie,
+						  r->wlen, r->ndesc, last };
+		published++;
+	}
+	if (S > vq->pseq)
+		vq->pseq = S;
+	/* The device cannot have completed more than it was given. */
+	if ((uint16_t)(U - L) > published)
+		goto out;
+	for (i = 0; i < vq->num; i++) {
+		if (busy[i])
+			continue;
+		if (have_prev)
+			vq->next[prev] = (uint16_t)i;
+		else
+			vq->free_head = (uint16_t)i;
+		prev = (uint16_t)i;
+		have_prev = true;
+		nfree++;
+	}
+	if (have_prev)
+		vq->next[prev] = (uint16_t)vq->num;	/* end of the list */
+	else
+		vq->free_head = (uint16_t)vq->num;
+	vq->num_free = (uint16_t)nfree;
+	vq->avail_idx = vq->avail_pub = A;
+	vq->last_used = L;
+	vq->in_flight = published + vq->ncancelled;
+	ret = 0;
+out:
+	free(busy);
+	return ret;
+}
+
+UV_EXPORT int uvirtq_restore(struct uvirtio_dev *dev, uint16_t index,
+			     const struct uvirtq_params *params,
+			     uint64_t ring_iova, uint64_t indir_iova,
+			     void *mem, size_t len, struct uvirtq **out)
+{
+	const struct uv_transport_ops *t;
+	struct vq_persist *p = mem;
+	struct uvirtq *vq;
+	size_t need;
+	int ret;
+
+	if (!dev || !params || !out || !mem || ((uintptr_t)mem & 7) ||
+	    len < sizeof(*p))
+		return -EINVAL;
+	t = dev->tops;
+	if (index >= dev->num_queues)
+		return -ENODEV;
+	if (uvirtio_dev_has_feature(dev, VIRTIO_F_RING_PACKED))
+		return -EOPNOTSUPP;
+	if (__atomic_load_n(&p->magic, __ATOMIC_ACQUIRE) != VQ_PERSIST_MAGIC ||
+	    !p->num || (p->num & (p->num - 1)) || p->num > SPLIT_MAX_SIZE ||
+	    len < uvirtq_persist_size(p->num) ||
+	    (params->size && params->size != p->num))
+		return -EIO;
+	vq = calloc(1, sizeof(*vq));
+	if (!vq)
+		return -ENOMEM;
+	vq->dev = dev;
+	vq->be = dev->be;
+	vq->index = index;
+	vq->eventfd = -1;
+	vq->event_idx = uvirtio_dev_has_feature(dev, VIRTIO_RING_F_EVENT_IDX);
+	vq->num = p->num;
+	if (uvirtio_dev_has_feature(dev, VIRTIO_RING_F_INDIRECT_DESC) &&
+	    params->max_indirect > 1) {
+		vq->indirect = true;
+		vq->max_indirect = params->max_indirect;
+	}
+	ret = -ENOMEM;
+	vq->state = calloc(vq->num, sizeof(*vq->state));
+	vq->next = calloc(vq->num, sizeof(uint16_t));
+	if (!vq->state || !vq->next)
+		goto err;
+	ret = uvirtio_backend_restored(vq->be, ring_iova, &vq->ring);
+	if (ret)
+		goto err;
+	need = split_used_off(vq->num, t->split_align) + 6u + 8u * vq->num;
+	ret = -EIO;
+	if (vq->ring.len < need)
+		goto err;
+	vq->desc = vq->ring.vaddr;
+	vq->avail = (void *)((char *)vq->ring.vaddr + 16u * vq->num);
+	vq->used = (void *)((char *)vq->ring.vaddr +
+			    split_used_off(vq->num, t->split_align));
+	if (vq->indirect) {
+		ret = indir_iova ? uvirtio_backend_restored(vq->be, indir_iova,
+							    &vq->indir) :
+				   -EIO;
+		if (ret)
+			goto err;
+		ret = -EIO;
+		if (vq->indir.len < (size_t)vq->num * vq->max_indirect * 16u)
+			goto err;
+	}
+	vq->persist = p;
+	ret = split_rebuild(vq);
+	if (ret)
+		goto err;
+	vq->qs = (struct uv_queue_setup){
+		.index = index, .size = vq->num, .vector = VIRTIO_MSI_NO_VECTOR,
+		.desc = vq->ring.iova, .driver = vq->ring.iova + 16u * vq->num,
+		.device = vq->ring.iova + split_used_off(vq->num,
+							 t->split_align),
+	};
+	if (params->use_interrupts) {
+		ret = uv_dev_queue_vector(dev, index);
+		if (ret < 0)
+			goto err;
+		vq->qs.vector = (uint16_t)ret;
+		/* signalled at once if the vector latched an interrupt */
+		ret = uvirtio_backend_irq_eventfd(vq->be, vq->qs.vector,
+						  params->cpu);
+		if (ret < 0)
+			goto err;
+		vq->eventfd = ret;
+	}
+	set_cb(vq, params->use_interrupts);
+	full_fence();
+	ret = t->queue_notify_info(dev, index, &vq->notify);
+	if (ret)
+		goto err;
+	vq->notify_data = uvirtio_dev_has_feature(dev,
+						   VIRTIO_F_NOTIFICATION_DATA);
+	if (vq->notify_data)
+		vq->notify.width = 4;
+	*out = vq;
+	return 0;
+err:
+	/*
+	 * The device may still be using the ring and the tables: they stay
+	 * with the backend (the module frees them once the device is reset
+	 * on release), not freed here.
+	 */
+	memset(&vq->ring, 0, sizeof(vq->ring));
+	memset(&vq->indir, 0, sizeof(vq->indir));
+	uvirtq_destroy(vq);
+	return ret;
+}
+
+UV_EXPORT void uvirtq_detach(struct uvirtq *vq)
+{
+	if (!vq)
+		return;
+	/* The ring and the tables stay with the device (keep-alive). */
+	free(vq->state);
+	free(vq->next);
+	free(vq->free_ids);
+	free(vq->cancelled);
+	free(vq);
+}
+
+UV_EXPORT unsigned int uvirtq_in_flight_cookies(const struct uvirtq *vq,
+					       void **cookies,
+					       unsigned int max)
+{
+	unsigned int n = 0, i;
+
+	for (i = 0; i < vq->ncancelled; i++, n++)
+		if (n < max)
+			cookies[n] = vq->cancelled[vq->cancel_head + i];
+	for (i = 0; i < vq->num; i++) {
+		if (!vq->state[i].cookie)
+			continue;
+		if (n < max)
+			cookies[n] = vq->state[i].cookie;
+		n++;
+	}
+	return n;
 }

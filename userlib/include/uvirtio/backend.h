@@ -158,6 +158,15 @@ struct uvirtio_iova_seg {
  *	backend without it gets @dma_map and the fd is not used.
  * @removed: optional; true once the device is gone.  Without it
  *	uvirtio_backend_removed() polls @remove_fd for POLLIN.
+ * @keepalive: optional; arm keep-alive for @timeout_ms (0: disarm), with
+ *	the DMA allocation @state_handle (0: none) named to the process that
+ *	re-attaches; store the token in *@token.  See
+ *	uvirtio_backend_keepalive().
+ * @restored: optional; the @i-th DMA allocation a re-attached backend
+ *	found (a previous owner's), mapped into this process; -ENOENT past
+ *	the last.  @is_state says whether it is the previous owner's state
+ *	buffer.  The library registers each one for translation when the
+ *	backend is created.
  *
  * Only @dma_alloc and @dma_free are mandatory: a backend that is no PCI
  * function (vhost-user) leaves the config and BAR callbacks NULL, and the
@@ -190,6 +199,10 @@ struct uvirtio_backend_ops {
 			  uint64_t fd_offset, uint64_t *handle,
 			  struct uvirtio_iova_seg **segs, unsigned int *nsegs);
 	bool (*removed)(void *priv);
+	int (*keepalive)(void *priv, unsigned int timeout_ms,
+			 uint64_t state_handle, uint64_t *token);
+	int (*restored)(void *priv, unsigned int i, struct uvirtio_dma *out,
+			bool *is_state);
 };
 
 /**
@@ -395,6 +408,67 @@ int uvirtio_backend_remove_fd(struct uvirtio_backend *be);
  * Return: true once the device is gone.
  */
 bool uvirtio_backend_removed(struct uvirtio_backend *be);
+
+/**
+ * uvirtio_backend_keepalive() - keep the device alive across a restart.
+ * @be: backend (the kmod backend on a device with its own IOMMU domain).
+ * @timeout_ms: how long the device is held, not reset, once this process
+ *	closes it or dies; 0 disarms (closing resets the device again).
+ * @state: a DMA allocation of @be (uvirtio_backend_dma_alloc()) that the
+ *	process re-attaching finds with uvirtio_backend_restored_state(), or
+ *	NULL.
+ * @token: receives what the re-attach must present
+ *	(uvirtio_kmod_reattach()); may be NULL when disarming.
+ *
+ * While armed, what the device can reach across the gap is only the
+ * backend's DMA allocations: memory registered with
+ * uvirtio_backend_dma_map() is taken out of the device's reach when the
+ * process goes, so requests in flight on it fail.  Closing an armed
+ * backend neither resets the device nor disables its interrupts; its
+ * allocations stay with the device.  Arming again gives a new token.
+ * Return: 0, -EOPNOTSUPP if the backend or device cannot (no own IOMMU
+ * domain, a module without keep-alive), -EINVAL, -ENOENT for a @state
+ * that is not an allocation of @be, -EPERM if the module forbids it.
+ */
+int uvirtio_backend_keepalive(struct uvirtio_backend *be,
+			      unsigned int timeout_ms,
+			      const struct uvirtio_dma *state, uint64_t *token);
+
+/**
+ * uvirtio_backend_restored() - claim a previous owner's DMA allocation.
+ * @be: a re-attached backend (uvirtio_kmod_reattach()).
+ * @iova: the allocation's device address, as the previous owner saved it.
+ * @out: receives the allocation, mapped in this process and registered
+ *	for translation; free it with uvirtio_backend_dma_free() as any other.
+ *
+ * Each allocation can be claimed once.
+ * Return: 0, -ENOENT if no unclaimed allocation starts at @iova.
+ */
+int uvirtio_backend_restored(struct uvirtio_backend *be, uint64_t iova,
+			     struct uvirtio_dma *out);
+
+/**
+ * uvirtio_backend_restored_state() - claim the previous owner's state.
+ * @be: a re-attached backend.
+ * @out: receives the allocation the previous owner named to
+ *	uvirtio_backend_keepalive().
+ * Return: 0, -ENOENT if it named none (or it was claimed).
+ */
+int uvirtio_backend_restored_state(struct uvirtio_backend *be,
+				   struct uvirtio_dma *out);
+
+/**
+ * uvirtio_backend_restored_release() - free what nobody claimed.
+ * @be: a re-attached backend.
+ *
+ * Frees every allocation of the previous owner that was not claimed with
+ * uvirtio_backend_restored() or uvirtio_backend_restored_state(): nothing
+ * the device may still reach is left unaccounted for ("unrestored
+ * allocations").  Call it only once every request of the previous owner
+ * that might use such memory has completed.
+ * Return: the number freed.
+ */
+unsigned int uvirtio_backend_restored_release(struct uvirtio_backend *be);
 
 #ifdef __cplusplus
 }

@@ -338,6 +338,97 @@ int uvirtio_blk_write_zeroes(struct uvirtio_blk *blk, uint64_t offset,
 			     uint64_t len, bool unmap);
 int uvirtio_blk_get_id(struct uvirtio_blk *blk, char id[20]);
 
+/*
+ * Keep-alive: a storage service replaced (upgraded, or restarted after a
+ * crash) without a device reset and without losing a request.  The
+ * device must be on the kmod backend with its own IOMMU domain, with split
+ * rings.  The sequence:
+ *
+ *   old process: uvirtio_blk_open(), uvirtio_blk_keepalive_enable() before
+ *   any request, uvirtio_blk_keepalive_arm(); then I/O, with user_data
+ *   values that mean something to the next process (tags, not pointers)
+ *   and data in memory that survives (the user area, or
+ *   uvirtio_blk_alloc_buf()).  It may die at any point, or hand over with
+ *   uvirtio_blk_detach().
+ *
+ *   new process: uvirtio_kmod_reattach() with the token,
+ *   uvirtio_blk_restore(), then uvirtio_blk_q_reap() until
+ *   uvirtio_blk_q_restoring() is 0 on every queue (new requests get -EBUSY
+ *   until then), then uvirtio_backend_restored_release(), re-arm, go on.
+ *
+ * Each request the old process issued completes exactly once across the
+ * two: either the old process reaped it (uvirtio_blk_q_reap() returned it),
+ * or the new one does, with the device's status; a request the old
+ * process had queued but not yet submitted to the device completes in the
+ * new one with -ECANCELED (the device never saw it, so it can be issued
+ * again safely).  Nothing is re-issued by the library.  Memory registered
+ * with uvirtio_blk_map_mem() is taken out of the device's reach when the
+ * old process goes: a request in flight on it then fails.  Bouncing is
+ * off once keep-alive is enabled.
+ */
+
+/**
+ * uvirtio_blk_keepalive_enable() - keep the queues' state in device memory.
+ * @blk: device with nothing in flight, split rings, at most 64 queues.
+ * @user_len: bytes of persistent memory for the caller's own state (a
+ *	journal, I/O buffers): DMA memory, registered, usable for requests.
+ * @user: receives its address (zeroed).
+ * Return: 0, -EBUSY with requests in flight, -EOPNOTSUPP for packed rings
+ * or too many queues, -EALREADY, or an allocation error.
+ */
+int uvirtio_blk_keepalive_enable(struct uvirtio_blk *blk, size_t user_len,
+				 void **user);
+
+/**
+ * uvirtio_blk_keepalive_arm() - arm (or disarm) keep-alive.
+ * @blk: device with keep-alive enabled.
+ * @timeout_ms: how long the device is held once this process goes (at
+ *	most the module's keepalive_max_ms); 0 disarms.
+ * @token: receives the token uvirtio_kmod_reattach() needs.
+ * Return: 0 or the errors of uvirtio_backend_keepalive(); -EINVAL if
+ * keep-alive is not enabled.
+ */
+int uvirtio_blk_keepalive_arm(struct uvirtio_blk *blk, unsigned int timeout_ms,
+			      uint64_t *token);
+
+/**
+ * uvirtio_blk_detach() - hand the device over: free this process's state.
+ * @blk: device with keep-alive armed (NULL is fine).
+ *
+ * Submits what was queued, then frees the library's memory without
+ * resetting the device or freeing what it can reach; close the backend
+ * afterwards.  The next process goes on with uvirtio_blk_restore().
+ */
+void uvirtio_blk_detach(struct uvirtio_blk *blk);
+
+/**
+ * uvirtio_blk_restore() - take over a kept-alive virtio-blk device.
+ * @be: backend from uvirtio_kmod_reattach().
+ * @params: only @transport and @poll are used (the rest is as saved).
+ * @out: receives the device, with the saved number of queues.
+ * @user: receives the caller's persistent area, as the old process left it.
+ * @user_len: receives its length.
+ *
+ * Every request the old process left in flight is in flight again, with
+ * its user_data; uvirtio_blk_q_reap() returns them, including those the
+ * device completed while nobody was attached.
+ * Return: 0; -ENOENT if the old process named no state buffer; -EIO if
+ * the saved state is inconsistent with itself or the ring; the errors of
+ * uvirtio_dev_attach() and uvirtq_restore().  On failure the device is
+ * reset.
+ */
+int uvirtio_blk_restore(struct uvirtio_backend *be,
+			const struct uvirtio_blk_params *params,
+			struct uvirtio_blk **out, void **user,
+			size_t *user_len);
+
+/**
+ * uvirtio_blk_q_restoring() - requests of the previous owner still out.
+ * @q: queue of a restored device.
+ * Return: how many of them uvirtio_blk_q_reap() has yet to return.
+ */
+unsigned int uvirtio_blk_q_restoring(struct uvirtio_blk_queue *q);
+
 #ifdef __cplusplus
 }
 #endif

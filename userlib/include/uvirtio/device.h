@@ -107,6 +107,37 @@ int uvirtio_dev_open(struct uvirtio_backend *be,
 /** uvirtio_dev_close() - reset the device and free it (NULL is fine). */
 void uvirtio_dev_close(struct uvirtio_dev *dev);
 
+/**
+ * uvirtio_dev_attach() - take over a device that is already running.
+ * @be: a re-attached backend (uvirtio_kmod_reattach()).
+ * @params: the driver's wishes, as for uvirtio_dev_open(); @params->required
+ *	must be within @features.
+ * @features: the feature bits the previous owner negotiated, as it saved
+ *	them.
+ * @out: receives the device.
+ *
+ * No reset and no negotiation: the device must be DRIVER_OK (and
+ * FEATURES_OK), neither FAILED nor NEEDS_RESET, and still offer every bit
+ * of @features.  Queues are taken over with uvirtq_restore().  Modern
+ * (virtio 1.x) transports only.
+ * Return: 0; -EIO if the device is not running or needs a reset; -EPROTO
+ * if @features is not what it offers or lacks a required bit;
+ * -EOPNOTSUPP on a legacy transport; as uvirtio_dev_open() otherwise.
+ */
+int uvirtio_dev_attach(struct uvirtio_backend *be,
+		       const struct uvirtio_dev_params *params,
+		       uint64_t features, struct uvirtio_dev **out);
+
+/**
+ * uvirtio_dev_detach() - free the device object, leaving the device running.
+ * @dev: device (NULL is fine).
+ *
+ * For a handover to the next process with keep-alive armed
+ * (uvirtio_backend_keepalive()): unlike uvirtio_dev_close() the device is
+ * not reset and goes on with the requests in flight.
+ */
+void uvirtio_dev_detach(struct uvirtio_dev *dev);
+
 /** uvirtio_dev_features() - negotiated feature bits. */
 uint64_t uvirtio_dev_features(const struct uvirtio_dev *dev);
 

@@ -65,6 +65,30 @@ int uvirtio_kmod_open(const char *pci_addr, const char *ctl_path,
 int uvirtio_kmod_open_mmio(const char *name, const char *ctl_path,
 			   struct uvirtio_backend **be);
 
+/**
+ * uvirtio_kmod_reattach() - take over a device a previous owner kept alive.
+ * @pci_addr: e.g. "0000:00:04.0".
+ * @token: what uvirtio_backend_keepalive() gave the previous owner.
+ * @ctl_path: control node (NULL: "/dev/uvirtio").
+ * @be: receives the backend.
+ *
+ * The device is not reset: it runs on with the requests the previous
+ * owner left in flight.  The backend comes up with the interrupt vectors
+ * the previous owner enabled (an interrupt that arrived in between is
+ * signalled on the vector's eventfd once it is set) and with every DMA
+ * allocation the previous owner held, mapped and registered for
+ * translation, to be claimed with uvirtio_backend_restored() and
+ * uvirtio_backend_restored_state().  Keep-alive is disarmed: arm it
+ * again for the next restart.  If this call fails after the module
+ * accepted the token, the device is released and reset.
+ * Return: 0 or negative errno: -ENOENT if the device is not kept alive
+ * (never was, its deadline passed, someone re-attached first), -EACCES
+ * for a wrong @token, -EINVAL for a zero @token, -EOPNOTSUPP if the
+ * module predates keep-alive, -ENOSYS as uvirtio_kmod_open().
+ */
+int uvirtio_kmod_reattach(const char *pci_addr, uint64_t token,
+			  const char *ctl_path, struct uvirtio_backend **be);
+
 #ifdef __cplusplus
 }
 #endif

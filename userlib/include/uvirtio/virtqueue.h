@@ -196,6 +196,92 @@ unsigned int uvirtq_max_chain(const struct uvirtq *vq);
 /** uvirtq_device() - the owning device. */
 struct uvirtio_dev *uvirtq_device(struct uvirtq *vq);
 
+/*
+ * Persistent queues (keep-alive, see uvirtio_backend_keepalive()): the
+ * driver-side bookkeeping of a split queue can live in memory that
+ * outlives the process (a DMA allocation kept with the device), written as
+ * the queue runs, so that a process started after this one died, even by
+ * SIGKILL at any instruction, can take the running queue over with
+ * uvirtq_restore().  A completion counts as fetched once
+ * uvirtq_get_used() returned it: it is not handed out again.
+ */
+
+/**
+ * uvirtq_persist_size() - bytes of persistent state for a queue.
+ * @num: queue size.
+ * Return: the size uvirtq_set_persist() and uvirtq_restore() need.
+ */
+size_t uvirtq_persist_size(uint16_t num);
+
+/**
+ * uvirtq_set_persist() - keep the queue's bookkeeping in @mem.
+ * @vq: a split queue with nothing in flight.
+ * @mem: at least uvirtq_persist_size() bytes, 8-byte aligned, that outlive
+ *	the process (keep-alive); initialised here.
+ * @len: its length.
+ * Return: 0, -EOPNOTSUPP for a packed queue, -EBUSY with requests in
+ * flight, -EINVAL for a short or misaligned @mem.
+ */
+int uvirtq_set_persist(struct uvirtq *vq, void *mem, size_t len);
+
+/** uvirtq_ring_iova() - device address of the ring (to save). */
+uint64_t uvirtq_ring_iova(const struct uvirtq *vq);
+
+/** uvirtq_indirect_iova() - device address of the indirect tables, or 0. */
+uint64_t uvirtq_indirect_iova(const struct uvirtq *vq);
+
+/**
+ * uvirtq_restore() - take over a running queue after a re-attach.
+ * @dev: device from uvirtio_dev_attach().
+ * @index: queue index.
+ * @params: as for uvirtq_create(); @params->size and max_indirect must be
+ *	what the previous owner used.
+ * @ring_iova: uvirtq_ring_iova() of the previous owner's queue.
+ * @indir_iova: its uvirtq_indirect_iova().
+ * @mem: the persistent state the previous owner's queue kept
+ *	(uvirtq_set_persist()); the new queue goes on keeping it there.
+ * @len: its length.
+ * @out: receives the queue.
+ *
+ * The queue is not re-programmed: the device goes on with it.  The ring
+ * and the indirect tables are claimed from the backend
+ * (uvirtio_backend_restored()).  Every request the previous owner made
+ * visible to the device is in flight again under its cookie (cookies must
+ * therefore be values, not pointers into the dead process); completions
+ * the device wrote while nobody was attached are fetched as usual.
+ * Requests it had added but not yet published are handed out first by
+ * uvirtq_get_used() as UVIRTQ_CANCELED: the device never saw them.
+ * Return: 0; -ENOENT if the ring or tables are not among the backend's
+ * restored allocations; -EIO if the saved state and the ring disagree;
+ * -EINVAL, -ENOMEM, or the errors of uvirtq_create().
+ */
+int uvirtq_restore(struct uvirtio_dev *dev, uint16_t index,
+		   const struct uvirtq_params *params, uint64_t ring_iova,
+		   uint64_t indir_iova, void *mem, size_t len,
+		   struct uvirtq **out);
+
+/**
+ * uvirtq_detach() - free the queue object, leaving the ring to the device.
+ * @vq: queue (NULL is fine).
+ *
+ * For a keep-alive handover: the ring, the indirect tables and the
+ * persistent state stay allocated and in the device's use.
+ */
+void uvirtq_detach(struct uvirtq *vq);
+
+/**
+ * uvirtq_in_flight_cookies() - the cookies of every request in flight.
+ * @vq: queue.
+ * @cookies: receives up to @max of them (cancelled ones first).
+ * @max: room in @cookies.
+ *
+ * What a driver restoring a queue uses to know which of its own request
+ * slots the previous owner left in use.
+ * Return: the number in flight (uvirtq_in_flight()); at most @max stored.
+ */
+unsigned int uvirtq_in_flight_cookies(const struct uvirtq *vq, void **cookies,
+				      unsigned int max);
+
 /**
  * uvirtio_need_event() - wrap-safe EVENT_IDX test.
  * @event: event index published by the other side.
