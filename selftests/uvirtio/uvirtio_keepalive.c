@@ -12,6 +12,9 @@
  *   deadline  nobody re-attaches: the device is reset and freed after the
  *             timeout (no buffer, no pin left), the token is refused
  *   unbind    unbinding a kept device frees it at once
+ *   corrupt   a restore fed a state buffer whose offsets or queue records
+ *             were corrupted fails with -EIO and resets the device
+ *             instead of trusting them
  *   killloop  a writer on libuvirtio keeps a journal of acknowledged
  *             writes in persistent memory and is killed with SIGKILL at
  *             random points under I/O; a new process re-attaches,
@@ -410,6 +413,105 @@ TEST_F(ka, unbind)
 	close(fd);
 }
 
+/*
+ * Hand a device over with a deliberate detach, then corrupt one 64-bit
+ * word of the state buffer at @off, and re-arm for the restore.
+ */
+static int handover_corrupted(const char *bdf, uint64_t off, uint64_t val,
+			      uint64_t *token)
+{
+	struct uvirtio_dma_buf_entry ents[16];
+	struct uvirtio_dma_list dl = {
+		.size = sizeof(dl), .count = 16, .entry_size = sizeof(ents[0]),
+		.entries = (uintptr_t)ents,
+	};
+	struct uvirtio_blk_queue *q;
+	struct uvirtio_backend *be;
+	struct uvirtio_blk *blk;
+	uint64_t t, state = 0;
+	unsigned int i;
+	uint8_t *p;
+	void *user;
+	int fd, ret;
+
+	ret = uvirtio_kmod_open(bdf, NULL, &be);
+	if (!ret)
+		ret = uvirtio_blk_open(be, NULL, &blk);
+	if (!ret)
+		ret = uvirtio_blk_keepalive_enable(blk, 4096, &user);
+	if (!ret)
+		ret = uvirtio_blk_keepalive_arm(blk, 20000, &t);
+	if (ret)
+		return ret;
+	q = uvirtio_blk_get_queue(blk, 0);
+	/* one request left in flight, so the queue record is not empty */
+	ret = uvirtio_blk_q_write(q, 0, user, 4096, (void *)7);
+	if (ret)
+		return ret;
+	uvirtio_blk_detach(blk);
+	uvirtio_backend_close(be);
+
+	fd = reattach(bdf, t, &state);
+	if (fd < 0)
+		return -errno;
+	ret = ioctl(fd, UVIRTIO_DMA_LIST, &dl) ? -errno : -ENOENT;
+	for (i = 0; ret == -ENOENT && i < dl.count && i < 16; i++) {
+		if (ents[i].handle != state)
+			continue;
+		p = mmap(NULL, ents[i].length, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, fd, ents[i].mmap_offset);
+		if (p == MAP_FAILED)
+			break;
+		memcpy(p + off, &val, sizeof(val));
+		munmap(p, ents[i].length);
+		ret = 0;
+		break;
+	}
+	if (!ret)
+		ret = arm(fd, 20000, state, token) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+TEST_F(ka, corrupt)
+{
+	/*
+	 * blk state header: magic, version, features, nq, poll, user_off,
+	 * user_len, total, then q[0]: ring, indir, area, vq_off (72), ...
+	 * vq_off of a one-queue state is 128; the queue record has magic,
+	 * num, commit (16 bytes), then rec[h] {cookie, seq, wlen,
+	 * avail_pos, ndesc}: the word at 128 + 16 + 16 holds head 0's wlen,
+	 * avail_pos and ndesc (head 0 is the request left in flight).
+	 */
+	static const struct { uint64_t off, val; const char *what; } c[] = {
+		{ 72, 1ull << 40, "queue record offset out of the buffer" },
+		{ 128 + 16 + 16, 0, "an issued head of zero descriptors" },
+	};
+	struct uvirtio_device_entry e;
+	struct uvirtio_backend *be;
+	struct uvirtio_blk *blk;
+	unsigned int i;
+	uint64_t token;
+	size_t ulen;
+	void *user;
+
+	NEED_XLAT();
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, handover_corrupted(self->bdf, c[i].off, c[i].val,
+						&token)) {
+			TH_LOG("%s: handover failed", c[i].what);
+		}
+		ASSERT_EQ(0, uvirtio_kmod_reattach(self->bdf, token, NULL, &be));
+		EXPECT_EQ(-EIO, uvirtio_blk_restore(be, NULL, &blk, &user,
+						    &ulen)) {
+			TH_LOG("%s was trusted", c[i].what);
+		}
+		uvirtio_backend_close(be);
+		ASSERT_EQ(0, list_entry(self->bdf, &e));
+		EXPECT_FALSE(e.flags & UVIRTIO_DEVICE_ENTRY_KEPT);
+	}
+}
+
 /* ---- the kill loop ------------------------------------------------------ */
 
 #define KL_BLOCKS	64	/* > queue depth: one write per block at a time */
@@ -443,6 +545,7 @@ struct kl_shared {
 	uint64_t issued, completions, canceled;	/* the verifier's count */
 	int fail_line;			/* a writer's failed check */
 	int fail_err;
+	int stage;			/* where the writer is (for a hang) */
 };
 
 static void fill(uint8_t *d, uint64_t tag, unsigned int blk)
@@ -514,6 +617,7 @@ static void kl_complete(struct kl_journal *j,
 static void kl_writer(const char *bdf, struct kl_shared *sh, bool first,
 		      bool verify_only)
 {
+	const struct timespec tmo = { .tv_sec = 20 };
 	struct uvirtio_blk_completion c[KL_QD];
 	struct uvirtio_blk_queue *q;
 	struct uvirtio_backend *be;
@@ -525,6 +629,7 @@ static void kl_writer(const char *bdf, struct kl_shared *sh, bool first,
 	void *user;
 	int ret, n, i;
 
+	sh->stage = 1;
 	if (first) {
 		ret = uvirtio_kmod_open(bdf, NULL, &be);
 		KL_CHECK(sh, !ret, ret);
@@ -548,11 +653,12 @@ static void kl_writer(const char *bdf, struct kl_shared *sh, bool first,
 		KL_CHECK(sh, j->magic == KL_MAGIC, 0);
 	}
 	q = uvirtio_blk_get_queue(blk, 0);
+	sh->stage = 2;
 	/* What the previous writer left in flight completes first. */
 	while (uvirtio_blk_q_restoring(q)) {
 		KL_CHECK(sh, uvirtio_blk_q_write(q, 0, j->data[0], KL_BS,
 						 (void *)1) == -EBUSY, 0);
-		n = uvirtio_blk_q_reap(q, 1, KL_QD, c, NULL);
+		n = uvirtio_blk_q_reap(q, 1, KL_QD, c, &tmo);
 		KL_CHECK(sh, n > 0, n);
 		for (i = 0; i < n; i++)
 			kl_complete(j, &c[i]);
@@ -562,6 +668,7 @@ static void kl_writer(const char *bdf, struct kl_shared *sh, bool first,
 			timed = true;
 		}
 	}
+	sh->stage = 3;
 	/* Nothing of the previous owner is left unaccounted for. */
 	KL_CHECK(sh, uvirtio_backend_restored_release(be) == 0, 0);
 	if (verify_only) {
@@ -589,6 +696,7 @@ static void kl_writer(const char *bdf, struct kl_shared *sh, bool first,
 	ret = uvirtio_blk_keepalive_arm(blk, 30000, &token);
 	KL_CHECK(sh, !ret, ret);
 	__atomic_store_n(&sh->token, token, __ATOMIC_SEQ_CST);
+	sh->stage = 4;
 	sh->rounds_done++;
 	for (;;) {
 		/* keep KL_QD writes out, one per block */
@@ -605,7 +713,7 @@ static void kl_writer(const char *bdf, struct kl_shared *sh, bool first,
 						  (void *)(uintptr_t)tag);
 			KL_CHECK(sh, !ret, ret);
 		}
-		n = uvirtio_blk_q_reap(q, 1, 1, c, NULL);
+		n = uvirtio_blk_q_reap(q, 1, 1, c, &tmo);
 		KL_CHECK(sh, n == 1, n);
 		kl_complete(j, &c[0]);
 	}
@@ -615,8 +723,9 @@ TEST_F_TIMEOUT(ka, killloop, 600)
 {
 	const char *r = getenv("UVIRTIO_KA_ROUNDS");
 	unsigned int rounds = r && *r ? (unsigned int)atoi(r) : 100, k;
+	bool verbose = getenv("UVIRTIO_KA_VERBOSE");
 	struct kl_shared *sh;
-	double sum = 0, mx = 0;
+	double sum = 0, mx = 0, t0;
 	pid_t pid;
 	int st;
 
@@ -636,13 +745,22 @@ TEST_F_TIMEOUT(ka, killloop, 600)
 		if (k == rounds)
 			break;
 		/* wait until it runs, then kill it at a random point */
+		t0 = uv_now_s();
 		while (sh->rounds_done == before && !sh->fail_line &&
-		       waitpid(pid, &st, WNOHANG) == 0)
+		       waitpid(pid, &st, WNOHANG) == 0 &&
+		       uv_now_s() - t0 < 60)
 			uv_sleep_us(1000);
 		ASSERT_EQ(0, sh->fail_line) {
 			TH_LOG("round %u: writer failed at line %d (%d)", k,
 			       sh->fail_line, sh->fail_err);
 		}
+		ASSERT_NE(before, sh->rounds_done) {
+			kill(pid, SIGKILL);
+			TH_LOG("round %u: the writer is stuck at stage %d", k,
+			       sh->stage);
+		}
+		if (verbose)
+			ksft_print_msg("round %u: writer %d running\n", k, pid);
 		uv_sleep_us(random() % 20000);
 		sh->kill_t = uv_now_s();
 		kill(pid, SIGKILL);

@@ -134,8 +134,41 @@ struct kmod {
 	struct uvirtio_dma *adopted;
 	unsigned int nadopted;
 	uint64_t state_handle;
+	/* mappings of live allocations, for a kept-alive close (under lock) */
+	struct kmap { void *va; size_t len; } *live;
+	size_t nlive, live_cap;
 	pthread_mutex_t lock;
 };
+
+static void live_add(struct kmod *k, void *va, size_t len)
+{
+	pthread_mutex_lock(&k->lock);
+	if (k->nlive == k->live_cap) {
+		size_t cap = k->live_cap ? 2 * k->live_cap : 16;
+		struct kmap *n = realloc(k->live, cap * sizeof(*n));
+
+		if (!n)
+			goto out;	/* only a kept-alive close needs it */
+		k->live = n;
+		k->live_cap = cap;
+	}
+	k->live[k->nlive++] = (struct kmap){ va, len };
+out:
+	pthread_mutex_unlock(&k->lock);
+}
+
+static void live_del(struct kmod *k, void *va)
+{
+	size_t i;
+
+	pthread_mutex_lock(&k->lock);
+	for (i = 0; i < k->nlive; i++)
+		if (k->live[i].va == va) {
+			k->live[i] = k->live[--k->nlive];
+			break;
+		}
+	pthread_mutex_unlock(&k->lock);
+}
 
 static int kioctl(int fd, unsigned long req, void *arg)
 {
@@ -233,6 +266,7 @@ static int k_dma_alloc(void *priv, size_t len, struct uvirtio_dma *out)
 	out->iova = a.iova;
 	out->len = len;
 	out->handle = a.handle;
+	live_add(k, p, len);
 	return 0;
 }
 
@@ -243,6 +277,7 @@ static void k_dma_free(void *priv, struct uvirtio_dma *dma)
 				       .handle = dma->handle };
 
 	kioctl(k->fd, UVIRTIO_DMA_FREE, &fr);
+	live_del(k, dma->vaddr);
 	munmap(dma->vaddr, dma->len);
 }
 
@@ -467,6 +502,15 @@ static void k_close(void *priv)
 	/* Kept alive, the vectors stay with the device for the next owner. */
 	if (k->nvec && !k->ka_armed)
 		kioctl(k->fd, UVIRTIO_IRQ_DISABLE, &d);
+	/*
+	 * Allocations never freed (kept alive, or a re-attached backend's
+	 * unclaimed ones) stay with the device, but their mappings would
+	 * hold the device fd open: the release that hands the device over,
+	 * or resets it, comes only once they are gone.  Unmap them; nothing
+	 * is freed here.
+	 */
+	for (i = 0; i < k->nlive; i++)
+		munmap(k->live[i].va, k->live[i].len);
 	for (i = 0; i < k->nvec; i++)
 		if (k->efd[i] >= 0)
 			close(k->efd[i]);
@@ -481,6 +525,7 @@ static void k_close(void *priv)
 		close(k->ctl_fd);
 	pthread_mutex_destroy(&k->lock);
 	free(k->adopted);
+	free(k->live);
 	free(k->efd);
 	free(k);
 }
@@ -634,6 +679,7 @@ static int adopt_buffers(struct kmod *k)
 			.vaddr = p, .iova = e[i].iova, .len = e[i].length,
 			.handle = e[i].handle,
 		};
+		live_add(k, p, e[i].length);
 	}
 out:
 	free(e);
@@ -772,6 +818,7 @@ err:
 	 */
 	for (i = 0; i < k->nadopted; i++)
 		munmap(k->adopted[i].vaddr, k->adopted[i].len);
+	k->nlive = 0;
 	k_close(k);
 	return ret;
 }

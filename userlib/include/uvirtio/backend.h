@@ -237,6 +237,12 @@ int uvirtio_backend_new(const struct uvirtio_backend_ops *ops, void *priv,
 /**
  * uvirtio_backend_close() - close a backend (calls ops->close).
  * @be: backend, may be NULL.  All devices using it must be closed first.
+ *
+ * Memory registered with uvirtio_backend_dma_map() is unregistered.  DMA
+ * allocations not freed stay with the device for as long as the module
+ * keeps it (until the release resets it, or a keep-alive re-attach), but
+ * the kmod backend unmaps them from this process: do not touch them
+ * afterwards.
  */
 void uvirtio_backend_close(struct uvirtio_backend *be);
 
