@@ -302,8 +302,12 @@ vm_suite() {
 		      -e UVIRTIO_FUZZ_CALLS=1000000 -e UVIRTIO_FUZZ_SECS=3000
 		      -e UVIRTIO_HOTPLUG_CYCLES=200 -e UVIRTIO_TEST_TIMEOUT=7200)
 	fi
+	# The CLI too, when built: uvirtio_keepalive checks its view.
+	local cli=()
+	[ -x "$UV_TOP/tools/build/uvirtio-static" ] &&
+		cli=(-a "$UV_TOP/tools/build/uvirtio-static:uvirtio/bin/uvirtio")
 	run_logged "$name" scripts/vm-run.sh -k "$kernel" -i "$iommu" -o "$out" \
-		-a "$UV_OUT/selftests:uvirtio/tests" \
+		-a "$UV_OUT/selftests:uvirtio/tests" "${cli[@]}" \
 		-p scripts/guest/run-tests "${soak[@]}" "$@" >"$out.results" 2>&1
 	vm_report "$name" "$out" $?
 }

@@ -137,6 +137,28 @@ static long stat_of(const char *bdf, const char *key)
 	return -1;
 }
 
+#define UV_CLI "/uvirtio/bin/uvirtio"
+
+/* Run the CLI; its output (first line holding @bdf) in @line. */
+static int cli_line(const char *args, const char *bdf, char *line,
+		    size_t len)
+{
+	char cmd[256];
+	FILE *f;
+	int st;
+
+	line[0] = 0;
+	snprintf(cmd, sizeof(cmd), UV_CLI " %s 2>&1", args);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (fgets(cmd, sizeof(cmd), f))
+		if (!line[0] && strstr(cmd, bdf))
+			uv_copy(line, len, cmd);
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 static bool is_blk(const char *bdf)
 {
 	return uv_virtio_type(bdf) == VIRTIO_ID_BLOCK;
@@ -316,6 +338,22 @@ TEST_F(ka, hold)
 	munmap(user, 65536);
 
 	EXPECT_ERRNO(EBUSY, uv_open_device(self->bdf));
+	/* the CLI shows it kept, with its deadline (when the VM has it) */
+	if (!access(UV_CLI, X_OK)) {
+		char line[256], args[64];
+
+		EXPECT_EQ(0, cli_line("list", self->bdf, line, sizeof(line)));
+		EXPECT_NE(NULL, strstr(line, "kept:")) {
+			TH_LOG("uvirtio list: %s", line);
+		}
+		snprintf(args, sizeof(args), "info %s", self->bdf);
+		EXPECT_NE(0, cli_line(args, self->bdf, line, sizeof(line)));
+		EXPECT_NE(NULL, strstr(line, "kept alive")) {
+			TH_LOG("uvirtio info: %s", line);
+		}
+	} else {
+		TH_LOG("no %s in this VM: the CLI's view is not checked", UV_CLI);
+	}
 	EXPECT_ERRNO(EACCES, reattach(self->bdf, token ^ 1, NULL));
 	fd2 = reattach(self->bdf, token, &state);
 	ASSERT_LE(0, fd2);

@@ -1107,6 +1107,17 @@ UV_EXPORT int uvirtq_restore(struct uvirtio_dev *dev, uint16_t index,
 						   VIRTIO_F_NOTIFICATION_DATA);
 	if (vq->notify_data)
 		vq->notify.width = 4;
+	/*
+	 * The previous owner may have died between publishing the avail
+	 * index and ringing the doorbell: the device would never look.  One
+	 * notification more is harmless (spec 2.9), one fewer a hang.
+	 */
+	if (vq->in_flight > vq->ncancelled) {
+		if (vq->notify_data)
+			vq->notify.value = vq->index |
+					   (uint32_t)vq->avail_idx << 16;
+		uv_ring_doorbell(vq->dev, &vq->notify);
+	}
 	*out = vq;
 	return 0;
 err:

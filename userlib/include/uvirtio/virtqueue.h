@@ -250,7 +250,9 @@ uint64_t uvirtq_indirect_iova(const struct uvirtq *vq);
  * therefore be values, not pointers into the dead process); completions
  * the device wrote while nobody was attached are fetched as usual.
  * Requests it had added but not yet published are handed out first by
- * uvirtq_get_used() as UVIRTQ_CANCELED: the device never saw them.
+ * uvirtq_get_used() as UVIRTQ_CANCELED: the device never saw them.  With
+ * requests in flight the doorbell is rung once, in case the previous
+ * owner died before it rang it.
  * Return: 0; -ENOENT if the ring or tables are not among the backend's
  * restored allocations; -EIO if the saved state and the ring disagree;
  * -EINVAL, -ENOMEM, or the errors of uvirtq_create().
