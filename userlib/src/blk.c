@@ -157,6 +157,17 @@ static int fill_info(struct uvirtio_blk *blk,
 	return 0;
 }
 
+/* The queue's process memory (not what the device can reach). */
+static void queue_free_heap(struct uvirtio_blk_queue *q)
+{
+	free(q->bp.used);
+	for (unsigned int i = 0; q->reqs && i < q->nslots; i++)
+		free(q->reqs[i].b_iov);
+	free(q->reqs);
+	free(q->free_slots);
+	free(q->bufs);
+}
+
 static void queue_free(struct uvirtio_backend *be, struct uvirtio_blk_queue *q)
 {
 	if (!q->blk)
@@ -165,12 +176,7 @@ static void queue_free(struct uvirtio_backend *be, struct uvirtio_blk_queue *q)
 	uvirtio_backend_dma_free(be, &q->area);
 	if (q->bp.dma.vaddr)
 		uvirtio_backend_dma_free(be, &q->bp.dma);
-	free(q->bp.used);
-	for (unsigned int i = 0; q->reqs && i < q->nslots; i++)
-		free(q->reqs[i].b_iov);
-	free(q->reqs);
-	free(q->free_slots);
-	free(q->bufs);
+	queue_free_heap(q);
 }
 
 static int queue_init(struct uvirtio_blk *blk, struct uvirtio_blk_queue *q,
@@ -1267,12 +1273,7 @@ UV_EXPORT void uvirtio_blk_detach(struct uvirtio_blk *blk)
 		struct uvirtio_blk_queue *q = &blk->queues[i];
 
 		uvirtq_detach(q->vq);	/* the rings stay with the device */
-		free(q->bp.used);
-		for (unsigned int j = 0; q->reqs && j < q->nslots; j++)
-			free(q->reqs[j].b_iov);
-		free(q->reqs);
-		free(q->free_slots);
-		free(q->bufs);
+		queue_free_heap(q);
 	}
 	while (blk->bufs) {
 		struct blk_buf *b = blk->bufs;

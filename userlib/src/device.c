@@ -229,18 +229,17 @@ static int setup_config_vector(struct uvirtio_dev *dev)
 	return 0;
 }
 
-UV_EXPORT int uvirtio_dev_open(struct uvirtio_backend *be,
-			       const struct uvirtio_dev_params *params,
-			       struct uvirtio_dev **out)
+/*
+ * What opening and attaching share: the object, the transport, the device
+ * type and the vectors.  On failure nothing is left.
+ */
+static int dev_new(struct uvirtio_backend *be,
+		   const struct uvirtio_dev_params *params,
+		   struct uvirtio_dev **out)
 {
-	struct uvirtio_dev_params defp = { 0 };
 	struct uvirtio_dev *dev;
 	int ret, vecs;
 
-	if (!be || !out)
-		return -EINVAL;
-	if (!params)
-		params = &defp;
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		return -ENOMEM;
@@ -264,7 +263,31 @@ UV_EXPORT int uvirtio_dev_open(struct uvirtio_backend *be,
 	dev->nvectors = vecs > 0 ? (unsigned int)vecs : 0;
 	/* legacy config offset depends on MSI-X being enabled: decide now */
 	dev->msix_enabled = dev->nvectors > 0 && dev->tops->set_config_vector;
+	*out = dev;
+	return 0;
 
+err_release:
+	release_transport(dev);
+err_free:
+	free(dev);
+	return ret;
+}
+
+UV_EXPORT int uvirtio_dev_open(struct uvirtio_backend *be,
+			       const struct uvirtio_dev_params *params,
+			       struct uvirtio_dev **out)
+{
+	struct uvirtio_dev_params defp = { 0 };
+	struct uvirtio_dev *dev;
+	int ret;
+
+	if (!be || !out)
+		return -EINVAL;
+	if (!params)
+		params = &defp;
+	ret = dev_new(be, params, &dev);
+	if (ret)
+		return ret;
 	ret = dev_reset(dev);
 	if (ret)
 		goto err_release;
@@ -288,7 +311,6 @@ err_failed:
 	add_status(dev, VIRTIO_CONFIG_S_FAILED);
 err_release:
 	release_transport(dev);
-err_free:
 	free(dev);
 	return ret;
 }
@@ -304,34 +326,18 @@ UV_EXPORT int uvirtio_dev_attach(struct uvirtio_backend *be,
 	struct uvirtio_dev_params defp = { 0 };
 	struct uvirtio_dev *dev;
 	uint64_t offered;
-	int ret, vecs, st;
+	int ret, st;
 
 	if (!be || !out)
 		return -EINVAL;
 	if (!params)
 		params = &defp;
-	dev = calloc(1, sizeof(*dev));
-	if (!dev)
-		return -ENOMEM;
-	dev->be = be;
-	dev->config_fd = -1;
-	atomic_init(&dev->broken, 0);
-	ret = pick_transport(dev, params->transport);
+	ret = dev_new(be, params, &dev);
 	if (ret)
-		goto err_free;
+		return ret;
 	ret = -EOPNOTSUPP;
 	if (dev->tops->legacy)
 		goto err_release;
-	ret = dev->tops->device_type(dev, &dev->device_type);
-	if (ret)
-		goto err_release;
-	if (!dev->device_type)
-		dev->device_type = params->device_type;
-	if (!dev->device_type ||
-	    (params->device_type && params->device_type != dev->device_type)) {
-		ret = -ENODEV;
-		goto err_release;
-	}
 	st = dev->tops->get_status(dev);
 	if (st < 0) {
 		ret = st;
@@ -351,9 +357,6 @@ UV_EXPORT int uvirtio_dev_attach(struct uvirtio_backend *be,
 		goto err_release;
 	}
 	dev->features = features;
-	vecs = uvirtio_backend_num_vectors(be);
-	dev->nvectors = vecs > 0 ? (unsigned int)vecs : 0;
-	dev->msix_enabled = dev->nvectors > 0 && dev->tops->set_config_vector;
 	/* The same vector as before: re-programming it changes nothing. */
 	ret = setup_config_vector(dev);
 	if (ret)
@@ -367,7 +370,6 @@ UV_EXPORT int uvirtio_dev_attach(struct uvirtio_backend *be,
 
 err_release:
 	release_transport(dev);
-err_free:
 	free(dev);
 	return ret;
 }

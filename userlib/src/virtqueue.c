@@ -226,6 +226,28 @@ static void init_free_state(struct uvirtq *vq)
 
 static void set_cb(struct uvirtq *vq, bool enable);
 
+/* A queue object with what creating and restoring share; NULL: no memory. */
+static struct uvirtq *vq_new(struct uvirtio_dev *dev, uint16_t index,
+			     const struct uvirtq_params *params)
+{
+	struct uvirtq *vq = calloc(1, sizeof(*vq));
+
+	if (!vq)
+		return NULL;
+	vq->dev = dev;
+	vq->be = dev->be;
+	vq->index = index;
+	vq->eventfd = -1;
+	vq->packed = uvirtio_dev_has_feature(dev, VIRTIO_F_RING_PACKED);
+	vq->event_idx = uvirtio_dev_has_feature(dev, VIRTIO_RING_F_EVENT_IDX);
+	if (uvirtio_dev_has_feature(dev, VIRTIO_RING_F_INDIRECT_DESC) &&
+	    params->max_indirect > 1) {
+		vq->indirect = true;
+		vq->max_indirect = params->max_indirect;
+	}
+	return vq;
+}
+
 UV_EXPORT int uvirtq_create(struct uvirtio_dev *dev, uint16_t index,
 			    const struct uvirtq_params *params,
 			    struct uvirtq **out)
@@ -247,15 +269,9 @@ UV_EXPORT int uvirtq_create(struct uvirtio_dev *dev, uint16_t index,
 		return max;
 	if (max == 0)
 		return -ENODEV;
-	vq = calloc(1, sizeof(*vq));
+	vq = vq_new(dev, index, params);
 	if (!vq)
 		return -ENOMEM;
-	vq->dev = dev;
-	vq->be = dev->be;
-	vq->index = index;
-	vq->eventfd = -1;
-	vq->packed = uvirtio_dev_has_feature(dev, VIRTIO_F_RING_PACKED);
-	vq->event_idx = uvirtio_dev_has_feature(dev, VIRTIO_RING_F_EVENT_IDX);
 	vq->num = params->size ? params->size : (uint16_t)max;
 	ret = -EINVAL;
 	if (vq->num > max || (t->fixed_queue_size && vq->num != max))
@@ -263,11 +279,6 @@ UV_EXPORT int uvirtq_create(struct uvirtio_dev *dev, uint16_t index,
 	if (vq->packed ? vq->num > PACKED_MAX_SIZE :
 	    (vq->num > SPLIT_MAX_SIZE || (vq->num & (vq->num - 1))))
 		goto err;
-	if (uvirtio_dev_has_feature(dev, VIRTIO_RING_F_INDIRECT_DESC) &&
-	    params->max_indirect > 1) {
-		vq->indirect = true;
-		vq->max_indirect = params->max_indirect;
-	}
 	ret = -ENOMEM;
 	vq->state = calloc(vq->num, sizeof(*vq->state));
 	if (vq->packed)
@@ -1036,20 +1047,10 @@ UV_EXPORT int uvirtq_restore(struct uvirtio_dev *dev, uint16_t index,
 	    len < uvirtq_persist_size(p->num) ||
 	    (params->size && params->size != p->num))
 		return -EIO;
-	vq = calloc(1, sizeof(*vq));
+	vq = vq_new(dev, index, params);
 	if (!vq)
 		return -ENOMEM;
-	vq->dev = dev;
-	vq->be = dev->be;
-	vq->index = index;
-	vq->eventfd = -1;
-	vq->event_idx = uvirtio_dev_has_feature(dev, VIRTIO_RING_F_EVENT_IDX);
 	vq->num = p->num;
-	if (uvirtio_dev_has_feature(dev, VIRTIO_RING_F_INDIRECT_DESC) &&
-	    params->max_indirect > 1) {
-		vq->indirect = true;
-		vq->max_indirect = params->max_indirect;
-	}
 	ret = -ENOMEM;
 	vq->state = calloc(vq->num, sizeof(*vq->state));
 	vq->next = calloc(vq->num, sizeof(uint16_t));
