@@ -496,7 +496,8 @@ TEST_F_TIMEOUT(kill9, under_io, 560)
 enum fz_op_kind {
 	FZ_API, FZ_LIST, FZ_OPEN, FZ_INFO, FZ_REGION, FZ_MAP, FZ_UNMAP,
 	FZ_ALLOC, FZ_FREE, FZ_IRQ_EN, FZ_IRQ_DIS, FZ_IRQ_EFD, FZ_IRQ_AFF,
-	FZ_IRQ_MASK, FZ_IRQ_TRIG, FZ_RESET, FZ_REMOVE_EFD, FZ_IOVA, FZ_NCMDS,
+	FZ_IRQ_MASK, FZ_IRQ_TRIG, FZ_RESET, FZ_REMOVE_EFD, FZ_IOVA,
+	FZ_KEEPALIVE, FZ_DMA_LIST, FZ_NCMDS,
 	FZ_UNKNOWN = FZ_NCMDS, FZ_MMAP, FZ_PREAD, FZ_PWRITE, FZ_ANY,
 	FZ_NKINDS
 };
@@ -506,7 +507,8 @@ static const char *const fz_names[FZ_NKINDS] = {
 	"REGION_GET_INFO", "DMA_MAP", "DMA_UNMAP", "DMA_ALLOC", "DMA_FREE",
 	"IRQ_ENABLE", "IRQ_DISABLE", "IRQ_SET_EVENTFD", "IRQ_SET_AFFINITY",
 	"IRQ_MASK", "IRQ_TRIGGER", "DEVICE_RESET", "SET_REMOVE_EVENTFD",
-	"IOVA_RANGES", "unknown ioctl", "mmap", "pread", "pwrite", "(stale fd)",
+	"IOVA_RANGES", "KEEPALIVE", "DMA_LIST", "unknown ioctl", "mmap",
+	"pread", "pwrite", "(stale fd)",
 };
 
 static const unsigned long fz_cmds[FZ_NCMDS] = {
@@ -516,6 +518,7 @@ static const unsigned long fz_cmds[FZ_NCMDS] = {
 	UVIRTIO_IRQ_ENABLE, UVIRTIO_IRQ_DISABLE, UVIRTIO_IRQ_SET_EVENTFD,
 	UVIRTIO_IRQ_SET_AFFINITY, UVIRTIO_IRQ_MASK, UVIRTIO_IRQ_TRIGGER,
 	UVIRTIO_DEVICE_RESET, UVIRTIO_SET_REMOVE_EVENTFD, UVIRTIO_IOVA_RANGES,
+	UVIRTIO_KEEPALIVE, UVIRTIO_DMA_LIST,
 };
 
 static const size_t fz_sizes[FZ_NCMDS] = {
@@ -528,13 +531,16 @@ static const size_t fz_sizes[FZ_NCMDS] = {
 	sizeof(struct uvirtio_irq_set_affinity), sizeof(struct uvirtio_irq_mask),
 	sizeof(struct uvirtio_irq_trigger), sizeof(struct uvirtio_device_reset),
 	sizeof(struct uvirtio_set_remove_eventfd),
-	sizeof(struct uvirtio_iova_ranges),
+	sizeof(struct uvirtio_iova_ranges), sizeof(struct uvirtio_keepalive),
+	sizeof(struct uvirtio_dma_list),
 };
 
 /* The errnos Documentation/uapi.rst gives each call, beyond the generic
  * dispatcher ones (EFAULT, EINVAL, E2BIG, ENOTTY) every ioctl may return. */
-static const int fz_errs[FZ_NKINDS][8] = {
-	[FZ_OPEN] = { EPERM, ENODEV, EBUSY, EMFILE, ENFILE, ENOMEM, ETIMEDOUT },
+static const int fz_errs[FZ_NKINDS][10] = {
+	/* ENOENT and EACCES: UVIRTIO_DEVICE_OPEN_REATTACH */
+	[FZ_OPEN] = { EPERM, ENODEV, EBUSY, EMFILE, ENFILE, ENOMEM, ETIMEDOUT,
+		      ENOENT, EACCES },
 	[FZ_MAP] = { EOVERFLOW, EPERM, ENOSPC, EEXIST, ENOMEM, EINTR,
 		     EOPNOTSUPP, ERANGE },
 	[FZ_UNMAP] = { ENOENT },
@@ -548,6 +554,8 @@ static const int fz_errs[FZ_NKINDS][8] = {
 	[FZ_RESET] = { EOPNOTSUPP, EAGAIN, ETIMEDOUT },
 	[FZ_REMOVE_EFD] = { EBADF },
 	[FZ_IOVA] = { EOPNOTSUPP, ENOMEM },
+	[FZ_KEEPALIVE] = { EOPNOTSUPP, EPERM, ENOENT },
+	[FZ_DMA_LIST] = { ENOMEM },
 	[FZ_MMAP] = { EINVAL, EPERM, ENOMEM, EOVERFLOW },
 	[FZ_PREAD] = { EINVAL },
 	[FZ_PWRITE] = { EINVAL, EPERM },
@@ -599,7 +607,7 @@ static bool fz_allowed(int kind, int e)
 	if (kind < FZ_NCMDS && (e == EFAULT || e == EINVAL || e == E2BIG ||
 				e == ENOTTY))
 		return true;
-	for (i = 0; i < 8 && fz_errs[kind][i]; i++)
+	for (i = 0; i < 10 && fz_errs[kind][i]; i++)
 		if (fz_errs[kind][i] == e)
 			return true;
 	return false;
@@ -1266,9 +1274,12 @@ static void *fz_thread_fn(void *arg)
 	return NULL;
 }
 
+#define KA_PARAM "/sys/module/uvirtio/parameters/keepalive_max_ms"
+
 FIXTURE(fuzz) {
 	struct fz *fz;
 	int restore_unsafe;
+	char ka_max[32];
 };
 
 FIXTURE_SETUP(fuzz)
@@ -1278,6 +1289,7 @@ FIXTURE_SETUP(fuzz)
 	struct fz *fz;
 
 	self->restore_unsafe = 0;
+	self->ka_max[0] = 0;
 	self->fz = fz = mmap(NULL, sizeof(*fz), PROT_READ | PROT_WRITE,
 			     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, fz);
@@ -1295,12 +1307,17 @@ FIXTURE_SETUP(fuzz)
 	/* The DMA success paths are the interesting ones. */
 	if (dma_enable(fz->bdf, &self->restore_unsafe, why, sizeof(why)))
 		TH_LOG("%s: fuzzing the refusals only", why);
+	/* A kept-alive device would be closed to the fuzzer for minutes. */
+	if (!uv_read_file(KA_PARAM, self->ka_max, sizeof(self->ka_max)))
+		uv_write_file(KA_PARAM, "100");
 }
 
 FIXTURE_TEARDOWN(fuzz)
 {
 	if (self->restore_unsafe)
 		uv_write_file(UNSAFE_PARAM, "0");
+	if (self->ka_max[0])
+		uv_write_file(KA_PARAM, self->ka_max);
 }
 
 TEST_F_TIMEOUT(fuzz, ioctl_mmap, 560)
