@@ -118,6 +118,7 @@ struct kmod {
 	struct kbar bar[6];
 	uint64_t cfg_off;
 	unsigned int nvec;
+	int irq_kind;		/* enum uvirtio_be_irq of the nvec vectors */
 	int *efd;
 	int remove_efd;		/* signalled by the module on removal */
 	bool mmio;		/* a virtio-mmio device: BAR 0 is its window */
@@ -361,7 +362,15 @@ static int k_irq_mask(void *priv, unsigned int vector, bool mask)
 
 static int k_num_vectors(void *priv)
 {
-	return (int)((struct kmod *)priv)->nvec;
+	struct kmod *k = priv;
+
+	/* the INTx line is vector 0 but no MSI-X vector */
+	return k->irq_kind == UVIRTIO_BE_IRQ_INTX ? 0 : (int)k->nvec;
+}
+
+static int k_irq_kind(void *priv)
+{
+	return ((struct kmod *)priv)->irq_kind;
 }
 
 static int k_reset(void *priv)
@@ -461,6 +470,7 @@ static const struct uvirtio_backend_ops kmod_ops = {
 	.iommu_mode = k_iommu_mode,
 	.close = k_close,
 	.remove_fd = k_remove_fd,
+	.irq_kind = k_irq_kind,
 };
 
 /* mmap a BAR, leaving the MSI-X range unmapped. */
@@ -497,11 +507,13 @@ static void map_bar(struct kmod *k, struct kbar *b)
 	b->map = base;
 }
 
-/* Enable the one wired interrupt of a virtio-mmio device: vector 0. */
-static int enable_wired(struct kmod *k)
+/*
+ * Enable the one line of a virtio-mmio device (UVIRTIO_IRQ_WIRED) or the
+ * INTx line of a PCI function without MSI-X (UVIRTIO_IRQ_INTX): vector 0.
+ */
+static int enable_line(struct kmod *k, uint32_t type)
 {
-	struct uvirtio_irq_enable en = { .size = sizeof(en),
-					 .type = UVIRTIO_IRQ_WIRED,
+	struct uvirtio_irq_enable en = { .size = sizeof(en), .type = type,
 					 .count = 1 };
 
 	k->efd = malloc(sizeof(int));
@@ -509,8 +521,11 @@ static int enable_wired(struct kmod *k)
 		return -ENOMEM;
 	k->efd[0] = -1;
 	/* Without it the library polls; not an error. */
-	if (!kioctl(k->fd, UVIRTIO_IRQ_ENABLE, &en))
+	if (!kioctl(k->fd, UVIRTIO_IRQ_ENABLE, &en)) {
 		k->nvec = 1;
+		k->irq_kind = type == UVIRTIO_IRQ_WIRED ? UVIRTIO_BE_IRQ_WIRED :
+							  UVIRTIO_BE_IRQ_INTX;
+	}
 	return 0;
 }
 
@@ -630,7 +645,14 @@ static int kmod_open(struct uvirtio_device_open *op, const char *ctl_path,
 			k->cfg_off = ri.offset;
 	}
 	if (k->mmio && (k->info.flags & UVIRTIO_DEVICE_INFO_WIRED_IRQ)) {
-		ret = enable_wired(k);
+		ret = enable_line(k, UVIRTIO_IRQ_WIRED);
+		if (ret)
+			goto err;
+	} else if (!k->mmio && !k->info.num_msix &&
+		   (ver.caps & UVIRTIO_CAP_INTX) &&
+		   (ver.caps & UVIRTIO_CAP_IRQ_MASK) &&
+		   (k->info.flags & UVIRTIO_DEVICE_INFO_INTX)) {
+		ret = enable_line(k, UVIRTIO_IRQ_INTX);
 		if (ret)
 			goto err;
 	} else if ((ver.caps & UVIRTIO_CAP_MSIX) && k->info.num_msix) {
@@ -646,8 +668,10 @@ static int kmod_open(struct uvirtio_device_open *op, const char *ctl_path,
 		for (i = 0; i < k->info.num_msix; i++)
 			k->efd[i] = -1;
 		/* Without MSI-X the library polls; not an error. */
-		if (!kioctl(k->fd, UVIRTIO_IRQ_ENABLE, &en))
+		if (!kioctl(k->fd, UVIRTIO_IRQ_ENABLE, &en)) {
 			k->nvec = k->info.num_msix;
+			k->irq_kind = UVIRTIO_BE_IRQ_MSIX;
+		}
 	}
 	ret = uvirtio_backend_new(&kmod_ops, k, bep);
 	if (ret)

@@ -258,12 +258,7 @@ UV_EXPORT int uvirtq_create(struct uvirtio_dev *dev, uint16_t index,
 	qs.size = vq->num;
 	qs.vector = VIRTIO_MSI_NO_VECTOR;
 	if (params->use_interrupts) {
-		ret = uv_dev_queue_vector(dev, index);
-		if (ret < 0)
-			goto err;
-		qs.vector = (uint16_t)ret;
-		ret = uvirtio_backend_irq_eventfd(vq->be, qs.vector,
-						  params->cpu);
+		ret = uv_dev_queue_irq(dev, index, params->cpu, &qs.vector);
 		if (ret < 0)
 			goto err;
 		vq->eventfd = ret;
