@@ -418,6 +418,8 @@ static int blk_info(struct blkctx *c)
 	printf("  size_max:      %u\n", i->size_max);
 	printf("  max transfer:  %" PRIu64 "\n", i->max_transfer);
 	printf("  queues:        %u\n", i->num_queues);
+	printf("  interrupts:    %s\n",
+	       uvirtio_dev_irq_mode_name(uvirtio_blk_irq_mode(c->blk)));
 	printf("  read-only:     %s\n", i->read_only ? "yes" : "no");
 	printf("  flush:         %s\n", i->flush ? "yes" : "no");
 	printf("  discard:       %s", i->discard ? "yes" : "no");
