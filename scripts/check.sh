@@ -30,6 +30,12 @@
 #   vm-mmio    virtio-mmio on QEMU microvm (scripts/guest/mmio-tests):
 #              version 2 and legacy version 1, on the debug kernel and on
 #              stock 6.1; taints: allow_unsafe_noiommu
+#   vm-irq     interrupts the way the device offers them: INTx only
+#              (vectors=0, modern and legacy ISR) and shared MSI-X vectors
+#              (num-queues=4, vectors=2) through vm_test and the CLI, and
+#              the virtio-console driver against host-side sockets
+#              (scripts/guest/irq-tests, scripts/console-host.py), one
+#              stock 6.1 VM without an IOMMU; taints: allow_unsafe_noiommu
 #   vm-vfio    libuvirtio's VFIO backend (vfio:BDF) without uvirtio.ko:
 #              vm_test, the CLI, busy and non-viable groups, a device
 #              without ACCESS_PLATFORM (scripts/guest/vfio-tests), on the
@@ -42,7 +48,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
 
-stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-vduse vm-contain vm-mmio vm-vfio harness}
+stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-vduse vm-contain vm-mmio vm-irq vm-vfio harness}
 log_dir=$UV_OUT/check
 mkdir -p "$log_dir"
 pass=0 fail=0 skip=0
@@ -434,6 +440,26 @@ if want vm-mmio; then
 	fi
 	vm_mmio_suite mmio-stock-v2 stock microvm
 	vm_mmio_suite mmio-stock-v1 stock microvm-legacy
+	stage_end
+fi
+
+# vm-irq: INTx and shared MSI-X vectors, and virtio-console, on the irq
+# device set (scripts/guest/irq-tests), one stock 6.1 VM without an IOMMU
+# (so the INTx device is transitional and its legacy ISR is driven too).
+if want vm-irq; then
+	stage_start vm-irq
+	out=$UV_OUT/vm/irq-stock-off
+	mkdir -p "$out"
+	if run_logged irq-build sh -c 'make tools && make vm-test'; then
+		run_logged irq-stock-off scripts/vm-run.sh -k stock -i off -d irq \
+			-t 600 -T 64 -o "$out" \
+			-a tools/build/uvirtio-static:uvirtio/bin/uvirtio \
+			-a "$UV_OUT/selftests/libuvirtio_vm_test:uvirtio/vm_test" \
+			-p scripts/guest/irq-tests >"$out.results" 2>&1
+		vm_report irq-stock-off "$out" $?
+	else
+		result irq-stock-off fail "the CLI or vm_test does not build"
+	fi
 	stage_end
 fi
 

@@ -24,7 +24,7 @@
 #                 only; the guest gets tsc_early_khz= (the host's TSC)
 #                 because TCG microvm hangs calibrating it otherwise, and
 #                 loads no virtio module (uvirtio must get the devices)
-#     -d SET      device set: std (default), demo, bench, contain, mmio
+#     -d SET      device set: std (default), demo, bench, contain, irq, mmio
 #                 (microvm: a virtio-blk-device on a 16 MiB file and a
 #                 virtio-rng-device; UVIRTIO_MMIO_VERSION=1 or 2), none.
 #                 contain: the DMA-containment variants (uvirtio_containment):
@@ -38,6 +38,11 @@
 #                            (bus 01, slots 1 and 2: one IOMMU group) with
 #                            the same flags as the std set's modern devices
 #                 The addresses reach the guest as UVIRTIO_CONTAIN_*.
+#                 irq: interrupts as the device offers them:
+#                   00:06.0  virtio-blk, vectors=0 (INTx only;
+#                            transitional without an IOMMU)
+#                   00:07.0  virtio-blk, num-queues=4, vectors=2 (shared)
+#                 (UVIRTIO_IRQ_INTX, UVIRTIO_IRQ_SHARED, UVIRTIO_VM_DEVICES)
 #     -m MEM      guest memory (default 1G)
 #     -L          kernel lockdown (integrity), raised after uvirtio.ko is
 #                 loaded and before the payload runs (UVIRTIO_LOCKDOWN=1).
@@ -280,6 +285,24 @@ contain)
 	       -e "UVIRTIO_CONTAIN_TRANSITIONAL=0000:00:08.0"
 	       -e "UVIRTIO_CONTAIN_LEGACY=0000:00:09.0"
 	       -e "UVIRTIO_CONTAIN_GROUP=0000:01:01.0 0000:01:02.0")
+	;;
+irq)
+	# Interrupts the way the device offers them (scripts/guest/irq-tests):
+	# no MSI-X (INTx only) and fewer vectors than queues + 1 (shared).
+	for i in 6 7; do
+		rm -f "$outdir/irq$i.img"
+		truncate -s 16M "$outdir/irq$i.img"
+		dev+=(-drive "if=none,id=irq$i,file=$outdir/irq$i.img,format=raw,cache=unsafe")
+	done
+	dev+=(-device "virtio-blk-pci,drive=irq6,addr=0x6,serial=uvintx6,vectors=0$t"
+	      -device "virtio-blk-pci,drive=irq7,addr=0x7,serial=uvshared7,num-queues=4,vectors=2$m")
+	if [ "$has_iommu" = 1 ]; then
+		intx="0000:00:06.0=blk,irq=intx,serial=uvintx6"
+	else
+		intx="0000:00:06.0=blk,legacy,irq=intx,serial=uvintx6"
+	fi
+	envs+=(-e "UVIRTIO_IRQ_INTX=0000:00:06.0" -e "UVIRTIO_IRQ_SHARED=0000:00:07.0"
+	       -e "UVIRTIO_VM_DEVICES=$intx 0000:00:07.0=blk,mq=4,irq=shared,serial=uvshared7")
 	;;
 mmio)
 	# Only on microvm; the platform device names depend on the order
