@@ -34,8 +34,10 @@
 #              (vectors=0, modern and legacy ISR) and shared MSI-X vectors
 #              (num-queues=4, vectors=2) through vm_test and the CLI, and
 #              the virtio-console driver against host-side sockets
-#              (scripts/guest/irq-tests, scripts/console-host.py), one
-#              stock 6.1 VM without an IOMMU; taints: allow_unsafe_noiommu
+#              (scripts/guest/irq-tests, scripts/console-host.py): a
+#              stock 6.1 VM without an IOMMU (transitional devices, legacy
+#              ISR too; taints: allow_unsafe_noiommu) and one with
+#              intel-iommu, where the INTx device also runs through VFIO
 #   vm-vfio    libuvirtio's VFIO backend (vfio:BDF) without uvirtio.ko:
 #              vm_test, the CLI, busy and non-viable groups, a device
 #              without ACCESS_PLATFORM (scripts/guest/vfio-tests), on the
@@ -448,17 +450,22 @@ fi
 # (so the INTx device is transitional and its legacy ISR is driven too).
 if want vm-irq; then
 	stage_start vm-irq
-	out=$UV_OUT/vm/irq-stock-off
-	mkdir -p "$out"
 	if run_logged irq-build sh -c 'make tools && make vm-test'; then
-		run_logged irq-stock-off scripts/vm-run.sh -k stock -i off -d irq \
-			-t 600 -T 64 -o "$out" \
-			-a tools/build/uvirtio-static:uvirtio/bin/uvirtio \
-			-a "$UV_OUT/selftests/libuvirtio_vm_test:uvirtio/vm_test" \
-			-p scripts/guest/irq-tests >"$out.results" 2>&1
-		vm_report irq-stock-off "$out" $?
+		# off: transitional INTx device (modern and legacy ISR), taints
+		# with allow_unsafe_noiommu; on: intel-iommu, and the INTx
+		# device through VFIO as well
+		for io in off on; do
+			out=$UV_OUT/vm/irq-stock-$io
+			mkdir -p "$out"
+			run_logged irq-stock-$io scripts/vm-run.sh -k stock -i $io -d irq \
+				-t 600 -T 64 -o "$out" -l "vfio_pci vfio_iommu_type1" \
+				-a tools/build/uvirtio-static:uvirtio/bin/uvirtio \
+				-a "$UV_OUT/selftests/libuvirtio_vm_test:uvirtio/vm_test" \
+				-p scripts/guest/irq-tests >"$out.results" 2>&1
+			vm_report irq-stock-$io "$out" $?
+		done
 	else
-		result irq-stock-off fail "the CLI or vm_test does not build"
+		result vm-irq fail "the CLI or vm_test does not build"
 	fi
 	stage_end
 fi
