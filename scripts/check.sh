@@ -146,6 +146,8 @@ if want host; then
 	count_line mmio mmio-unit make --no-print-directory -C userlib \
 		test-mmio
 	count_line vfio vfio-unit make --no-print-directory -C userlib test-vfio
+	count_line console console-unit make --no-print-directory -C userlib \
+		test-console
 	count_line cli cli-test tools/test-cli.sh
 	# the fio ioengine under Debian's fio, against qemu-storage-daemon
 	if run_logged build-fio-engine make fio; then
