@@ -156,11 +156,13 @@ int cmd_console(int argc, char **argv)
 		goto out;
 	cp.port = (uint32_t)port;
 	ret = uvirtio_console_open(be, &cp, &con);
+	if (ret == -ENXIO) {
+		cli_err("%s: no console port %" PRIu64, bdf, port);
+		rc = RC_NOTFOUND;
+		goto out;
+	}
 	if (ret) {
-		if (ret == -ENODEV || ret == -ETIMEDOUT)
-			cli_err("%s: no console port %" PRIu64, bdf, port);
-		rc = ret == -ENODEV || ret == -ETIMEDOUT ? RC_NOTFOUND :
-			cli_open_err(ret, bdf, "console");
+		rc = cli_open_err(ret, bdf, "console");
 		goto out;
 	}
 	if (verbose)

@@ -92,6 +92,14 @@ expect_rc "unbind bad BDF" 2 -- unbind 00:20.0
 expect_rc "info without BDF" 2 -- info
 expect_rc "info bad BDF" 2 -- info 0000:00:00.8
 expect_rc "rng bad count" 2 -- rng 00:05.0 -n 0
+expect_rc "console without DEVICE" 2 -- console
+expect_rc "console bad --port" 2 -- console 00:08.0 --port x
+expect_err "console bad --port names it" "bad --port 'x'"
+expect_rc "console bad --idle" 2 -- console 00:08.0 --idle -1
+expect_err "console bad --idle names it" "bad --idle '-1'"
+expect_rc "console two devices" 2 -- console 00:08.0 00:09.0
+expect_rc "console --help" 0 -- console --help
+expect_out "console --help says what EOF does" 'after EOF on input'
 expect_rc "rng bad count suffix" 2 -- rng 00:05.0 -n 12X
 expect_rc "blk no op" 2 -- blk 00:02.0
 expect_rc "blk unknown op" 2 -- blk 00:02.0 erase
@@ -431,6 +439,8 @@ expect_rc "blk write -i a missing file" 7 UVIRTIO_FAKE=blk -- blk 00:02.0 write 
 expect_err "blk write -i message" '/nonexistent/f: No such file or directory'
 expect_rc "blk write -i a directory" 7 UVIRTIO_FAKE=blk -- blk 00:02.0 write 0 -i /
 expect_rc "rng -t 0" 2 UVIRTIO_FAKE=rng -- rng 00:03.0 -t 0
+expect_rc "console on a blk device" 1 UVIRTIO_FAKE=blk -- console 00:02.0
+expect_err "console on a blk device says so" 'not a usable virtio console device'
 expect_rc "fake rng -o file" 0 UVIRTIO_FAKE=rng -- rng 00:03.0 -n 100 -o "$tmp/rng.bin"
 if [ "$(wc -c <"$tmp/rng.bin")" = 100 ]; then ok "rng -o wrote 100 bytes"; else nok "rng -o size $(wc -c <"$tmp/rng.bin")"; fi
 expect_rc "fake rng hexdump of 40 bytes" 0 UVIRTIO_FAKE=rng -- rng 00:03.0 -n 40

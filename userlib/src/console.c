@@ -484,7 +484,7 @@ static int handshake(struct uvirtio_console *con, int timeout_ms)
 	while (!ret && !con->added) {
 		ret = con_wait(con, deadline);
 		if (ret == -ETIMEDOUT)
-			return -ENODEV;
+			return -ENXIO;	/* the device never added the port */
 	}
 	if (ret)
 		return ret;
@@ -559,7 +559,7 @@ UV_EXPORT int uvirtio_console_open(struct uvirtio_backend *be,
 		con->max_ports = mp;
 	}
 	if (con->port >= con->max_ports) {
-		ret = -ENODEV;
+		ret = -ENXIO;
 		goto err_failed;
 	}
 	rxq = con->port ? (uint16_t)(2 + 2 * con->port) : 0;
@@ -568,7 +568,7 @@ UV_EXPORT int uvirtio_console_open(struct uvirtio_backend *be,
 	if (con->multiport && nq < 4)
 		nq = 4;		/* the control queues are 2 and 3 */
 	if ((int)nq > uvirtio_dev_num_queues(con->dev)) {
-		ret = -ENODEV;
+		ret = -ENXIO;	/* the port's queues are not there */
 		goto err_failed;
 	}
 	ret = uvirtio_dev_set_irq_queues(con->dev, nq);

@@ -441,7 +441,7 @@ static int t_console_single(void)
 	char buf[64] = { 0 };
 
 	CHECK(m);
-	CHECK_EQ(con_open(m, 1, &be, &con), -ENODEV);	/* port 0 only */
+	CHECK_EQ(con_open(m, 1, &be, &con), -ENXIO);	/* port 0 only */
 	CHECK_EQ(con_open(m, 0, &be, &con), 0);
 	CHECK(!uvirtio_console_multiport(con));
 	CHECK(uvirtio_console_is_console(con));
@@ -591,9 +591,9 @@ static int t_console_bad_device(void)
 	/* a port the device never adds */
 	m->hostile = false;
 	m->nports = 1;
-	CHECK_EQ(con_open(m, 1, &be, &con), -ENODEV);
+	CHECK_EQ(con_open(m, 1, &be, &con), -ENXIO);
 	/* beyond max_nr_ports */
-	CHECK_EQ(con_open(m, 4, &be, &con), -ENODEV);
+	CHECK_EQ(con_open(m, 4, &be, &con), -ENXIO);
 	/* max_nr_ports 0 */
 	m->cfg.max_nr_ports = 0;
 	CHECK_EQ(con_open(m, 0, &be, &con), -EIO);

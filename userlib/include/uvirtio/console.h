@@ -67,8 +67,10 @@ struct uvirtio_console_params {
  * With MULTIPORT, returns once the device added @port and acknowledged
  * the driver's PORT_READY and PORT_OPEN; the port's name and host state
  * are known then if the device sent them.
- * Return: 0; -ENODEV if @port does not exist (or never was added within
- * the timeout: -ETIMEDOUT), -ENOMEM, -EIO, or another negative errno.
+ * Return: 0; -ENXIO if @port does not exist (beyond max_nr_ports, no
+ * queues for it, or the device did not add it within the timeout);
+ * -ENODEV if the device is no virtio-console; -ENOMEM, -EIO (a broken
+ * config or device), or another negative errno.
  */
 int uvirtio_console_open(struct uvirtio_backend *be,
 			 const struct uvirtio_console_params *params,
