@@ -37,7 +37,9 @@
 #              (scripts/guest/irq-tests, scripts/console-host.py): a
 #              stock 6.1 VM without an IOMMU (transitional devices, legacy
 #              ISR too; taints: allow_unsafe_noiommu) and one with
-#              intel-iommu, where the INTx device also runs through VFIO
+#              intel-iommu, where the INTx device also runs through VFIO;
+#              plus one on the debug kernel when it is built (lockdep,
+#              KASAN; and MSI-X made to fail: the fallback to INTx)
 #   vm-vfio    libuvirtio's VFIO backend (vfio:BDF) without uvirtio.ko:
 #              vm_test, the CLI, busy and non-viable groups, a device
 #              without ACCESS_PLATFORM (scripts/guest/vfio-tests), on the
@@ -466,6 +468,20 @@ if want vm-irq; then
 				-p scripts/guest/irq-tests >"$out.results" 2>&1
 			vm_report irq-stock-$io "$out" $?
 		done
+		# lockdep, KASAN, kmemleak on the INTx path, and the fallback
+		# from MSI-X vectors that cannot be had (fail_function)
+		if scripts/build-kernel.sh --path >/dev/null 2>&1; then
+			out=$UV_OUT/vm/irq-debug-off
+			mkdir -p "$out"
+			run_logged irq-debug-off scripts/vm-run.sh -k debug -i off -d irq \
+				-t 1200 -T 64 -o "$out" \
+				-a tools/build/uvirtio-static:uvirtio/bin/uvirtio \
+				-a "$UV_OUT/selftests/libuvirtio_vm_test:uvirtio/vm_test" \
+				-p scripts/guest/irq-tests >"$out.results" 2>&1
+			vm_report irq-debug-off "$out" $?
+		else
+			result irq-debug-off skip "the debug kernel is not built"
+		fi
 	else
 		result vm-irq fail "the CLI or vm_test does not build"
 	fi

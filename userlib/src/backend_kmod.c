@@ -648,13 +648,6 @@ static int kmod_open(struct uvirtio_device_open *op, const char *ctl_path,
 		ret = enable_line(k, UVIRTIO_IRQ_WIRED);
 		if (ret)
 			goto err;
-	} else if (!k->mmio && !k->info.num_msix &&
-		   (ver.caps & UVIRTIO_CAP_INTX) &&
-		   (ver.caps & UVIRTIO_CAP_IRQ_MASK) &&
-		   (k->info.flags & UVIRTIO_DEVICE_INFO_INTX)) {
-		ret = enable_line(k, UVIRTIO_IRQ_INTX);
-		if (ret)
-			goto err;
 	} else if ((ver.caps & UVIRTIO_CAP_MSIX) && k->info.num_msix) {
 		struct uvirtio_irq_enable en = { .size = sizeof(en),
 						 .type = UVIRTIO_IRQ_MSIX,
@@ -667,11 +660,22 @@ static int kmod_open(struct uvirtio_device_open *op, const char *ctl_path,
 		}
 		for (i = 0; i < k->info.num_msix; i++)
 			k->efd[i] = -1;
-		/* Without MSI-X the library polls; not an error. */
+		/* Without MSI-X, INTx below or polling; not an error. */
 		if (!kioctl(k->fd, UVIRTIO_IRQ_ENABLE, &en)) {
 			k->nvec = k->info.num_msix;
 			k->irq_kind = UVIRTIO_BE_IRQ_MSIX;
+		} else {
+			free(k->efd);
+			k->efd = NULL;
 		}
+	}
+	/* No MSI-X (or its vectors could not be had): the INTx line. */
+	if (!k->mmio && !k->nvec && (ver.caps & UVIRTIO_CAP_INTX) &&
+	    (ver.caps & UVIRTIO_CAP_IRQ_MASK) &&
+	    (k->info.flags & UVIRTIO_DEVICE_INFO_INTX)) {
+		ret = enable_line(k, UVIRTIO_IRQ_INTX);
+		if (ret)
+			goto err;
 	}
 	ret = uvirtio_backend_new(&kmod_ops, k, bep);
 	if (ret)
