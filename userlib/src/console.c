@@ -169,6 +169,10 @@ static int ctl_handle(struct uvirtio_console *con, const uint8_t *p,
 		nlen = UV_MIN(len - CTL_HDR, (uint32_t)NAME_MAX_LEN);
 		memcpy(con->name, p + CTL_HDR, nlen);
 		con->name[nlen] = '\0';
+		/* the host chose it: printable ASCII only, up to a NUL */
+		for (uint32_t k = 0; k < nlen && con->name[k]; k++)
+			if (con->name[k] < 0x20 || con->name[k] > 0x7e)
+				con->name[k] = '?';
 		return 0;
 	case VIRTIO_CONSOLE_RESIZE:
 		return 0;

@@ -65,6 +65,7 @@ struct fake_con {
 	bool host_open;			/* PORT_OPEN 1 after PORT_READY */
 	bool hostile;			/* bad control messages first */
 	uint32_t rx_len_lie;		/* report this used length on rx */
+	const char *name1;		/* port 1's name (NULL: org.test.0) */
 	/* what the driver did */
 	unsigned int device_ready, port_ready[4], guest_open[4];
 	unsigned int guest_closed[4];
@@ -173,7 +174,8 @@ static void fc_port_ready(struct fake_con *m, uint32_t id)
 	if (id == 0)
 		fc_ctl(m, 0, VIRTIO_CONSOLE_CONSOLE_PORT, 1, NULL);
 	if (id == 1)
-		fc_ctl(m, 1, VIRTIO_CONSOLE_PORT_NAME, 0, "org.test.0");
+		fc_ctl(m, 1, VIRTIO_CONSOLE_PORT_NAME, 0,
+		       m->name1 ? m->name1 : "org.test.0");
 	if (m->host_open)
 		fc_ctl(m, id, VIRTIO_CONSOLE_PORT_OPEN, 1, NULL);
 }
@@ -594,11 +596,21 @@ static int t_console_bad_device(void)
 	CHECK_EQ(con_open(m, 1, &be, &con), -ENXIO);
 	/* beyond max_nr_ports */
 	CHECK_EQ(con_open(m, 4, &be, &con), -ENXIO);
-	/* max_nr_ports 0 */
+	/* max_nr_ports 0, or more than queue indices can name */
 	m->cfg.max_nr_ports = 0;
+	CHECK_EQ(con_open(m, 0, &be, &con), -EIO);
+	m->cfg.max_nr_ports = 0x8000;
 	CHECK_EQ(con_open(m, 0, &be, &con), -EIO);
 	m->cfg.max_nr_ports = 4;
 	m->nports = 2;
+
+	/* a name with control characters is not passed on as it is */
+	m->name1 = "org\033[2Jx\001";
+	CHECK_EQ(con_open(m, 1, &be, &con), 0);
+	CHECK(!strcmp(uvirtio_console_port_name(con), "org?[2Jx?"));
+	uvirtio_console_close(con);
+	uvirtio_backend_close(be);
+	m->name1 = NULL;
 
 	/* a used length beyond the buffer the driver posted */
 	CHECK_EQ(con_open(m, 1, &be, &con), 0);

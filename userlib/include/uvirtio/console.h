@@ -97,6 +97,8 @@ uint32_t uvirtio_console_port(const struct uvirtio_console *con);
 /**
  * uvirtio_console_port_name() - the name the device gave the port.
  * @con: device.
+ * The device's bytes up to the first NUL (at most 248), with every byte
+ * that is not printable ASCII replaced by '?'.
  * Return: the name (PORT_NAME), or "" when it has none.
  */
 const char *uvirtio_console_port_name(const struct uvirtio_console *con);
