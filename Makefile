@@ -152,7 +152,8 @@ help:
 	@echo '                   and the fio engine against qemu-storage-daemon on the'
 	@echo '                   host, the Debian packages (lintian, DKMS, install,'
 	@echo '                   purge), vhost-vdpa (vdpa_sim, VDUSE), virtio-mmio'
-	@echo '                   (microvm) and VFIO in VMs'
+	@echo '                   (microvm), INTx/shared-vector interrupts and'
+	@echo '                   virtio-console (vm-irq) and VFIO in VMs'
 	@echo
 	@echo 'Building:'
 	@echo '  make [all]       library and tools'

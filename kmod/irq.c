@@ -285,7 +285,6 @@ static int uvirtio_irq_setup(struct uvirtio_device *udev, u32 type, u32 count)
 		handler = uvirtio_wired_handler;
 		irqflags = IRQF_SHARED;
 	} else {
-		pci_intx(pdev, 1);
 		handler = uvirtio_intx_handler;
 		irqflags = IRQF_SHARED;
 	}
@@ -303,6 +302,20 @@ static int uvirtio_irq_setup(struct uvirtio_device *udev, u32 type, u32 count)
 		if (ret)
 			goto err_teardown;
 		v->requested = true;
+	}
+	/*
+	 * INTx goes on only once its handler is in place: a device that
+	 * still asserts the line must find it, or a shared line storms.  If
+	 * the handler already took a pending interrupt (another device woke
+	 * it), the line stays masked until user space unmasks it.
+	 */
+	if (type == UVIRTIO_IRQ_INTX) {
+		struct uvirtio_vector *v = &udev->vectors[0];
+
+		spin_lock_irq(&v->lock);
+		if (!v->masked)
+			pci_intx(pdev, 1);
+		spin_unlock_irq(&v->lock);
 	}
 	return 0;
 

@@ -30,6 +30,16 @@
 #   vm-mmio    virtio-mmio on QEMU microvm (scripts/guest/mmio-tests):
 #              version 2 and legacy version 1, on the debug kernel and on
 #              stock 6.1; taints: allow_unsafe_noiommu
+#   vm-irq     interrupts the way the device offers them: INTx only
+#              (vectors=0, modern and legacy ISR) and shared MSI-X vectors
+#              (num-queues=4, vectors=2) through vm_test and the CLI, and
+#              the virtio-console driver against host-side sockets
+#              (scripts/guest/irq-tests, scripts/console-host.py): a
+#              stock 6.1 VM without an IOMMU (transitional devices, legacy
+#              ISR too; taints: allow_unsafe_noiommu) and one with
+#              intel-iommu, where the INTx device also runs through VFIO;
+#              plus one on the debug kernel when it is built (lockdep,
+#              KASAN; and MSI-X made to fail: the fallback to INTx)
 #   vm-vfio    libuvirtio's VFIO backend (vfio:BDF) without uvirtio.ko:
 #              vm_test, the CLI, busy and non-viable groups, a device
 #              without ACCESS_PLATFORM (scripts/guest/vfio-tests), on the
@@ -42,7 +52,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
 
-stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-vduse vm-contain vm-mmio vm-vfio harness}
+stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-vduse vm-contain vm-mmio vm-irq vm-vfio harness}
 log_dir=$UV_OUT/check
 mkdir -p "$log_dir"
 pass=0 fail=0 skip=0
@@ -138,6 +148,8 @@ if want host; then
 	count_line mmio mmio-unit make --no-print-directory -C userlib \
 		test-mmio
 	count_line vfio vfio-unit make --no-print-directory -C userlib test-vfio
+	count_line console console-unit make --no-print-directory -C userlib \
+		test-console
 	count_line cli cli-test tools/test-cli.sh
 	# the fio ioengine under Debian's fio, against qemu-storage-daemon
 	if run_logged build-fio-engine make fio; then
@@ -438,6 +450,45 @@ if want vm-mmio; then
 	fi
 	vm_mmio_suite mmio-stock-v2 stock microvm
 	vm_mmio_suite mmio-stock-v1 stock microvm-legacy
+	stage_end
+fi
+
+# vm-irq: INTx and shared MSI-X vectors, and virtio-console, on the irq
+# device set (scripts/guest/irq-tests), one stock 6.1 VM without an IOMMU
+# (so the INTx device is transitional and its legacy ISR is driven too).
+if want vm-irq; then
+	stage_start vm-irq
+	if run_logged irq-build sh -c 'make tools && make vm-test'; then
+		# off: transitional INTx device (modern and legacy ISR), taints
+		# with allow_unsafe_noiommu; on: intel-iommu, and the INTx
+		# device through VFIO as well
+		for io in off on; do
+			out=$UV_OUT/vm/irq-stock-$io
+			mkdir -p "$out"
+			run_logged irq-stock-$io scripts/vm-run.sh -k stock -i $io -d irq \
+				-t 600 -T 64 -o "$out" -l "vfio_pci vfio_iommu_type1" \
+				-a tools/build/uvirtio-static:uvirtio/bin/uvirtio \
+				-a "$UV_OUT/selftests/libuvirtio_vm_test:uvirtio/vm_test" \
+				-p scripts/guest/irq-tests >"$out.results" 2>&1
+			vm_report irq-stock-$io "$out" $?
+		done
+		# lockdep, KASAN, kmemleak on the INTx path, and the fallback
+		# from MSI-X vectors that cannot be had (fail_function)
+		if scripts/build-kernel.sh --path >/dev/null 2>&1; then
+			out=$UV_OUT/vm/irq-debug-off
+			mkdir -p "$out"
+			run_logged irq-debug-off scripts/vm-run.sh -k debug -i off -d irq \
+				-t 1200 -T 64 -o "$out" \
+				-a tools/build/uvirtio-static:uvirtio/bin/uvirtio \
+				-a "$UV_OUT/selftests/libuvirtio_vm_test:uvirtio/vm_test" \
+				-p scripts/guest/irq-tests >"$out.results" 2>&1
+			vm_report irq-debug-off "$out" $?
+		else
+			result irq-debug-off skip "the debug kernel is not built"
+		fi
+	else
+		result vm-irq fail "the CLI or vm_test does not build"
+	fi
 	stage_end
 fi
 

@@ -24,7 +24,7 @@
 #                 only; the guest gets tsc_early_khz= (the host's TSC)
 #                 because TCG microvm hangs calibrating it otherwise, and
 #                 loads no virtio module (uvirtio must get the devices)
-#     -d SET      device set: std (default), demo, bench, contain, mmio
+#     -d SET      device set: std (default), demo, bench, contain, irq, mmio
 #                 (microvm: a virtio-blk-device on a 16 MiB file and a
 #                 virtio-rng-device; UVIRTIO_MMIO_VERSION=1 or 2), none.
 #                 contain: the DMA-containment variants (uvirtio_containment):
@@ -38,6 +38,19 @@
 #                            (bus 01, slots 1 and 2: one IOMMU group) with
 #                            the same flags as the std set's modern devices
 #                 The addresses reach the guest as UVIRTIO_CONTAIN_*.
+#                 irq: interrupts as the device offers them:
+#                   00:06.0  virtio-blk, vectors=0 (INTx only;
+#                            transitional without an IOMMU)
+#                   00:07.0  virtio-blk, num-queues=4, vectors=2 (shared)
+#                   00:08.0  virtio-serial, max_ports=1 (no MULTIPORT):
+#                            a virtconsole on a host socket
+#                   00:09.0  virtio-serial (MULTIPORT): a virtconsole
+#                            (port 0) and virtserialport org.test.0
+#                            (port 1), each on a host socket
+#                 (UVIRTIO_IRQ_INTX, UVIRTIO_IRQ_SHARED, UVIRTIO_VM_DEVICES,
+#                 UVIRTIO_CONSOLE_PORTS); scripts/console-host.py runs
+#                 beside QEMU, checks the bytes of every port both ways,
+#                 and its verdict is part of the run's
 #     -m MEM      guest memory (default 1G)
 #     -L          kernel lockdown (integrity), raised after uvirtio.ko is
 #                 loaded and before the payload runs (UVIRTIO_LOCKDOWN=1).
@@ -281,6 +294,44 @@ contain)
 	       -e "UVIRTIO_CONTAIN_LEGACY=0000:00:09.0"
 	       -e "UVIRTIO_CONTAIN_GROUP=0000:01:01.0 0000:01:02.0")
 	;;
+irq)
+	# Interrupts the way the device offers them (scripts/guest/irq-tests):
+	# no MSI-X (INTx only) and fewer vectors than queues + 1 (shared).
+	for i in 6 7; do
+		rm -f "$outdir/irq$i.img"
+		truncate -s 16M "$outdir/irq$i.img"
+		dev+=(-drive "if=none,id=irq$i,file=$outdir/irq$i.img,format=raw,cache=unsafe")
+	done
+	dev+=(-device "virtio-blk-pci,drive=irq6,addr=0x6,serial=uvintx6,vectors=0$t"
+	      -device "virtio-blk-pci,drive=irq7,addr=0x7,serial=uvshared7,num-queues=4,vectors=2$m")
+	if [ "$has_iommu" = 1 ]; then
+		intx="0000:00:06.0=blk,irq=intx,serial=uvintx6"
+	else
+		intx="0000:00:06.0=blk,legacy,irq=intx,serial=uvintx6"
+	fi
+	envs+=(-e "UVIRTIO_IRQ_INTX=0000:00:06.0" -e "UVIRTIO_IRQ_SHARED=0000:00:07.0"
+	       -e "UVIRTIO_VM_DEVICES=$intx 0000:00:07.0=blk,mq=4,irq=shared,serial=uvshared7")
+	# virtio-console: a single-port device (no MULTIPORT) and a
+	# multiport one with a console and a named port, each port on a
+	# host unix socket that scripts/console-host.py talks to.
+	consocks=()
+	for i in 0 1 2; do
+		rm -f "$outdir/con$i.sock"
+		consocks+=("$outdir/con$i.sock")
+		dev+=(-chardev "socket,id=con$i,path=$outdir/con$i.sock,server=on,wait=off")
+	done
+	dev+=(-device "virtio-serial-pci,id=ser8,addr=0x8,max_ports=1$m"
+	      -device "virtconsole,chardev=con0,bus=ser8.0,nr=0"
+	      -device "virtio-serial-pci,id=ser9,addr=0x9$m"
+	      -device "virtconsole,chardev=con1,bus=ser9.0,nr=0"
+	      -device "virtserialport,chardev=con2,bus=ser9.0,nr=1,name=org.test.0")
+	# "BDF:PORT:NAME:N1:N2:N3" per socket, in the helper's order
+	mapfile -t szs < <(python3 "$UV_TOP/scripts/console-host.py" \
+		--print-sizes --sock 0 --sock 1 --sock 2 | tr ' ' :)
+	conports="0000:00:08.0:0:-:${szs[0]} 0000:00:09.0:0:-:${szs[1]}"
+	conports+=" 0000:00:09.0:1:org.test.0:${szs[2]}"
+	envs+=(-e "UVIRTIO_CONSOLE_PORTS=$conports")
+	;;
 mmio)
 	# Only on microvm; the platform device names depend on the order
 	# QEMU fills its transports in, so the guest finds them by type.
@@ -358,7 +409,7 @@ fi
 	-e "UVIRTIO_MODPARAMS=$modparams" "${pl[@]}"
 
 rm -f "$outdir"/console.log "$outdir"/results.log "$outdir"/qmp.sock \
-	"$outdir"/hotplug.log "$outdir"/hotplug.err
+	"$outdir"/hotplug.log "$outdir"/hotplug.err "$outdir"/console-host.log
 if [ "$machine" = q35 ]; then
 	mach=(-machine q35 -bios /usr/share/qemu/qboot.rom
 	      -serial "file:$outdir/console.log"
@@ -386,6 +437,13 @@ if [ "$verbose" = 1 ]; then
 	tail -n +1 -F "$outdir/console.log" >&2 2>/dev/null &
 	tailpid=$!
 fi
+conpid=
+if [ "$devset" = irq ]; then
+	python3 "$UV_TOP/scripts/console-host.py" --log "$outdir/console-host.log" \
+		--timeout "$timeout" $(printf -- '--sock %s ' "${consocks[@]}") \
+		2>"$outdir/console-host.err" &
+	conpid=$!
+fi
 hppid=
 if [ "$hotplug" = 1 ]; then
 	python3 "$UV_TOP/scripts/hotplug-host.py" --qmp "$outdir/qmp.sock" \
@@ -408,6 +466,18 @@ if [ -n "$hppid" ]; then
 	kill "$hppid" 2>/dev/null
 	wait "$hppid"
 	hprc=$?
+fi
+conrc=0
+if [ -n "$conpid" ]; then
+	# done once every stream arrived; a guest that died must not keep
+	# it waiting for the whole time-out
+	for _ in $(seq 50); do
+		kill -0 "$conpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$conpid" 2>/dev/null
+	wait "$conpid"
+	conrc=$?
 fi
 set -e
 [ -z "$tailpid" ] || kill "$tailpid" 2>/dev/null || true
@@ -435,6 +505,15 @@ if [ -n "$hppid" ]; then
 	if [ "$hprc" != 0 ]; then
 		hpwhy=$(grep FAIL "$outdir/hotplug.log" 2>/dev/null | head -n 5 || true)
 		bad+=("hot-plug host side failed (rc $hprc)${hpwhy:+: $hpwhy}")
+	fi
+fi
+
+if [ -n "$conpid" ]; then
+	cat "$outdir/console-host.err" >&2
+	sed 's/^/console-host: /' "$outdir/console-host.log" 2>/dev/null || true
+	if [ "$conrc" != 0 ]; then
+		cwhy=$(grep FAIL "$outdir/console-host.log" 2>/dev/null | head -n 3 || true)
+		bad+=("console host side failed (rc $conrc)${cwhy:+: $cwhy}")
 	fi
 fi
 

@@ -138,6 +138,7 @@ struct bench_result {
 	uint64_t bounced;	/* bytes through the bounce pool */
 	unsigned int qd_max;	/* most requests in flight at once */
 	long long irqs;		/* -1: unknown */
+	const char *irq_mode;	/* uvirtio_dev_irq_mode_name() of the queue */
 };
 
 static void print_result(const struct bench_opts *o, const char *bdf,
@@ -163,28 +164,30 @@ static void print_result(const struct bench_opts *o, const char *bdf,
 		       "\"secs\": %.3f, \"ios\": %" PRIu64 ", \"iops\": %.0f, "
 		       "\"mib_per_s\": %.2f, \"latency_us\": {\"p50\": %.1f, "
 		       "\"p99\": %.1f, \"max\": %.1f}, \"doorbells_per_io\": %.4f, "
-		       "\"bounced_bytes\": %" PRIu64 ", \"interrupts_per_io\": ",
+		       "\"bounced_bytes\": %" PRIu64 ", \"irq_mode\": \"%s\", "
+		       "\"interrupts_per_io\": ",
 		       rw, o->bs, o->qd, o->poll ? "true" : "false", r->qd_max, secs,
 		       r->ios, iops, mibs, r->p50 / 1000.0, r->p99 / 1000.0,
-		       r->max / 1000.0, db, r->bounced);
+		       r->max / 1000.0, db, r->bounced, r->irq_mode);
 		if (irq >= 0)
 			printf("%.4f}\n", irq);
 		else
 			printf("null}\n");
 		return;
 	}
-	printf("%s: %s bs=%u qd=%u%s, %.3f s\n", bdf, rw, o->bs, o->qd,
-	       o->poll ? " (polling)" : "", secs);
+	printf("%s: %s bs=%u qd=%u, interrupts %s, %.3f s\n", bdf, rw, o->bs,
+	       o->qd, r->irq_mode, secs);
 	printf("  ios:        %" PRIu64 "\n", r->ios);
 	printf("  iops:       %.0f\n", iops);
 	printf("  bandwidth:  %.2f MiB/s\n", mibs);
 	printf("  latency:    p50 %.1f us, p99 %.1f us, max %.1f us\n",
 	       r->p50 / 1000.0, r->p99 / 1000.0, r->max / 1000.0);
 	printf("  doorbells:  %.4f per request\n", db);
-	if (irq >= 0)
-		printf("  interrupts: %.4f per request\n", irq);
-	else if (o->poll)
+	if (!strcmp(r->irq_mode, "poll"))
 		printf("  interrupts: none (polling)\n");
+	else if (irq >= 0)
+		printf("  interrupts: %.4f per request (%s)\n", irq,
+		       r->irq_mode);
 	printf("  bounced:    %" PRIu64 " bytes\n", r->bounced);
 	printf("result uvirtio bench %s bs=%u qd=%u ios=%" PRIu64
 	       " secs=%.3f iops=%.0f mib_s=%.2f p50_us=%.1f p99_us=%.1f"
@@ -193,7 +196,7 @@ static void print_result(const struct bench_opts *o, const char *bdf,
 	       db);
 	if (irq >= 0)
 		printf(" irq_per_io=%.4f", irq);
-	printf(" bounced=%" PRIu64, r->bounced);
+	printf(" bounced=%" PRIu64 " irq_mode=%s", r->bounced, r->irq_mode);
 	printf("\n");
 }
 
@@ -240,6 +243,7 @@ static int run(const struct bench_opts *o)
 		goto out;
 	}
 	uvirtio_blk_get_info(blk, &info);
+	r.irq_mode = uvirtio_dev_irq_mode_name(uvirtio_blk_irq_mode(blk));
 	rc = RC_USAGE;
 	if (info.blk_size && o->bs % info.blk_size) {
 		cli_err("%s: block size %u is not a multiple of the device's logical block size (%u)",

@@ -120,5 +120,6 @@ int cmd_blk(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_vdpa(int argc, char **argv);
+int cmd_console(int argc, char **argv);
 
 #endif /* UVIRTIO_CLI_H */

@@ -570,12 +570,14 @@ static int info_devstr(const char *arg, uint32_t type, bool json)
 	if (json) {
 		printf("{\n  \"device\": \"%s\",\n  \"transport\": \"%s\",\n"
 		       "  \"virtio_id\": %u,\n  \"queues\": %d,\n"
-		       "  \"vectors\": %u,\n  \"config_len\": %u,\n"
+		       "  \"vectors\": %u,\n  \"irq_mode\": \"%s\",\n"
+		       "  \"config_len\": %u,\n"
 		       "  \"features_negotiated\": \"0x%016" PRIx64 "\"",
 		       name, uvirtio_dev_transport_name(dev),
 		       uvirtio_dev_device_type(dev),
 		       uvirtio_dev_num_queues(dev),
 		       uvirtio_dev_num_vectors(dev),
+		       uvirtio_dev_irq_mode_name(uvirtio_dev_irq_mode(dev)),
 		       uvirtio_dev_config_len(dev), uvirtio_dev_features(dev));
 		if (pf)
 			printf(",\n  \"vhost_user_protocol_features\": \"0x%"
@@ -587,6 +589,8 @@ static int info_devstr(const char *arg, uint32_t type, bool json)
 		       uvirtio_dev_transport_name(dev));
 		printf("  queues:        %d\n", uvirtio_dev_num_queues(dev));
 		printf("  vectors:       %u\n", uvirtio_dev_num_vectors(dev));
+		printf("  interrupts:    %s (every queue)\n",
+		       uvirtio_dev_irq_mode_name(uvirtio_dev_irq_mode(dev)));
 		printf("  config bytes:  %u\n", uvirtio_dev_config_len(dev));
 		if (pf)
 			printf("  protocol:      0x%" PRIx64 "\n", pf);

@@ -370,7 +370,9 @@ struct blkctx {
 	struct uvirtio_blk_info info;
 };
 
-static int blk_open(struct blkctx *c, const char *arg, bool poll)
+/* @all_queues: every queue the device has (info), else queue 0 only. */
+static int blk_open(struct blkctx *c, const char *arg, bool poll,
+		    bool all_queues)
 {
 	struct uvirtio_blk_params p;
 	int rc, ret;
@@ -380,7 +382,7 @@ static int blk_open(struct blkctx *c, const char *arg, bool poll)
 		return rc;
 	memset(&p, 0, sizeof(p));
 	p.transport = UVIRTIO_TRANSPORT_AUTO;
-	p.num_queues = 1;
+	p.num_queues = all_queues ? UINT16_MAX : 1;
 	p.poll = poll;
 	ret = uvirtio_blk_open(c->be, &p, &c->blk);
 	if (ret)
@@ -418,6 +420,8 @@ static int blk_info(struct blkctx *c)
 	printf("  size_max:      %u\n", i->size_max);
 	printf("  max transfer:  %" PRIu64 "\n", i->max_transfer);
 	printf("  queues:        %u\n", i->num_queues);
+	printf("  interrupts:    %s\n",
+	       uvirtio_dev_irq_mode_name(uvirtio_blk_irq_mode(c->blk)));
 	printf("  read-only:     %s\n", i->read_only ? "yes" : "no");
 	printf("  flush:         %s\n", i->flush ? "yes" : "no");
 	printf("  discard:       %s", i->discard ? "yes" : "no");
@@ -961,7 +965,7 @@ int cmd_blk(int argc, char **argv)
 		mib = !strcmp(op, "randrw") ? 32 : 1;
 
 	memset(&c, 0, sizeof(c));
-	rc = blk_open(&c, dev, poll);
+	rc = blk_open(&c, dev, poll, !strcmp(op, "info"));
 	if (rc == RC_OK) {
 		if (!strcmp(op, "info"))
 			rc = blk_info(&c);

@@ -92,6 +92,14 @@ expect_rc "unbind bad BDF" 2 -- unbind 00:20.0
 expect_rc "info without BDF" 2 -- info
 expect_rc "info bad BDF" 2 -- info 0000:00:00.8
 expect_rc "rng bad count" 2 -- rng 00:05.0 -n 0
+expect_rc "console without DEVICE" 2 -- console
+expect_rc "console bad --port" 2 -- console 00:08.0 --port x
+expect_err "console bad --port names it" "bad --port 'x'"
+expect_rc "console bad --idle" 2 -- console 00:08.0 --idle -1
+expect_err "console bad --idle names it" "bad --idle '-1'"
+expect_rc "console two devices" 2 -- console 00:08.0 00:09.0
+expect_rc "console --help" 0 -- console --help
+expect_out "console --help says what EOF does" 'after EOF on input'
 expect_rc "rng bad count suffix" 2 -- rng 00:05.0 -n 12X
 expect_rc "blk no op" 2 -- blk 00:02.0
 expect_rc "blk unknown op" 2 -- blk 00:02.0 erase
@@ -401,6 +409,7 @@ expect_rc "fake blk randrw span beyond the disk" 2 UVIRTIO_FAKE=blk -- blk 00:02
 expect_err "beyond capacity message" 'beyond the capacity'
 expect_rc "fake blk info" 0 UVIRTIO_FAKE=blk -- blk 00:02.0 info
 expect_out "blk info capacity" 'capacity: +8388608 bytes'
+expect_out "blk info interrupts" '^  interrupts: +msix$'
 expect_rc "fake blk read unaligned range" 0 UVIRTIO_FAKE=blk -- blk 00:02.0 read 1000 40
 expect_out "blk read hex dump offsets" '^00000408: 0{16}$'
 printf 'hello' >"$tmp/in"
@@ -430,6 +439,8 @@ expect_rc "blk write -i a missing file" 7 UVIRTIO_FAKE=blk -- blk 00:02.0 write 
 expect_err "blk write -i message" '/nonexistent/f: No such file or directory'
 expect_rc "blk write -i a directory" 7 UVIRTIO_FAKE=blk -- blk 00:02.0 write 0 -i /
 expect_rc "rng -t 0" 2 UVIRTIO_FAKE=rng -- rng 00:03.0 -t 0
+expect_rc "console on a blk device" 1 UVIRTIO_FAKE=blk -- console 00:02.0
+expect_err "console on a blk device says so" 'not a usable virtio console device'
 expect_rc "fake rng -o file" 0 UVIRTIO_FAKE=rng -- rng 00:03.0 -n 100 -o "$tmp/rng.bin"
 if [ "$(wc -c <"$tmp/rng.bin")" = 100 ]; then ok "rng -o wrote 100 bytes"; else nok "rng -o size $(wc -c <"$tmp/rng.bin")"; fi
 expect_rc "fake rng hexdump of 40 bytes" 0 UVIRTIO_FAKE=rng -- rng 00:03.0 -n 40
@@ -463,14 +474,14 @@ expect_err "info with an argument names it" "info takes no argument, got 'extra'
 
 # --- bench on the fake device ----------------------------------------------
 expect_rc "fake bench qd4" 0 UVIRTIO_FAKE=blk -- bench 00:02.0 -t 1 --qd 4
-expect_out "bench header" '^0000:00:02\.0: randread bs=4096 qd=4, [0-9]+\.[0-9]{3} s$'
+expect_out "bench header" '^0000:00:02\.0: randread bs=4096 qd=4, interrupts msix, [0-9]+\.[0-9]{3} s$'
 expect_out "bench iops" '^  iops: +[1-9][0-9]*$'
 expect_out "bench bandwidth" '^  bandwidth: +[0-9]+\.[0-9]{2} MiB/s$'
 expect_out "bench latency" '^  latency: +p50 [0-9]+\.[0-9] us, p99 [0-9]+\.[0-9] us, max [0-9]+\.[0-9] us$'
 expect_out "bench doorbells" '^  doorbells: +[0-9]+\.[0-9]{4} per request$'
-expect_out "bench interrupts" '^  interrupts: +[0-9]+\.[0-9]{4} per request$'
+expect_out "bench interrupts" '^  interrupts: +[0-9]+\.[0-9]{4} per request \(msix\)$'
 expect_out "bench result line" \
-	'^result uvirtio bench randread bs=4096 qd=4 ios=[1-9][0-9]* secs=[0-9.]+ iops=[0-9]+ mib_s=[0-9.]+ p50_us=[0-9.]+ p99_us=[0-9.]+ max_us=[0-9.]+ db_per_io=[0-9.]+ irq_per_io=[0-9.]+ bounced=0$'
+	'^result uvirtio bench randread bs=4096 qd=4 ios=[1-9][0-9]* secs=[0-9.]+ iops=[0-9]+ mib_s=[0-9.]+ p50_us=[0-9.]+ p99_us=[0-9.]+ max_us=[0-9.]+ db_per_io=[0-9.]+ irq_per_io=[0-9.]+ bounced=0 irq_mode=msix$'
 expect_rc "fake bench randwrite --poll --bs 8K --json" 0 UVIRTIO_FAKE=blk -- \
 	bench 00:02.0 -t 1 --rw randwrite --bs 8K --poll --json
 if python3 - "$tmp/out" >"$tmp/py" 2>&1 <<'EOF'
@@ -484,7 +495,7 @@ assert d["mib_per_s"] > 0 and 0.9 < d["secs"] < 2, d
 lat = d["latency_us"]
 assert 0 < lat["p50"] <= lat["p99"] <= lat["max"], lat
 assert d["doorbells_per_io"] > 0, d
-assert d["interrupts_per_io"] == 0, d
+assert d["interrupts_per_io"] == 0 and d["irq_mode"] == "poll", d
 EOF
 then
 	ok "bench --json content"

@@ -47,6 +47,9 @@ static const char usage_text[] =
 	"  bench BDF [--rw randread|randwrite] [--qd N] [--bs BYTES]\n"
 	"            [-t SECONDS] [--poll] [--json]\n"
 	"                                   async random I/O: IOPS, MiB/s, latency\n"
+	"  console DEV [--port N] [--idle SECS] [-v]\n"
+	"                                   copy stdin to a virtio-console port,\n"
+	"                                   the port to stdout\n"
 	"  events [--json] [-n COUNT] [-t SECONDS]\n"
 	"                                   follow bind/open/release/... events\n"
 	"  vdpa list [--json]               vdpa management devices and devices\n"
@@ -411,6 +414,7 @@ static const struct {
 	{ "bench", cmd_bench },
 	{ "events", cmd_events },
 	{ "vdpa", cmd_vdpa },
+	{ "console", cmd_console },
 };
 
 int main(int argc, char **argv)

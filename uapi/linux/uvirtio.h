@@ -632,7 +632,10 @@ enum uvirtio_irq_type {
  *	wired: 1)
  *
  * Vectors start with no eventfd: an interrupt that arrives before one is
- * set is counted and dropped.  EBUSY if interrupts are already enabled;
+ * set is counted and dropped (INTx then stays masked until
+ * UVIRTIO_IRQ_MASK unmasks it: read the ISR, then unmask, once the eventfd
+ * is set).  INTx is enabled in the command register only after its
+ * handler is installed.  EBUSY if interrupts are already enabled;
  * EOPNOTSUPP for a type the device's transport does not have (MSI-X and
  * INTx on MMIO, UVIRTIO_IRQ_WIRED on PCI or on an MMIO device without an
  * interrupt).

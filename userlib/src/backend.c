@@ -134,6 +134,14 @@ UV_EXPORT int uvirtio_backend_num_vectors(struct uvirtio_backend *be)
 	return be->ops->num_vectors ? be->ops->num_vectors(be->priv) : 0;
 }
 
+UV_EXPORT int uvirtio_backend_irq_kind(struct uvirtio_backend *be)
+{
+	if (be->ops->irq_kind)
+		return be->ops->irq_kind(be->priv);
+	return uvirtio_backend_num_vectors(be) > 0 ? UVIRTIO_BE_IRQ_MSIX :
+						     UVIRTIO_BE_IRQ_NONE;
+}
+
 UV_EXPORT int uvirtio_backend_irq_eventfd(struct uvirtio_backend *be,
 					  unsigned int vector, int cpu)
 {

@@ -126,6 +126,7 @@ struct kmod {
 	struct kbar bar[6];
 	uint64_t cfg_off;
 	unsigned int nvec;
+	int irq_kind;		/* enum uvirtio_be_irq of the nvec vectors */
 	int *efd;
 	int remove_efd;		/* signalled by the module on removal */
 	bool mmio;		/* a virtio-mmio device: BAR 0 is its window */
@@ -409,7 +410,15 @@ static int k_irq_mask(void *priv, unsigned int vector, bool mask)
 
 static int k_num_vectors(void *priv)
 {
-	return (int)((struct kmod *)priv)->nvec;
+	struct kmod *k = priv;
+
+	/* the INTx line is vector 0 but no MSI-X vector */
+	return k->irq_kind == UVIRTIO_BE_IRQ_INTX ? 0 : (int)k->nvec;
+}
+
+static int k_irq_kind(void *priv)
+{
+	return ((struct kmod *)priv)->irq_kind;
 }
 
 static int k_reset(void *priv)
@@ -557,6 +566,7 @@ static const struct uvirtio_backend_ops kmod_ops = {
 	.remove_fd = k_remove_fd,
 	.keepalive = k_keepalive,
 	.restored = k_restored,
+	.irq_kind = k_irq_kind,
 };
 
 /* mmap a BAR, leaving the MSI-X range unmapped. */
@@ -593,11 +603,13 @@ static void map_bar(struct kmod *k, struct kbar *b)
 	b->map = base;
 }
 
-/* Enable the one wired interrupt of a virtio-mmio device: vector 0. */
-static int enable_wired(struct kmod *k)
+/*
+ * Enable the one line of a virtio-mmio device (UVIRTIO_IRQ_WIRED) or the
+ * INTx line of a PCI function without MSI-X (UVIRTIO_IRQ_INTX): vector 0.
+ */
+static int enable_line(struct kmod *k, uint32_t type)
 {
-	struct uvirtio_irq_enable en = { .size = sizeof(en),
-					 .type = UVIRTIO_IRQ_WIRED,
+	struct uvirtio_irq_enable en = { .size = sizeof(en), .type = type,
 					 .count = 1 };
 
 	k->efd = malloc(sizeof(int));
@@ -605,8 +617,11 @@ static int enable_wired(struct kmod *k)
 		return -ENOMEM;
 	k->efd[0] = -1;
 	/* Without it the library polls; not an error. */
-	if (!kioctl(k->fd, UVIRTIO_IRQ_ENABLE, &en))
+	if (!kioctl(k->fd, UVIRTIO_IRQ_ENABLE, &en)) {
 		k->nvec = 1;
+		k->irq_kind = type == UVIRTIO_IRQ_WIRED ? UVIRTIO_BE_IRQ_WIRED :
+							  UVIRTIO_BE_IRQ_INTX;
+	}
 	return 0;
 }
 
@@ -783,12 +798,16 @@ static int kmod_open(struct uvirtio_device_open *op, const char *ctl_path,
 			for (i = 0; i < k->info.irq_count; i++)
 				k->efd[i] = -1;
 			k->nvec = k->info.irq_count;
+			k->irq_kind =
+				k->info.irq_type == UVIRTIO_IRQ_MSIX ? UVIRTIO_BE_IRQ_MSIX :
+				k->info.irq_type == UVIRTIO_IRQ_INTX ? UVIRTIO_BE_IRQ_INTX :
+				UVIRTIO_BE_IRQ_WIRED;
 		}
 		ret = adopt_buffers(k);
 		if (ret)
 			goto err;
 	} else if (k->mmio && (k->info.flags & UVIRTIO_DEVICE_INFO_WIRED_IRQ)) {
-		ret = enable_wired(k);
+		ret = enable_line(k, UVIRTIO_IRQ_WIRED);
 		if (ret)
 			goto err;
 	} else if ((ver.caps & UVIRTIO_CAP_MSIX) && k->info.num_msix) {
@@ -803,9 +822,23 @@ static int kmod_open(struct uvirtio_device_open *op, const char *ctl_path,
 		}
 		for (i = 0; i < k->info.num_msix; i++)
 			k->efd[i] = -1;
-		/* Without MSI-X the library polls; not an error. */
-		if (!kioctl(k->fd, UVIRTIO_IRQ_ENABLE, &en))
+		/* Without MSI-X, INTx below or polling; not an error. */
+		if (!kioctl(k->fd, UVIRTIO_IRQ_ENABLE, &en)) {
 			k->nvec = k->info.num_msix;
+			k->irq_kind = UVIRTIO_BE_IRQ_MSIX;
+		} else {
+			free(k->efd);
+			k->efd = NULL;
+		}
+	}
+	/* No MSI-X (or its vectors could not be had): the INTx line. */
+	if (!k->mmio && !k->nvec && !(op->flags & UVIRTIO_DEVICE_OPEN_REATTACH) &&
+	    (ver.caps & UVIRTIO_CAP_INTX) &&
+	    (ver.caps & UVIRTIO_CAP_IRQ_MASK) &&
+	    (k->info.flags & UVIRTIO_DEVICE_INFO_INTX)) {
+		ret = enable_line(k, UVIRTIO_IRQ_INTX);
+		if (ret)
+			goto err;
 	}
 	ret = uvirtio_backend_new(&kmod_ops, k, bep);
 	if (ret)

@@ -136,6 +136,8 @@ struct vfio {
 	unsigned int nvec;
 	int *efd;
 	bool irqs_on;
+	bool intx;		/* no MSI-X: vector 0 is INTx (automasked) */
+	uint32_t irq_index;	/* VFIO_PCI_MSIX_IRQ_INDEX or _INTX_ */
 	int req_efd;		/* device request (removal), or -1 */
 	bool can_reset;
 	pthread_mutex_t lock;	/* DMA table, IOVA allocator, IRQ setup */
@@ -458,7 +460,7 @@ static int irqs_enable(struct vfio *v)
 		if (v->efd[i] < 0)
 			return -errno;
 	}
-	ret = set_irqs(v, VFIO_PCI_MSIX_IRQ_INDEX,
+	ret = set_irqs(v, v->irq_index,
 		       VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
 		       0, v->nvec, v->efd);
 	if (!ret)
@@ -501,6 +503,15 @@ static int v_irq_mask(void *priv, unsigned int vector, bool mask)
 		ret = mask ? 0 : irqs_enable(v);
 		goto out;
 	}
+	if (v->intx) {
+		/* INTx has VFIO's own mask, which its handler sets itself */
+		ret = set_irqs(v, VFIO_PCI_INTX_IRQ_INDEX,
+			       VFIO_IRQ_SET_DATA_NONE |
+			       (mask ? VFIO_IRQ_SET_ACTION_MASK :
+				       VFIO_IRQ_SET_ACTION_UNMASK),
+			       0, 1, NULL);
+		goto out;
+	}
 	fd = mask ? -1 : v->efd[vector];
 	ret = set_irqs(v, VFIO_PCI_MSIX_IRQ_INDEX,
 		       VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
@@ -519,7 +530,18 @@ out:
 
 static int v_num_vectors(void *priv)
 {
-	return (int)((struct vfio *)priv)->nvec;
+	struct vfio *v = priv;
+
+	return v->intx ? 0 : (int)v->nvec;
+}
+
+static int v_irq_kind(void *priv)
+{
+	struct vfio *v = priv;
+
+	if (!v->nvec)
+		return UVIRTIO_BE_IRQ_NONE;
+	return v->intx ? UVIRTIO_BE_IRQ_INTX : UVIRTIO_BE_IRQ_MSIX;
 }
 
 static int v_reset(void *priv)
@@ -557,7 +579,7 @@ static void v_close(void *priv)
 	unsigned int i;
 
 	if (v->dev >= 0 && v->irqs_on)
-		set_irqs(v, VFIO_PCI_MSIX_IRQ_INDEX,
+		set_irqs(v, v->irq_index,
 			 VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
 			 0, 0, NULL);
 	if (v->dev >= 0 && v->req_efd >= 0)
@@ -612,6 +634,7 @@ static const struct uvirtio_backend_ops vfio_ops = {
 	.irq_eventfd = v_irq_eventfd,
 	.irq_mask = v_irq_mask,
 	.num_vectors = v_num_vectors,
+	.irq_kind = v_irq_kind,
 	.reset = v_reset,
 	.get_caps = v_get_caps,
 	.iommu_mode = v_iommu_mode,
@@ -991,6 +1014,24 @@ static int setup_device(struct vfio *v)
 		for (i = 0; i < ii.count; i++)
 			v->efd[i] = -1;
 		v->nvec = ii.count;
+		v->irq_index = VFIO_PCI_MSIX_IRQ_INDEX;
+	} else if (di.num_irqs > VFIO_PCI_INTX_IRQ_INDEX) {
+		/* No MSI-X: INTx, if VFIO masks it on each interrupt. */
+		struct vfio_irq_info xi = { .argsz = sizeof(xi),
+					    .index = VFIO_PCI_INTX_IRQ_INDEX };
+
+		if (!vioctl(v->dev, VFIO_DEVICE_GET_IRQ_INFO, &xi) &&
+		    xi.count == 1 && (xi.flags & VFIO_IRQ_INFO_EVENTFD) &&
+		    (xi.flags & VFIO_IRQ_INFO_MASKABLE) &&
+		    (xi.flags & VFIO_IRQ_INFO_AUTOMASKED)) {
+			v->efd = malloc(sizeof(int));
+			if (!v->efd)
+				return -ENOMEM;
+			v->efd[0] = -1;
+			v->nvec = 1;
+			v->intx = true;
+			v->irq_index = VFIO_PCI_INTX_IRQ_INDEX;
+		}
 	}
 	/* Removal: the kernel's request to give the device back. */
 	if (di.num_irqs > VFIO_PCI_REQ_IRQ_INDEX) {

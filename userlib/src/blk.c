@@ -102,6 +102,7 @@ struct uvirtio_blk {
 	uint32_t data_seg_max;	/* data descriptors per request */
 	struct uvirtio_dma ka_state;	/* keep-alive state, or vaddr NULL */
 	size_t ka_user_off, ka_user_len;
+	enum uvirtio_dev_irq_mode irq_mode;	/* what the queues use */
 };
 
 static const uint64_t blk_wanted =
@@ -269,7 +270,13 @@ UV_EXPORT int uvirtio_blk_open(struct uvirtio_backend *be,
 		goto err_failed;
 	}
 	blk->nq = nq;
-	intr = !params->poll && uvirtio_dev_num_vectors(blk->dev) >= nq + 1;
+	/* vectors for the nq queues used, else shared, INTx, polling */
+	ret = uvirtio_dev_set_irq_queues(blk->dev, nq);
+	if (ret < 0)
+		goto err_failed;
+	intr = !params->poll && ret != UVIRTIO_DEV_IRQ_POLL;
+	blk->irq_mode = intr ? (enum uvirtio_dev_irq_mode)ret :
+			       UVIRTIO_DEV_IRQ_POLL;
 	for (i = 0; i < nq; i++) {
 		ret = queue_init(blk, &blk->queues[i], (uint16_t)i, params,
 				 intr);
@@ -943,6 +950,7 @@ UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
 	int cfd = uvirtio_dev_config_eventfd(q->blk->dev);
 	int rfd = uvirtio_backend_remove_fd(uvirtio_dev_backend(q->blk->dev));
 	int qfd = uvirtq_eventfd(q->vq);
+	int lfd = uvirtio_dev_irq_fd(q->blk->dev);
 	unsigned int n = 0, spins = 0;
 	int ret;
 
@@ -975,19 +983,28 @@ UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
 			return n ? (int)n : ret;
 		if (ret == 0) {
 			/* a negative fd is ignored by poll() */
-			struct pollfd pfd[3] = {
+			struct pollfd pfd[4] = {
 				{ .fd = qfd, .events = POLLIN },
 				{ .fd = cfd, .events = POLLIN },
 				{ .fd = rfd, .events = POLLIN },
+				{ .fd = lfd, .events = POLLIN },
 			};
 			int64_t left = deadline - mono_ns();
 			int ms = deadline == INT64_MAX ? -1 :
 				 left <= 0 ? 0 : (int)UV_MIN(left / 1000000 + 1,
 							     (int64_t)INT32_MAX);
 
-			ret = poll(pfd, 3, ms);
+			ret = poll(pfd, 4, ms);
 			if (ret < 0 && errno != EINTR)
 				return n ? (int)n : -errno;
+			/* a shared line: signal every queue's own eventfd */
+			if (ret > 0 && (pfd[3].revents & POLLIN)) {
+				int r = uvirtio_dev_irq_service(q->blk->dev);
+
+				if (r < 0)
+					return n ? (int)n : r;
+				pfd[0].revents |= POLLIN;
+			}
 			if (ret > 0 && (pfd[0].revents & POLLIN))
 				q->stats.interrupts += drain(qfd);
 			if (ret > 0 && (pfd[2].revents & POLLIN)) {
@@ -1048,6 +1065,12 @@ UV_EXPORT void uvirtio_blk_q_get_stats(struct uvirtio_blk_queue *q,
 				       struct uvirtio_blk_q_stats *st)
 {
 	*st = q->stats;
+}
+
+UV_EXPORT enum uvirtio_dev_irq_mode
+uvirtio_blk_irq_mode(const struct uvirtio_blk *blk)
+{
+	return blk->irq_mode;
 }
 
 UV_EXPORT int uvirtio_blk_q_fd(struct uvirtio_blk_queue *q)
@@ -1418,8 +1441,13 @@ UV_EXPORT int uvirtio_blk_restore(struct uvirtio_backend *be,
 		goto err_dev;
 	}
 	blk->nq = h->nq;
-	intr = !h->poll && !params->poll &&
-	       uvirtio_dev_num_vectors(blk->dev) >= blk->nq + 1;
+	/* the plan the previous owner had: the same device, the same queues */
+	ret = uvirtio_dev_set_irq_queues(blk->dev, blk->nq);
+	if (ret < 0)
+		goto err_queues;
+	intr = !h->poll && !params->poll && ret != UVIRTIO_DEV_IRQ_POLL;
+	blk->irq_mode = intr ? (enum uvirtio_dev_irq_mode)ret :
+			       UVIRTIO_DEV_IRQ_POLL;
 	for (i = 0; i < blk->nq; i++) {
 		ret = queue_restore(blk, &blk->queues[i], (uint16_t)i, &h->q[i],
 				    intr);

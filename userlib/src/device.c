@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +16,9 @@
 #include <linux/virtio_ring.h>
 
 #include "internal.h"
+
+/* ISR status bit 0 (spec 4.1.4.5); the UAPI header names only bit 1 */
+#define UV_ISR_QUEUE		0x1
 
 #define RESET_TIMEOUT_NS	(2ull * 1000 * 1000 * 1000)
 
@@ -72,12 +76,225 @@ void uv_ring_doorbell(struct uvirtio_dev *dev, const struct uv_notify *n)
 	}
 }
 
-int uv_dev_queue_vector(struct uvirtio_dev *dev, uint16_t index)
+static int new_efd(int *fd)
 {
-	/* Vector 0 is the config vector; queue i gets vector i + 1. */
-	if (dev->nvectors < (unsigned int)index + 2)
+	if (*fd < 0) {
+		*fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (*fd < 0)
+			return -errno;
+	}
+	return *fd;
+}
+
+int uv_dev_queue_irq(struct uvirtio_dev *dev, uint16_t index, int cpu,
+		     uint16_t *vector)
+{
+	int ret;
+
+	switch (dev->irq_mode) {
+	case UVIRTIO_DEV_IRQ_MSIX:
+		/* Vector 0 is the config vector; queue i gets vector i + 1. */
+		if (dev->nvectors < (unsigned int)index + 2)
+			return -ENOSPC;
+		*vector = (uint16_t)(index + 1);
+		ret = uvirtio_backend_irq_eventfd(dev->be, *vector, cpu);
+		break;
+	case UVIRTIO_DEV_IRQ_SHARED:
+		*vector = (uint16_t)dev->line_vector;
+		ret = new_efd(&dev->qfd[index]);
+		break;
+	case UVIRTIO_DEV_IRQ_INTX:
+	case UVIRTIO_DEV_IRQ_WIRED:
+		*vector = VIRTIO_MSI_NO_VECTOR;
+		ret = new_efd(&dev->qfd[index]);
+		break;
+	default:
 		return -ENOSPC;
-	return index + 1;
+	}
+	if (ret >= 0)
+		dev->irq_queues_made = true;
+	return ret;
+}
+
+/* Close what the interrupt plan created (not the backend's eventfds). */
+static void irq_release(struct uvirtio_dev *dev)
+{
+	unsigned int i;
+
+	for (i = 0; dev->qfd && i < dev->num_queues; i++)
+		if (dev->qfd[i] >= 0)
+			close(dev->qfd[i]);
+	free(dev->qfd);
+	dev->qfd = NULL;
+	if (dev->config_fd_owned && dev->config_fd >= 0)
+		close(dev->config_fd);
+	dev->config_fd = -1;
+	dev->config_fd_owned = false;
+}
+
+/*
+ * The per-queue eventfds the interrupt plan may need, and a first plan
+ * for every queue, until the driver says how many it uses.
+ */
+static int irq_plan(struct uvirtio_dev *dev)
+{
+	dev->qfd = malloc((dev->num_queues ? dev->num_queues : 1) *
+			  sizeof(int));
+	if (!dev->qfd)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < dev->num_queues; i++)
+		dev->qfd[i] = -1;
+	return uvirtio_dev_set_irq_queues(dev, 0);
+}
+
+/* The config change comes through the line: a library eventfd for it. */
+static int own_config_fd(struct uvirtio_dev *dev)
+{
+	int fd;
+
+	if (dev->config_fd_owned)
+		return 0;
+	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	dev->config_fd = fd;
+	dev->config_fd_owned = true;
+	return 0;
+}
+
+UV_EXPORT int uvirtio_dev_set_irq_queues(struct uvirtio_dev *dev,
+					 unsigned int nqueues)
+{
+	enum uvirtio_dev_irq_mode mode = UVIRTIO_DEV_IRQ_POLL;
+	int ret, fd;
+
+	if (!dev)
+		return -EINVAL;
+	if (dev->irq_queues_made)
+		return -EBUSY;
+	if (!nqueues || nqueues > dev->num_queues)
+		nqueues = dev->num_queues;
+	switch (dev->be_irq) {
+	case UVIRTIO_BE_IRQ_MSIX:
+		/* the kernel virtio-pci driver's order: own vectors, shared */
+		if (dev->nvectors >= nqueues + 1)
+			mode = UVIRTIO_DEV_IRQ_MSIX;
+		else if (dev->msix_enabled)	/* vectors are programmable */
+			mode = UVIRTIO_DEV_IRQ_SHARED;
+		break;
+	case UVIRTIO_BE_IRQ_INTX:
+		if (dev->tops->isr_read)
+			mode = UVIRTIO_DEV_IRQ_INTX;
+		break;
+	case UVIRTIO_BE_IRQ_WIRED:
+		mode = UVIRTIO_DEV_IRQ_WIRED;
+		break;
+	default:
+		break;
+	}
+	dev->line_fd = -1;
+	dev->line_config = false;
+	if (mode == UVIRTIO_DEV_IRQ_SHARED) {
+		/* one vector for config, one for all queues; or all on 0 */
+		dev->line_vector = dev->nvectors >= 2 ? 1 : 0;
+		dev->line_config = dev->line_vector == 0;
+	} else if (mode == UVIRTIO_DEV_IRQ_INTX ||
+		   mode == UVIRTIO_DEV_IRQ_WIRED) {
+		dev->line_vector = 0;
+		dev->line_config = true;
+	}
+	if (dev->line_config) {
+		ret = own_config_fd(dev);
+		if (ret)
+			return ret;
+	} else if (dev->config_fd_owned) {
+		close(dev->config_fd);
+		dev->config_fd_owned = false;
+		dev->config_fd = dev->msix_enabled ?
+			uvirtio_backend_irq_eventfd(dev->be, 0, -1) : -1;
+	}
+	if (mode != UVIRTIO_DEV_IRQ_MSIX && mode != UVIRTIO_DEV_IRQ_POLL) {
+		fd = uvirtio_backend_irq_eventfd(dev->be, dev->line_vector, -1);
+		if (fd < 0)
+			return fd;
+		dev->line_fd = fd;
+	}
+	dev->irq_mode = mode;
+	/*
+	 * INTx fired before its eventfd was set stays masked (the backend
+	 * masks on every interrupt): acknowledge and unmask it now.
+	 */
+	if (mode == UVIRTIO_DEV_IRQ_INTX) {
+		ret = dev->tops->isr_read(dev);
+		if (ret < 0)
+			return ret;
+		ret = uvirtio_backend_irq_mask(dev->be, 0, false);
+		if (ret)
+			return ret;
+	}
+	return (int)mode;
+}
+
+UV_EXPORT enum uvirtio_dev_irq_mode
+uvirtio_dev_irq_mode(const struct uvirtio_dev *dev)
+{
+	return dev->irq_mode;
+}
+
+UV_EXPORT const char *uvirtio_dev_irq_mode_name(enum uvirtio_dev_irq_mode m)
+{
+	switch (m) {
+	case UVIRTIO_DEV_IRQ_POLL: return "poll";
+	case UVIRTIO_DEV_IRQ_MSIX: return "msix";
+	case UVIRTIO_DEV_IRQ_SHARED: return "shared";
+	case UVIRTIO_DEV_IRQ_INTX: return "intx";
+	case UVIRTIO_DEV_IRQ_WIRED: return "wired";
+	}
+	return "?";
+}
+
+UV_EXPORT int uvirtio_dev_irq_fd(const struct uvirtio_dev *dev)
+{
+	return dev->line_fd >= 0 ? dev->line_fd : -ENOENT;
+}
+
+static void kick(int fd)
+{
+	static const uint64_t one = 1;
+
+	/* a full counter is still readable: EAGAIN loses nothing */
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+UV_EXPORT int uvirtio_dev_irq_service(struct uvirtio_dev *dev)
+{
+	int isr = UV_ISR_QUEUE;
+	unsigned int i;
+	uint64_t n;
+	int ret;
+
+	if (dev->line_fd < 0)
+		return -ENOENT;
+	if (read(dev->line_fd, &n, sizeof(n)) != sizeof(n))
+		return errno == EAGAIN ? 0 : -errno;
+	if (dev->line_config)
+		isr |= VIRTIO_PCI_ISR_CONFIG;
+	if (dev->irq_mode == UVIRTIO_DEV_IRQ_INTX) {
+		/* ISR first: reading it deasserts the line; then unmask */
+		isr = dev->tops->isr_read(dev);
+		if (isr < 0)
+			return isr;
+		ret = uvirtio_backend_irq_mask(dev->be, 0, false);
+		if (ret)
+			return ret;
+	}
+	if (isr & UV_ISR_QUEUE)
+		for (i = 0; i < dev->num_queues; i++)
+			kick(dev->qfd[i]);
+	if ((isr & VIRTIO_PCI_ISR_CONFIG) && dev->config_fd_owned)
+		kick(dev->config_fd);
+	return n > INT32_MAX ? INT32_MAX : (int)n;
 }
 
 static int dev_reset(struct uvirtio_dev *dev)
@@ -216,7 +433,7 @@ static int setup_config_vector(struct uvirtio_dev *dev)
 {
 	int ret;
 
-	if (!dev->nvectors || !dev->tops->set_config_vector)
+	if (!dev->msix_enabled)
 		return 0;
 	ret = dev->tops->set_config_vector(dev, 0);
 	if (ret)
@@ -245,6 +462,7 @@ static int dev_new(struct uvirtio_backend *be,
 		return -ENOMEM;
 	dev->be = be;
 	dev->config_fd = -1;
+	dev->line_fd = -1;
 	atomic_init(&dev->broken, 0);
 	ret = pick_transport(dev, params->transport);
 	if (ret)
@@ -261,8 +479,10 @@ static int dev_new(struct uvirtio_backend *be,
 	}
 	vecs = uvirtio_backend_num_vectors(be);
 	dev->nvectors = vecs > 0 ? (unsigned int)vecs : 0;
+	dev->be_irq = uvirtio_backend_irq_kind(be);
 	/* legacy config offset depends on MSI-X being enabled: decide now */
-	dev->msix_enabled = dev->nvectors > 0 && dev->tops->set_config_vector;
+	dev->msix_enabled = dev->be_irq == UVIRTIO_BE_IRQ_MSIX &&
+			    dev->nvectors > 0 && dev->tops->set_config_vector;
 	*out = dev;
 	return 0;
 
@@ -304,11 +524,15 @@ UV_EXPORT int uvirtio_dev_open(struct uvirtio_backend *be,
 	if (ret < 0)
 		goto err_failed;
 	dev->num_queues = (uint16_t)ret;
+	ret = irq_plan(dev);
+	if (ret < 0)
+		goto err_failed;
 	*out = dev;
 	return 0;
 
 err_failed:
 	add_status(dev, VIRTIO_CONFIG_S_FAILED);
+	irq_release(dev);
 err_release:
 	release_transport(dev);
 	free(dev);
@@ -365,10 +589,14 @@ UV_EXPORT int uvirtio_dev_attach(struct uvirtio_backend *be,
 	if (ret < 0)
 		goto err_release;
 	dev->num_queues = (uint16_t)ret;
+	ret = irq_plan(dev);
+	if (ret < 0)
+		goto err_release;
 	*out = dev;
 	return 0;
 
 err_release:
+	irq_release(dev);
 	release_transport(dev);
 	free(dev);
 	return ret;
@@ -378,6 +606,7 @@ UV_EXPORT void uvirtio_dev_detach(struct uvirtio_dev *dev)
 {
 	if (!dev)
 		return;
+	irq_release(dev);
 	release_transport(dev);
 	free(dev);
 }
@@ -389,6 +618,7 @@ UV_EXPORT void uvirtio_dev_close(struct uvirtio_dev *dev)
 	/* Stop all DMA before the rings are freed by the caller. */
 	if (dev_reset(dev))
 		uvirtio_backend_reset(dev->be);
+	irq_release(dev);
 	release_transport(dev);
 	free(dev);
 }

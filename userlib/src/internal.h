@@ -214,6 +214,12 @@ struct uv_transport_ops {
 	/* optional: no config interrupt without it */
 	int (*set_config_vector)(struct uvirtio_dev *dev, uint16_t vector);
 	/*
+	 * Optional: read the ISR status byte (VIRTIO_PCI_ISR_QUEUE /
+	 * _CONFIG), which clears it and deasserts INTx.  Without it INTx
+	 * cannot be acknowledged and the device polls.
+	 */
+	int (*isr_read)(struct uvirtio_dev *dev);
+	/*
 	 * Optional, VIRTIO_F_RING_RESET (spec 2.6.1): can_queue_reset() says
 	 * whether this device can have the feature (negotiate() takes it
 	 * only then); queue_reset() stops queue @index and waits, bounded,
@@ -240,12 +246,28 @@ struct uvirtio_dev {
 	uint16_t num_queues;
 	unsigned int nvectors;	/* interrupt vectors usable (0: none) */
 	bool msix_enabled;	/* a config vector was programmed */
+	int be_irq;		/* enum uvirtio_be_irq of the backend */
+	/*
+	 * Interrupt plan (uvirtio_dev_set_irq_queues(), device.c): the mode,
+	 * and for every mode but MSIX/POLL the line all queues share: the
+	 * backend's eventfd of @line_vector, serviced by
+	 * uvirtio_dev_irq_service(), which signals each queue's own
+	 * eventfd in @qfd (and @config_fd when @line_config).
+	 */
+	enum uvirtio_dev_irq_mode irq_mode;
+	bool irq_queues_made;	/* a queue took an interrupt: plan fixed */
+	int line_fd;
+	unsigned int line_vector;
+	bool line_config;
+	int *qfd;		/* [num_queues], -1: none yet */
 	int config_fd;
+	bool config_fd_owned;	/* a library eventfd signalled from the line */
 	atomic_int broken;	/* 0, or negative errno once broken */
 };
 
 /* Device helpers used by the virtqueue layer. */
-int uv_dev_queue_vector(struct uvirtio_dev *dev, uint16_t index);
+int uv_dev_queue_irq(struct uvirtio_dev *dev, uint16_t index, int cpu,
+		     uint16_t *vector);
 void uv_dev_mark_broken(struct uvirtio_dev *dev, int err);
 void uv_ring_doorbell(struct uvirtio_dev *dev, const struct uv_notify *n);
 

@@ -54,8 +54,11 @@ UV_EXPORT int uvirtio_rng_open(struct uvirtio_backend *be,
 	ret = uvirtio_dev_open(be, &dp, &rng->dev);
 	if (ret)
 		goto err_free;
-	/* queue 0 has vector 1 when there are two: sleep instead of spinning */
-	vp.use_interrupts = uvirtio_dev_num_vectors(rng->dev) >= 2;
+	/* any interrupt the device has: sleep instead of spinning */
+	ret = uvirtio_dev_set_irq_queues(rng->dev, 1);
+	if (ret < 0)
+		goto err_dev;
+	vp.use_interrupts = ret != UVIRTIO_DEV_IRQ_POLL;
 	ret = uvirtq_create(rng->dev, 0, &vp, &rng->vq);
 	if (ret)
 		goto err_dev;
@@ -107,6 +110,7 @@ static int wait_used(struct uvirtio_rng *rng, int64_t deadline,
 {
 	int qfd = uvirtq_eventfd(rng->vq);
 	int rfd = uvirtio_backend_remove_fd(uvirtio_dev_backend(rng->dev));
+	int lfd = uvirtio_dev_irq_fd(rng->dev);
 	unsigned int spins = 0;
 	void *cookie;
 	uint64_t v;
@@ -132,18 +136,27 @@ static int wait_used(struct uvirtio_rng *rng, int64_t deadline,
 		if (ret < 0)
 			return ret;
 		if (ret == 0) {
-			struct pollfd pfd[2] = {
+			struct pollfd pfd[3] = {
 				{ .fd = qfd, .events = POLLIN },
 				{ .fd = rfd, .events = POLLIN },
+				{ .fd = lfd, .events = POLLIN },
 			};
 			int64_t left = deadline - mono_ns();
 
 			if (left <= 0)
 				return 0;
-			ret = poll(pfd, 2, (int)UV_MIN(left / 1000000 + 1,
+			ret = poll(pfd, 3, (int)UV_MIN(left / 1000000 + 1,
 						       (int64_t)INT32_MAX));
 			if (ret < 0 && errno != EINTR)
 				return -errno;
+			/* a shared line signals the queue's own eventfd */
+			if (ret > 0 && (pfd[2].revents & POLLIN)) {
+				int r = uvirtio_dev_irq_service(rng->dev);
+
+				if (r < 0)
+					return r;
+				pfd[0].revents |= POLLIN;
+			}
 			if (ret > 0 && (pfd[0].revents & POLLIN) &&
 			    read(qfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 				return -errno;

@@ -10,11 +10,10 @@
  * both before it signals the one eventfd.
  *
  * Interrupts: a virtio-mmio device has one interrupt for its
- * configuration and all its queues, so the backend reports one vector.
- * The library gives a queue its own vector only (uv_dev_queue_vector(),
- * vector 0 is the config vector), so with one vector every queue polls
- * and set_config_vector is absent: the simple behaviour that is correct,
- * rather than a shared vector every queue would have to scan.
+ * configuration and all its queues; the backend reports it as the wired
+ * line (UVIRTIO_BE_IRQ_WIRED) and device.c serves every queue and the
+ * config change from it (UVIRTIO_DEV_IRQ_WIRED).  Queues take no vector
+ * here and set_config_vector is absent.
  */
 #include <errno.h>
 #include <stdlib.h>

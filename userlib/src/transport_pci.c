@@ -470,6 +470,19 @@ static int modern_set_config_vector(struct uvirtio_dev *dev, uint16_t vector)
 	return (v & 0xffff) == vector ? 0 : -ENOSPC;
 }
 
+/* Read (and so clear) the ISR status byte: INTx acknowledgement. */
+static int modern_isr_read(struct uvirtio_dev *dev)
+{
+	const struct uvirtio_cap_region *r = &caps_of(dev)->isr;
+	uint64_t v;
+	int ret;
+
+	if (!r->present)
+		return -EOPNOTSUPP;
+	ret = uv_bar_read(dev->be, r->bar, r->offset, 1, &v);
+	return ret ? ret : (int)(v & 0xff);
+}
+
 const struct uv_transport_ops uv_pci_modern_ops = {
 	.name = "pci-modern",
 	.kind = UVIRTIO_TRANSPORT_MODERN,
@@ -494,6 +507,7 @@ const struct uv_transport_ops uv_pci_modern_ops = {
 	.queue_setup = modern_queue_setup,
 	.queue_notify_info = modern_queue_notify_info,
 	.set_config_vector = modern_set_config_vector,
+	.isr_read = modern_isr_read,
 	.can_queue_reset = modern_can_queue_reset,
 	.queue_reset = modern_queue_reset,
 };
@@ -659,6 +673,14 @@ static int legacy_queue_notify_info(struct uvirtio_dev *dev, uint16_t index,
 	return 0;
 }
 
+static int legacy_isr_read(struct uvirtio_dev *dev)
+{
+	uint64_t v;
+	int ret = lg_read(dev, VIRTIO_PCI_ISR, 1, &v);
+
+	return ret ? ret : (int)(v & 0xff);
+}
+
 static int legacy_set_config_vector(struct uvirtio_dev *dev, uint16_t vector)
 {
 	uint64_t v;
@@ -693,4 +715,5 @@ const struct uv_transport_ops uv_pci_legacy_ops = {
 	.queue_setup = legacy_queue_setup,
 	.queue_notify_info = legacy_queue_notify_info,
 	.set_config_vector = legacy_set_config_vector,
+	.isr_read = legacy_isr_read,
 };

@@ -302,12 +302,7 @@ UV_EXPORT int uvirtq_create(struct uvirtio_dev *dev, uint16_t index,
 	qs.size = vq->num;
 	qs.vector = VIRTIO_MSI_NO_VECTOR;
 	if (params->use_interrupts) {
-		ret = uv_dev_queue_vector(dev, index);
-		if (ret < 0)
-			goto err;
-		qs.vector = (uint16_t)ret;
-		ret = uvirtio_backend_irq_eventfd(vq->be, qs.vector,
-						  params->cpu);
+		ret = uv_dev_queue_irq(dev, index, params->cpu, &qs.vector);
 		if (ret < 0)
 			goto err;
 		vq->eventfd = ret;
@@ -1088,13 +1083,8 @@ UV_EXPORT int uvirtq_restore(struct uvirtio_dev *dev, uint16_t index,
 							 t->split_align),
 	};
 	if (params->use_interrupts) {
-		ret = uv_dev_queue_vector(dev, index);
-		if (ret < 0)
-			goto err;
-		vq->qs.vector = (uint16_t)ret;
 		/* signalled at once if the vector latched an interrupt */
-		ret = uvirtio_backend_irq_eventfd(vq->be, vq->qs.vector,
-						  params->cpu);
+		ret = uv_dev_queue_irq(dev, index, params->cpu, &vq->qs.vector);
 		if (ret < 0)
 			goto err;
 		vq->eventfd = ret;

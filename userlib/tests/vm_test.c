@@ -14,11 +14,17 @@
  * KIND is blk or rng.  FLAGs say what the device offers and so what must be
  * negotiated: packed (VIRTIO_F_RING_PACKED), noevidx (no EVENT_IDX), noind
  * (no INDIRECT_DESC), mq=N (N request queues), legacy (transitional device,
- * also driven through the legacy I/O BAR), serial=S (virtio-blk serial).
+ * also driven through the legacy I/O BAR), serial=S (virtio-blk serial),
+ * irq=MODE (the interrupt mode the device offers the library: msix, the
+ * default for PCI functions, shared for fewer vectors than queues + 1,
+ * intx without MSI-X; any for other device strings).
  *
  * For every blk device, in interrupt and in polling mode:
  *  - the negotiated features match the device's properties;
  *  - GET_ID returns the serial QEMU was given;
+ *  - in interrupt mode the queues use the expected uvirtio_blk_irq_mode()
+ *    (never polling) and every queue counted interrupts; in polling mode
+ *    the mode is poll and none was counted;
  *  - random writes at random offsets and sizes (1-16 blocks, up to 16 in
  *    flight, completions in any order) are verified after a re-read,
  *    then again after a flush and a close/re-open;
@@ -63,6 +69,7 @@ struct dev_spec {
 	bool packed, noevidx, noind, legacy;
 	unsigned int mq;
 	char serial[24];
+	char irq[8];		/* expected irq mode name, "" for any */
 };
 
 /*
@@ -156,6 +163,8 @@ static int parse_spec(const char *arg, struct dev_spec *d)
 			return -EINVAL;
 		d->pci = sch == UVIRTIO_SCHEME_PCI;
 	}
+	if (d->pci)
+		strcpy(d->irq, "msix");
 	for (tok = strtok_r(eq + 1, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (!d->kind[0])
 			snprintf(d->kind, sizeof(d->kind), "%s", tok);
@@ -171,6 +180,8 @@ static int parse_spec(const char *arg, struct dev_spec *d)
 			d->mq = (unsigned int)atoi(tok + 3);
 		else if (!strncmp(tok, "serial=", 7))
 			snprintf(d->serial, sizeof(d->serial), "%s", tok + 7);
+		else if (!strncmp(tok, "irq=", 4))
+			snprintf(d->irq, sizeof(d->irq), "%s", tok + 4);
 		else
 			return -EINVAL;
 	}
@@ -543,6 +554,33 @@ out:
 		uvirtio_blk_free_buf(blk, obuf);
 }
 
+/*
+ * The interrupt mode the queues actually used, and that they were
+ * interrupted: a queue that silently polls fails here.
+ */
+static void check_irqs(const char *name, const struct dev_spec *d, bool poll,
+		       struct uvirtio_blk *blk, unsigned int nq)
+{
+	enum uvirtio_dev_irq_mode m = uvirtio_blk_irq_mode(blk);
+	const char *mn = uvirtio_dev_irq_mode_name(m);
+	struct uvirtio_blk_q_stats st;
+	bool ok = poll ? m == UVIRTIO_DEV_IRQ_POLL :
+		  m != UVIRTIO_DEV_IRQ_POLL && (!d->irq[0] || !strcmp(mn, d->irq));
+	unsigned int i;
+
+	for (i = 0; i < nq; i++) {
+		uvirtio_blk_q_get_stats(uvirtio_blk_get_queue(blk, i), &st);
+		diag("%s: queue %u: irq mode %s, %" PRIu64 " interrupts", name,
+		     i, mn, st.interrupts);
+		if (poll ? st.interrupts != 0 : st.interrupts == 0)
+			ok = false;
+	}
+	if (!ok)
+		diag("%s: expected irq mode %s", name,
+		     poll ? "poll" : d->irq[0] ? d->irq : "other than poll");
+	tap(ok, "%s.irq_mode", name);
+}
+
 static void test_blk_mode(const struct dev_spec *d, bool poll, bool legacy)
 {
 	char name[192];
@@ -626,6 +664,7 @@ static void test_blk_mode(const struct dev_spec *d, bool poll, bool legacy)
 		}
 	}
 	tap(ret == 0, "%s.random_write_reread", name);
+	check_irqs(name, d, poll, blk, nq);
 
 	ret = uvirtio_blk_flush(blk);
 	tap(ret == 0 || ret == -ENOTSUP, "%s.flush", name);
@@ -703,7 +742,7 @@ static void test_rng(const struct dev_spec *d, bool legacy)
 static int device_plan(const struct dev_spec *d)
 {
 	if (!strcmp(d->kind, "blk"))
-		return (d->legacy ? 3 : 2) * (8 + (d->serial[0] ? 1 : 0));
+		return (d->legacy ? 3 : 2) * (9 + (d->serial[0] ? 1 : 0));
 	return (d->legacy ? 2 : 1) * 2;
 }
 

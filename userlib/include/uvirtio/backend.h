@@ -94,6 +94,28 @@ enum uvirtio_be_iommu {
 };
 
 /**
+ * enum uvirtio_be_irq - what kind of interrupt a backend delivers.
+ * @UVIRTIO_BE_IRQ_NONE: none: every queue is polled.
+ * @UVIRTIO_BE_IRQ_MSIX: MSI-X, @num_vectors of them, each on its own
+ *	eventfd; a vector needs no acknowledgement.
+ * @UVIRTIO_BE_IRQ_INTX: the PCI function's INTx line as vector 0.  The
+ *	backend masks it each time it fires; the driver reads the virtio
+ *	ISR status register (which deasserts the line) and then unmasks it
+ *	with @irq_mask(0, false).
+ * @UVIRTIO_BE_IRQ_WIRED: one wired line as vector 0 (virtio-mmio) that
+ *	the backend acknowledges itself: nothing to read, nothing to
+ *	unmask.
+ *
+ * (Named differently from the kernel UAPI's enum uvirtio_irq_type.)
+ */
+enum uvirtio_be_irq {
+	UVIRTIO_BE_IRQ_NONE = 0,
+	UVIRTIO_BE_IRQ_MSIX = 1,
+	UVIRTIO_BE_IRQ_INTX = 2,
+	UVIRTIO_BE_IRQ_WIRED = 3,
+};
+
+/**
  * struct uvirtio_dma - a DMA buffer allocated through the backend.
  * @vaddr: CPU address (zeroed on allocation).
  * @iova: device address of @vaddr; the whole buffer is IOVA-contiguous.
@@ -140,10 +162,11 @@ struct uvirtio_iova_seg {
  *	covering the range in order (the library frees it) and *@handle
  *	identifies the mapping for @dma_unmap.
  * @dma_unmap: undo @dma_map.
- * @irq_eventfd: route MSI-X @vector to an eventfd, preferably handled on
- *	@cpu (-1: any); returns the fd, which stays owned by the backend.
- * @irq_mask: mask (@mask true) or unmask MSI-X @vector.
- * @num_vectors: number of MSI-X vectors usable (0: none).
+ * @irq_eventfd: route interrupt @vector to an eventfd, preferably handled
+ *	on @cpu (-1: any); returns the fd, which stays owned by the backend.
+ * @irq_mask: mask (@mask true) or unmask @vector.
+ * @num_vectors: number of MSI-X vectors usable (0: none; an INTx or
+ *	wired backend returns 0 or 1, see @irq_kind).
  * @reset: optional function-level reset of the PCI function.
  * @get_caps: fill @caps with decoded capabilities; may return
  *	-EOPNOTSUPP, in which case the library walks config space itself.
@@ -167,6 +190,8 @@ struct uvirtio_iova_seg {
  *	the last.  @is_state says whether it is the previous owner's state
  *	buffer.  The library registers each one for translation when the
  *	backend is created.
+ * @irq_kind: optional; an enum uvirtio_be_irq.  Without it a backend
+ *	with @num_vectors > 0 delivers MSI-X and one without delivers none.
  *
  * Only @dma_alloc and @dma_free are mandatory: a backend that is no PCI
  * function (vhost-user) leaves the config and BAR callbacks NULL, and the
@@ -203,6 +228,7 @@ struct uvirtio_backend_ops {
 			 uint64_t state_handle, uint64_t *token);
 	int (*restored)(void *priv, unsigned int i, struct uvirtio_dma *out,
 			bool *is_state);
+	int (*irq_kind)(void *priv);
 };
 
 /**
@@ -376,16 +402,25 @@ int uvirtio_backend_iommu_mode(struct uvirtio_backend *be);
 int uvirtio_backend_num_vectors(struct uvirtio_backend *be);
 
 /**
+ * uvirtio_backend_irq_kind() - enum uvirtio_be_irq of the backend.
+ * @be: backend.
+ *
+ * Return: the backend's @irq_kind, or UVIRTIO_BE_IRQ_MSIX when it has
+ * MSI-X vectors and no @irq_kind, else UVIRTIO_BE_IRQ_NONE.
+ */
+int uvirtio_backend_irq_kind(struct uvirtio_backend *be);
+
+/**
  * uvirtio_backend_irq_eventfd() - eventfd signalled when @vector fires.
  * @be: backend.
- * @vector: MSI-X vector.
+ * @vector: MSI-X vector, or 0 for the INTx / wired line.
  * @cpu: preferred CPU, -1 for any.
  * Return: fd (owned by the backend) or negative errno.
  */
 int uvirtio_backend_irq_eventfd(struct uvirtio_backend *be,
 				unsigned int vector, int cpu);
 
-/** uvirtio_backend_irq_mask() - mask/unmask one MSI-X vector. */
+/** uvirtio_backend_irq_mask() - mask/unmask one vector (or INTx). */
 int uvirtio_backend_irq_mask(struct uvirtio_backend *be, unsigned int vector,
 			     bool mask);
 

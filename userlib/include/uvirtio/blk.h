@@ -54,7 +54,10 @@ struct uvirtio_blk_queue;
  * @packed: use the packed ring if the device offers it.
  * @no_indirect: never negotiate indirect descriptors.
  * @no_event_idx: never negotiate EVENT_IDX.
- * @poll: polling queues (no interrupts).
+ * @poll: polling queues (no interrupts).  Without it the queues take
+ *	interrupts in whatever mode the device offers (MSI-X vector per
+ *	queue, shared vectors, INTx, the virtio-mmio line) and poll only
+ *	when it offers none: see uvirtio_blk_irq_mode().
  */
 struct uvirtio_blk_params {
 	enum uvirtio_transport_kind transport;
@@ -134,6 +137,16 @@ void uvirtio_blk_get_info(struct uvirtio_blk *blk,
 
 /** uvirtio_blk_device() - the underlying generic device. */
 struct uvirtio_dev *uvirtio_blk_device(struct uvirtio_blk *blk);
+
+/**
+ * uvirtio_blk_irq_mode() - how the queues learn of completions.
+ * @blk: device.
+ *
+ * Return: UVIRTIO_DEV_IRQ_POLL when they poll (asked for with @poll, or
+ * the device has no usable interrupt), else the device's
+ * uvirtio_dev_irq_mode().
+ */
+enum uvirtio_dev_irq_mode uvirtio_blk_irq_mode(const struct uvirtio_blk *blk);
 
 /**
  * uvirtio_blk_refresh_capacity() - re-read capacity after a config change.
@@ -297,7 +310,8 @@ int uvirtio_blk_q_set_bounce(struct uvirtio_blk_queue *q, size_t bytes);
 /**
  * struct uvirtio_blk_q_stats - what a queue did.
  * @interrupts: completion interrupts seen (the eventfd's signal count;
- *	0 on a polled queue).
+ *	0 on a polled queue).  With a shared line every firing of it counts
+ *	on every queue that was waiting or is signalled by it.
  * @bounced_requests: requests that went through the bounce pool.
  * @bounced_bytes: bytes copied through it.
  * @__reserved: zero; room to grow.
@@ -313,7 +327,15 @@ struct uvirtio_blk_q_stats {
 void uvirtio_blk_q_get_stats(struct uvirtio_blk_queue *q,
 			     struct uvirtio_blk_q_stats *st);
 
-/** uvirtio_blk_q_fd() - completion eventfd (-ENOENT when polling). */
+/**
+ * uvirtio_blk_q_fd() - completion eventfd (-ENOENT when polling).
+ * @q: queue.
+ *
+ * In the shared, INTx and wired modes an event loop polls it together
+ * with uvirtio_dev_irq_fd() and calls uvirtio_dev_irq_service() when
+ * that one is readable (see uvirtq_eventfd()).
+ * Return: the fd or -ENOENT.
+ */
 int uvirtio_blk_q_fd(struct uvirtio_blk_queue *q);
 
 /** uvirtio_blk_q_in_flight() - requests not yet reaped. */

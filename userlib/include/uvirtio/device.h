@@ -14,7 +14,8 @@
  * concurrently with each other.  The only exception: once DRIVER_OK is set,
  * distinct virtqueues may be used from distinct threads at the same time
  * (each queue by one thread at a time), and uvirtio_dev_check_status() may
- * be called from any of those threads.
+ * be called from any of those threads, and so may
+ * uvirtio_dev_irq_service().
  *
  * Error codes used throughout the library:
  *  -EINVAL       bad argument
@@ -64,7 +65,7 @@ struct uvirtio_dev;
  * @UVIRTIO_TRANSPORT_MMIO: virtio-mmio, version 2 ("mmio") or legacy
  *	version 1 ("mmio-legacy"), over a backend whose BAR 0 is the
  *	register window (uvirtio_kmod_open_mmio()).  One interrupt for
- *	everything: queues poll.
+ *	everything (UVIRTIO_DEV_IRQ_WIRED).
  */
 enum uvirtio_transport_kind {
 	UVIRTIO_TRANSPORT_AUTO = 0,
@@ -157,14 +158,95 @@ const char *uvirtio_dev_transport_name(const struct uvirtio_dev *dev);
 uint32_t uvirtio_dev_config_len(struct uvirtio_dev *dev);
 
 /**
- * uvirtio_dev_num_vectors() - interrupt vectors the device can use.
+ * uvirtio_dev_num_vectors() - MSI-X vectors the device can use.
  * @dev: device.
  *
- * Vector 0 is the config vector, queue i uses vector i + 1: a driver can
- * take interrupts on n queues when this is at least n + 1.
- * Return: the count, 0 when the device has none (poll only).
+ * How the queues are interrupted is uvirtio_dev_irq_mode()'s answer; this
+ * is only the MSI-X count (the wired line of virtio-mmio counts as one).
+ * Return: the count, 0 when the device has no MSI-X.
  */
 unsigned int uvirtio_dev_num_vectors(const struct uvirtio_dev *dev);
+
+/**
+ * enum uvirtio_dev_irq_mode - how a device's queues are interrupted.
+ * @UVIRTIO_DEV_IRQ_POLL: no interrupt: queues created with interrupts fail
+ *	with -ENOSPC and drivers poll.
+ * @UVIRTIO_DEV_IRQ_MSIX: MSI-X, vector 0 for the config change and vector
+ *	i + 1 for queue i: each queue's eventfd is signalled by the device.
+ * @UVIRTIO_DEV_IRQ_SHARED: fewer MSI-X vectors than queues + 1: vector 0
+ *	for the config change and vector 1 for every queue, or (with one
+ *	vector) all on vector 0.
+ * @UVIRTIO_DEV_IRQ_INTX: the PCI INTx line, acknowledged by reading the
+ *	ISR status register and then unmasked; it carries every queue and
+ *	the config change (ISR bit 1).
+ * @UVIRTIO_DEV_IRQ_WIRED: the one wired line of a virtio-mmio device,
+ *	acknowledged by the backend; every queue and the config change.
+ *
+ * In the last three modes one interrupt serves several queues: each queue
+ * still has its own eventfd (uvirtq_eventfd()), which
+ * uvirtio_dev_irq_service() signals when the shared line fires.  A waiter
+ * polls its queue's eventfd and uvirtio_dev_irq_fd() and calls
+ * uvirtio_dev_irq_service() when the latter is readable.
+ */
+enum uvirtio_dev_irq_mode {
+	UVIRTIO_DEV_IRQ_POLL = 0,
+	UVIRTIO_DEV_IRQ_MSIX,
+	UVIRTIO_DEV_IRQ_SHARED,
+	UVIRTIO_DEV_IRQ_INTX,
+	UVIRTIO_DEV_IRQ_WIRED,
+};
+
+/**
+ * uvirtio_dev_set_irq_queues() - say how many queues take interrupts.
+ * @dev: device, before the first queue is created with interrupts.
+ * @nqueues: queues 0 .. @nqueues - 1 will (0: every queue of the device).
+ *
+ * Chooses the interrupt mode in the order of the kernel's virtio-pci
+ * driver: one MSI-X vector per queue plus one for the config change if
+ * the device has that many, else shared MSI-X vectors, else INTx (or the
+ * wired line of virtio-mmio), else polling.  uvirtio_dev_open() plans for
+ * every queue of the device; a driver that uses fewer calls this to get
+ * a vector per queue where that is enough.
+ * Return: the enum uvirtio_dev_irq_mode chosen, -EBUSY once a queue took
+ * an interrupt, -EINVAL, or an error of the backend.
+ */
+int uvirtio_dev_set_irq_queues(struct uvirtio_dev *dev, unsigned int nqueues);
+
+/** uvirtio_dev_irq_mode() - the enum uvirtio_dev_irq_mode chosen. */
+enum uvirtio_dev_irq_mode uvirtio_dev_irq_mode(const struct uvirtio_dev *dev);
+
+/**
+ * uvirtio_dev_irq_mode_name() - "poll", "msix", "shared", "intx", "wired".
+ * @mode: an enum uvirtio_dev_irq_mode.
+ * Return: a static string ("?" for an unknown value).
+ */
+const char *uvirtio_dev_irq_mode_name(enum uvirtio_dev_irq_mode mode);
+
+/**
+ * uvirtio_dev_irq_fd() - the eventfd of the line that queues share.
+ * @dev: device.
+ *
+ * In the shared, INTx and wired modes: poll it beside a queue's own
+ * eventfd and call uvirtio_dev_irq_service() when it is readable.  Owned
+ * by the library: do not read or close it.
+ * Return: the fd, or -ENOENT in the MSI-X and polling modes.
+ */
+int uvirtio_dev_irq_fd(const struct uvirtio_dev *dev);
+
+/**
+ * uvirtio_dev_irq_service() - handle one firing of the shared line.
+ * @dev: device.
+ *
+ * Consumes uvirtio_dev_irq_fd()'s count; for INTx it reads the ISR status
+ * register (acknowledging the interrupt) and unmasks the line.  It then
+ * signals the eventfd of every queue created with interrupts (for INTx
+ * only if ISR bit 0 is set) and, when the line carries it, the config
+ * eventfd (INTx: ISR bit 1).  Safe to call from any thread at any time:
+ * with nothing pending it does nothing.
+ * Return: the number of interrupts consumed (0: none pending), -ENOENT
+ * without a shared line, or a negative errno of the backend.
+ */
+int uvirtio_dev_irq_service(struct uvirtio_dev *dev);
 
 /**
  * uvirtio_dev_broken() - cheap health check for hot paths.
@@ -228,9 +310,13 @@ int uvirtio_dev_driver_ok(struct uvirtio_dev *dev);
 int uvirtio_dev_check_status(struct uvirtio_dev *dev);
 
 /**
- * uvirtio_dev_config_eventfd() - eventfd of the config-change vector.
+ * uvirtio_dev_config_eventfd() - eventfd of the config change.
  * @dev: device.
- * Return: fd or -ENOENT when the device has no MSI-X.
+ *
+ * The config vector's eventfd with MSI-X (its own vector); a library
+ * eventfd signalled by uvirtio_dev_irq_service() when the config change
+ * comes through a shared line (one MSI-X vector, INTx, wired).
+ * Return: fd or -ENOENT when the device has no config interrupt.
  */
 int uvirtio_dev_config_eventfd(struct uvirtio_dev *dev);
 

@@ -42,6 +42,11 @@ int uvirtio_parse_pci_addr(const char *str, struct uvirtio_pci_addr *addr);
  * @pci_addr: e.g. "0000:00:04.0".
  * @ctl_path: control node (NULL: "/dev/uvirtio").
  * @be: receives the backend.
+ *
+ * Interrupts: every MSI-X vector of the function, enabled at open; a
+ * function without MSI-X, or whose vectors cannot be had, gets its INTx
+ * line instead (UVIRTIO_BE_IRQ_INTX, masked by the module at each
+ * interrupt); without either the library polls.
  * Return: 0 or negative errno (-ENOSYS if the library was built without
  * the kernel UAPI header).
  */
@@ -54,9 +59,9 @@ int uvirtio_kmod_open(const char *pci_addr, const char *ctl_path,
  *	/sys/bus/platform/devices), bound to uvirtio by driver_override.
  * @ctl_path: control node (NULL: "/dev/uvirtio").
  * @be: receives the backend.  Its BAR 0 is the register window
- *	(pread/pwrite only); it has no PCI config space and one interrupt
- *	vector, so the "mmio" and "mmio-legacy" transports take it and the
- *	queues poll.  Without the module's allow_unsafe_noiommu the device
+ *	(pread/pwrite only); it has no PCI config space, so the "mmio"
+ *	and "mmio-legacy" transports take it, and one wired interrupt
+ *	(UVIRTIO_BE_IRQ_WIRED) that serves every queue.  Without the module's allow_unsafe_noiommu the device
  *	can do no DMA: opening works, DMA allocation fails with -EPERM.
  * Return: 0 or negative errno: -EINVAL for an empty name or one of 64
  * bytes or more, -EOPNOTSUPP if the module predates virtio-mmio, -ENODEV

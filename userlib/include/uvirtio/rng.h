@@ -3,9 +3,11 @@
  * uvirtio/rng.h - virtio-rng (entropy source) driver.
  *
  * Uses one request queue and an internal 4 KiB DMA buffer, so the
- * caller's buffer needs no mapping.  A device with an interrupt vector
- * for the queue is waited for on its eventfd (a rate-limited device costs
- * no CPU while it refills); without one the queue is polled.
+ * caller's buffer needs no mapping.  A device with any interrupt (its
+ * own MSI-X vector, a shared one, INTx, the virtio-mmio line: see
+ * uvirtio_dev_irq_mode()) is waited for on the queue's eventfd (a
+ * rate-limited device costs no CPU while it refills); without one the
+ * queue is polled.
  *
  * Thread safety: a struct uvirtio_rng is single-threaded.
  */

@@ -2,8 +2,8 @@
 /*
  * uvirtio/uvirtio.h - umbrella header of libuvirtio.
  *
- * Layering, top to bottom: device drivers (blk.h, rng.h) -> virtqueues
- * (virtqueue.h) -> transport and device initialisation (device.h) ->
+ * Layering, top to bottom: device drivers (blk.h, rng.h, console.h) ->
+ * virtqueues (virtqueue.h) -> transport and device initialisation (device.h) ->
  * backend (backend.h; kmod.h, vfio.h, fake.h).
  */
 #ifndef UVIRTIO_UVIRTIO_H
@@ -14,6 +14,7 @@
 #include <uvirtio/virtqueue.h>
 #include <uvirtio/blk.h>
 #include <uvirtio/rng.h>
+#include <uvirtio/console.h>
 #include <uvirtio/fake.h>
 #include <uvirtio/kmod.h>
 #include <uvirtio/open.h>

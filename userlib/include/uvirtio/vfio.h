@@ -21,8 +21,10 @@
  *    VIRTIO_F_ACCESS_PLATFORM (QEMU: iommu_platform=on);
  *  - MSI-X vectors as eventfds (all vectors are enabled at once, on the
  *    first request).  VFIO cannot steer an interrupt to a CPU: the @cpu
- *    argument of uvirtio_backend_irq_eventfd() is ignored.  Functions
- *    without MSI-X report 0 vectors (no INTx); the library then polls;
+ *    argument of uvirtio_backend_irq_eventfd() is ignored.  A function
+ *    without MSI-X gets INTx (VFIO_PCI_INTX_IRQ_INDEX) as vector 0 when
+ *    VFIO masks it automatically (UVIRTIO_BE_IRQ_INTX; irq_mask is
+ *    VFIO's mask/unmask); otherwise the library polls;
  *  - function reset with VFIO_DEVICE_RESET when the kernel offers one;
  *  - removal notification: VFIO's device request (unbind, hot-unplug)
  *    makes uvirtio_backend_remove_fd() readable.  The kernel waits for

@@ -65,9 +65,11 @@ struct uvirtq_buf {
  *	two; the legacy transport always uses the device size.
  * @max_indirect: maximum buffers per indirect chain (0 = no indirect).
  *	Ignored unless VIRTIO_RING_F_INDIRECT_DESC was negotiated.
- * @use_interrupts: route the queue to an MSI-X vector and expose an
- *	eventfd; when false the queue is polled and interrupts are suppressed.
- * @cpu: preferred CPU for the interrupt (-1: any).
+ * @use_interrupts: take interrupts in the device's
+ *	uvirtio_dev_irq_mode() (creation fails with -ENOSPC in the polling
+ *	mode) and expose an eventfd; when false the queue is polled and
+ *	interrupts are suppressed.
+ * @cpu: preferred CPU for the interrupt (-1: any; MSI-X mode only).
  */
 struct uvirtq_params {
 	uint16_t size;
@@ -167,7 +169,15 @@ int uvirtq_enable_cb(struct uvirtq *vq);
 /** uvirtq_disable_cb() - suppress interrupts (polling). */
 void uvirtq_disable_cb(struct uvirtq *vq);
 
-/** uvirtq_eventfd() - completion eventfd, or -ENOENT in polling mode. */
+/**
+ * uvirtq_eventfd() - the queue's completion eventfd.
+ * @vq: queue.
+ *
+ * Readable after an interrupt for this queue.  In the shared, INTx and
+ * wired modes (enum uvirtio_dev_irq_mode) it is the library's and only
+ * uvirtio_dev_irq_service() signals it: wait on uvirtio_dev_irq_fd() too.
+ * Return: the fd, or -ENOENT in polling mode.
+ */
 int uvirtq_eventfd(struct uvirtq *vq);
 
 /** uvirtq_size() - ring size. */
