@@ -509,8 +509,18 @@ static void uvirtio_access_open_args(struct kunit *test)
 
 	/* A caller from before MMIO: all of name zero-filled. */
 	KUNIT_EXPECT_EQ(test, 0, uvirtio_open_args_check(&op));
-	op.flags = 2;
+	op.flags = 4;
 	KUNIT_EXPECT_EQ(test, -EINVAL, uvirtio_open_args_check(&op));
+	/* A token only with REATTACH; state_handle is output only. */
+	op.flags = 0;
+	op.token = 1;
+	KUNIT_EXPECT_EQ(test, -EINVAL, uvirtio_open_args_check(&op));
+	op.flags = UVIRTIO_DEVICE_OPEN_REATTACH;
+	KUNIT_EXPECT_EQ(test, 0, uvirtio_open_args_check(&op));
+	op.state_handle = 1;
+	KUNIT_EXPECT_EQ(test, -EINVAL, uvirtio_open_args_check(&op));
+	op.state_handle = 0;
+	op.token = 0;
 	/* A name without the flag is not ignored. */
 	op.flags = 0;
 	op.name[5] = 'x';
