@@ -132,8 +132,9 @@ void uvirtio_irq_set_master(struct uvirtio_device *udev, bool on)
  * uvirtio_irq_detach() - drop every eventfd, keep the vectors (keep-alive)
  * @udev: the device, being held for a re-attach
  *
- * The vectors stay enabled with their handlers; what arrives from now on
- * is latched and signalled once on the eventfd the next owner sets
+ * The vectors stay enabled with their handlers (a masked MSI-X vector or
+ * wired line is unmasked); what arrives from now on is latched and
+ * signalled once on the eventfd the next owner sets
  * (uvirtio_ioctl_irq_set_eventfd()), so no completion written while
  * nobody was attached goes unannounced.  INTx stays masked by its
  * handler until the next owner unmasks it.
@@ -150,13 +151,25 @@ void uvirtio_irq_detach(struct uvirtio_device *udev)
 	for (i = 0; i < udev->nr_vectors; i++) {
 		struct uvirtio_vector *v = &udev->vectors[i];
 		struct eventfd_ctx *old;
+		bool unmask = false;
 
 		spin_lock_irq(&v->lock);
 		old = v->trigger;
 		v->trigger = NULL;
 		v->latched = false;
 		v->holding = true;
+		/*
+		 * A vector the owner masked would hold what arrives where
+		 * the next owner, who does not know it is masked, never
+		 * looks: unmask it, so the latch sees it.
+		 */
+		if (udev->irq_type != UVIRTIO_IRQ_INTX && v->masked) {
+			v->masked = false;
+			unmask = true;
+		}
 		spin_unlock_irq(&v->lock);
+		if (unmask)
+			enable_irq(v->irq);
 		if (old)
 			eventfd_ctx_put(old);
 	}
