@@ -7,7 +7,8 @@
 # Stages (UVIRTIO_STAGES picks a subset, e.g. "host lint vm-stock"):
 #   deps       install missing Debian packages
 #   host       libuvirtio unit tests under ASan/UBSan, examples, tools,
-#              CLI and install tests, bounded libFuzzer runs
+#              CLI and install tests, bounded libFuzzer runs; prints
+#              "userlib line coverage: N%" (make -C userlib coverage)
 #   lint       module builds with W=1 and sparse (C=2) against Debian's 6.1
 #              and 6.12 headers, checkpatch --strict, kernel-doc
 #   kernel     build (or reuse) the debug test kernel
@@ -106,6 +107,23 @@ count_line() {
 	add_counts "$name" "$1" "$2" "${3:-0}"
 }
 
+# coverage_report NAME CMD...: run a coverage report (scripts/coverage.py)
+# and print its per-file table and its "... line coverage: N%" line.  A
+# coverage figure is not a test: only a report that cannot be made counts
+# (as a failure).
+coverage_report() {
+	local name=$1 log=$log_dir/$1.log
+	shift
+	"$@" >"$log" 2>&1
+	if grep -q ' line coverage: ' "$log"; then
+		grep -E '^  [^ ]+ +[0-9]+/ *[0-9]+ ' "$log"
+		grep ' line coverage: ' "$log" | tail -n 1 | sed 's/^/  /'
+	else
+		result "$name" fail "no coverage report (see $log)"
+		tail -n 20 "$log" | sed 's/^/  | /'
+	fi
+}
+
 t_all=$(date +%s)
 
 if want deps; then
@@ -138,6 +156,8 @@ if want host; then
 	count_line mmio mmio-unit make --no-print-directory -C userlib \
 		test-mmio
 	count_line vfio vfio-unit make --no-print-directory -C userlib test-vfio
+	# the same host tests with gcov instead of the sanitizers
+	coverage_report userlib-coverage make --no-print-directory -C userlib coverage
 	count_line cli cli-test tools/test-cli.sh
 	# the fio ioengine under Debian's fio, against qemu-storage-daemon
 	if run_logged build-fio-engine make fio; then
