@@ -15,7 +15,9 @@
 #   vm-debug   KUnit + selftests on the debug kernel, with and without
 #              intel-iommu (in the kernel's default lazy IOTLB mode), with
 #              the full health check; and libuvirtio's vhost-vdpa transport
-#              on vdpa_sim_blk (uvirtio_vdpa, about a minute)
+#              on vdpa_sim_blk (uvirtio_vdpa, about a minute); the first
+#              two with a gcov-built uvirtio.ko (vm-run.sh -G), and prints
+#              "kmod line coverage: N%" over both
 #   vm-stock   selftests on Debian's stock 6.1 kernel, with and without
 #              intel-iommu (lazy, Debian's default)
 #   vm-vduse   libuvirtio's vhost-vdpa transport on a VDUSE device
@@ -332,12 +334,19 @@ if want vm-debug; then
 	stage_start vm-debug
 	if scripts/build-kernel.sh --path >/dev/null 2>&1; then
 		# -H: 20 hot-unplug cycles under I/O (QMP, host side)
-		vm_suite debug-iommu-on debug on -H
+		# -G: uvirtio.ko with gcov; the two runs' counters make the
+		# module's line coverage (KUnit and every selftest)
+		vm_suite debug-iommu-on debug on -H -G
 		# The 100-kill / 1e5-call defaults run in the other three VMs;
 		# a shorter pass here keeps a fresh-machine run under an hour.
 		short=(-e UVIRTIO_KILL_ITERS=25 -e UVIRTIO_FUZZ_CALLS=25000)
 		[ "${UVIRTIO_SOAK:-0}" = 1 ] && short=()
-		vm_suite debug-iommu-off debug off -T 64 "${short[@]}"
+		vm_suite debug-iommu-off debug off -T 64 -G "${short[@]}"
+		dkver=$(cat "$(scripts/build-kernel.sh --path)/include/config/kernel.release")
+		coverage_report kmod-coverage python3 scripts/coverage.py kmod \
+			"$UV_OUT/kmod/$dkver-gcov/src" --include '^kmod/' \
+			--exclude '^kmod/kunit\.c$' \
+			--runs "$UV_OUT/vm/debug-iommu-on/gcov" "$UV_OUT/vm/debug-iommu-off/gcov"
 		# vhost-vdpa on vdpa_sim_blk: no PCI devices, no uvirtio.ko;
 		# the modules are loaded by the test, the device is made with
 		# the CLI (`uvirtio vdpa add`)
