@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include <uvirtio/uvirtio.h>
+#include <uvirtio/fake.h>
 #include <uvirtio/virtqueue.h>
 
 #include "cli.h"

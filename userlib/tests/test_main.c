@@ -22,6 +22,7 @@
 #include <linux/virtio_ring.h>
 
 #include <uvirtio/uvirtio.h>
+#include <uvirtio/fake.h>
 
 #include "harness.h"
 

@@ -4,7 +4,9 @@
  *
  * Layering, top to bottom: device drivers (blk.h, rng.h) -> virtqueues
  * (virtqueue.h) -> transport and device initialisation (device.h) ->
- * backend (backend.h; kmod.h, vfio.h, fake.h).
+ * backend (backend.h; kmod.h, vfio.h, ...).  The test device (fake.h) is
+ * not part of the library: it is libuvirtio-testing.a, built from
+ * userlib/testing/ for the tests and tools of this tree only.
  */
 #ifndef UVIRTIO_UVIRTIO_H
 #define UVIRTIO_UVIRTIO_H
@@ -14,7 +16,6 @@
 #include <uvirtio/virtqueue.h>
 #include <uvirtio/blk.h>
 #include <uvirtio/rng.h>
-#include <uvirtio/fake.h>
 #include <uvirtio/kmod.h>
 #include <uvirtio/open.h>
 #include <uvirtio/vhost_user.h>
