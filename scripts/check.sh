@@ -344,7 +344,8 @@ if want vm-debug; then
 		vm_suite debug-iommu-off debug off -T 64 -G "${short[@]}"
 		dkver=$(cat "$(scripts/build-kernel.sh --path)/include/config/kernel.release")
 		coverage_report kmod-coverage python3 scripts/coverage.py kmod \
-			"$UV_OUT/kmod/$dkver-gcov/src" --include '^kmod/' \
+			"$UV_OUT/kmod/$dkver-gcov/src" --src-root "$UV_OUT/kmod/$dkver-gcov/src" \
+			--include '^kmod/' \
 			--exclude '^kmod/kunit\.c$' \
 			--runs "$UV_OUT/vm/debug-iommu-on/gcov" "$UV_OUT/vm/debug-iommu-off/gcov"
 		# vhost-vdpa on vdpa_sim_blk: no PCI devices, no uvirtio.ko;

@@ -10,7 +10,8 @@ test run); with --runs each DIR is a tree of .gcda files copied from
 elsewhere (a VM's /sys/kernel/debug/gcov), matched to a .gcno by its path
 under OBJDIR, and a line counts as run if any of the runs ran it.
 
-Source names are taken relative to the top of the repository; only those
+Source names are taken relative to the top of the repository (or
+--src-root: the private copy scripts/build-module.sh compiles); only those
 matching --include (default: anything in the repository) and not
 --exclude are counted.  Prints one line per file and then
 "NAME line coverage: N%".  Needs the gcov of the gcc that built OBJDIR.
@@ -44,9 +45,9 @@ def gcov_json(gcno, gcda):
         return json.loads(p.stdout.splitlines()[0])
 
 
-def source_name(path, cwd):
+def source_name(path, cwd, root):
     full = os.path.realpath(os.path.join(cwd, path))
-    rel = os.path.relpath(full, TOP)
+    rel = os.path.relpath(full, root)
     if not rel.startswith('..'):
         return rel
     # a private copy of the sources (scripts/build-module.sh): name the
@@ -61,6 +62,7 @@ def main():
     ap.add_argument('--runs', nargs='*', default=None)
     ap.add_argument('--include', default='.')
     ap.add_argument('--exclude', default=None)
+    ap.add_argument('--src-root', default=TOP)
     a = ap.parse_args()
 
     gcnos = []
@@ -93,7 +95,7 @@ def main():
             j = gcov_json(gcno, gcda)
             cwd = j.get('current_working_directory', a.objdir)
             for f in j['files']:
-                src = source_name(f['file'], cwd)
+                src = source_name(f['file'], cwd, os.path.realpath(a.src_root))
                 if not inc.search(src) or (exc and exc.search(src)):
                     continue
                 m = lines.setdefault(src, {})
