@@ -47,22 +47,26 @@ fio: lib
 
 ## libuvirtio's device-matrix test (in the VM, and on the host over vhost-user),
 ## and the virtio-mmio interrupt check (out/mmio/: not a selftest run-tests runs)
-vm-test: lib
-	@mkdir -p $(OUT)/selftests
-	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread \
-		-Iuserlib/include -Iuapi userlib/tests/vm_test.c \
-		userlib/build/libuvirtio.a -static -o $(OUT)/selftests/libuvirtio_vm_test
-	@mkdir -p $(OUT)/mmio
-	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread \
-		-Iuserlib/include -Iuapi userlib/tests/mmio_irq.c \
-		userlib/build/libuvirtio.a -static -o $(OUT)/mmio/libuvirtio_mmio_irq
+vm-test: $(OUT)/selftests/libuvirtio_vm_test $(OUT)/mmio/libuvirtio_mmio_irq
 
 ## The VFIO backend's own in-VM test (check.sh vm-vfio; not a selftest)
-vfio-vm-test: lib
-	@mkdir -p $(OUT)/vfio
-	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread \
-		-Iuserlib/include -Iuapi userlib/tests/vfio_vm_test.c \
-		userlib/build/libuvirtio.a -static -o $(OUT)/vfio/libuvirtio_vfio_vm_test
+vfio-vm-test: $(OUT)/vfio/libuvirtio_vfio_vm_test
+
+# The in-VM programs: static, against libuvirtio.a, one rule for all.
+VM_PROG_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread \
+	-Iuserlib/include -Iuapi
+VM_PROG_DEPS := userlib/build/libuvirtio.a $(wildcard userlib/include/uvirtio/*.h) \
+	uapi/linux/uvirtio.h
+
+userlib/build/libuvirtio.a: lib
+
+$(OUT)/selftests/libuvirtio_vm_test: userlib/tests/vm_test.c $(VM_PROG_DEPS)
+$(OUT)/mmio/libuvirtio_mmio_irq: userlib/tests/mmio_irq.c $(VM_PROG_DEPS)
+$(OUT)/vfio/libuvirtio_vfio_vm_test: userlib/tests/vfio_vm_test.c $(VM_PROG_DEPS)
+$(OUT)/selftests/libuvirtio_vm_test $(OUT)/mmio/libuvirtio_mmio_irq \
+$(OUT)/vfio/libuvirtio_vfio_vm_test:
+	@mkdir -p $(dir $@)
+	$(CC) $(VM_PROG_CFLAGS) $< userlib/build/libuvirtio.a -static -o $@
 
 ## The debug test kernel (cached outside the repo)
 kernel:
