@@ -11,7 +11,7 @@ V	?= 0
 export UVIRTIO_OUT := $(OUT)
 
 .PHONY: all module lib tools selftests examples kernel deps check soak demo bench \
-	clean install uninstall help vm-shell vm-test fio deb vfio-vm-test
+	clean install uninstall help vm-shell vm-test fio deb vfio-vm-test docs
 
 all: lib tools
 
@@ -67,6 +67,11 @@ $(OUT)/selftests/libuvirtio_vm_test $(OUT)/mmio/libuvirtio_mmio_irq \
 $(OUT)/vfio/libuvirtio_vfio_vm_test:
 	@mkdir -p $(dir $@)
 	$(CC) $(VM_PROG_CFLAGS) $< userlib/build/libuvirtio.a -static -o $@
+
+## The documentation, Documentation/ as HTML into out/docs/html (Sphinx;
+## uapi.rst pulls the ioctls' kernel-doc from uapi/linux/uvirtio.h)
+docs:
+	scripts/docs.sh
 
 ## The debug test kernel (cached outside the repo)
 kernel:
@@ -170,6 +175,8 @@ help:
 	@echo '  make fio         the fio ioengine, out/fio/uvirtio-fio.so (example job:'
 	@echo '                   tools/fio/uvirtio.fio)'
 	@echo '  make kernel      the debug test kernel (cached in ~/.cache/uvirtio)'
+	@echo '  make docs        Documentation/ as HTML into out/docs/html (Sphinx, with'
+	@echo '                   the UAPI kernel-doc of uapi/linux/uvirtio.h)'
 	@echo '  make deps        install missing Debian packages'
 	@echo
 	@echo 'Running:'

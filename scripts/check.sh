@@ -10,7 +10,8 @@
 #              CLI and install tests, bounded libFuzzer runs; prints
 #              "userlib line coverage: N%" (make -C userlib coverage)
 #   lint       module builds with W=1 and sparse (C=2) against Debian's 6.1
-#              and 6.12 headers, checkpatch --strict, kernel-doc
+#              and 6.12 headers, checkpatch --strict, kernel-doc, the
+#              library's symbol map (make -C userlib check-map), make docs
 #   kernel     build (or reuse) the debug test kernel
 #   vm-debug   KUnit + selftests on the debug kernel, with and without
 #              intel-iommu (in the kernel's default lazy IOTLB mode), with
@@ -258,12 +259,28 @@ if want lint; then
 	else
 		result kernel-doc fail "kernel-doc warnings"
 	fi
-	# The library's public headers follow the same kernel-doc rules.
+	# The library's public headers (and the test device's) follow the
+	# same kernel-doc rules.
 	if run_logged kernel-doc-userlib perl "$ksrc/scripts/kernel-doc" -none \
-		-Wall -Werror userlib/include/uvirtio/*.h; then
+		-Wall -Werror userlib/include/uvirtio/*.h \
+		userlib/testing/include/uvirtio/*.h; then
 		result "kernel-doc (libuvirtio headers)" pass
 	else
 		result "kernel-doc (libuvirtio headers)" fail "kernel-doc warnings"
+	fi
+	# libuvirtio.so exports what libuvirtio.map lists: every UV_EXPORT
+	# function, no test device symbol.
+	if run_logged check-map make --no-print-directory -C userlib check-map; then
+		result "libuvirtio.map = UV_EXPORT = nm -D libuvirtio.so" pass
+	else
+		result "libuvirtio.map = UV_EXPORT = nm -D libuvirtio.so" fail \
+			"$(tail -n 1 "$log_dir/check-map.log")"
+	fi
+	# Documentation/ renders (Sphinx -W), the UAPI pulled from its header.
+	if run_logged docs scripts/docs.sh; then
+		result "make docs (Sphinx, kernel-doc of the UAPI)" pass
+	else
+		result "make docs (Sphinx, kernel-doc of the UAPI)" fail "see $log_dir/docs.log"
 	fi
 	stage_end
 fi
