@@ -40,13 +40,15 @@
 #              contain device set with intel-iommu: one stock 6.1 VM, and
 #              one debug 6.12 VM when that kernel is built; plus a debug VM
 #              without IOMMU where VFIO's no-IOMMU group must be refused
+#   docs       every command Documentation/testing.rst shows, run as
+#              written (scripts/test-docs.py; about ten minutes)
 #   harness    the harness checks itself: a canary module WARNs, leaks a
 #              page pin, and fails a KUnit case; each must turn a run red
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
 
-stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-vduse vm-contain vm-mmio vm-vfio harness}
+stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-vduse vm-contain vm-mmio vm-vfio docs harness}
 log_dir=$UV_OUT/check
 mkdir -p "$log_dir"
 pass=0 fail=0 skip=0
@@ -504,6 +506,12 @@ if want vm-vfio; then
 	else
 		result vfio-tools-build fail "the CLI does not build"
 	fi
+	stage_end
+fi
+
+if want docs; then
+	stage_start docs
+	count_line docs-examples docs-examples python3 scripts/test-docs.py
 	stage_end
 fi
 
