@@ -125,9 +125,66 @@ static int t_caps_parser(void)
 	return PASS;
 }
 
+/*
+ * Device strings (open.c): every scheme splits into its enum and the
+ * argument after the prefix; a bare BDF is PCI; a BDF scheme with a bad
+ * BDF, an empty argument or an empty string is EINVAL.
+ */
+static int t_devstr(void)
+{
+	static const struct {
+		const char *s;
+		int ret;
+		enum uvirtio_scheme scheme;
+		const char *arg;
+	} c[] = {
+		{ "0000:00:04.0", 0, UVIRTIO_SCHEME_PCI, "0000:00:04.0" },
+		{ "pci:00:04.0", 0, UVIRTIO_SCHEME_PCI, "00:04.0" },
+		{ "vhost-user:/run/blk.sock", 0, UVIRTIO_SCHEME_VHOST_USER,
+		  "/run/blk.sock" },
+		{ "vhost-vdpa:/dev/vhost-vdpa-0", 0, UVIRTIO_SCHEME_VHOST_VDPA,
+		  "/dev/vhost-vdpa-0" },
+		{ "mmio:LNRO0005:00", 0, UVIRTIO_SCHEME_MMIO, "LNRO0005:00" },
+		{ "vfio:0000:00:06.0", 0, UVIRTIO_SCHEME_VFIO, "0000:00:06.0" },
+		{ "", -EINVAL, 0, NULL },
+		{ "pci:", -EINVAL, 0, NULL },
+		{ "vhost-user:", -EINVAL, 0, NULL },
+		{ "pci:00:04", -EINVAL, 0, NULL },
+		{ "vfio:not-a-bdf", -EINVAL, 0, NULL },
+		{ "nonsense", -EINVAL, 0, NULL },	/* a bare "BDF" */
+	};
+	struct uvirtio_backend *be = NULL;
+	size_t i;
+
+	for (i = 0; i < UV_ARRAY_LEN(c); i++) {
+		enum uvirtio_scheme sch = (enum uvirtio_scheme)-1;
+		const char *arg = NULL;
+		int r = uvirtio_parse_devstr(c[i].s, &sch, &arg);
+
+		if (r != c[i].ret) {
+			fprintf(stderr, "  '%s': %d, expected %d\n", c[i].s, r,
+				c[i].ret);
+			return FAIL;
+		}
+		if (r)
+			continue;
+		CHECK_EQ(sch, c[i].scheme);
+		CHECK(arg && !strcmp(arg, c[i].arg));
+		/* the out pointers are optional */
+		CHECK_EQ(uvirtio_parse_devstr(c[i].s, NULL, NULL), 0);
+	}
+	CHECK_EQ(uvirtio_parse_devstr(NULL, NULL, NULL), -EINVAL);
+	/* open: the same checks before any backend is touched */
+	CHECK_EQ(uvirtio_backend_open("pci:", NULL, &be), -EINVAL);
+	CHECK_EQ(uvirtio_backend_open("0000:00:04.0", NULL, NULL), -EINVAL);
+	CHECK(be == NULL);
+	return PASS;
+}
+
 const struct tcase uv_backend_tests[] = {
 	{ "pci_addr", t_pci_addr },
 	{ "xlat_table", t_xlat },
 	{ "caps_parser", t_caps_parser },
+	{ "devstr", t_devstr },
 };
 const size_t uv_backend_ntests = UV_ARRAY_LEN(uv_backend_tests);
