@@ -11,7 +11,7 @@ V	?= 0
 export UVIRTIO_OUT := $(OUT)
 
 .PHONY: all module lib tools selftests examples kernel deps check soak demo bench \
-	clean install uninstall help vm-shell vm-test fio deb vfio-vm-test docs
+	clean install uninstall help vm-shell vm-test fio deb vfio-vm-test docs coverage
 
 all: lib tools
 
@@ -67,6 +67,10 @@ $(OUT)/selftests/libuvirtio_vm_test $(OUT)/mmio/libuvirtio_mmio_irq \
 $(OUT)/vfio/libuvirtio_vfio_vm_test:
 	@mkdir -p $(dir $@)
 	$(CC) $(VM_PROG_CFLAGS) $< userlib/build/libuvirtio.a -static -o $@
+
+## libuvirtio's host unit tests under gcov: line coverage per file and in all
+coverage:
+	$(MAKE) -C userlib coverage
 
 ## The documentation, Documentation/ as HTML into out/docs/html (Sphinx;
 ## uapi.rst pulls the ioctls' kernel-doc from uapi/linux/uvirtio.h)
@@ -177,6 +181,9 @@ help:
 	@echo '  make kernel      the debug test kernel (cached in ~/.cache/uvirtio)'
 	@echo '  make docs        Documentation/ as HTML into out/docs/html (Sphinx, with'
 	@echo '                   the UAPI kernel-doc of uapi/linux/uvirtio.h)'
+	@echo '  make coverage    the library'"'"'s host unit tests under gcov: line'
+	@echo '                   coverage per file, "userlib line coverage: N%"'
+	@echo '                   (the module'"'"'s: make check, vm-debug stage)'
 	@echo '  make deps        install missing Debian packages'
 	@echo
 	@echo 'Running:'
