@@ -112,8 +112,52 @@ static int t_rng(void)
 	return PASS;
 }
 
+/*
+ * A polled rng (no MSI-X): the wait spins with a status check and a
+ * deadline, so a slow device times out, a late answer is still taken,
+ * and NEEDS_RESET ends a read instead of a spin until the timeout.  Bad
+ * arguments are refused before anything reaches the device.
+ */
+static int t_rng_poll_errors(void)
+{
+	struct uvirtio_fake_config c;
+	struct uvirtio_backend *be;
+	struct uvirtio_rng *rng;
+	struct uvirtio_fake *f;
+	uint8_t buf[32];
+	double t0;
+
+	CHECK_EQ(uvirtio_rng_open(NULL, UVIRTIO_TRANSPORT_AUTO, &rng), -EINVAL);
+	uvirtio_fake_default_config(&c, VIRTIO_ID_RNG);
+	c.msix_vectors = 0;
+	c.rng_delay_ms = 1000;
+	CHECK_EQ(uvirtio_fake_create(&c, &f, &be), 0);
+	CHECK_EQ(uvirtio_rng_open(be, UVIRTIO_TRANSPORT_AUTO, NULL), -EINVAL);
+	CHECK_EQ(uvirtio_rng_open(be, UVIRTIO_TRANSPORT_AUTO, &rng), 0);
+	CHECK_EQ(uvirtio_rng_read(NULL, buf, sizeof(buf)), -EINVAL);
+	CHECK_EQ(uvirtio_rng_read(rng, NULL, 1), -EINVAL);
+	CHECK_EQ(uvirtio_rng_read(rng, buf, 0), 0);
+	CHECK_EQ(uvirtio_rng_read_some(NULL, buf, 1, 10), -EINVAL);
+	CHECK_EQ(uvirtio_rng_read_some(rng, buf, 0, 10), 0);
+	/* polling: the 5 ms deadline passes before the 1 s answer */
+	t0 = secs_of(CLOCK_MONOTONIC);
+	CHECK_EQ(uvirtio_rng_read_some(rng, buf, sizeof(buf), 5), -ETIMEDOUT);
+	CHECK(secs_of(CLOCK_MONOTONIC) - t0 < 0.9);
+	/* the request stayed out: the next call gets its answer */
+	CHECK_EQ(uvirtio_rng_read_some(rng, buf, sizeof(buf), 3000), sizeof(buf));
+	/* NEEDS_RESET: the polling read fails with it, well before 5 s */
+	CHECK_EQ(uvirtio_fake_inject(f, UVIRTIO_FAKE_FAULT_NEEDS_RESET, 0, 0), 0);
+	t0 = secs_of(CLOCK_MONOTONIC);
+	CHECK_EQ(uvirtio_rng_read(rng, buf, sizeof(buf)), -UVIRTIO_ENEEDS_RESET);
+	CHECK(secs_of(CLOCK_MONOTONIC) - t0 < 2.0);
+	uvirtio_rng_close(rng);
+	uvirtio_backend_close(be);
+	return PASS;
+}
+
 const struct tcase uv_rng_tests[] = {
 	{ "rng", t_rng },
 	{ "rng_slow", t_rng_slow },
+	{ "rng_poll_errors", t_rng_poll_errors },
 };
 const size_t uv_rng_ntests = UV_ARRAY_LEN(uv_rng_tests);
