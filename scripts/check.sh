@@ -17,8 +17,8 @@
 #              intel-iommu (in the kernel's default lazy IOTLB mode), with
 #              the full health check; and libuvirtio's vhost-vdpa transport
 #              on vdpa_sim_blk (uvirtio_vdpa, about a minute); the first
-#              two with a gcov-built uvirtio.ko (vm-run.sh -G), and prints
-#              "kmod line coverage: N%" over both
+#              two with a gcov-built uvirtio.ko (vm-run.sh -G); the end of
+#              the run prints "kmod line coverage: N%" over every such VM
 #   vm-stock   selftests on Debian's stock 6.1 kernel, with and without
 #              intel-iommu (lazy, Debian's default)
 #   vm-vduse   libuvirtio's vhost-vdpa transport on a VDUSE device
@@ -32,8 +32,9 @@
 #              allow_unsafe_noiommu), and lazy under kernel lockdown; plus
 #              a lazy run on the debug kernel when it is built
 #   vm-mmio    virtio-mmio on QEMU microvm (scripts/guest/mmio-tests):
-#              version 2 and legacy version 1, on the debug kernel and on
-#              stock 6.1; taints: allow_unsafe_noiommu
+#              version 2 and legacy version 1, on the debug kernel (with a
+#              gcov-built module, counted in the coverage) and on stock
+#              6.1; taints: allow_unsafe_noiommu
 #   vm-vfio    libuvirtio's VFIO backend (vfio:BDF) without uvirtio.ko:
 #              vm_test, the CLI, busy and non-viable groups, a device
 #              without ACCESS_PLATFORM (scripts/guest/vfio-tests), on the
@@ -52,7 +53,7 @@ stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-vduse vm
 log_dir=$UV_OUT/check
 mkdir -p "$log_dir"
 pass=0 fail=0 skip=0
-failed=() timings=() vm_outs=()
+failed=() timings=() vm_outs=() gcov_runs=()
 
 want() { case " $stages " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -361,12 +362,7 @@ if want vm-debug; then
 		short=(-e UVIRTIO_KILL_ITERS=25 -e UVIRTIO_FUZZ_CALLS=25000)
 		[ "${UVIRTIO_SOAK:-0}" = 1 ] && short=()
 		vm_suite debug-iommu-off debug off -T 64 -G "${short[@]}"
-		dkver=$(cat "$(scripts/build-kernel.sh --path)/include/config/kernel.release")
-		coverage_report kmod-coverage python3 scripts/coverage.py kmod \
-			"$UV_OUT/kmod/$dkver-gcov/src" --src-root "$UV_OUT/kmod/$dkver-gcov/src" \
-			--include '^kmod/' \
-			--exclude '^kmod/kunit\.c$' \
-			--runs "$UV_OUT/vm/debug-iommu-on/gcov" "$UV_OUT/vm/debug-iommu-off/gcov"
+		gcov_runs+=("$UV_OUT/vm/debug-iommu-on/gcov" "$UV_OUT/vm/debug-iommu-off/gcov")
 		# vhost-vdpa on vdpa_sim_blk: no PCI devices, no uvirtio.ko;
 		# the modules are loaded by the test, the device is made with
 		# the CLI (`uvirtio vdpa add`)
@@ -447,10 +443,12 @@ if want vm-contain; then
 	stage_end
 fi
 
-# vm_mmio_suite NAME KERNEL MACHINE: the virtio-mmio guest test on microvm
-# (a few seconds of boot: no selftests, only the CLI and the payload).
+# vm_mmio_suite NAME KERNEL MACHINE [vm-run options...]: the virtio-mmio
+# guest test on microvm (a few seconds of boot: no selftests, only the CLI
+# and the payload).
 vm_mmio_suite() {
 	local name=$1 kernel=$2 machine=$3 out=$UV_OUT/vm/$1
+	shift 3
 	mkdir -p "$out"
 	if [ -z "${tools_built:-}" ]; then
 		if run_logged tools-build sh -c 'make tools && make selftests'; then
@@ -469,15 +467,17 @@ vm_mmio_suite() {
 		-a "$UV_OUT/selftests/libuvirtio_vm_test:uvirtio/vm_test" \
 		-a "$UV_OUT/selftests/uvirtio_mmio:uvirtio/uvirtio_mmio" \
 		-a "$UV_OUT/mmio/libuvirtio_mmio_irq:uvirtio/mmio_irq" \
-		-p scripts/guest/mmio-tests >"$out.results" 2>&1
+		-p scripts/guest/mmio-tests "$@" >"$out.results" 2>&1
 	vm_report "$name" "$out" $?
 }
 
 if want vm-mmio; then
 	stage_start vm-mmio
 	if scripts/build-kernel.sh --path >/dev/null 2>&1; then
-		vm_mmio_suite mmio-debug-v2 debug microvm
-		vm_mmio_suite mmio-debug-v1 debug microvm-legacy
+		# -G: kmod/mmio.c's share of the module's line coverage
+		vm_mmio_suite mmio-debug-v2 debug microvm -G
+		vm_mmio_suite mmio-debug-v1 debug microvm-legacy -G
+		gcov_runs+=("$UV_OUT/vm/mmio-debug-v2/gcov" "$UV_OUT/vm/mmio-debug-v1/gcov")
 	else
 		result vm-mmio-debug fail "the debug kernel is not built"
 	fi
@@ -582,6 +582,17 @@ if want host || want vm-debug || want vm-stock || want vm-contain || want vm-vfi
 	fuzzlog=/dev/null
 	want host && fuzzlog=$log_dir/fuzz-check.log
 	python3 scripts/reliability-summary.py "$fuzzlog" "${vm_outs[@]}"
+fi
+
+# The module's line coverage over every gcov-built debug VM of this run
+# (vm-debug's two, vm-mmio's two): kmod/kunit.c, the test, is not counted.
+if [ ${#gcov_runs[@]} -gt 0 ]; then
+	echo
+	echo "=== coverage (uvirtio.ko, ${#gcov_runs[@]} debug VMs)"
+	dkver=$(cat "$(scripts/build-kernel.sh --path)/include/config/kernel.release")
+	coverage_report kmod-coverage python3 scripts/coverage.py kmod \
+		"$UV_OUT/kmod/$dkver-gcov/src" --src-root "$UV_OUT/kmod/$dkver-gcov/src" \
+		--include '^kmod/' --exclude '^kmod/kunit\.c$' --runs "${gcov_runs[@]}"
 fi
 
 echo
