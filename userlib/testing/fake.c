@@ -278,21 +278,90 @@ static int fake_remove_fd(void *priv)
 	return ((struct uvirtio_fake *)priv)->remove_efd;
 }
 
+/*
+ * UVIRTIO_FAKE_FAULT_OP_FAIL_NTH: every operation the library calls that
+ * can fail counts; the armed one fails with -EIO, once.
+ */
+static bool op_fails(struct uvirtio_fake *f)
+{
+	unsigned int nth = __atomic_load_n(&f->fail_nth, __ATOMIC_ACQUIRE);
+
+	if (!nth || __atomic_add_fetch(&f->op_calls, 1, __ATOMIC_ACQ_REL) != nth)
+		return false;
+	__atomic_add_fetch(&f->st.ops_failed, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+static int fo_cfg_read(void *priv, uint32_t off, void *buf, unsigned int width)
+{
+	return op_fails(priv) ? -EIO : fake_cfg_read(priv, off, buf, width);
+}
+
+static int fo_cfg_write(void *priv, uint32_t off, const void *buf,
+			unsigned int width)
+{
+	return op_fails(priv) ? -EIO : fake_cfg_write(priv, off, buf, width);
+}
+
+static int fo_bar_read(void *priv, unsigned int bar, uint64_t off,
+		       unsigned int width, uint64_t *val)
+{
+	return op_fails(priv) ? -EIO : fake_bar_read(priv, bar, off, width, val);
+}
+
+static int fo_bar_write(void *priv, unsigned int bar, uint64_t off,
+			unsigned int width, uint64_t val)
+{
+	return op_fails(priv) ? -EIO : fake_bar_write(priv, bar, off, width, val);
+}
+
+static int fo_dma_alloc(void *priv, size_t len, struct uvirtio_dma *out)
+{
+	return op_fails(priv) ? -EIO : fake_dma_alloc(priv, len, out);
+}
+
+static int fo_dma_map(void *priv, void *vaddr, size_t len, uint64_t *handle,
+		      struct uvirtio_iova_seg **segs, unsigned int *nsegs)
+{
+	return op_fails(priv) ? -EIO :
+	       fake_dma_map(priv, vaddr, len, handle, segs, nsegs);
+}
+
+static int fo_irq_eventfd(void *priv, unsigned int vector, int cpu)
+{
+	return op_fails(priv) ? -EIO : fake_irq_eventfd(priv, vector, cpu);
+}
+
+static int fo_irq_mask(void *priv, unsigned int vector, bool mask)
+{
+	return op_fails(priv) ? -EIO : fake_irq_mask(priv, vector, mask);
+}
+
+static int fo_reset(void *priv)
+{
+	return op_fails(priv) ? -EIO : fake_reset(priv);
+}
+
+static int fo_get_caps(void *priv, struct uvirtio_caps *caps)
+{
+	return op_fails(priv) ? -EIO : fake_get_caps(priv, caps);
+}
+
 static const struct uvirtio_backend_ops fake_ops = {
-	.cfg_read = fake_cfg_read,
-	.cfg_write = fake_cfg_write,
-	.bar_read = fake_bar_read,
-	.bar_write = fake_bar_write,
+	.cfg_read = fo_cfg_read,
+	.cfg_write = fo_cfg_write,
+	.bar_read = fo_bar_read,
+	.bar_write = fo_bar_write,
 	.bar_ptr = fake_bar_ptr,
-	.dma_alloc = fake_dma_alloc,
+	.dma_alloc = fo_dma_alloc,
 	.dma_free = fake_dma_free,
-	.dma_map = fake_dma_map,
+	.dma_map = fo_dma_map,
 	.dma_unmap = fake_dma_unmap,
-	.irq_eventfd = fake_irq_eventfd,
-	.irq_mask = fake_irq_mask,
+	.irq_eventfd = fo_irq_eventfd,
+	.irq_mask = fo_irq_mask,
 	.num_vectors = fake_num_vectors,
-	.reset = fake_reset,
-	.get_caps = fake_get_caps,
+	.reset = fo_reset,
+	.get_caps = fo_get_caps,
 	.iommu_mode = fake_iommu_mode,
 	.close = fake_close,
 	.remove_fd = fake_remove_fd,
@@ -457,6 +526,11 @@ UV_EXPORT int uvirtio_fake_inject(struct uvirtio_fake *f,
 		break;
 	case UVIRTIO_FAKE_FAULT_QUEUE_RESET_STUCK:
 		f->queue_reset_stuck = true;
+		break;
+	case UVIRTIO_FAKE_FAULT_OP_FAIL_NTH:
+		__atomic_store_n(&f->op_calls, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&f->fail_nth, (unsigned int)UV_MIN(arg, 0xffffffffull),
+				 __ATOMIC_RELEASE);
 		break;
 	case UVIRTIO_FAKE_FAULT_REMOVE: {
 		uint64_t one = 1;

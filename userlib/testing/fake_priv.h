@@ -127,6 +127,8 @@ struct uvirtio_fake {
 	bool needs_reset;
 	bool removed, removed_frozen;
 	int remove_efd;
+	/* UVIRTIO_FAKE_FAULT_OP_FAIL_NTH: atomics, taken outside the lock */
+	unsigned int fail_nth, op_calls;
 
 	struct uvirtio_fake_stats st;
 };
