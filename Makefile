@@ -11,7 +11,7 @@ V	?= 0
 export UVIRTIO_OUT := $(OUT)
 
 .PHONY: all module lib tools selftests examples kernel deps check soak demo bench \
-	clean install uninstall help vm-shell vm-test fio deb vfio-vm-test
+	clean install uninstall help vm-shell vm-test fio deb vfio-vm-test docs coverage
 
 all: lib tools
 
@@ -47,22 +47,35 @@ fio: lib
 
 ## libuvirtio's device-matrix test (in the VM, and on the host over vhost-user),
 ## and the virtio-mmio interrupt check (out/mmio/: not a selftest run-tests runs)
-vm-test: lib
-	@mkdir -p $(OUT)/selftests
-	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread \
-		-Iuserlib/include -Iuapi userlib/tests/vm_test.c \
-		userlib/build/libuvirtio.a -static -o $(OUT)/selftests/libuvirtio_vm_test
-	@mkdir -p $(OUT)/mmio
-	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread \
-		-Iuserlib/include -Iuapi userlib/tests/mmio_irq.c \
-		userlib/build/libuvirtio.a -static -o $(OUT)/mmio/libuvirtio_mmio_irq
+vm-test: $(OUT)/selftests/libuvirtio_vm_test $(OUT)/mmio/libuvirtio_mmio_irq
 
 ## The VFIO backend's own in-VM test (check.sh vm-vfio; not a selftest)
-vfio-vm-test: lib
-	@mkdir -p $(OUT)/vfio
-	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread \
-		-Iuserlib/include -Iuapi userlib/tests/vfio_vm_test.c \
-		userlib/build/libuvirtio.a -static -o $(OUT)/vfio/libuvirtio_vfio_vm_test
+vfio-vm-test: $(OUT)/vfio/libuvirtio_vfio_vm_test
+
+# The in-VM programs: static, against libuvirtio.a, one rule for all.
+VM_PROG_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread \
+	-Iuserlib/include -Iuapi
+VM_PROG_DEPS := userlib/build/libuvirtio.a $(wildcard userlib/include/uvirtio/*.h) \
+	uapi/linux/uvirtio.h
+
+userlib/build/libuvirtio.a: lib
+
+$(OUT)/selftests/libuvirtio_vm_test: userlib/tests/vm_test.c $(VM_PROG_DEPS)
+$(OUT)/mmio/libuvirtio_mmio_irq: userlib/tests/mmio_irq.c $(VM_PROG_DEPS)
+$(OUT)/vfio/libuvirtio_vfio_vm_test: userlib/tests/vfio_vm_test.c $(VM_PROG_DEPS)
+$(OUT)/selftests/libuvirtio_vm_test $(OUT)/mmio/libuvirtio_mmio_irq \
+$(OUT)/vfio/libuvirtio_vfio_vm_test:
+	@mkdir -p $(dir $@)
+	$(CC) $(VM_PROG_CFLAGS) $< userlib/build/libuvirtio.a -static -o $@
+
+## libuvirtio's host unit tests under gcov: line coverage per file and in all
+coverage:
+	$(MAKE) -C userlib coverage
+
+## The documentation, Documentation/ as HTML into out/docs/html (Sphinx;
+## uapi.rst pulls the ioctls' kernel-doc from uapi/linux/uvirtio.h)
+docs:
+	scripts/docs.sh
 
 ## The debug test kernel (cached outside the repo)
 kernel:
@@ -167,6 +180,11 @@ help:
 	@echo '  make fio         the fio ioengine, out/fio/uvirtio-fio.so (example job:'
 	@echo '                   tools/fio/uvirtio.fio)'
 	@echo '  make kernel      the debug test kernel (cached in ~/.cache/uvirtio)'
+	@echo '  make docs        Documentation/ as HTML into out/docs/html (Sphinx, with'
+	@echo '                   the UAPI kernel-doc of uapi/linux/uvirtio.h)'
+	@echo '  make coverage    the library'"'"'s host unit tests under gcov: line'
+	@echo '                   coverage per file, "userlib line coverage: N%"'
+	@echo '                   (the module'"'"'s: make check, vm-debug stage)'
 	@echo '  make deps        install missing Debian packages'
 	@echo
 	@echo 'Running:'

@@ -208,15 +208,19 @@ static const struct file_operations uvirtio_device_fops = {
  * it (keepalive.c).
  *
  * Context: process context, no uvirtio lock held.
- * Return: 0 and the fd in the struct; -EPERM without CAP_SYS_RAWIO,
- * under kernel lockdown, or for a translated device without interrupt
- * isolation (see allow_unsafe_interrupts); -EINVAL for a bad argument
- * (see uvirtio_open_args_check());
- * -ENODEV for an unknown or removed device; -EBUSY if it or its IOMMU
- * group has an owner, or a kernel driver holds a device of its group, or
- * it is kept alive; -ETIMEDOUT if its reset does not complete; with
+ * Return: 0 and the fd in the struct, or, in the order they are checked
+ * (the list struct uvirtio_device_open documents in the UAPI header):
+ * -EINVAL for a bad argument (uvirtio_open_args_check()); -EPERM without
+ * CAP_SYS_RAWIO or under kernel lockdown; -ENODEV for an unknown or
+ * removed device; -EBUSY if it has an owner, or (without
+ * UVIRTIO_DEVICE_OPEN_REATTACH) if it is kept alive; with
  * UVIRTIO_DEVICE_OPEN_REATTACH -ENOENT if it is not kept alive and
- * -EACCES for a wrong token; -EMFILE/-ENFILE/-ENOMEM.
+ * -EACCES for a wrong token; -ETIMEDOUT if its reset does not complete;
+ * uvirtio_dma_setup()'s -EPERM (a translated device without interrupt
+ * isolation, see allow_unsafe_interrupts), -EBUSY (its IOMMU group is
+ * held by a kernel driver or another owner), -ENOMEM or the IOMMU core's
+ * error; -EMFILE/-ENFILE/-ENOMEM for the fd; -EFAULT if the fd cannot be
+ * copied out.
  */
 static int uvirtio_ioctl_device_open(struct uvirtio_ucmd *ucmd)
 {

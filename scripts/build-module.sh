@@ -9,7 +9,8 @@
 #
 # KDIR is a kernel build tree (/lib/modules/<kver>/build, Debian's
 # linux-headers-<kver>, or the debug tree).  The .ko files end up in OUTDIR.
-# Extra arguments go to make, e.g. W=1 or C=2.  With UVIRTIO_WERROR=1 any
+# Extra arguments go to make, e.g. W=1 or C=2, or UVIRTIO_GCOV=1 (gcov
+# instrumentation, for a kernel with CONFIG_GCOV_KERNEL; see Kbuild).  With UVIRTIO_WERROR=1 any
 # compiler or sparse warning fails the build.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -22,6 +23,7 @@ shift 2
 mkdir -p "$out"
 rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
 	--exclude='*.mod*' --exclude='Module.symvers' --exclude='modules.order' \
+	--exclude='*.gcno' --exclude='*.gcda' \
 	"$UV_TOP/Kbuild" "$UV_TOP/VERSION" "$UV_TOP/kmod" "$UV_TOP/uapi" \
 	"$out/src/"
 # Keep objects between runs (rsync above leaves them alone in src/).

@@ -7,14 +7,18 @@
 # Stages (UVIRTIO_STAGES picks a subset, e.g. "host lint vm-stock"):
 #   deps       install missing Debian packages
 #   host       libuvirtio unit tests under ASan/UBSan, examples, tools,
-#              CLI and install tests, bounded libFuzzer runs
+#              CLI and install tests, bounded libFuzzer runs; prints
+#              "userlib line coverage: N%" (make -C userlib coverage)
 #   lint       module builds with W=1 and sparse (C=2) against Debian's 6.1
-#              and 6.12 headers, checkpatch --strict, kernel-doc
+#              and 6.12 headers, checkpatch --strict, kernel-doc, the
+#              library's symbol map (make -C userlib check-map), make docs
 #   kernel     build (or reuse) the debug test kernel
 #   vm-debug   KUnit + selftests on the debug kernel, with and without
 #              intel-iommu (in the kernel's default lazy IOTLB mode), with
 #              the full health check; and libuvirtio's vhost-vdpa transport
-#              on vdpa_sim_blk (uvirtio_vdpa, about a minute)
+#              on vdpa_sim_blk (uvirtio_vdpa, about a minute); the first
+#              two with a gcov-built uvirtio.ko (vm-run.sh -G); the end of
+#              the run prints "kmod line coverage: N%" over every such VM
 #   vm-stock   selftests on Debian's stock 6.1 kernel, with and without
 #              intel-iommu (lazy, Debian's default)
 #   vm-vduse   libuvirtio's vhost-vdpa transport on a VDUSE device
@@ -28,8 +32,9 @@
 #              allow_unsafe_noiommu), and lazy under kernel lockdown; plus
 #              a lazy run on the debug kernel when it is built
 #   vm-mmio    virtio-mmio on QEMU microvm (scripts/guest/mmio-tests):
-#              version 2 and legacy version 1, on the debug kernel and on
-#              stock 6.1; taints: allow_unsafe_noiommu
+#              version 2 and legacy version 1, on the debug kernel (with a
+#              gcov-built module, counted in the coverage) and on stock
+#              6.1; taints: allow_unsafe_noiommu
 #   vm-irq     interrupts the way the device offers them: INTx only
 #              (vectors=0, modern and legacy ISR) and shared MSI-X vectors
 #              (num-queues=4, vectors=2) through vm_test and the CLI, and
@@ -46,17 +51,19 @@
 #              contain device set with intel-iommu: one stock 6.1 VM, and
 #              one debug 6.12 VM when that kernel is built; plus a debug VM
 #              without IOMMU where VFIO's no-IOMMU group must be refused
+#   docs       every command Documentation/testing.rst shows, run as
+#              written (scripts/test-docs.py; about ten minutes)
 #   harness    the harness checks itself: a canary module WARNs, leaks a
 #              page pin, and fails a KUnit case; each must turn a run red
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
 
-stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-vduse vm-contain vm-mmio vm-irq vm-vfio harness}
+stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-vduse vm-contain vm-mmio vm-irq vm-vfio docs harness}
 log_dir=$UV_OUT/check
 mkdir -p "$log_dir"
 pass=0 fail=0 skip=0
-failed=() timings=() vm_outs=()
+failed=() timings=() vm_outs=() gcov_runs=()
 
 want() { case " $stages " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -116,6 +123,23 @@ count_line() {
 	add_counts "$name" "$1" "$2" "${3:-0}"
 }
 
+# coverage_report NAME CMD...: run a coverage report (scripts/coverage.py)
+# and print its per-file table and its "... line coverage: N%" line.  A
+# coverage figure is not a test: only a report that cannot be made counts
+# (as a failure).
+coverage_report() {
+	local name=$1 log=$log_dir/$1.log
+	shift
+	"$@" >"$log" 2>&1
+	if grep -q ' line coverage: ' "$log"; then
+		grep -E '^  [^ ]+ +[0-9]+/ *[0-9]+ ' "$log"
+		grep ' line coverage: ' "$log" | tail -n 1 | sed 's/^/  /'
+	else
+		result "$name" fail "no coverage report (see $log)"
+		tail -n 20 "$log" | sed 's/^/  | /'
+	fi
+}
+
 t_all=$(date +%s)
 
 if want deps; then
@@ -150,6 +174,8 @@ if want host; then
 	count_line vfio vfio-unit make --no-print-directory -C userlib test-vfio
 	count_line console console-unit make --no-print-directory -C userlib \
 		test-console
+	# the same host tests with gcov instead of the sanitizers
+	coverage_report userlib-coverage make --no-print-directory -C userlib coverage
 	count_line cli cli-test tools/test-cli.sh
 	# the fio ioengine under Debian's fio, against qemu-storage-daemon
 	if run_logged build-fio-engine make fio; then
@@ -248,12 +274,28 @@ if want lint; then
 	else
 		result kernel-doc fail "kernel-doc warnings"
 	fi
-	# The library's public headers follow the same kernel-doc rules.
+	# The library's public headers (and the test device's) follow the
+	# same kernel-doc rules.
 	if run_logged kernel-doc-userlib perl "$ksrc/scripts/kernel-doc" -none \
-		-Wall -Werror userlib/include/uvirtio/*.h; then
+		-Wall -Werror userlib/include/uvirtio/*.h \
+		userlib/testing/include/uvirtio/*.h; then
 		result "kernel-doc (libuvirtio headers)" pass
 	else
 		result "kernel-doc (libuvirtio headers)" fail "kernel-doc warnings"
+	fi
+	# libuvirtio.so exports what libuvirtio.map lists: every UV_EXPORT
+	# function, no test device symbol.
+	if run_logged check-map make --no-print-directory -C userlib check-map; then
+		result "libuvirtio.map = UV_EXPORT = nm -D libuvirtio.so" pass
+	else
+		result "libuvirtio.map = UV_EXPORT = nm -D libuvirtio.so" fail \
+			"$(tail -n 1 "$log_dir/check-map.log")"
+	fi
+	# Documentation/ renders (Sphinx -W), the UAPI pulled from its header.
+	if run_logged docs scripts/docs.sh; then
+		result "make docs (Sphinx, kernel-doc of the UAPI)" pass
+	else
+		result "make docs (Sphinx, kernel-doc of the UAPI)" fail "see $log_dir/docs.log"
 	fi
 	stage_end
 fi
@@ -328,12 +370,15 @@ if want vm-debug; then
 	stage_start vm-debug
 	if scripts/build-kernel.sh --path >/dev/null 2>&1; then
 		# -H: 20 hot-unplug cycles under I/O (QMP, host side)
-		vm_suite debug-iommu-on debug on -H
+		# -G: uvirtio.ko with gcov; the two runs' counters make the
+		# module's line coverage (KUnit and every selftest)
+		vm_suite debug-iommu-on debug on -H -G
 		# The 100-kill / 1e5-call defaults run in the other three VMs;
 		# a shorter pass here keeps a fresh-machine run under an hour.
 		short=(-e UVIRTIO_KILL_ITERS=25 -e UVIRTIO_FUZZ_CALLS=25000)
 		[ "${UVIRTIO_SOAK:-0}" = 1 ] && short=()
-		vm_suite debug-iommu-off debug off -T 64 "${short[@]}"
+		vm_suite debug-iommu-off debug off -T 64 -G "${short[@]}"
+		gcov_runs+=("$UV_OUT/vm/debug-iommu-on/gcov" "$UV_OUT/vm/debug-iommu-off/gcov")
 		# vhost-vdpa on vdpa_sim_blk: no PCI devices, no uvirtio.ko;
 		# the modules are loaded by the test, the device is made with
 		# the CLI (`uvirtio vdpa add`)
@@ -414,10 +459,12 @@ if want vm-contain; then
 	stage_end
 fi
 
-# vm_mmio_suite NAME KERNEL MACHINE: the virtio-mmio guest test on microvm
-# (a few seconds of boot: no selftests, only the CLI and the payload).
+# vm_mmio_suite NAME KERNEL MACHINE [vm-run options...]: the virtio-mmio
+# guest test on microvm (a few seconds of boot: no selftests, only the CLI
+# and the payload).
 vm_mmio_suite() {
 	local name=$1 kernel=$2 machine=$3 out=$UV_OUT/vm/$1
+	shift 3
 	mkdir -p "$out"
 	if [ -z "${tools_built:-}" ]; then
 		if run_logged tools-build sh -c 'make tools && make selftests'; then
@@ -436,15 +483,17 @@ vm_mmio_suite() {
 		-a "$UV_OUT/selftests/libuvirtio_vm_test:uvirtio/vm_test" \
 		-a "$UV_OUT/selftests/uvirtio_mmio:uvirtio/uvirtio_mmio" \
 		-a "$UV_OUT/mmio/libuvirtio_mmio_irq:uvirtio/mmio_irq" \
-		-p scripts/guest/mmio-tests >"$out.results" 2>&1
+		-p scripts/guest/mmio-tests "$@" >"$out.results" 2>&1
 	vm_report "$name" "$out" $?
 }
 
 if want vm-mmio; then
 	stage_start vm-mmio
 	if scripts/build-kernel.sh --path >/dev/null 2>&1; then
-		vm_mmio_suite mmio-debug-v2 debug microvm
-		vm_mmio_suite mmio-debug-v1 debug microvm-legacy
+		# -G: kmod/mmio.c's share of the module's line coverage
+		vm_mmio_suite mmio-debug-v2 debug microvm -G
+		vm_mmio_suite mmio-debug-v1 debug microvm-legacy -G
+		gcov_runs+=("$UV_OUT/vm/mmio-debug-v2/gcov" "$UV_OUT/vm/mmio-debug-v1/gcov")
 	else
 		result vm-mmio-debug fail "the debug kernel is not built"
 	fi
@@ -515,6 +564,12 @@ if want vm-vfio; then
 	stage_end
 fi
 
+if want docs; then
+	stage_start docs
+	count_line docs-examples docs-examples python3 scripts/test-docs.py
+	stage_end
+fi
+
 # canary_build KDIR OUT: build the harness canary modules against KDIR.
 canary_build() {
 	mkdir -p "$2"
@@ -582,6 +637,17 @@ if want host || want vm-debug || want vm-stock || want vm-contain || want vm-vfi
 	fuzzlog=/dev/null
 	want host && fuzzlog=$log_dir/fuzz-check.log
 	python3 scripts/reliability-summary.py "$fuzzlog" "${vm_outs[@]}"
+fi
+
+# The module's line coverage over every gcov-built debug VM of this run
+# (vm-debug's two, vm-mmio's two): kmod/kunit.c, the test, is not counted.
+if [ ${#gcov_runs[@]} -gt 0 ]; then
+	echo
+	echo "=== coverage (uvirtio.ko, ${#gcov_runs[@]} debug VMs)"
+	dkver=$(cat "$(scripts/build-kernel.sh --path)/include/config/kernel.release")
+	coverage_report kmod-coverage python3 scripts/coverage.py kmod \
+		"$UV_OUT/kmod/$dkver-gcov/src" --src-root "$UV_OUT/kmod/$dkver-gcov/src" \
+		--include '^kmod/' --exclude '^kmod/kunit\.c$' --runs "${gcov_runs[@]}"
 fi
 
 echo

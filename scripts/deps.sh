@@ -19,7 +19,7 @@ what=${1:-all}
 
 host_pkgs=(build-essential make gcc python3 pkg-config libnl-3-dev
 	   libnl-genl-3-dev sparse ccache kmod cpio gzip xz-utils
-	   clang libclang-rt-14-dev)
+	   clang libclang-rt-14-dev python3-sphinx)
 vm_pkgs=(qemu-system-x86 qemu-system-data busybox-static fio)
 kernel_pkgs=(linux-source-6.12 bc bison flex libelf-dev libssl-dev rsync)
 # `make deb` and its test.

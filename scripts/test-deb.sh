@@ -8,7 +8,7 @@
 #    6.1 and 6.12 headers (dkms build -k), and each .ko says its name,
 #    licence and version; the 6.1 build is kept in out/deb/ for a VM run;
 #  - a program builds against the installed headers and uvirtio.pc, links
-#    the installed shared library and runs (on the fake device);
+#    the installed shared library and runs (on the test device of userlib/testing/);
 #  - the installed CLI runs;
 #  - purge: no file of the packages, no /usr/src/uvirtio-*, no DKMS state
 #    is left.
@@ -85,6 +85,10 @@ check "libuvirtio-dev: pkg-config file" has libuvirtio-dev "pkgconfig/uvirtio.pc
 check "uvirtio: the CLI and its man page" sh -c \
 	"dpkg-deb -c '$debs'/uvirtio_${ver}_*.deb | grep -q usr/sbin/uvirtio &&
 	 dpkg-deb -c '$debs'/uvirtio_${ver}_*.deb | grep -q man8/uvirtio.8"
+check "libuvirtio0: no test device symbol" sh -c \
+	"! dpkg-deb -I '$debs'/libuvirtio0_${ver}_*.deb symbols | grep -q fake"
+check "libuvirtio-dev: no test device header" sh -c \
+	"! dpkg-deb -c '$debs'/libuvirtio-dev_${ver}_*.deb | grep -q fake"
 check "libuvirtio0: symbols file" sh -c \
 	"dpkg-deb -I '$debs'/libuvirtio0_${ver}_*.deb symbols | grep -q 'uvirtio_blk_open@UVIRTIO_0.1 $ver'"
 
@@ -128,6 +132,7 @@ cat >"$tmp/prog.c" <<'EOF'
 #include <stdio.h>
 #include <linux/virtio_ids.h>
 #include <uvirtio/uvirtio.h>
+#include <uvirtio/fake.h>
 
 int main(void)
 {
@@ -150,8 +155,12 @@ int main(void)
 	return 0;
 }
 EOF
+# The test device is not packaged (userlib/testing/): compiled in from
+# the tree, over the installed library's public backend interface.
+t=$UV_TOP/userlib/testing
 check "a program builds with pkg-config --cflags --libs uvirtio" sh -c \
-	"cc -std=gnu11 -Wall -Werror -o '$tmp/prog' '$tmp/prog.c' \$(pkg-config --cflags --libs uvirtio)"
+	"cc -std=gnu11 -Wall -Werror -o '$tmp/prog' '$tmp/prog.c' -I'$t/include' \
+	 -I'$UV_TOP/userlib/src' -pthread '$t'/*.c \$(pkg-config --cflags --libs uvirtio)"
 check "it links the installed libuvirtio.so.0" sh -c \
 	"ldd '$tmp/prog' | grep -q 'libuvirtio.so.0 => /'"
 check "and runs" sh -c "'$tmp/prog' | grep -q '^installed'"

@@ -79,9 +79,13 @@ check "libuvirtio.so.0 -> libuvirtio.so.0.1.0" \
 check "libuvirtio.so -> libuvirtio.so.0" \
 	test "$(readlink "$lib/libuvirtio.so")" = libuvirtio.so.0
 check "libuvirtio.a" sh -c "ar t '$lib/libuvirtio.a' | grep -q '\\.o\$'"
-for h in uvirtio backend device virtqueue blk rng kmod fake; do
+for h in uvirtio backend device virtqueue blk rng kmod; do
 	check "header uvirtio/$h.h" test -f "$inc/uvirtio/$h.h"
 done
+check "the test device's header (fake.h) is not installed" \
+	test ! -e "$inc/uvirtio/fake.h"
+check "libuvirtio.so exports no test device symbol" \
+	sh -c "! nm -D --defined-only '$lib/libuvirtio.so.0.1.0' | grep -q fake"
 check "uvirtio.pc" test -f "$lib/pkgconfig/uvirtio.pc"
 check "uvirtio.pc has prefix=/usr" grep -qx 'prefix=/usr' "$lib/pkgconfig/uvirtio.pc"
 check "sbin/uvirtio runs" "$stage/usr/sbin/uvirtio" --version
@@ -107,7 +111,7 @@ libs=$(pkg-config --libs uvirtio 2>>"$log")
 check "pkg-config finds uvirtio in the staging root" \
 	sh -c "pkg-config --exists uvirtio && echo '$cflags $libs' | grep -q -- '-I$inc'"
 
-for h in uvirtio backend device virtqueue blk rng kmod fake; do
+for h in uvirtio backend device virtqueue blk rng kmod; do
 	printf '#include <uvirtio/%s.h>\nint main(void) { return 0; }\n' "$h" \
 		>"$tmp/hdr_$h.c"
 	# shellcheck disable=SC2086
@@ -116,12 +120,17 @@ for h in uvirtio backend device virtqueue blk rng kmod fake; do
 		-o "$tmp/hdr_$h.o"
 done
 
-# A tiny program: a virtio-rng read on the library's fake device.
+# A tiny program: a virtio-rng read on the tree's test device
+# (userlib/testing/, not installed: compiled in from the source copy; it
+# uses only the installed library's public backend interface).
+tsrc=$src/userlib/testing
+tflags="-I$tsrc/include -I$src/userlib/src -pthread $tsrc/*.c"
 cat >"$tmp/rngtest.c" <<'EOF'
 #include <stdio.h>
 #include <string.h>
 #include <linux/virtio_ids.h>
 #include <uvirtio/uvirtio.h>
+#include <uvirtio/fake.h>
 
 int main(void)
 {
@@ -149,16 +158,16 @@ int main(void)
 EOF
 # shellcheck disable=SC2086
 check "program links against the installed .so (pkg-config)" \
-	cc -std=gnu11 -Wall -Werror $cflags "$tmp/rngtest.c" -o "$tmp/rngtest" $libs
+	cc -std=gnu11 -Wall -Werror $cflags "$tmp/rngtest.c" $tflags -o "$tmp/rngtest" $libs
 check "it needs libuvirtio.so.0" \
 	sh -c "readelf -d '$tmp/rngtest' | grep -q 'NEEDED.*libuvirtio.so.0'"
-check "it runs on the installed .so (fake rng device)" \
+check "it runs on the installed .so (the test rng device)" \
 	env LD_LIBRARY_PATH="$lib" "$tmp/rngtest"
 static_libs=$(pkg-config --static --libs uvirtio 2>>"$log" |
 	sed 's/-luvirtio/-Wl,-Bstatic -luvirtio -Wl,-Bdynamic/')
 # shellcheck disable=SC2086
 check "program links libuvirtio.a (pkg-config --static)" \
-	cc -std=gnu11 -Wall -Werror $cflags "$tmp/rngtest.c" \
+	cc -std=gnu11 -Wall -Werror $cflags "$tmp/rngtest.c" $tflags \
 	-o "$tmp/rngtest-static" $static_libs
 check "it runs without libuvirtio.so" \
 	sh -c "! readelf -d '$tmp/rngtest-static' | grep -q 'NEEDED.*libuvirtio' &&
@@ -167,7 +176,7 @@ if [ -f "$src/userlib/examples/rng_read.c" ]; then
 	# shellcheck disable=SC2086
 	check "examples/rng_read.c builds against the installed library" \
 		cc -std=gnu11 -Wall $cflags "$src/userlib/examples/rng_read.c" \
-		-o "$tmp/rng_read" $libs
+		$tflags -o "$tmp/rng_read" $libs
 fi
 
 # --- reinstall keeps an edited modprobe.d file; uninstall -------------------

@@ -77,6 +77,11 @@
 #     -n          do not build or load uvirtio.ko
 #     -K KO       load this uvirtio.ko instead of building one (e.g. the
 #                 module DKMS built from the Debian package)
+#     -G          line coverage (-k debug only): build uvirtio.ko with
+#                 UVIRTIO_GCOV=1 (in $UVIRTIO_OUT/kmod/<kver>-gcov) and,
+#                 after the payload and the module's unload, copy its
+#                 counters from /sys/kernel/debug/gcov out of the guest
+#                 into OUTDIR/gcov/ (scripts/kmod-coverage.py reads them)
 #     -v          copy the console to stderr as the VM runs
 #
 # The payload's output (ttyS1) is printed on stdout.  The exit status is 0
@@ -90,9 +95,9 @@ set -euo pipefail
 kernel=stock iommu=off devset=std timeout=900 outdir= cmd= payload=
 prebuilt_ko=
 modparams= taint_extra=0 nomod=0 verbose=0 hotplug=0 mem=1G lockdown=0
-machine=q35
+machine=q35 gcov=0
 adds=() envs=() xmods=() extramods=
-while getopts "k:i:d:t:o:a:e:M:T:c:p:m:x:K:X:l:HLnv" o; do
+while getopts "k:i:d:t:o:a:e:M:T:c:p:m:x:K:X:l:GHLnv" o; do
 	case $o in
 	X) machine=$OPTARG ;;
 	k) kernel=$OPTARG ;;
@@ -110,6 +115,7 @@ while getopts "k:i:d:t:o:a:e:M:T:c:p:m:x:K:X:l:HLnv" o; do
 	p) payload=$OPTARG ;;
 	m) mem=$OPTARG ;;
 	x) xmods=(-x "$OPTARG") ;;
+	G) gcov=1 ;;
 	H) hotplug=1 ;;
 	L) lockdown=1 ;;
 	n) nomod=1 ;;
@@ -353,7 +359,18 @@ esac
 [ "$hotplug" = 0 ] || [ "$devset" = std ] || uv_die "-H needs the std device set"
 
 uvadd=()
-if [ -n "$prebuilt_ko" ]; then
+if [ "$gcov" = 1 ]; then
+	[ "$kernel" = debug ] || uv_die "-G needs -k debug (CONFIG_GCOV_KERNEL)"
+	[ "$nomod" = 0 ] && [ -z "$prebuilt_ko" ] || uv_die "-G builds the module: not with -n or -K"
+	grep -qx 'CONFIG_GCOV_KERNEL=y' "$kdir/.config" ||
+		uv_die "the debug kernel lacks CONFIG_GCOV_KERNEL (rebuild it: scripts/build-kernel.sh)"
+	"$UV_TOP/scripts/build-module.sh" "$kdir" "$UV_OUT/kmod/$kver-gcov" \
+		UVIRTIO_GCOV=1 >/dev/null
+	for ko in "$UV_OUT/kmod/$kver-gcov"/*.ko; do
+		uvadd+=(-a "$ko:uvirtio/$(basename "$ko")")
+	done
+	envs+=(-e UVIRTIO_GCOV=1)
+elif [ -n "$prebuilt_ko" ]; then
 	[ -f "$prebuilt_ko" ] || uv_die "no module at $prebuilt_ko"
 	uvadd+=(-a "$prebuilt_ko:uvirtio/uvirtio.ko")
 elif [ "$nomod" = 0 ]; then
@@ -410,6 +427,7 @@ fi
 
 rm -f "$outdir"/console.log "$outdir"/results.log "$outdir"/qmp.sock \
 	"$outdir"/hotplug.log "$outdir"/hotplug.err "$outdir"/console-host.log
+rm -rf "$outdir/gcov"
 if [ "$machine" = q35 ]; then
 	mach=(-machine q35 -bios /usr/share/qemu/qboot.rom
 	      -serial "file:$outdir/console.log"
@@ -489,6 +507,19 @@ sed -n '/^UVIRTIO-BEGIN/,/^UVIRTIO-DONE/p' "$outdir/results.log" |
 
 # Judge the run.
 bad=()
+if [ "$gcov" = 1 ]; then
+	# The guest's /init prints the counters after UVIRTIO-DONE, as a
+	# base64 tar between markers (scripts/guest/init).
+	mkdir -p "$outdir/gcov"
+	if grep -q '^UVIRTIO-GCOV-END' "$outdir/results.log" 2>/dev/null; then
+		sed -n '/^UVIRTIO-GCOV-BEGIN/,/^UVIRTIO-GCOV-END/p' "$outdir/results.log" |
+			tr -d '\r' | grep -v '^UVIRTIO-GCOV-' | base64 -d |
+			tar -xz -C "$outdir/gcov" ||
+			bad+=("-G: the coverage data from the guest is corrupt")
+	else
+		bad+=("-G: the guest sent no coverage data")
+	fi
+fi
 [ $qrc -ne 124 ] && [ $qrc -ne 137 ] || bad+=("timeout after ${timeout}s")
 [ $qrc -eq 0 ] || [ $qrc -eq 124 ] || [ $qrc -eq 137 ] ||
 	bad+=("qemu exited with $qrc: $(head -c 500 "$outdir/qemu.out")")

@@ -4,10 +4,10 @@
  * virtio-blk device through libuvirtio's asynchronous API
  * (uvirtio_blk_q_read/write + uvirtio_blk_q_reap).
  *
- * The loop is that of tools/bench/blkbench.c (QD requests kept in flight
- * on queue 0, a 0.5 s warm-up, per-request latency from just before the
- * enqueue to the reap that returned it), written again here because
- * blkbench is a standalone program whose output scripts/bench.sh parses.
+ * The loop is blkloop_run() (blkloop.c), shared with tools/bench/
+ * blkbench.c: QD requests kept in flight on queue 0, a 0.5 s warm-up,
+ * per-request latency from just before the enqueue to the reap that
+ * returned it.
  *
  * Doorbells: the tool is linked with -Wl,--wrap=uvirtq_kick (tools/
  * Makefile), and __wrap_uvirtq_kick() counts the kicks that wrote the
@@ -24,16 +24,16 @@
 #include <time.h>
 
 #include <uvirtio/uvirtio.h>
+#include <uvirtio/fake.h>
 #include <uvirtio/virtqueue.h>
 
+#include "blkloop.h"
 #include "cli.h"
 
 #define BENCH_MAX_QD		1024u
 #define BENCH_MAX_BS		(1u << 20)
 #define BENCH_MAX_SECS		3600u
 #define BENCH_WARMUP_NS		500000000ull
-/* Latency samples kept for the percentiles (reservoir beyond that). */
-#define BENCH_MAX_SAMPLES	(4u << 20)
 
 /* ---- doorbell counting (linked with -Wl,--wrap=uvirtq_kick) ---------- */
 
@@ -52,30 +52,6 @@ int __wrap_uvirtq_kick(struct uvirtq *vq)
 }
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static uint64_t bench_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* xorshift64* */
-static uint64_t bench_rnd(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ull;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* Strict decimal unsigned in [lo, hi]; 0 or -EINVAL. */
 static int parse_uint(const char *s, unsigned long lo, unsigned long hi,
@@ -200,6 +176,31 @@ static void print_result(const struct bench_opts *o, const char *bdf,
 	printf("\n");
 }
 
+/* The window's start and end: interrupts, doorbells, bounce-pool bytes. */
+struct bench_mark {
+	struct uvirtio_fake *fake;
+	uint32_t pci_addr;
+	struct uvirtio_blk_queue *q;
+	long long irq0, irq1;
+	uint64_t db0, db1;
+	struct uvirtio_blk_q_stats st0, st1;
+};
+
+static void bench_mark(void *arg, bool start)
+{
+	struct bench_mark *m = arg;
+
+	if (start) {
+		m->irq0 = irq_count(m->fake, m->pci_addr, m->q);
+		uvirtio_blk_q_get_stats(m->q, &m->st0);
+		m->db0 = bench_doorbells;
+	} else {
+		m->db1 = bench_doorbells;
+		m->irq1 = irq_count(m->fake, m->pci_addr, m->q);
+		uvirtio_blk_q_get_stats(m->q, &m->st1);
+	}
+}
+
 static int run(const struct bench_opts *o)
 {
 	const struct timespec reap_to = { 10, 0 };
@@ -208,15 +209,10 @@ static int run(const struct bench_opts *o)
 	struct uvirtio_backend *be = NULL;
 	struct uvirtio_fake *fake = NULL;
 	struct uvirtio_blk *blk = NULL;
-	struct uvirtio_blk_queue *q = NULL;
-	struct uvirtio_blk_completion *comp = NULL;
+	struct blkloop_params lp = { 0 };
+	struct blkloop_result lr;
+	struct bench_mark m = { 0 };
 	struct bench_result r;
-	uint64_t *t_sub = NULL, *lat = NULL, nlat = 0, nblocks, seed = 0x5eed;
-	uint64_t t_start = 0, t_end, warm_end, db0 = 0, now;
-	unsigned int *free_slots = NULL, nfree = 0, i;
-	struct uvirtio_blk_q_stats st0 = { 0 }, st1;
-	long long irq0 = -1, irq1;
-	bool measuring = false;
 	uint32_t pci_addr = 0;
 	unsigned char *buf = NULL;
 	char bdf[CLI_NAME_MAX];
@@ -255,8 +251,8 @@ static int run(const struct bench_opts *o)
 			bdf, o->bs, info.max_transfer);
 		goto out;
 	}
-	nblocks = info.capacity / o->bs;
-	if (!nblocks) {
+	lp.nblocks = info.capacity / o->bs;
+	if (!lp.nblocks) {
 		cli_err("%s: device smaller than one %u-byte block", bdf, o->bs);
 		goto out;
 	}
@@ -265,8 +261,8 @@ static int run(const struct bench_opts *o)
 		cli_err("%s: device is read-only", bdf);
 		goto out;
 	}
-	q = uvirtio_blk_get_queue(blk, 0);
-	if (!q) {
+	lp.q = uvirtio_blk_get_queue(blk, 0);
+	if (!lp.q) {
 		cli_err("%s: no request queue", bdf);
 		goto out;
 	}
@@ -277,114 +273,39 @@ static int run(const struct bench_opts *o)
 		goto out;
 	}
 	memset(buf, 0xa5, (size_t)o->qd * o->bs);
-	comp = calloc(o->qd, sizeof(*comp));
-	t_sub = calloc(o->qd, sizeof(*t_sub));
-	free_slots = calloc(o->qd, sizeof(*free_slots));
-	lat = malloc(sizeof(*lat) * BENCH_MAX_SAMPLES);
-	if (!comp || !t_sub || !free_slots || !lat) {
-		cli_err("out of memory");
+	m = (struct bench_mark){ .fake = fake, .pci_addr = pci_addr, .q = lp.q };
+	lp.buf = buf;
+	lp.qd = o->qd;
+	lp.bs = o->bs;
+	lp.write = o->write;
+	lp.warmup_ns = BENCH_WARMUP_NS;
+	lp.window_ns = (uint64_t)o->secs * 1000000000ull;
+	lp.seed = 0x5eed;
+	lp.reap_timeout = &reap_to;
+	lp.mark = bench_mark;
+	lp.arg = &m;
+	ret = blkloop_run(&lp, &lr);
+	if (ret == -ETIMEDOUT && !strcmp(lr.what, "reap")) {
+		rc = cli_errno(ETIMEDOUT, "%s: no completion in %ld s", bdf,
+			       (long)reap_to.tv_sec);
 		goto out;
 	}
-	for (i = o->qd; i > 0; i--)
-		free_slots[nfree++] = i - 1;
-
-	now = bench_now_ns();
-	warm_end = now + BENCH_WARMUP_NS;
-	t_end = warm_end + (uint64_t)o->secs * 1000000000ull;
-	for (;;) {
-		int n;
-
-		if (!measuring && now >= warm_end) {
-			measuring = true;
-			irq0 = irq_count(fake, pci_addr, q);
-			uvirtio_blk_q_get_stats(q, &st0);
-			db0 = bench_doorbells;
-			t_start = now = bench_now_ns();
-			/* the measured window is whole, however late it began */
-			t_end = t_start + (uint64_t)o->secs * 1000000000ull;
-		}
-		if (now >= t_end)
-			break;
-		while (nfree) {
-			unsigned int s = free_slots[nfree - 1];
-			uint64_t off = bench_rnd(&seed) % nblocks * o->bs;
-			unsigned char *b = buf + (size_t)s * o->bs;
-			void *ud = (void *)(uintptr_t)(s + 1);
-
-			t_sub[s] = bench_now_ns();
-			ret = o->write ? uvirtio_blk_q_write(q, off, b, o->bs, ud) :
-					 uvirtio_blk_q_read(q, off, b, o->bs, ud);
-			if (ret == -EAGAIN)	/* ring full: QD > what fits */
-				break;
-			if (ret) {
-				rc = cli_errno(ret, "%s: enqueue", bdf);
-				goto out;
-			}
-			nfree--;
-		}
-		if (o->qd - nfree > r.qd_max)
-			r.qd_max = o->qd - nfree;
-		/* Submits what was enqueued, then waits for >= 1. */
-		n = uvirtio_blk_q_reap(q, 1, o->qd, comp, &reap_to);
-		if (n < 0) {
-			rc = cli_errno(n, "%s: reap", bdf);
-			goto out;
-		}
-		if (n == 0) {
-			rc = cli_errno(ETIMEDOUT, "%s: no completion in %ld s", bdf,
-				       (long)reap_to.tv_sec);
-			goto out;
-		}
-		now = bench_now_ns();
-		for (i = 0; i < (unsigned int)n; i++) {
-			unsigned int s = (unsigned int)(uintptr_t)comp[i].user_data - 1;
-
-			if (comp[i].ret) {
-				rc = cli_errno(comp[i].ret, "%s: %s", bdf,
-					       o->write ? "write" : "read");
-				goto out;
-			}
-			if (measuring) {
-				uint64_t l = now - t_sub[s];
-
-				if (l > r.max)
-					r.max = l;
-				if (nlat < BENCH_MAX_SAMPLES) {
-					lat[nlat++] = l;
-				} else {
-					uint64_t j = bench_rnd(&seed) % (r.ios + 1);
-
-					if (j < BENCH_MAX_SAMPLES)
-						lat[j] = l;
-				}
-				r.ios++;
-			}
-			free_slots[nfree++] = s;
-		}
+	if (ret) {
+		rc = cli_errno(ret, "%s: %s", bdf, lr.what);
+		goto out;
 	}
-	r.ns = bench_now_ns() - t_start;
-	r.doorbells = bench_doorbells - db0;
-	irq1 = irq_count(fake, pci_addr, q);
-	uvirtio_blk_q_get_stats(q, &st1);
-	r.bounced = st1.bounced_bytes - st0.bounced_bytes;
-	r.irqs = irq0 >= 0 && irq1 >= irq0 ? irq1 - irq0 : -1;
-	qsort(lat, nlat, sizeof(*lat), cmp_u64);
-	if (nlat) {
-		r.p50 = lat[(nlat - 1) * 50 / 100];
-		r.p99 = lat[(nlat - 1) * 99 / 100];
-	}
+	r.ios = lr.ios;
+	r.ns = lr.ns;
+	r.p50 = lr.p50_ns;
+	r.p99 = lr.p99_ns;
+	r.max = lr.max_ns;
+	r.qd_max = lr.qd_max;
+	r.doorbells = m.db1 - m.db0;
+	r.bounced = m.st1.bounced_bytes - m.st0.bounced_bytes;
+	r.irqs = m.irq0 >= 0 && m.irq1 >= m.irq0 ? m.irq1 - m.irq0 : -1;
 	print_result(o, bdf, &r);
 	rc = RC_OK;
 out:
-	/* Let in-flight requests finish before the buffers go away. */
-	if (q && comp)
-		while (uvirtio_blk_q_in_flight(q) &&
-		       uvirtio_blk_q_reap(q, 1, o->qd, comp, &reap_to) > 0)
-			;
-	free(lat);
-	free(free_slots);
-	free(t_sub);
-	free(comp);
 	if (buf)
 		uvirtio_blk_free_buf(blk, buf);
 	uvirtio_blk_close(blk);

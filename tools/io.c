@@ -20,6 +20,7 @@
 
 #include <linux/virtio_ids.h>
 #include <uvirtio/uvirtio.h>
+#include <uvirtio/fake.h>
 
 #include "cli.h"
 #include "workload.h"

@@ -27,6 +27,7 @@
 
 #define UV_VIRTIO_VENDOR	0x1af4
 #define UV_SYSFS_PCI		"/sys/bus/pci/devices"
+#define UV_DBG			"/sys/kernel/debug/"
 
 /* ioctl must fail with errno @e */
 #define EXPECT_ERRNO(e, call) ({			\
@@ -316,5 +317,182 @@ static inline int uv_drop_caps(const int *caps)
 	}
 	return syscall(SYS_capset, &hdr, data);
 }
+
+static inline int uv_region(int fd, unsigned int index, struct uvirtio_region_info *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->size = sizeof(*r);
+	r->index = index;
+	return ioctl(fd, UVIRTIO_REGION_GET_INFO, r);
+}
+
+/* An eventfd's count, or 0 if reading it fails */
+static inline uint64_t uv_eventfd_count(int efd)
+{
+	uint64_t v = 0;
+
+	if (read(efd, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
+}
+
+/* Y if DMA-API debug is off (or absent), N if it is on */
+static inline char uv_dma_debug_off(void)
+{
+	char buf[8] = "Y";
+
+	uv_read_file(UV_DBG "dma-api/disabled", buf, sizeof(buf));
+	return buf[0];
+}
+
+/* ---- shared by uvirtio_reliability and uvirtio_fuzz ---- */
+
+#define UNSAFE_PARAM	"/sys/module/uvirtio/parameters/allow_unsafe_noiommu"
+
+static inline uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+static inline uint64_t env_u64(const char *name, uint64_t def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtoull(v, NULL, 0) : def;
+}
+
+/* Open @bdf, retrying EBUSY for up to two seconds. */
+static inline int open_retry(const char *bdf)
+{
+	int i, fd = -1;
+
+	for (i = 0; i < 200; i++) {
+		fd = uv_open_device(bdf);
+		if (fd >= 0 || errno != EBUSY)
+			break;
+		uv_sleep_us(10000);
+	}
+	return fd;
+}
+
+static inline int iommu_mode_of(const char *bdf)
+{
+	struct uvirtio_device_info info = { .size = sizeof(info) };
+	int fd = open_retry(bdf), ret;
+
+	if (fd < 0)
+		return -1;
+	ret = ioctl(fd, UVIRTIO_DEVICE_GET_INFO, &info);
+	close(fd);
+	return ret ? -1 : (int)info.iommu_mode;
+}
+
+/*
+ * Make DMA work on @bdf: with a translating IOMMU it does; without one,
+ * turn on allow_unsafe_noiommu (and set *@restore so it is turned off
+ * again).  Returns 0, or -1 with @why filled in.
+ */
+static inline int dma_enable(const char *bdf, int *restore, char *why, size_t len)
+{
+	int mode = iommu_mode_of(bdf);
+
+	*restore = 0;
+	if (mode < 0) {
+		snprintf(why, len, "cannot open %s: %s", bdf, strerror(errno));
+		return -1;
+	}
+	if (mode != UVIRTIO_IOMMU_NONE)
+		return 0;
+	if (uv_write_file(UNSAFE_PARAM, "1")) {
+		snprintf(why, len, "no IOMMU and cannot set %s", UNSAFE_PARAM);
+		return -1;
+	}
+	*restore = 1;
+	if (iommu_mode_of(bdf) != UVIRTIO_IOMMU_UNSAFE) {
+		snprintf(why, len, "allow_unsafe_noiommu=1 did not enable DMA");
+		return -1;
+	}
+	return 0;
+}
+
+static inline bool is_type(const char *bdf, int type)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), UV_SYSFS_PCI "/%s", bdf);
+	return !access(p, F_OK) && uv_virtio_type(bdf) == type;
+}
+
+#ifdef UV_DEV_FIXTURE
+/*
+ * The "dev" fixture of uvirtio_uapi and uvirtio_fail_nth (define
+ * UV_DEV_FIXTURE before including this, after kselftest_harness.h): a
+ * virtio-rng function bound to uvirtio (a modern one where there is one),
+ * /dev/uvirtio and the device open, its DEVICE_GET_INFO in self->info.
+ * The teardown calls UV_DEV_FIXTURE_CLEANUP() first if that is defined,
+ * then checks that every page pin was dropped and that the function can
+ * be claimed and opened again.
+ */
+FIXTURE(dev) {
+	char bdf[32];
+	int ctl;
+	int fd;
+	struct uvirtio_device_info info;
+};
+
+FIXTURE_SETUP(dev)
+{
+	self->ctl = -1;
+	self->fd = -1;
+	if (access("/dev/uvirtio", F_OK))
+		SKIP(return, "/dev/uvirtio missing: uvirtio.ko not loaded");
+	/* Prefer a modern function: the virtqueue test needs virtio 1.x. */
+	if (uv_find_device(VIRTIO_ID_RNG, 1, self->bdf, sizeof(self->bdf)) &&
+	    uv_find_device(VIRTIO_ID_RNG, -1, self->bdf, sizeof(self->bdf)))
+		SKIP(return, "no virtio-rng PCI function");
+	ASSERT_EQ(0, uv_claim(self->bdf))
+		TH_LOG("could not bind %s to uvirtio", self->bdf);
+	self->ctl = open("/dev/uvirtio", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->ctl);
+	self->fd = uv_open_device(self->bdf);
+	ASSERT_LE(0, self->fd) TH_LOG("DEVICE_OPEN: %s", strerror(errno));
+	self->info.size = sizeof(self->info);
+	ASSERT_EQ(0, ioctl(self->fd, UVIRTIO_DEVICE_GET_INFO, &self->info));
+}
+
+FIXTURE_TEARDOWN(dev)
+{
+	int fd;
+
+#ifdef UV_DEV_FIXTURE_CLEANUP
+	UV_DEV_FIXTURE_CLEANUP();
+#endif
+
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->ctl >= 0)
+		close(self->ctl);
+	/* (d) every pin was dropped, and the next owner can open it */
+	EXPECT_EQ(uv_vmstat("nr_foll_pin_acquired"),
+		  uv_vmstat("nr_foll_pin_released"));
+	if (!self->bdf[0])
+		return;
+	EXPECT_EQ(0, uv_claim(self->bdf));
+	fd = uv_open_device(self->bdf);
+	EXPECT_LE(0, fd) TH_LOG("reopen: %s", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* DMA works on the fixture's function (an IOMMU, or the unsafe opt-in) */
+static inline bool uv_dma_ok(struct __test_metadata *_metadata,
+		      struct _test_data_dev *self)
+{
+	return self->info.iommu_mode != UVIRTIO_IOMMU_NONE;
+}
+#endif /* UV_DEV_FIXTURE */
 
 #endif /* UVIRTIO_SELFTEST_UTIL_H */

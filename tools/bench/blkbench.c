@@ -7,7 +7,8 @@
  *            [--label NAME] [--count-syscalls[=OPS]]
  *
  * Keeps QD requests in flight on queue 0 for SECS seconds (after a short
- * warm-up) and prints one line:
+ * warm-up; the loop is blkloop_run() of tools/blkloop.c, shared with
+ * `uvirtio bench`) and prints one line:
  *
  *   result NAME OP qd=N ios=.. iops=.. p50_us=.. p99_us=.. doorbells=..
  *          irqs=.. db_per_io=.. irq_per_io=.. syscalls_per_io=..
@@ -46,49 +47,28 @@
 #include <uvirtio/kmod.h>
 #include <uvirtio/virtqueue.h>
 
+#include "../blkloop.h"
+
 #define BS 4096u
 #define MAX_QD 256u
-#define MAX_SAMPLES (8u << 20)
 
 /* ---- doorbell counting (link with -Wl,--wrap=uvirtq_kick) ------------ */
 
 int __real_uvirtq_kick(struct uvirtq *vq);
 int __wrap_uvirtq_kick(struct uvirtq *vq);
 
-static uint64_t g_kicks, g_doorbells;
+static uint64_t g_doorbells;
 
 int __wrap_uvirtq_kick(struct uvirtq *vq)
 {
 	int ret = __real_uvirtq_kick(vq);
 
-	g_kicks++;
 	if (ret == 1)
 		g_doorbells++;
 	return ret;
 }
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t xorshift(void)
-{
-	uint64_t x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	rng_state = x;
-	return x;
-}
 
 /* Sum of "interrupts N" over all vectors in the debugfs stats file. */
 static long long read_irqs(const char *bdf)
@@ -111,13 +91,6 @@ static long long read_irqs(const char *bdf)
 	return sum;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* ---- the benchmark ---------------------------------------------------- */
 
 struct opts {
@@ -128,21 +101,42 @@ struct opts {
 	uint64_t nops;
 };
 
+/* The window's start and end: interrupts, rusage, doorbells, markers. */
+struct bb_mark {
+	const struct opts *o;
+	long long irq0, irq1;
+	struct rusage ru0, ru1;
+	uint64_t db0, db1;
+};
+
+static void bb_mark(void *arg, bool start)
+{
+	struct bb_mark *m = arg;
+
+	if (start) {
+		m->irq0 = read_irqs(m->o->bdf);
+		getrusage(RUSAGE_SELF, &m->ru0);
+		m->db0 = g_doorbells;
+		if (m->o->syscount)
+			syscall(SYS_getppid);	/* the tracer's marker */
+	} else {
+		if (m->o->syscount)
+			syscall(SYS_getppid);
+		m->db1 = g_doorbells;
+		getrusage(RUSAGE_SELF, &m->ru1);
+		m->irq1 = read_irqs(m->o->bdf);
+	}
+}
+
 static int run(const struct opts *o)
 {
-	struct uvirtio_blk_completion comp[MAX_QD];
-	uint64_t t_sub[MAX_QD];
 	struct uvirtio_blk_params p = { .poll = o->poll };
 	struct uvirtio_blk_info info;
 	struct uvirtio_backend *be = NULL;
 	struct uvirtio_blk *blk = NULL;
-	struct uvirtio_blk_queue *q;
-	struct rusage ru0, ru1;
-	unsigned int free_slots[MAX_QD], nfree = 0, i;
-	uint32_t *lat = NULL;
-	uint64_t nblocks, nlat = 0, ios = 0, db0 = 0, t_start = 0, t_end, deadline;
-	long long irq0 = 0, irq1;
-	bool measuring = false;
+	struct blkloop_params lp = { 0 };
+	struct blkloop_result lr;
+	struct bb_mark m = { .o = o };
 	char *buf = NULL;
 	int ret;
 
@@ -157,9 +151,9 @@ static int run(const struct opts *o)
 		goto out;
 	}
 	uvirtio_blk_get_info(blk, &info);
-	q = uvirtio_blk_get_queue(blk, 0);
-	nblocks = info.capacity / BS;
-	if (!q || nblocks == 0) {
+	lp.q = uvirtio_blk_get_queue(blk, 0);
+	lp.nblocks = info.capacity / BS;
+	if (!lp.q || lp.nblocks == 0) {
 		fprintf(stderr, "blkbench: no queue or empty disk\n");
 		ret = -EINVAL;
 		goto out;
@@ -170,99 +164,40 @@ static int run(const struct opts *o)
 		goto out;
 	}
 	memset(buf, 0xa5, (size_t)o->qd * BS);
-	lat = malloc(sizeof(*lat) * MAX_SAMPLES);
-	if (!lat) {
-		ret = -ENOMEM;
+	lp.buf = buf;
+	lp.qd = o->qd;
+	lp.bs = BS;
+	lp.write = o->write;
+	lp.warmup_ns = (uint64_t)(o->warmup * 1e9);
+	lp.window_ns = (uint64_t)(o->secs * 1e9);
+	/* Syscall-counting runs make no clock calls of their own: they run
+	 * a fixed number of requests, so every syscall counted is the
+	 * library's. */
+	lp.nops = o->syscount ? o->nops : 0;
+	lp.seed = 0x9e3779b97f4a7c15ull;
+	lp.mark = bb_mark;
+	lp.arg = &m;
+	ret = blkloop_run(&lp, &lr);
+	if (ret) {
+		fprintf(stderr, "blkbench: %s: %s\n", lr.what, strerror(-ret));
 		goto out;
 	}
-	for (i = 0; i < o->qd; i++)
-		free_slots[nfree++] = i;
-
-	t_end = now_ns() + (uint64_t)((o->warmup + o->secs) * 1e9);
-	deadline = now_ns() + (uint64_t)(o->warmup * 1e9);
-	for (;;) {
-		/* Syscall-counting runs make no clock calls of their own: they
-		 * run a fixed number of requests, so every syscall counted is
-		 * the library's. */
-		uint64_t now = o->syscount ? 0 : now_ns();
-		int n;
-
-		if (!measuring && (o->syscount || now >= deadline)) {
-			/* Start of the measured window. */
-			measuring = true;
-			irq0 = read_irqs(o->bdf);
-			getrusage(RUSAGE_SELF, &ru0);
-			db0 = g_doorbells;
-			t_start = now_ns();
-			if (o->syscount)
-				syscall(SYS_getppid);
-			now = o->syscount ? 0 : t_start;
-		}
-		if (o->syscount ? ios >= o->nops : now >= t_end)
-			break;
-		while (nfree) {
-			unsigned int s = free_slots[--nfree];
-			uint64_t off = (xorshift() % nblocks) * BS;
-			void *b = buf + (size_t)s * BS;
-
-			t_sub[s] = o->syscount ? 0 : now_ns();
-			ret = o->write ?
-			      uvirtio_blk_q_write(q, off, b, BS, (void *)(uintptr_t)(s + 1)) :
-			      uvirtio_blk_q_read(q, off, b, BS, (void *)(uintptr_t)(s + 1));
-			if (ret) {
-				fprintf(stderr, "blkbench: enqueue: %s\n", strerror(-ret));
-				goto out;
-			}
-		}
-		/* Submits what was enqueued (one kick), then waits for >= 1. */
-		n = uvirtio_blk_q_reap(q, 1, o->qd, comp, NULL);
-		if (n < 0) {
-			ret = n;
-			fprintf(stderr, "blkbench: reap: %s\n", strerror(-ret));
-			goto out;
-		}
-		now = o->syscount ? 0 : now_ns();
-		for (i = 0; i < (unsigned int)n; i++) {
-			unsigned int s = (unsigned int)(uintptr_t)comp[i].user_data - 1;
-
-			if (comp[i].ret) {
-				ret = comp[i].ret;
-				fprintf(stderr, "blkbench: I/O error: %s\n", strerror(-ret));
-				goto out;
-			}
-			if (measuring) {
-				if (nlat < MAX_SAMPLES)
-					lat[nlat++] = (uint32_t)((now - t_sub[s]) / 10);
-				ios++;
-			}
-			free_slots[nfree++] = s;
-		}
-	}
-	if (o->syscount)
-		syscall(SYS_getppid);
-	t_end = now_ns();
-	getrusage(RUSAGE_SELF, &ru1);
-	irq1 = read_irqs(o->bdf);
 	{
-		double secs = (double)(t_end - t_start) / 1e9;
-		uint64_t db = g_doorbells - db0;
-		long long irqs = irq0 >= 0 && irq1 >= 0 ? irq1 - irq0 : -1;
-		double p50 = 0, p99 = 0;
+		double secs = (double)lr.ns / 1e9;
+		uint64_t db = m.db1 - m.db0, ios = lr.ios;
+		long long irqs = m.irq0 >= 0 && m.irq1 >= 0 ? m.irq1 - m.irq0 : -1;
 
-		qsort(lat, nlat, sizeof(*lat), cmp_u32);
-		if (nlat) {
-			p50 = lat[(nlat - 1) * 50 / 100] / 100.0;
-			p99 = lat[(nlat - 1) * 99 / 100] / 100.0;
-		}
 		printf("result %s %s qd=%u ios=%llu secs=%.3f iops=%.0f "
 		       "p50_us=%.1f p99_us=%.1f doorbells=%llu irqs=%lld "
 		       "db_per_io=%.4f irq_per_io=%.4f vcsw=%ld ivcsw=%ld%s\n",
 		       o->label, o->write ? "randwrite" : "randread", o->qd,
-		       (unsigned long long)ios, secs, ios / secs, p50, p99,
+		       (unsigned long long)ios, secs, ios / secs,
+		       lr.p50_ns / 1000.0, lr.p99_ns / 1000.0,
 		       (unsigned long long)db, irqs,
 		       ios ? (double)db / ios : 0.0,
 		       ios && irqs >= 0 ? (double)irqs / ios : -1.0,
-		       ru1.ru_nvcsw - ru0.ru_nvcsw, ru1.ru_nivcsw - ru0.ru_nivcsw,
+		       m.ru1.ru_nvcsw - m.ru0.ru_nvcsw,
+		       m.ru1.ru_nivcsw - m.ru0.ru_nivcsw,
 		       o->syscount ? " syscount" : "");
 		fflush(stdout);
 		/* The tracer needs the op count: pass it in a marker-free way. */
@@ -277,16 +212,6 @@ static int run(const struct opts *o)
 	}
 	ret = 0;
 out:
-	/* Let in-flight requests finish before the buffers go away. */
-	if (blk) {
-		struct uvirtio_blk_queue *q0 = uvirtio_blk_get_queue(blk, 0);
-		struct timespec to = { 1, 0 };
-
-		while (q0 && uvirtio_blk_q_in_flight(q0) &&
-		       uvirtio_blk_q_reap(q0, 1, MAX_QD, comp, &to) > 0)
-			;
-	}
-	free(lat);
 	if (buf)
 		uvirtio_blk_free_buf(blk, buf);
 	uvirtio_blk_close(blk);

@@ -68,6 +68,16 @@ enum {
  * @version: Output, UVIRTIO_API_VERSION of the running module
  * @__reserved: Must be 0
  * @caps: Output, bitmap of UVIRTIO_CAP_* the running module supports
+ *
+ * Returns @version = UVIRTIO_API_VERSION (1) and @caps, the UVIRTIO_CAP_*
+ * bits the module implements.  Extensions made since keep the version at 1
+ * and add a bit: UVIRTIO_CAP_OWN_DOMAIN says the module gives translated
+ * devices an IOMMU domain of their own, with UVIRTIO_DMA_FIXED_IOVA,
+ * UVIRTIO_IOVA_RANGES and the dma_flags, untranslated and num_iova_ranges
+ * members of struct uvirtio_device_info; UVIRTIO_CAP_MMIO says the module
+ * binds virtio-mmio devices too.
+ *
+ * Errors: EINVAL for non-zero @flags or @__reserved.
  */
 struct uvirtio_api_version {
 	__u32 size;
@@ -191,6 +201,26 @@ struct uvirtio_device_entry {
  * @entry_size: Input, sizeof(struct uvirtio_device_entry) as the caller
  *              knows it; must be at least the size of the first version
  * @entries: Input, user pointer to an array of struct uvirtio_device_entry
+ *
+ * Writes up to @count entries of @entry_size bytes (at least
+ * sizeof(struct uvirtio_device_entry) of version 1, at most PAGE_SIZE;
+ * bytes beyond the kernel's entry are zeroed) to @entries and sets @count
+ * to the number of functions bound to uvirtio.  @count = 0 just returns
+ * the number.  owner_pid is in the caller's pid namespace: the process
+ * that opened the device fd, or 0 if unowned, not visible, or that process
+ * has exited (the fd may live on in a child or another process; the old
+ * number may belong to someone else by then).  The entries are gathered
+ * first and copied out after the module's locks are dropped, so a slow
+ * page fault on @entries holds up no probe or removal.
+ *
+ * Entries gained, after the first release, transport (enum
+ * uvirtio_device_transport), mmio_version (1 or 2, 0 for PCI) and name
+ * (UVIRTIO_DEVICE_NAME_LEN bytes, the NUL-terminated platform device name
+ * of a virtio-mmio device, empty for PCI).  An MMIO entry has pci_addr and
+ * the PCI ids 0; a caller whose @entry_size ends at owner_pid sees MMIO
+ * devices that way.
+ *
+ * Errors: EINVAL (@flags, @entry_size), EFAULT (@entries), ENOMEM.
  */
 struct uvirtio_list_devices {
 	__u32 size;
@@ -230,24 +260,45 @@ struct uvirtio_list_devices {
  *	(0 if none); else 0.  @token and @state_handle were added with
  *	UVIRTIO_CAP_KEEPALIVE
  *
- * Opening decides how the device's DMA is contained, once for the life
- * of the device fd (see enum uvirtio_iommu_mode).
+ * On open the virtio device is reset and the DMA regime of the fd is
+ * decided, once for the life of the device fd (see enum uvirtio_iommu_mode
+ * and `DMA containment`_); bus mastering is enabled unless the regime is
+ * UVIRTIO_IOMMU_NONE.
  *
- * Errors: ENODEV if no such function is bound to uvirtio; EBUSY if it
- * already has an owner, or its IOMMU group is shared with a device that
- * a kernel driver holds or that another device fd owns; EPERM without
- * CAP_SYS_RAWIO, under kernel lockdown (integrity or confidentiality),
- * or for a translated device whose interrupts are not isolated
- * (no interrupt remapping) unless the allow_unsafe_interrupts module
- * parameter is set; ETIMEDOUT if the device does not finish its reset;
- * EINVAL for an unknown flag, a non-zero @pci_addr with
- * UVIRTIO_DEVICE_OPEN_PLATFORM, an empty or unterminated @name with it,
- * or a non-zero @name without it, or a non-zero @token without
- * UVIRTIO_DEVICE_OPEN_REATTACH.  With UVIRTIO_DEVICE_OPEN_REATTACH: ENOENT
- * if the device is not kept alive for a re-attach (never was, its
- * deadline passed, or another process re-attached it), EACCES for a wrong
- * @token.  A device kept alive refuses a plain open with EBUSY.
- * Each refusal but the first two is also logged, naming its reason.
+ * Errors, in the order they are checked (those marked *logged* also put
+ * the reason in the kernel log):
+ *
+ * * EINVAL: an unknown flag; with UVIRTIO_DEVICE_OPEN_PLATFORM a non-zero
+ *   @pci_addr or an empty or unterminated @name; without it a non-zero byte
+ *   in @name; a non-zero @token without UVIRTIO_DEVICE_OPEN_REATTACH, or a
+ *   non-zero @state_handle;
+ * * EPERM: no CAP_SYS_RAWIO (checked before the lookup); the kernel is
+ *   locked down (integrity or confidentiality, as sysfs refuses raw PCI
+ *   access: LOCKDOWN_PCI_ACCESS; the lockdown LSM logs it);
+ * * ENODEV: no such function (or platform device) is bound to uvirtio, or
+ *   it was removed;
+ * * EBUSY: the device already has an owner, or (without
+ *   UVIRTIO_DEVICE_OPEN_REATTACH) it is kept alive for a re-attach;
+ * * with UVIRTIO_DEVICE_OPEN_REATTACH: ENOENT if the device is not kept
+ *   alive (never was, its deadline passed, or another process re-attached
+ *   it), EACCES for a wrong @token; a re-attach does neither the reset nor
+ *   the DMA setup below;
+ * * ETIMEDOUT (*logged*: "open refused: the virtio reset timed out"): the
+ *   virtio reset did not complete within a second; the device may still
+ *   be doing DMA, so it stays without bus mastering;
+ * * EPERM (*logged*: "open refused: MSIs are not isolated (no interrupt
+ *   remapping); allow_unsafe_interrupts=1 overrides"): a device that would
+ *   be translated, without isolated MSIs, unless the
+ *   allow_unsafe_interrupts module parameter is set;
+ * * EBUSY (*logged*, naming the other device): its IOMMU group cannot be
+ *   taken: another device of the group is bound to a kernel driver ("open
+ *   refused: IOMMU group shared with 0000:01:02.0, bound to virtio-pci"),
+ *   or another uvirtio device fd owns the group ("open refused: IOMMU
+ *   group owned by the device fd of 0000:01:02.0"; "open refused: its
+ *   IOMMU group is in use by another owner" when no such device is found);
+ * * ENOMEM and the IOMMU core's errors: the domain could not be made;
+ * * EMFILE, ENFILE, ENOMEM: no fd or file for the device;
+ * * EFAULT: @fd cannot be copied out (nothing stays open).
  */
 struct uvirtio_device_open {
 	__u32 size;
@@ -380,11 +431,34 @@ struct uvirtio_virtio_cap {
  *	input)
  * @irq_count: Output, number of enabled vectors (ignored on input)
  *
- * The members from @dma_flags on were added after the first release;
- * a caller whose struct ends at @caps gets the rest cut off.  So were
- * @transport and @mmio_version, later still: a caller without them sees
- * an MMIO device as a PCI function with no BAR but region 0.  @irq_type
- * and @irq_count came with UVIRTIO_CAP_KEEPALIVE.
+ * The PCI ids, virtio type, @num_regions (8), @num_msix, @iommu_mode,
+ * @max_dma_mappings (the current max_mappings parameter), @dma_mask, and
+ * the virtio capabilities decoded at probe (@caps, indexed by
+ * UVIRTIO_VCAP_*: BAR, offset, length, cap_offset in config space,
+ * notify_off_multiplier).
+ * @flags: MODERN (a common-config capability was found), LEGACY
+ * (transitional id with an I/O BAR0), INTX (has an interrupt pin), FLR,
+ * REMOVED, WIRED_IRQ (an MMIO device with its interrupt line).  It works
+ * after removal, with REMOVED set.
+ *
+ * The members from @dma_flags on were added after the first release; a
+ * caller whose struct ends at @caps gets the rest cut off.  So were
+ * @transport and @mmio_version, later still: a caller without them sees an
+ * MMIO device as a PCI function with no BAR but region 0.  An MMIO device
+ * reports the PCI ids, @num_msix and @caps as 0 and @untranslated as
+ * UVIRTIO_UNTRANSLATED_NO_IOMMU.  @irq_type and @irq_count came with
+ * UVIRTIO_CAP_KEEPALIVE; @flags then also reports KEEPALIVE (armed on this
+ * fd) and REATTACHED (this fd re-attached a kept-alive device).
+ *
+ * Capabilities are parsed with these rules: the first capability of each
+ * type wins; one naming a BAR above 5, with zero length, or whose
+ * structure does not fit inside its BAR, is ignored; a vendor capability
+ * shorter than 16 bytes (20 for notify) is ignored.  A capability list
+ * that points into the standard header, runs past the end of config
+ * space, or loops (more than 48 entries) is treated as corrupt: no
+ * capability is reported.
+ *
+ * Errors: EINVAL (input @flags, @__pad, @__reserved, @__reserved2).
  */
 struct uvirtio_device_info {
 	__u32 size;
@@ -459,6 +533,16 @@ struct uvirtio_device_info {
  *              table and PBA inside this BAR (UVIRTIO_REGION_INFO_MSIX)
  * @msix_end: Output, end (exclusive) of that range; mmap() and write()
  *            of any byte in [msix_start, msix_end) is refused
+ *
+ * @index 0-5 are the BARs, 6 the ROM (always size 0) and
+ * UVIRTIO_REGION_CONFIG (7) config space.  @region_size 0 means the BAR is
+ * not implemented.  @offset is the file offset of the region
+ * (UVIRTIO_REGION_OFFSET(index)).  @flags: READ, WRITE, MMAP (memory BAR
+ * with page-aligned address and size), IO, MEM64, PREFETCH, MSIX with
+ * [@msix_start, @msix_end): the page-aligned range covering the MSI-X
+ * table and/or PBA inside this BAR.
+ *
+ * Errors: EINVAL (@flags, @__reserved, @index above 7).
  */
 struct uvirtio_region_info {
 	__u32 size;
@@ -520,22 +604,27 @@ struct uvirtio_dma_segment {
  *            to learn only the number of runs (@nr_segments is then
  *            ignored on input)
  *
- * The pages are pinned with FOLL_LONGTERM and accounted to RLIMIT_MEMLOCK
- * of the caller unless it has CAP_IPC_LOCK.  A range that overlaps an
- * existing mapping of the same device fd is refused with EEXIST.  On a
+ * See `DMA`_.  The pages are pinned with FOLL_LONGTERM and accounted to
+ * RLIMIT_MEMLOCK of the caller unless it has CAP_IPC_LOCK.  On a
  * translated device the mapping is one IOVA run of any length, read-only
  * for the device with UVIRTIO_DMA_TO_DEVICE alone and write-only with
  * UVIRTIO_DMA_FROM_DEVICE alone.
  *
- * Errors: EPERM if the device can do no DMA (UVIRTIO_IOMMU_NONE); EINVAL
- * for bad flags, reserved bits, a zero or unaligned range or IOVA;
- * EOPNOTSUPP for UVIRTIO_DMA_FIXED_IOVA on a device that is not
- * translated; EOVERFLOW for a range or IOVA range that wraps; ERANGE for
- * an IOVA range outside the usable ranges; EEXIST for a user range, or
- * IOVA range, that overlaps another mapping or buffer; ENOSPC at
- * max_mappings or when no IOVA space is left; ENOMEM when RLIMIT_MEMLOCK
- * would be exceeded, the range is larger than RAM or memory is short;
- * EFAULT for unmapped memory; ENODEV once the device is gone.
+ * Errors, in the order they are checked: ENODEV (removed); EINVAL (no
+ * direction, unknown flags, non-zero @__reserved, zero length, address or
+ * length not page aligned); EOVERFLOW (@vaddr + @length wraps, or longer
+ * than INT_MAX pages); EPERM (UVIRTIO_IOMMU_NONE); EOPNOTSUPP
+ * (UVIRTIO_DMA_FIXED_IOVA on a device that is not translated); ENOMEM
+ * (more pages than RAM, RLIMIT_MEMLOCK exceeded, or out of memory); EFAULT
+ * (range not mapped, or not writable for UVIRTIO_DMA_FROM_DEVICE); EINTR
+ * (fatal signal while pinning); then, with the device mutex held: ENOSPC
+ * (max_mappings reached), EEXIST (the user range overlaps a mapping of
+ * this device fd), and for a fixed IOVA EINVAL (not page aligned),
+ * EOVERFLOW (the IOVA range wraps), ERANGE (not inside one usable range,
+ * see UVIRTIO_IOVA_RANGES), EEXIST (overlaps the IOVA range of another
+ * mapping or buffer); ENOSPC (no free IOVA range that large); ENOMEM
+ * (IOMMU page tables); finally EFAULT if the result cannot be copied out
+ * (a bad @segments pointer included): nothing stays mapped.
  */
 struct uvirtio_dma_map {
 	__u32 size;
@@ -556,6 +645,11 @@ struct uvirtio_dma_map {
  * @size: sizeof(struct uvirtio_dma_unmap)
  * @flags: Must be 0
  * @handle: Input, handle returned by UVIRTIO_DMA_MAP
+ *
+ * The mapping is gone from the device's reach (and, translated, from the
+ * IOMMU and its IOTLB) before this returns, and its pages are unpinned.
+ *
+ * Errors: EINVAL (@flags), ENOENT (unknown @handle).
  */
 struct uvirtio_dma_unmap {
 	__u32 size;
@@ -576,13 +670,22 @@ struct uvirtio_dma_unmap {
  *        device address of the buffer (one contiguous range)
  * @mmap_offset: Output, offset to pass to mmap() on the device fd
  *
- * The buffer is zeroed, cache-coherent and contiguous in device space
- * (physically contiguous for UVIRTIO_IOMMU_UNSAFE, which limits its
- * size to the page allocator's largest block).  UVIRTIO_DMA_FREE drops
- * the handle and takes the buffer out of the device's reach at once; the
- * memory itself, its RLIMIT_MEMLOCK charge and its place under
- * max_mappings go when the last user mapping of it is unmapped.
- * Errors as for UVIRTIO_DMA_MAP.
+ * See `DMA`_.  The buffer is zeroed, cache-coherent and contiguous in
+ * device space (physically contiguous for UVIRTIO_IOMMU_UNSAFE, which
+ * limits its size to the page allocator's largest block).
+ * UVIRTIO_DMA_FREE drops the handle and takes the buffer out of the
+ * device's reach at once; the memory itself, its RLIMIT_MEMLOCK charge
+ * and its place under max_mappings go when the last user mapping of it is
+ * unmapped.
+ *
+ * Errors: EINVAL (flags other than UVIRTIO_DMA_FIXED_IOVA, zero length),
+ * EOVERFLOW (length too large to round up), EPERM (UVIRTIO_IOMMU_NONE),
+ * EOPNOTSUPP (fixed IOVA, not translated), ENOMEM (more than a quarter of
+ * RAM in one buffer, refused even with CAP_IPC_LOCK), ENOSPC
+ * (max_mappings), ENOMEM (memlock, memory; on an UNSAFE device, larger
+ * than the page allocator's largest block, 4 MiB on x86), the fixed-IOVA
+ * errors of UVIRTIO_DMA_MAP, ENOSPC (no IOVA space).  A failed allocation
+ * never warns in the kernel log.
  */
 struct uvirtio_dma_alloc {
 	__u32 size;
@@ -600,6 +703,8 @@ struct uvirtio_dma_alloc {
  * @size: sizeof(struct uvirtio_dma_free)
  * @flags: Must be 0
  * @handle: Input, handle returned by UVIRTIO_DMA_ALLOC
+ *
+ * Errors: EINVAL (@flags), ENOENT (unknown @handle).
  */
 struct uvirtio_dma_free {
 	__u32 size;
@@ -631,14 +736,19 @@ enum uvirtio_irq_type {
  * @count: Input, number of vectors (MSI-X: 1..num_msix; INTx: 1;
  *	wired: 1)
  *
- * Vectors start with no eventfd: an interrupt that arrives before one is
- * set is counted and dropped (INTx then stays masked until
- * UVIRTIO_IRQ_MASK unmasks it: read the ISR, then unmask, once the eventfd
- * is set).  INTx is enabled in the command register only after its
- * handler is installed.  EBUSY if interrupts are already enabled;
- * EOPNOTSUPP for a type the device's transport does not have (MSI-X and
- * INTx on MMIO, UVIRTIO_IRQ_WIRED on PCI or on an MMIO device without an
- * interrupt).
+ * @type UVIRTIO_IRQ_MSIX with @count 1 to num_msix, or UVIRTIO_IRQ_INTX
+ * with @count 1, or on a virtio-mmio device UVIRTIO_IRQ_WIRED with @count
+ * 1 (its one line; the module acknowledges it).  Vectors start without
+ * eventfd and unmasked: an interrupt that arrives before an eventfd is set
+ * is counted and dropped (INTx then stays masked until UVIRTIO_IRQ_MASK
+ * unmasks it: read the ISR, then unmask, once the eventfd is set).  INTx
+ * is enabled in the command register only after its handler is
+ * installed.
+ *
+ * Errors: EINVAL (@flags, @type, @count); EOPNOTSUPP (no MSI-X; no INTx
+ * pin or no INTx masking support; MSI-X or INTx on an MMIO device,
+ * UVIRTIO_IRQ_WIRED on PCI or on an MMIO device without an interrupt);
+ * EBUSY (already enabled: disable first); ENOSPC, ENOMEM.
  */
 struct uvirtio_irq_enable {
 	__u32 size;
@@ -654,7 +764,10 @@ struct uvirtio_irq_enable {
  * @size: sizeof(struct uvirtio_irq_disable)
  * @flags: Must be 0
  *
- * Frees every vector and drops every eventfd.
+ * Frees every vector and drops every eventfd; it succeeds when nothing is
+ * enabled.
+ *
+ * Errors: EINVAL (@flags).
  */
 struct uvirtio_irq_disable {
 	__u32 size;
@@ -669,6 +782,11 @@ struct uvirtio_irq_disable {
  * @flags: Must be 0
  * @index: Input, vector index (0 for INTx)
  * @fd: Input, eventfd to signal, or -1 to clear.  Replaces any previous.
+ *
+ * Sets, replaces or (@fd = -1) clears the eventfd of vector @index.
+ *
+ * Errors: EINVAL (@flags, vector not enabled, @fd is not an eventfd),
+ * EBADF.
  */
 struct uvirtio_irq_set_eventfd {
 	__u32 size;
@@ -685,6 +803,12 @@ struct uvirtio_irq_set_eventfd {
  * @flags: Must be 0
  * @index: Input, MSI-X vector index
  * @cpu: Input, CPU that should receive the vector, or -1 for any
+ *
+ * Routes MSI-X vector @index to @cpu (irq_set_affinity()), or to any
+ * online CPU with @cpu = -1.
+ *
+ * Errors: EINVAL (@flags, not an enabled MSI-X vector, CPU not online or
+ * out of range), the errors of irq_set_affinity().
  */
 struct uvirtio_irq_set_affinity {
 	__u32 size;
@@ -705,8 +829,16 @@ struct uvirtio_irq_set_affinity {
  * @index: Input, vector index (0 for INTx)
  * @__reserved: Must be 0
  *
- * INTx is masked automatically (DisINTx) each time it fires; unmask it
- * with this ioctl once the device's ISR has been read.
+ * Masks (@flags = 0) or unmasks (UVIRTIO_IRQ_MASK_UNMASK) vector @index;
+ * repeating the current state is a no-op.  MSI-X vectors are masked with
+ * disable_irq()/enable_irq() (the IRQ core masks the vector in the MSI-X
+ * table, lazily on x86); an interrupt raised while masked is not lost: it
+ * is delivered on unmask.  INTx is masked with the command register's
+ * Interrupt Disable bit.  The INTx handler masks automatically each time
+ * the line fires (pci_check_and_mask_intx(), so shared lines work); unmask
+ * after reading the virtio ISR.
+ *
+ * Errors: EINVAL (unknown @flags, @__reserved, vector not enabled).
  */
 struct uvirtio_irq_mask {
 	__u32 size;
@@ -724,6 +856,12 @@ struct uvirtio_irq_mask {
  * @index: Input, vector index whose eventfd the kernel signals, as if the
  *         device had raised it (for tests)
  * @__reserved: Must be 0
+ *
+ * Signals vector @index's eventfd from the kernel as if the device had
+ * raised it (a loopback for tests; it is not counted as a device
+ * interrupt).  Nothing happens if the vector has no eventfd.
+ *
+ * Errors: EINVAL (@flags, @__reserved, vector not enabled).
  */
 struct uvirtio_irq_trigger {
 	__u32 size;
@@ -742,9 +880,17 @@ struct uvirtio_irq_trigger {
  * @size: sizeof(struct uvirtio_device_reset)
  * @flags: Input, 0 or UVIRTIO_RESET_FLR
  *
- * Writes 0 to the virtio device status and waits (bounded) until the
- * device reads back 0.  ETIMEDOUT if it does not, EOPNOTSUPP for FLR on a
- * function without it.
+ * Writes 0 to the virtio device status (common configuration, or the
+ * legacy I/O status register) and, for modern devices, polls until it
+ * reads back 0, for at most one second.  With UVIRTIO_RESET_FLR the
+ * function is first reset with pci_try_reset_function(), which saves and
+ * restores config space, including MSI-X state.  A plain reset does not
+ * touch BAR mappings; a function reset zaps them for its duration (see
+ * `Lifetime rules`_).
+ *
+ * Errors: EINVAL (@flags); EOPNOTSUPP (FLR without FLR support; no way to
+ * reach the status register); EAGAIN (the PCI core holds the device
+ * lock); ETIMEDOUT.
  */
 struct uvirtio_device_reset {
 	__u32 size;
@@ -759,6 +905,11 @@ struct uvirtio_device_reset {
  * @flags: Must be 0
  * @fd: Input, eventfd signalled when the device is removed, or -1
  * @__reserved: Must be 0
+ *
+ * Sets (or with @fd = -1 clears) an eventfd signalled when the function
+ * is removed.
+ *
+ * Errors: EINVAL (@flags, @__reserved, not an eventfd), EBADF.
  */
 struct uvirtio_set_remove_eventfd {
 	__u32 size;
@@ -790,11 +941,16 @@ struct uvirtio_iova_range {
  * @__reserved: Must be 0
  * @ranges: Input, user pointer to struct uvirtio_iova_range[]
  *
- * The IOVAs a UVIRTIO_DMA_FIXED_IOVA mapping may use, in ascending
- * order: the IOMMU's aperture and the device's DMA mask, less the
- * group's reserved regions (the MSI window 0xfee00000-0xfeefffff on x86,
- * and any the firmware declares).  EOPNOTSUPP unless the device is
- * UVIRTIO_IOMMU_TRANSLATED.
+ * The IOVA ranges a translated device fd may map at with
+ * UVIRTIO_DMA_FIXED_IOVA, ascending, as struct uvirtio_iova_range (@last
+ * inclusive).  @num_ranges returns how many there are (num_iova_ranges of
+ * UVIRTIO_DEVICE_GET_INFO is the same number).  They are the IOMMU
+ * domain's aperture and the device's DMA mask less the group's reserved
+ * regions: on x86 the interrupt window 0xfee00000-0xfeefffff, and whatever
+ * the firmware reserves.
+ *
+ * Errors: EINVAL (@flags, @__reserved), EOPNOTSUPP (not
+ * UVIRTIO_IOMMU_TRANSLATED), EFAULT.
  */
 struct uvirtio_iova_ranges {
 	__u32 size;

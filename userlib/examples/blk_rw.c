@@ -19,6 +19,7 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
 #include <uvirtio/uvirtio.h>
+#include <uvirtio/fake.h>
 
 static double now(void)
 {

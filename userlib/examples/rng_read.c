@@ -12,6 +12,7 @@
 
 #include <linux/virtio_ids.h>
 #include <uvirtio/uvirtio.h>
+#include <uvirtio/fake.h>
 
 int main(int argc, char **argv)
 {

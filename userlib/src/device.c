@@ -53,7 +53,7 @@ void uv_dev_mark_broken(struct uvirtio_dev *dev, int err)
 	atomic_compare_exchange_strong(&dev->broken, &expected, err);
 }
 
-void uv_ring_doorbell(struct uvirtio_dev *dev, const struct uv_notify *n)
+int uv_ring_doorbell(struct uvirtio_dev *dev, const struct uv_notify *n)
 {
 	static const uint64_t one = 1;
 
@@ -65,15 +65,16 @@ void uv_ring_doorbell(struct uvirtio_dev *dev, const struct uv_notify *n)
 			*(volatile uint16_t *)n->ptr = (uint16_t)n->value;
 		break;
 	case UV_NOTIFY_BAR:
-		uv_bar_write(dev->be, n->bar, n->off, n->width ? n->width : 2,
-			     n->value);
-		break;
+		/* the device never hears of the request: the caller must know */
+		return uv_bar_write(dev->be, n->bar, n->off,
+				    n->width ? n->width : 2, n->value);
 	case UV_NOTIFY_EVENTFD:
 		/* a full eventfd counter still wakes the peer: ignore EAGAIN */
 		if (write(n->fd, &one, sizeof(one)) < 0)
 			break;
 		break;
 	}
+	return 0;
 }
 
 static int new_efd(int *fd)

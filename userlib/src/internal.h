@@ -269,6 +269,7 @@ struct uvirtio_dev {
 int uv_dev_queue_irq(struct uvirtio_dev *dev, uint16_t index, int cpu,
 		     uint16_t *vector);
 void uv_dev_mark_broken(struct uvirtio_dev *dev, int err);
-void uv_ring_doorbell(struct uvirtio_dev *dev, const struct uv_notify *n);
+/* 0, or the backend's error for a doorbell that was not written */
+int uv_ring_doorbell(struct uvirtio_dev *dev, const struct uv_notify *n);
 
 #endif /* UVIRTIO_INTERNAL_H */

@@ -683,7 +683,12 @@ UV_EXPORT int uvirtq_kick(struct uvirtq *vq)
 			(uint32_t)(vq->packed ?
 				   (vq->next_avail | vq->avail_wrap << 15) :
 				   vq->avail_idx) << 16;
-	uv_ring_doorbell(vq->dev, &vq->notify);
+	/*
+	 * A doorbell the backend could not write leaves the device unaware
+	 * of the request: a waiter would wait forever.  The queue is broken.
+	 */
+	if (uv_ring_doorbell(vq->dev, &vq->notify))
+		return vq_break(vq);
 	return 1;
 }
 

@@ -27,6 +27,14 @@
 	if (_a != _b) { fprintf(stderr, "  %s:%d: %s == %lld, expected %s == %lld\n", \
 	__FILE__, __LINE__, #a, _a, #b, _b); return FAIL; } } while (0)
 
+#ifdef UV_COVERAGE
+/* libgcov: write the counters now (_exit() skips the atexit handler) */
+void __gcov_dump(void);
+#define harness_exit(r) do { int r_ = (r); __gcov_dump(); _exit(r_); } while (0)
+#else
+#define harness_exit(r) _exit(r)
+#endif
+
 struct tcase {
 	const char *name;
 	int (*fn)(void);
@@ -43,7 +51,7 @@ static inline int harness_run_case(const struct tcase *t)
 		const char *to = getenv("UV_TEST_TIMEOUT");
 
 		alarm(to ? (unsigned int)atoi(to) : 120);
-		_exit(t->fn());
+		harness_exit(t->fn());
 	}
 	if (waitpid(pid, &status, 0) < 0)
 		return FAIL;

@@ -3,8 +3,10 @@
  * uvirtio/uvirtio.h - umbrella header of libuvirtio.
  *
  * Layering, top to bottom: device drivers (blk.h, rng.h, console.h) ->
- * virtqueues (virtqueue.h) -> transport and device initialisation (device.h) ->
- * backend (backend.h; kmod.h, vfio.h, fake.h).
+ * virtqueues (virtqueue.h) -> transport and device initialisation
+ * (device.h) -> backend (backend.h; kmod.h, vfio.h, ...).  The test device
+ * (fake.h) is not part of the library: it is libuvirtio-testing.a, built
+ * from userlib/testing/ for the tests and tools of this tree only.
  */
 #ifndef UVIRTIO_UVIRTIO_H
 #define UVIRTIO_UVIRTIO_H
@@ -15,7 +17,6 @@
 #include <uvirtio/blk.h>
 #include <uvirtio/rng.h>
 #include <uvirtio/console.h>
-#include <uvirtio/fake.h>
 #include <uvirtio/kmod.h>
 #include <uvirtio/open.h>
 #include <uvirtio/vhost_user.h>

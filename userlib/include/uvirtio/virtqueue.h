@@ -112,7 +112,11 @@ int uvirtq_add(struct uvirtq *vq, const struct uvirtq_buf *out,
  * uvirtq_kick() - publish added requests and notify the device if it
  * asked for it (NO_NOTIFY / avail_event / packed device event).
  * @vq: queue.
- * Return: 1 if the doorbell was written, 0 if suppressed, -EIO.
+ *
+ * A doorbell the backend fails to write breaks the queue (the device
+ * would never see the request).
+ * Return: 1 if the doorbell was written, 0 if suppressed, -EIO (the
+ * queue is broken), -ENODEV (the device was removed).
  */
 int uvirtq_kick(struct uvirtq *vq);
 

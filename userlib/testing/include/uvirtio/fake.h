@@ -148,6 +148,10 @@ int uvirtio_fake_create(const struct uvirtio_fake_config *cfg,
  *	becomes readable.  @arg 0: registers read all-ones, as on real
  *	hardware; @arg 1: they keep returning their last values (a scratch
  *	page a late write landed in), so only the remove fd tells.
+ * @UVIRTIO_FAKE_FAULT_OP_FAIL_NTH: the @arg-th backend operation from now
+ *	on (register, config space, DMA, interrupt, reset or capability
+ *	call of the library into the fake; counting from 1) fails with -EIO,
+ *	once; @arg 0 turns it off.  The library's error paths, one by one.
  */
 enum uvirtio_fake_fault {
 	UVIRTIO_FAKE_FAULT_BAD_USED_ID = 1,
@@ -161,6 +165,7 @@ enum uvirtio_fake_fault {
 	UVIRTIO_FAKE_FAULT_DUP_USED,
 	UVIRTIO_FAKE_FAULT_REMOVE,
 	UVIRTIO_FAKE_FAULT_QUEUE_RESET_STUCK,
+	UVIRTIO_FAKE_FAULT_OP_FAIL_NTH,
 };
 
 /**
@@ -190,6 +195,7 @@ int uvirtio_fake_inject(struct uvirtio_fake *fake, enum uvirtio_fake_fault fault
  *	bits, another queue, a split index the driver had not published, a
  *	packed offset outside the ring).
  * @last_notify_data: the last such doorbell's 32 bits.
+ * @ops_failed: backend operations UVIRTIO_FAKE_FAULT_OP_FAIL_NTH failed.
  */
 struct uvirtio_fake_stats {
 	uint64_t doorbells;
@@ -204,6 +210,7 @@ struct uvirtio_fake_stats {
 	uint64_t notify_data_seen;
 	uint64_t notify_data_errors;
 	uint32_t last_notify_data;
+	uint64_t ops_failed;
 };
 
 /** uvirtio_fake_get_stats() - snapshot of the counters. */
