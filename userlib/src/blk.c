@@ -82,6 +82,10 @@ struct uvirtio_blk_queue {
 	struct uvirtq_buf *bufs;
 	unsigned int max_bufs;
 	bool poll;
+	/* interrupt mode: uvirtio_blk_q_set_wait() */
+	uint64_t spin_ns;
+	unsigned int wait_flags;
+	int irq_cpu;		/* where the interrupt was steered, -1 */
 };
 
 struct blk_buf {
@@ -148,6 +152,7 @@ static int queue_init(struct uvirtio_blk *blk, struct uvirtio_blk_queue *q,
 
 	q->blk = blk;
 	q->poll = !intr;
+	q->irq_cpu = -1;
 	q->bp.size = UVIRTIO_BLK_BOUNCE_DEFAULT;
 	ret = uvirtq_create(blk->dev, index, &vp, &q->vq);
 	if (ret)
@@ -903,6 +908,49 @@ static uint64_t drain(int fd)
 	return v;
 }
 
+/*
+ * Polling: every POLL_CHECK empty polls, the device status is checked for
+ * removal and DEVICE_NEEDS_RESET; on the kernel-module backend (BAR
+ * mapped) that is two loads, no system call.  A reap that has polled
+ * POLL_YIELD_AFTER times in vain also yields the CPU at each check: a
+ * device in this process (the fake) gets to run on a machine with few
+ * CPUs, while a real device answering within that many polls never costs
+ * a system call.
+ */
+#define POLL_CHECK		1024u
+#define POLL_YIELD_AFTER	(64u * 1024u)
+
+/*
+ * Before sleeping: steer the interrupt to this thread's CPU if asked to
+ * (sched_getcpu() reads rseq or the vDSO; the ioctl is made only when the
+ * thread moved).  A backend that cannot steer is not asked again.
+ */
+static void follow_cpu(struct uvirtio_blk_queue *q)
+{
+	int cpu = sched_getcpu();
+
+	if (cpu < 0 || cpu == q->irq_cpu)
+		return;
+	if (uvirtq_set_irq_cpu(q->vq, cpu))
+		q->wait_flags &= ~UVIRTIO_BLK_WAIT_FOLLOW_CPU;
+	q->irq_cpu = cpu;
+}
+
+UV_EXPORT int uvirtio_blk_q_set_wait(struct uvirtio_blk_queue *q,
+				     uint64_t spin_ns, unsigned int flags)
+{
+	if (!q || (flags & ~UVIRTIO_BLK_WAIT_FOLLOW_CPU))
+		return -EINVAL;
+	q->spin_ns = spin_ns;
+	q->wait_flags = flags;
+	if (!(flags & UVIRTIO_BLK_WAIT_FOLLOW_CPU) && q->irq_cpu >= 0) {
+		/* back to the default: any CPU */
+		uvirtq_set_irq_cpu(q->vq, -1);
+		q->irq_cpu = -1;
+	}
+	return 0;
+}
+
 UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
 				 unsigned int min, unsigned int max,
 				 struct uvirtio_blk_completion *out,
@@ -913,6 +961,7 @@ UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
 	int rfd = uvirtio_backend_remove_fd(uvirtio_dev_backend(q->blk->dev));
 	int qfd = uvirtq_eventfd(q->vq);
 	unsigned int n = 0, spins = 0;
+	int64_t spin_end = 0;	/* interrupt mode: spinning until then */
 	int ret;
 
 	if (min > max || (max && !out))
@@ -930,14 +979,30 @@ UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
 		if (deadline != INT64_MAX && mono_ns() >= deadline)
 			return (int)n;
 		if (q->poll || qfd < 0) {
-			if (!(++spins & 1023)) {
+			if (!(++spins % POLL_CHECK)) {
 				ret = uvirtio_dev_check_status(q->blk->dev);
 				if (ret)
 					return n ? (int)n : ret;
-				sched_yield();
+				if (spins >= POLL_YIELD_AFTER)
+					sched_yield();
 			}
 			continue;
 		}
+		/* Hybrid: poll for up to spin_ns before sleeping. */
+		if (q->spin_ns) {
+			if (!spin_end) {
+				spin_end = mono_ns() + (int64_t)UV_MIN(
+					q->spin_ns, (uint64_t)INT64_MAX / 2);
+				continue;
+			}
+			if (spin_end > 0) {
+				if (++spins % 16 || mono_ns() < spin_end)
+					continue;
+				spin_end = -1;	/* spun in vain: sleep */
+			}
+		}
+		if (q->wait_flags & UVIRTIO_BLK_WAIT_FOLLOW_CPU)
+			follow_cpu(q);
 		/* Arm, re-check (no lost wakeup), then sleep. */
 		ret = uvirtq_enable_cb(q->vq);
 		if (ret < 0)
@@ -972,6 +1037,7 @@ UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
 					return n ? (int)n : ret;
 			}
 		}
+		spin_end = 0;	/* after a wake-up, spin again first */
 	}
 }
 
