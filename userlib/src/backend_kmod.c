@@ -690,6 +690,7 @@ static int kmod_open(struct uvirtio_device_open *op, const char *ctl_path,
 	ret = uvirtio_backend_new(&kmod_ops, k, bep);
 	if (ret)
 		goto err;
+	uv_backend_set_off_cpu(*bep);
 	return 0;
 err:
 	k_close(k);

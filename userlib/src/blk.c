@@ -911,14 +911,13 @@ static uint64_t drain(int fd)
 /*
  * Polling: every POLL_CHECK empty polls, the device status is checked for
  * removal and DEVICE_NEEDS_RESET; on the kernel-module backend (BAR
- * mapped) that is two loads, no system call.  A reap that has polled
- * POLL_YIELD_AFTER times in vain also yields the CPU at each check: a
- * device in this process (the fake) gets to run on a machine with few
- * CPUs, while a real device answering within that many polls never costs
- * a system call.
+ * mapped) that is two loads, no system call.  Where the device may need
+ * this machine's CPUs (the in-process fake, a vhost-user back-end), the
+ * poller also yields then, so the device makes progress on a small
+ * machine; a PCI function (kmod, VFIO) is not helped by that, and is
+ * polled without any system call.
  */
 #define POLL_CHECK		1024u
-#define POLL_YIELD_AFTER	(64u * 1024u)
 
 /*
  * Before sleeping: steer the interrupt to this thread's CPU if asked to
@@ -958,8 +957,10 @@ UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
 {
 	int64_t deadline = timeout ? mono_ns() + ts_ns(timeout) : INT64_MAX;
 	int cfd = uvirtio_dev_config_eventfd(q->blk->dev);
-	int rfd = uvirtio_backend_remove_fd(uvirtio_dev_backend(q->blk->dev));
+	struct uvirtio_backend *be = uvirtio_dev_backend(q->blk->dev);
+	int rfd = uvirtio_backend_remove_fd(be);
 	int qfd = uvirtq_eventfd(q->vq);
+	bool relax = uvirtio_backend_device_shares_cpus(be);
 	unsigned int n = 0, spins = 0;
 	int64_t spin_end = 0;	/* interrupt mode: spinning until then */
 	int ret;
@@ -983,7 +984,7 @@ UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
 				ret = uvirtio_dev_check_status(q->blk->dev);
 				if (ret)
 					return n ? (int)n : ret;
-				if (spins >= POLL_YIELD_AFTER)
+				if (relax)
 					sched_yield();
 			}
 			continue;
