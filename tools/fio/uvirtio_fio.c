@@ -11,9 +11,10 @@
  * Options: uvirtio_dev (a device string: BDF, pci:BDF, vhost-user:PATH,
  * ...), uvirtio_poll (busy-poll instead of interrupts), uvirtio_queue
  * (the request queue to use); for interrupt mode uvirtio_spin_us (poll
- * that long before sleeping) and uvirtio_irq_follow (steer the interrupt
- * to the job's CPU): uvirtio_blk_q_set_wait().  One job per device: a device has one
- * owner.  fio's I/O buffers are allocated by the engine as the device's
+ * that long before sleeping; default 0) and uvirtio_irq_follow (steer the
+ * interrupt to the job's CPU; default 1, as the kernel's blk-mq completes
+ * on the submitting CPU): uvirtio_blk_q_set_wait().  One job per device:
+ * a device has one owner.  fio's I/O buffers are allocated by the engine as the device's
  * registered memory (iomem_alloc), so every request is zero-copy on every
  * transport.  Reads and writes are queued asynchronously (queue/commit/
  * getevents), trims are discards, syncs are flushes.
@@ -96,7 +97,7 @@ static struct fio_option options[] = {
 		.lname = "uvirtio interrupt follows the job",
 		.type = FIO_OPT_BOOL,
 		.off1 = offsetof(struct uv_fio_options, irq_follow),
-		.def = "0",
+		.def = "1",
 		.help = "Interrupt mode: steer the queue's interrupt to the job's CPU",
 		.category = FIO_OPT_C_ENGINE,
 		.group = FIO_OPT_G_INVALID,

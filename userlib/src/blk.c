@@ -909,15 +909,17 @@ static uint64_t drain(int fd)
 }
 
 /*
- * Polling: every POLL_CHECK empty polls, the device status is checked for
- * removal and DEVICE_NEEDS_RESET; on the kernel-module backend (BAR
- * mapped) that is two loads, no system call.  Where the device may need
- * this machine's CPUs (the in-process fake, a vhost-user back-end), the
- * poller also yields then, so the device makes progress on a small
- * machine; a PCI function (kmod, VFIO) is not helped by that, and is
- * polled without any system call.
+ * Polling: the device status is checked for removal and DEVICE_NEEDS_RESET
+ * every POLL_CHECK empty polls.  Where the device may need this machine's
+ * CPUs (the in-process fake, a vhost-user back-end), the poller also
+ * yields then, so the device makes progress on a small machine.  A PCI
+ * function (kmod, VFIO) is not helped by yielding; there the check comes
+ * every POLL_CHECK_PCI empty polls (each is a register read, which a
+ * device answers slowly), and on the kernel-module backend (BAR mapped) it
+ * is two loads, no system call.
  */
 #define POLL_CHECK		1024u
+#define POLL_CHECK_PCI		(16u * 1024u)
 
 /*
  * Before sleeping: steer the interrupt to this thread's CPU if asked to
@@ -961,6 +963,7 @@ UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
 	int rfd = uvirtio_backend_remove_fd(be);
 	int qfd = uvirtq_eventfd(q->vq);
 	bool relax = uvirtio_backend_device_shares_cpus(be);
+	unsigned int every = relax ? POLL_CHECK : POLL_CHECK_PCI;
 	unsigned int n = 0, spins = 0;
 	int64_t spin_end = 0;	/* interrupt mode: spinning until then */
 	int ret;
@@ -980,7 +983,7 @@ UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
 		if (deadline != INT64_MAX && mono_ns() >= deadline)
 			return (int)n;
 		if (q->poll || qfd < 0) {
-			if (!(++spins % POLL_CHECK)) {
+			if (!(++spins % every)) {
 				ret = uvirtio_dev_check_status(q->blk->dev);
 				if (ret)
 					return n ? (int)n : ret;

@@ -657,6 +657,68 @@ static int t_blk_bounce(void)
 	return PASS;
 }
 
+/* Interrupt-mode wait options: hybrid spin and the interrupt following. */
+static int t_blk_wait(void)
+{
+	struct uvirtio_blk_completion comp[8];
+	struct uvirtio_fake_config c;
+	struct uvirtio_blk_q_stats st;
+	struct uvirtio_blk_queue *q;
+	uint8_t *buf, *disk;
+	uint64_t disk_len;
+	struct env e;
+	int i, n;
+
+	blkcfg(&c);
+	CHECK_EQ(env_open(&e, &c, NULL), 0);
+	/* the fake runs in this process: a poller must yield to it */
+	CHECK(uvirtio_backend_device_shares_cpus(e.be));
+	q = uvirtio_blk_get_queue(e.blk, 0);
+	disk = uvirtio_fake_disk(e.fake, &disk_len);
+	CHECK_EQ(uvirtio_blk_q_set_wait(q, 0, 1u << 7), -EINVAL);
+	CHECK_EQ(uvirtio_blk_q_set_wait(NULL, 0, 0), -EINVAL);
+	CHECK_EQ(uvirtio_blk_alloc_buf(e.blk, 8 * 4096, (void **)&buf), 0);
+	/*
+	 * A spin of a second outlasts the fake: every completion is reaped
+	 * while spinning, so reap never sleeps and counts no interrupt.
+	 */
+	CHECK_EQ(uvirtio_blk_q_set_wait(q, 1000000000ull,
+					UVIRTIO_BLK_WAIT_FOLLOW_CPU), 0);
+	for (i = 0; i < 8; i++) {
+		memset(buf + i * 4096, 0x40 + i, 4096);
+		CHECK_EQ(uvirtio_blk_q_write(q, (uint64_t)i * 4096,
+					     buf + i * 4096, 4096,
+					     (void *)(uintptr_t)(i + 1)), 0);
+	}
+	for (n = 0; n < 8;) {
+		int r = uvirtio_blk_q_reap(q, 1, 8, comp, NULL);
+
+		CHECK(r > 0);
+		for (i = 0; i < r; i++)
+			CHECK_EQ(comp[i].ret, 0);
+		n += r;
+	}
+	for (i = 0; i < 8; i++)
+		CHECK_EQ(disk[i * 4096 + 4095], 0x40 + i);
+	uvirtio_blk_q_get_stats(q, &st);
+	CHECK_EQ(st.interrupts, 0);
+	/* following the CPU, no spin: sleeps on the eventfd, data intact */
+	CHECK_EQ(uvirtio_blk_q_set_wait(q, 0, UVIRTIO_BLK_WAIT_FOLLOW_CPU), 0);
+	memset(buf, 0, 8 * 4096);
+	for (i = 0; i < 8; i++)
+		CHECK_EQ(uvirtio_blk_read(e.blk, (uint64_t)i * 4096,
+					  buf + i * 4096, 4096), 0);
+	for (i = 0; i < 8; i++)
+		CHECK_EQ(buf[i * 4096], 0x40 + i);
+	/* and back to the defaults */
+	CHECK_EQ(uvirtio_blk_q_set_wait(q, 0, 0), 0);
+	CHECK_EQ(uvirtio_blk_read(e.blk, 0, buf, 4096), 0);
+	uvirtio_blk_free_buf(e.blk, buf);
+	env_close(&e);
+	CHECK_EQ(uvirtq_set_irq_cpu(NULL, 0), -EINVAL);
+	return PASS;
+}
+
 static int t_blk_commands(void)
 {
 	struct uvirtio_fake_config c;
@@ -1543,6 +1605,7 @@ static const struct tcase cases[] = {
 	{ "blk_tiny_queue", t_blk_tiny_queue },
 	{ "blk_commands", t_blk_commands },
 	{ "blk_bounce", t_blk_bounce },
+	{ "blk_wait", t_blk_wait },
 	{ "notification_data", t_notification_data },
 	{ "blk_multiqueue", t_blk_multiqueue },
 	{ "ring_reset", t_ring_reset },
