@@ -7,6 +7,16 @@
       OUTDIR/results.json and, with gnuplot, OUTDIR/results-REGIME.png
       (one chart per IOMMU regime) and OUTDIR/results-ring.png.
 
+  scripts/bench-report.py --check RESULTS.json
+      the smoke test of `make check` (stage bench): every row of every
+      regime that ran is there with a non-zero figure, and polling made
+      no syscall; ends with "bench-smoke: N passed, M failed".
+
+  scripts/bench-report.py --doc RESULTS.json [RST]
+      regenerate Documentation/performance.rst (or RST) from a
+      results.json, with an SVG chart per regime in
+      Documentation/images/ (gnuplot).
+
 Every blk figure is the median of its repeats, with min and max.  A ratio
 is the ratio of the medians; the worst-repeat ratio pairs the runs of one
 repeat (they ran next to each other, interleaved) and takes the worst of
@@ -42,6 +52,20 @@ def kv_of(fields):
     return dict(x.split("=", 1) for x in fields if "=" in x)
 
 
+def add_fio(d, regime, drv, rw, qd, rep, j):
+    io = j["read" if rw.endswith("read") else "write"]
+    if j.get("error"):
+        d["failures"].append(f"{regime} {drv} {rw} QD{qd}: fio error {j['error']}")
+        return
+    pct = io.get("lat_ns", {}).get("percentile", {})
+    d["fio"].setdefault((regime, drv, rw, int(qd)), {})[int(rep)] = {
+        "iops": io["iops"],
+        "p50_us": pct.get("50.000000", 0) / 1000.0,
+        "p99_us": pct.get("99.000000", 0) / 1000.0,
+        "cpu_sys": j.get("sys_cpu"), "cpu_usr": j.get("usr_cpu"),
+        "ctx": j.get("ctx")}
+
+
 def parse(raw):
     d = {"info": {}, "regime_info": {}, "fio": {}, "blkbench": {},
          "notif": {}, "sysc": {}, "ring": {}, "vhost": {}, "failures": []}
@@ -55,6 +79,21 @@ def parse(raw):
             f = line.split()
             d["regime_info"].setdefault(f[1], {})["vm_rc"] = f[2].split("=")[1]
             regime = None
+        elif line.startswith("fio-jobs "):
+            # one fio process per repeat: jobs named DRIVER:OP:QD
+            f = line.split(" ", 2)
+            if len(f) < 3:
+                continue
+            try:
+                jobs = json.loads(f[2])["jobs"]
+            except (ValueError, KeyError):
+                d["failures"].append(f"{regime} repeat {f[1]}: bad fio JSON")
+                continue
+            for j in jobs:
+                name = j.get("jobname", "").split(":")
+                if len(name) != 3:
+                    continue
+                add_fio(d, regime, name[0], name[1], name[2], f[1], j)
         elif line.startswith("fio-json "):
             f = line.split(" ", 5)
             if len(f) < 6:
@@ -65,14 +104,7 @@ def parse(raw):
             except (ValueError, KeyError, IndexError):
                 d["failures"].append(f"{regime} {drv} {rw} QD{qd}: bad fio JSON")
                 continue
-            io = j["read" if rw.endswith("read") else "write"]
-            pct = io.get("lat_ns", {}).get("percentile", {})
-            d["fio"].setdefault((regime, drv, rw, int(qd)), {})[int(rep)] = {
-                "iops": io["iops"],
-                "p50_us": pct.get("50.000000", 0) / 1000.0,
-                "p99_us": pct.get("99.000000", 0) / 1000.0,
-                "cpu_sys": j.get("sys_cpu"), "cpu_usr": j.get("usr_cpu"),
-                "ctx": j.get("ctx")}
+            add_fio(d, regime, drv, rw, qd, rep, j)
         elif line.startswith("result ") and not line.endswith(" syscount"):
             f = line.split()
             kv = kv_of(f[3:])
@@ -357,7 +389,7 @@ def charts(res, outdir, terminal="pngcairo size 1000,450", ext="png"):
             continue
         dat = os.path.join(outdir, f"blk-{reg}.dat")
         with open(dat, "w") as f:
-            f.write("case " + " ".join(f"{d} min max" for d in DRIVERS) + "\n")
+            f.write("# case " + " ".join(f"{d} min max" for d in DRIVERS) + "\n")
             for rw in OPS:
                 for qd in QDS:
                     cells = []
@@ -387,7 +419,7 @@ plot {plot}
         dat = os.path.join(outdir, "ring.dat")
         rows = {(r["ring"], r["batch"]): r for r in res["ring"]}
         with open(dat, "w") as f:
-            f.write("case " + " ".join(f"{n} min max" for n in RINGS) + "\n")
+            f.write("# case " + " ".join(f"{n} min max" for n in RINGS) + "\n")
             for b in (1, 32):
                 cells = []
                 for n in RINGS:
@@ -414,7 +446,72 @@ plot {plot}
     return written
 
 
+def check(res):
+    """Completeness of a (quick) run; figures are not judged, except that
+    polling a PCI function must make no syscall."""
+    ok = bad = 0
+
+    def expect(cond, what):
+        nonlocal ok, bad
+        if cond:
+            ok += 1
+            print(f"ok   {what}")
+        else:
+            bad += 1
+            print(f"FAIL {what}")
+    regimes = res["info"].get("regime_order", [])
+    expect(regimes, "at least one IOMMU regime ran")
+    for reg in regimes:
+        expect(res["info"]["regimes"][reg].get("vm_rc") == "0",
+               f"{reg}: the VM run passed its health check")
+        for rw in OPS:
+            for qd in QDS:
+                for drv in DRIVERS:
+                    r = pick1(res["blk_summary"], iommu=reg, op=rw, qd=qd, driver=drv)
+                    expect(r and r["iops"] > 0 and r["p50_us"] > 0,
+                           f"{reg}: {drv} {rw} QD{qd} measured")
+                for drv in SECOND:
+                    r = pick1(res["blk"], iommu=reg, op=rw, qd=qd, driver=drv)
+                    expect(r and r["iops"] > 0, f"{reg}: {drv} {rw} QD{qd} measured")
+                n = pick1(res["notifications"], iommu=reg, op=rw, qd=qd,
+                          driver="blkbench-poll")
+                expect(n and n["syscalls_per_io"] == 0,
+                       f"{reg}: polling {rw} QD{qd} made no syscall "
+                       f"({n and n['syscalls_by_nr']})")
+    for b in (1, 32):
+        for name in RINGS:
+            r = pick1(res["ring"], ring=name, batch=b)
+            expect(r and r["ns_per_op"] > 0, f"ring {name} batch {b} measured")
+    expect(not res.get("failures"), "no run failed: " + "; ".join(res.get("failures", [])))
+    print(f"bench-smoke: {ok} passed, {bad} failed")
+    return bad == 0
+
+
+def pick1(rows, **kw):
+    for r in rows:
+        if all(r.get(k) == v for k, v in kw.items()):
+            return r
+    return None
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--check":
+        sys.exit(0 if check(json.load(open(sys.argv[2]))) else 1)
+    if len(sys.argv) >= 3 and sys.argv[1] == "--doc":
+        import bench_doc  # noqa: E402 (next to this script)
+        top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        rst = sys.argv[3] if len(sys.argv) > 3 else \
+            os.path.join(top, "Documentation", "performance.rst")
+        res = json.load(open(sys.argv[2]))
+        imgdir = os.path.join(os.path.dirname(rst), "images")
+        os.makedirs(imgdir, exist_ok=True)
+        imgs = charts(res, imgdir, terminal="svg size 900,420 dynamic", ext="svg")
+        for f in os.listdir(imgdir):
+            if f.endswith(".dat"):
+                os.unlink(os.path.join(imgdir, f))
+        open(rst, "w").write(bench_doc.render(res, [os.path.basename(i) for i in imgs]))
+        print(f"wrote {rst} and {len(imgs)} charts in {imgdir}")
+        return
     if len(sys.argv) != 3:
         sys.exit("usage: bench-report.py RAW.log OUTDIR")
     raw, out = sys.argv[1], sys.argv[2]

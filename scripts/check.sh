@@ -36,13 +36,17 @@
 #              contain device set with intel-iommu: one stock 6.1 VM, and
 #              one debug 6.12 VM when that kernel is built; plus a debug VM
 #              without IOMMU where VFIO's no-IOMMU group must be refused
+#   bench      `make bench` as a smoke run (UVIRTIO_BENCH_QUICK=1: lazy
+#              only, 1 s per run, about 3 minutes): every fio, blkbench and
+#              ring row is measured, and polling makes no syscall
+#              (scripts/bench-report.py --check); figures are not judged
 #   harness    the harness checks itself: a canary module WARNs, leaks a
 #              page pin, and fails a KUnit case; each must turn a run red
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
 
-stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-vduse vm-contain vm-mmio vm-vfio harness}
+stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-vduse vm-contain vm-mmio vm-vfio bench harness}
 log_dir=$UV_OUT/check
 mkdir -p "$log_dir"
 pass=0 fail=0 skip=0
@@ -480,6 +484,20 @@ expect_red() {
 		tail -n 20 "$log_dir/$name.log" | sed 's/^/  | /'
 	fi
 }
+
+if want bench; then
+	stage_start bench
+	# its own output dir: a full `make bench` in out/bench stays
+	bout=$UV_OUT/check-bench
+	if run_logged bench-smoke-run env UVIRTIO_BENCH_QUICK=1 \
+		UVIRTIO_BENCH_OUT="$bout" scripts/bench.sh; then
+		count_line bench-smoke bench-smoke \
+			python3 scripts/bench-report.py --check "$bout/results.json"
+	else
+		result bench-smoke fail "scripts/bench.sh failed (see $log_dir/bench-smoke-run.log)"
+	fi
+	stage_end
+fi
 
 if want harness; then
 	stage_start harness
