@@ -172,7 +172,10 @@ def build(d):
     regimes += [r for r in d["regime_info"] if r not in regimes]
     res["info"]["regime_order"] = regimes
     fio = d["fio"]
-    drivers = list(DRIVERS) + sorted({k[1] for k in fio if k[1].startswith("ab-")})
+    drivers = list(DRIVERS)
+    for k in fio:  # the A/B variants in the order they ran
+        if k[1].startswith("ab-") and k[1] not in drivers:
+            drivers.append(k[1])
     summ = {}
     for reg in regimes:
         for rw in OPS:

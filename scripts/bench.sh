@@ -11,8 +11,9 @@
 #     libuvirtio on 00:06.0 through the uvirtio ioengine (out/fio/
 #     uvirtio-fio.so; rows fio-uvirtio-irq and fio-uvirtio-poll).  4 KiB
 #     randread/randwrite at QD1 and QD32, every (workload, QD, driver)
-#     UVIRTIO_BENCH_REPEATS times, interleaved; reported as the median
-#     with min and max.  fio and its libraries are bundled into the
+#     UVIRTIO_BENCH_REPEATS times, interleaved (one fio process per
+#     repeat, one stonewalled job per row); reported as the median with
+#     min and max.  fio and its libraries are bundled into the
 #     initramfs (scripts/bundle-dyn.sh).  Under lazy, the interrupt-path
 #     options of the engine side by side at QD1 (A/B, same boot).
 #  2. In the same boots: tools/bench/blkbench as a second opinion, with
@@ -39,10 +40,13 @@
 #   UVIRTIO_BENCH_REPEATS     repeats of every blk and ring run (default 3)
 #   UVIRTIO_BENCH_REGIMES     IOMMU regimes (default "off lazy strict")
 #   UVIRTIO_BENCH_AB_REGIMES  regimes with the interrupt A/B (default lazy)
-#   UVIRTIO_BENCH_IRQ_OPTS    engine options of the fio-uvirtio-irq row
-#                             (default: none, the engine's defaults)
+#   UVIRTIO_BENCH_IRQ_OPTS    engine options of the fio-uvirtio-irq row,
+#                             job-file lines separated by spaces, e.g.
+#                             "uvirtio_spin_us=20" (default: none, the
+#                             engine's defaults)
 #   UVIRTIO_BENCH_RING_OPS    ring ops per run (default 1000000)
 #   UVIRTIO_BENCH_VU_SECS     each vhost-user run (default 2)
+#   UVIRTIO_BENCH_OUT         output directory (default out/bench)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
@@ -60,7 +64,7 @@ ab_regimes=${UVIRTIO_BENCH_AB_REGIMES-$d_ab}
 irq_opts=${UVIRTIO_BENCH_IRQ_OPTS-}
 ring_ops=${UVIRTIO_BENCH_RING_OPS:-$d_ring}
 vusecs=${UVIRTIO_BENCH_VU_SECS:-$d_vu}
-out=$UV_OUT/bench
+out=${UVIRTIO_BENCH_OUT:-$UV_OUT/bench}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 raw=$out/raw.log
@@ -99,8 +103,7 @@ for regime in $regimes; do
 	ab=0
 	case " $ab_regimes " in *" $regime "*) ab=1 ;; esac
 	uv_log "regime $regime: booting the VM (QEMU TCG, q35; ${secs}s x $reps repeats per run)"
-	vmout=$UV_OUT/vm/bench-$regime
-	mkdir -p "$UV_OUT/vm"
+	vmout=$out/vm-$regime
 	set +e
 	scripts/vm-run.sh -k stock "${vmargs[@]}" -d bench -o "$vmout" -t 1200 \
 		-a "$bin:uvirtio/bin" -a "$out/vm/fio:uvirtio/fio" \
@@ -114,7 +117,7 @@ for regime in $regimes; do
 	cat "$vmout.log" >>"$raw"
 	echo "regime-end $regime rc=$rc" >>"$raw"
 	grep -E '^(info|syscalls) |^vm-run|^bench:' "$vmout.log" | cut -c1-200 || true
-	grep -c '^fio-json ' "$vmout.log" | sed "s/^/fio runs: /" || true
+	grep -c '^fio-jobs ' "$vmout.log" | sed "s/^/fio processes: /" || true
 	if [ $rc -ne 0 ]; then
 		uv_log "regime $regime: VM run FAILED (rc $rc, logs in $vmout); tables will have gaps"
 		vmrc=$rc
@@ -195,5 +198,5 @@ rm -rf "$vu"
 
 uv_log "writing $out/results.{md,json} and the charts"
 python3 scripts/bench-report.py "$raw" "$out"
-uv_log "done in $(( $(date +%s) - t0 )) s (raw log $raw; scripts/bench-doc.py regenerates Documentation/performance.rst)"
+uv_log "done in $(( $(date +%s) - t0 )) s (raw log $raw; scripts/bench-report.py --doc $out/results.json regenerates Documentation/performance.rst)"
 [ $vmrc -eq 0 ] || exit 1
