@@ -944,11 +944,7 @@ UV_EXPORT int uvirtio_blk_q_set_wait(struct uvirtio_blk_queue *q,
 		return -EINVAL;
 	q->spin_ns = spin_ns;
 	q->wait_flags = flags;
-	if (!(flags & UVIRTIO_BLK_WAIT_FOLLOW_CPU) && q->irq_cpu >= 0) {
-		/* back to the default: any CPU */
-		uvirtq_set_irq_cpu(q->vq, -1);
-		q->irq_cpu = -1;
-	}
+	q->irq_cpu = -1;	/* following again steers at the next sleep */
 	return 0;
 }
 

@@ -332,7 +332,7 @@ int uvirtio_blk_q_fd(struct uvirtio_blk_queue *q);
  *	wake-up is local (uvirtq_set_irq_cpu(); checked with sched_getcpu(),
  *	and changed, with one system call, only when the thread has moved).
  *	On a backend that cannot steer interrupts the flag has no effect.
- *	Without it the interrupt goes back to any CPU.
+ *	Clearing it leaves the interrupt where it was last steered.
  *
  * Same threading rule as the other queue calls: only the thread using @q.
  * Return: 0, or -EINVAL for unknown flags.

@@ -173,7 +173,8 @@ int uvirtq_eventfd(struct uvirtq *vq);
 /**
  * uvirtq_set_irq_cpu() - steer the queue's interrupt to a CPU.
  * @vq: queue opened with interrupts.
- * @cpu: the CPU that should handle the interrupt, -1 for any.
+ * @cpu: the CPU that should handle the interrupt; -1: no preference (the
+ *	affinity stays as it is).
  *
  * A preference passed to the backend (uvirtio_backend_irq_eventfd()):
  * the kernel-module backend sets the vector's affinity with one ioctl;
