@@ -70,6 +70,8 @@ out=$(cd "$out" && pwd)
 raw=$out/raw.log
 : >"$raw"
 echo "info secs=$secs repeats=$reps regimes=${regimes// /,} ring_ops=$ring_ops" >>"$raw"
+# how busy the host was: the figures depend on it
+echo "info host_cpus=$(nproc) host_load_start=$(cut -d' ' -f1 /proc/loadavg)" >>"$raw"
 
 uv_log "checking dependencies"
 scripts/deps.sh host >/dev/null
@@ -196,6 +198,7 @@ fi
 [ -n "$qsd_pid" ] && kill "$qsd_pid" 2>/dev/null
 rm -rf "$vu"
 
+echo "info host_load_end=$(cut -d' ' -f1 /proc/loadavg) total_secs=$(( $(date +%s) - t0 ))" >>"$raw"
 uv_log "writing $out/results.{md,json} and the charts"
 python3 scripts/bench-report.py "$raw" "$out"
 uv_log "done in $(( $(date +%s) - t0 )) s (raw log $raw; scripts/bench-report.py --doc $out/results.json regenerates Documentation/performance.rst)"

@@ -5,6 +5,8 @@ Used by `scripts/bench-report.py --doc RESULTS.json`.  The prose is kept
 here, next to the tables it explains; every figure comes from the JSON.
 """
 
+import textwrap
+
 REGIME_TEXT = {
     "off": "no IOMMU (``intel_iommu=off``; uvirtio with "
            "``allow_unsafe_noiommu=1``)",
@@ -19,15 +21,13 @@ def f(v, fmt="%.2f"):
     return "-" if v is None else fmt % v
 
 
-def table(header, rows, widths=None):
-    out = [".. list-table::", "   :header-rows: 1", ""]
-    if widths:
-        out.insert(1, "   :widths: " + " ".join(str(w) for w in widths))
-    for r in [header] + rows:
-        out.append("   * - " + str(r[0]))
-        out += ["     - " + str(c) for c in r[1:]]
-    out.append("")
-    return out
+def table(header, rows):
+    """A reST simple table, columns as wide as their widest cell."""
+    cells = [[str(c) if str(c) != "" else "-" for c in r] for r in [header] + rows]
+    w = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    rule = " ".join("=" * x for x in w)
+    line = lambda r: " ".join(c.ljust(w[i]) for i, c in enumerate(r)).rstrip()
+    return [rule, line(cells[0]), rule] + [line(r) for r in cells[1:]] + [rule, ""]
 
 
 def pick(res, **kw):
@@ -48,6 +48,26 @@ def tval(t, fmt="%.2fx"):
     if t.get("worst_repeat") is not None:
         s += " (worst repeat " + fmt % t["worst_repeat"] + ")"
     return s
+
+
+def rewrap(lines):
+    """Re-fill the indented bodies of a definition list."""
+    out, body = [], []
+
+    def flush():
+        if body:
+            out.extend(textwrap.wrap(" ".join(x.strip() for x in body), 74,
+                                     initial_indent="  ", subsequent_indent="  ",
+                                     break_on_hyphens=False))
+            body.clear()
+    for x in lines:
+        if x.startswith("  "):
+            body.append(x)
+            continue
+        flush()
+        out.append(x)
+    flush()
+    return out
 
 
 def render(res, images):
@@ -84,10 +104,13 @@ def render(res, images):
           "  ``fio-uvirtio-irq`` (interrupts, the engine's defaults) and",
           "  ``fio-uvirtio-poll`` (``uvirtio_poll=1``).  The regimes:", ""]
     for reg in ("off", "lazy", "strict"):
-        L.append(f"  * ``{reg}``: {REGIME_TEXT[reg]};")
-    L[-1] = L[-1][:-1] + "."
+        L += textwrap.wrap(f"* ``{reg}``: {REGIME_TEXT[reg]}" +
+                           ("." if reg == "strict" else ";"), 74,
+                           initial_indent="  ", subsequent_indent="    ",
+                           break_on_hyphens=False)
     L += ["",
-          "  Each repeat runs every (workload, QD, driver) once, so the repeats are",
+          "  Each repeat runs every (workload, QD, driver) once (one fio process",
+          "  per repeat, one stonewalled job per row), so the repeats are",
           "  interleaved and a busy moment of the host hits every driver alike.  A",
           "  figure is the median of the repeats, with min and max; a ratio is the",
           "  ratio of the medians, and the *worst repeat* is the worst of the",
@@ -140,7 +163,23 @@ def render(res, images):
     L += [f"The figures below come from one ``make bench`` run: {info.get('secs', '?')} s per",
           f"run, {info.get('repeats', '?')} repeat(s), regimes {', '.join(regimes) or 'none'};",
           f"guest {ri0.get('kernel', '?')} with {ri0.get('cpus', '?')} vCPUs, clocksource",
-          f"``{ri0.get('clocksource', '?')}``.", ""]
+          f"``{ri0.get('clocksource', '?')}``."]
+    if "host_load_start" in info:
+        end = (f" and {info['host_load_end']} at the end"
+               if "host_load_end" in info else "")
+        took = (f"; the run took {info['total_secs']} s"
+                if "total_secs" in info else "")
+        L += [f"Host: {info.get('host_cpus', '?')} CPUs, load average "
+              f"{info['host_load_start']} at the start{end}{took}."]
+    L += [""]
+    try:
+        busy = float(info.get("host_load_start", 0)) > float(info.get("host_cpus", 1) or 1)
+    except ValueError:
+        busy = False
+    if busy and reps >= 3:
+        L += [".. warning::", "",
+              "   The host was busy (load above its CPU count): single figures",
+              "   swing, and the worst-repeat ratios show by how much.", ""]
     if reps < 3:
         L += [".. warning::", "",
               "   This is a smoke run (fewer than 3 repeats, on a host shared with",
@@ -164,14 +203,30 @@ def render(res, images):
           "  once.  Compare the off and lazy tables before crediting the library.",
           ""]
     L += ["Results", "=======", ""]
+    best = {}
+    for reg in regimes:
+        ab = pick(res["irq_options"], iommu=reg)
+        for op in ("randread", "randwrite"):
+            base = next((r for r in ab if r["op"] == op and r["driver"] == "ab-irq-plain"), None)
+            for r in ab:
+                if r["op"] == op and base and base["iops"]:
+                    best.setdefault(reg, []).append(
+                        f"{op} {r['driver'][7:]} {r['iops'] / base['iops']:.2f}x")
+    for reg, lst in best.items():
+        L += textwrap.wrap(
+            f"Interrupt-path options against ``plain`` (IOMMU {reg}, QD1, medians): "
+            + ", ".join(x for x in lst if " plain " not in x) + ".", 76,
+            break_on_hyphens=False) + [""]
     for reg in regimes:
         ri = info.get("regimes", {}).get(reg, {})
         title = f"IOMMU {reg}"
-        L += [title, "-" * len(title), "",
-              f"{REGIME_TEXT.get(reg, reg)}; guest command line "
-              f"``{ri.get('iommu_cmdline', '') or 'none'}``, default domain "
-              f"``{ri.get('iommu_domain', '?')}``.  4 KiB random I/O; ratio = IOPS / kernel "
-              "fio io_uring at the same op and QD.", ""]
+        cmdline = ri.get("iommu_cmdline", "").strip(",").replace(",", " ")
+        L += [title, "-" * len(title), ""]
+        L += textwrap.wrap(
+            f"{REGIME_TEXT.get(reg, reg)}; guest command line "
+            f"``{cmdline or 'none'}``, default domain "
+            f"``{ri.get('iommu_domain', '?')}``.  4 KiB random I/O; ratio = IOPS / kernel "
+            "fio io_uring at the same op and QD.", 76, break_on_hyphens=False) + [""]
         rows = []
         for r in pick(res["blk_summary"], iommu=reg):
             rows.append([r["op"], r["qd"], r["driver"],
@@ -237,6 +292,7 @@ def render(res, images):
     L += table(["regime", "target", "measured", "worst repeat", "goal", "status"], rows)
     lz = "lazy" if "lazy" in regimes else (regimes[0] if regimes else "lazy")
     L += ["What limits them", "----------------", ""]
+    limits_at = len(L)
     L += ["Polling at QD1 (goal 2.0x)",
           f"  {lz}: randread {tval(target(res, lz, 'fio-uvirtio-poll randread QD1 vs kernel io_uring'))},",
           f"  randwrite {tval(target(res, lz, 'fio-uvirtio-poll randwrite QD1 vs kernel io_uring'))}.",
@@ -303,6 +359,7 @@ def render(res, images):
           "  blkbench refills the whole ring and kicks once; EVENT_IDX asks for one",
           "  interrupt per reap: 1/32 each.  A workload that submits one request at",
           "  a time (fio's default) rings more.", ""]
+    L[limits_at:] = rewrap(L[limits_at:])
     if res.get("failures"):
         L += ["Failures in this run", "--------------------", ""]
         L += ["* " + x.replace("*", "\\*") for x in res["failures"]] + [""]
