@@ -53,7 +53,7 @@ cd "$UV_TOP"
 
 t0=$(date +%s)
 if [ "${UVIRTIO_BENCH_QUICK:-0}" = 1 ]; then
-	d_secs=1 d_reps=1 d_regimes=lazy d_ab= d_ring=200000 d_vu=1
+	d_secs=1 d_reps=1 d_regimes=lazy d_ab='' d_ring=200000 d_vu=1
 else
 	d_secs=2 d_reps=3 d_regimes="off lazy strict" d_ab=lazy d_ring=1000000 d_vu=2
 fi
