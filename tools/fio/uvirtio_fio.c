@@ -10,12 +10,14 @@
  *
  * Options: uvirtio_dev (a device string: BDF, pci:BDF, vhost-user:PATH,
  * ...), uvirtio_poll (busy-poll instead of interrupts), uvirtio_queue
- * (the request queue to use); for interrupt mode uvirtio_spin_us (poll
- * that long before sleeping; default 0) and uvirtio_irq_follow (steer the
- * interrupt to the job's CPU; default 1, as the kernel's blk-mq completes
- * on the submitting CPU): uvirtio_blk_q_set_wait().  One job per device:
- * a device has one owner.  fio's I/O buffers are allocated by the engine as the device's
- * registered memory (iomem_alloc), so every request is zero-copy on every
+ * (the request queue to use); for interrupt mode (uvirtio_blk_q_set_wait())
+ * uvirtio_spin_us (poll that long before sleeping; default 0),
+ * uvirtio_irq_follow (steer the interrupt to the job's CPU; default 1, as
+ * the kernel's blk-mq completes on the submitting CPU) and
+ * uvirtio_irq_epoll (one epoll_wait() per wake-up instead of poll() and
+ * read(); default 0).  One job per device: a device has one owner.  fio's
+ * I/O buffers are allocated by the engine as the device's registered
+ * memory (iomem_alloc), so every request is zero-copy on every
  * transport.  Reads and writes are queued asynchronously (queue/commit/
  * getevents), trims are discards, syncs are flushes.
  */
@@ -35,6 +37,7 @@ struct uv_fio_options {
 	unsigned int queue;
 	unsigned int spin_us;
 	unsigned int irq_follow;
+	unsigned int irq_epoll;
 };
 
 struct uv_fio {
@@ -103,6 +106,16 @@ static struct fio_option options[] = {
 		.group = FIO_OPT_G_INVALID,
 	},
 	{
+		.name = "uvirtio_irq_epoll",
+		.lname = "uvirtio epoll wake-ups",
+		.type = FIO_OPT_BOOL,
+		.off1 = offsetof(struct uv_fio_options, irq_epoll),
+		.def = "0",
+		.help = "Interrupt mode: sleep in epoll_wait (one syscall per wake-up)",
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
 		.name = NULL,
 	},
 };
@@ -143,8 +156,9 @@ static int dev_open(struct thread_data *td, struct uv_fio *u)
 		return -ENODEV;
 	}
 	ret = uvirtio_blk_q_set_wait(u->q, (uint64_t)o->spin_us * 1000,
-				     o->irq_follow ?
-				     UVIRTIO_BLK_WAIT_FOLLOW_CPU : 0);
+				     (o->irq_follow ?
+				      UVIRTIO_BLK_WAIT_FOLLOW_CPU : 0) |
+				     (o->irq_epoll ? UVIRTIO_BLK_WAIT_EPOLL : 0));
 	if (ret) {
 		log_err("uvirtio: %s: wait options: %s\n", o->dev,
 			strerror(-ret));

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <stddef.h>
+#include <sys/epoll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -86,6 +87,7 @@ struct uvirtio_blk_queue {
 	uint64_t spin_ns;
 	unsigned int wait_flags;
 	int irq_cpu;		/* where the interrupt was steered, -1 */
+	int epfd;		/* UVIRTIO_BLK_WAIT_EPOLL, else -1 */
 };
 
 struct blk_buf {
@@ -124,6 +126,8 @@ static void queue_free(struct uvirtio_backend *be, struct uvirtio_blk_queue *q)
 {
 	if (!q->blk)
 		return;
+	if (q->epfd >= 0)
+		close(q->epfd);
 	uvirtq_destroy(q->vq);
 	uvirtio_backend_dma_free(be, &q->area);
 	if (q->bp.dma.vaddr)
@@ -153,6 +157,7 @@ static int queue_init(struct uvirtio_blk *blk, struct uvirtio_blk_queue *q,
 	q->blk = blk;
 	q->poll = !intr;
 	q->irq_cpu = -1;
+	q->epfd = -1;
 	q->bp.size = UVIRTIO_BLK_BOUNCE_DEFAULT;
 	ret = uvirtq_create(blk->dev, index, &vp, &q->vq);
 	if (ret)
@@ -937,11 +942,83 @@ static void follow_cpu(struct uvirtio_blk_queue *q)
 	q->irq_cpu = cpu;
 }
 
+/*
+ * UVIRTIO_BLK_WAIT_EPOLL: one epoll set with the queue eventfd
+ * edge-triggered (every signal queues a wake-up, so the counter need not
+ * be read back), and the config and remove eventfds level-triggered.
+ */
+static int ep_add(int epfd, int fd, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.fd = fd };
+
+	if (fd < 0)
+		return 0;
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static int ep_setup(struct uvirtio_blk_queue *q)
+{
+	int qfd = uvirtq_eventfd(q->vq), fd, ret;
+
+	if (qfd < 0 || q->epfd >= 0)
+		return 0;	/* polled, or set up already */
+	fd = epoll_create1(EPOLL_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = ep_add(fd, qfd, EPOLLIN | EPOLLET);
+	if (!ret)
+		ret = ep_add(fd, uvirtio_dev_config_eventfd(q->blk->dev),
+			     EPOLLIN);
+	if (!ret)
+		ret = ep_add(fd, uvirtio_backend_remove_fd(
+				uvirtio_dev_backend(q->blk->dev)), EPOLLIN);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	q->epfd = fd;
+	return 0;
+}
+
+/* One epoll_wait(): the wake-up costs a single system call. */
+static int ep_sleep(struct uvirtio_blk_queue *q, int qfd, int cfd, int ms)
+{
+	struct epoll_event ev[3];
+	int i, k = epoll_wait(q->epfd, ev, 3, ms), ret;
+
+	if (k < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (i = 0; i < k; i++) {
+		if (ev[i].data.fd == qfd) {
+			q->stats.interrupts++;	/* wake-ups, not signals */
+			continue;
+		}
+		if (ev[i].data.fd == cfd)
+			drain(cfd);
+		/* config change or removal: check_status() tells */
+		ret = uvirtio_dev_check_status(q->blk->dev);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 UV_EXPORT int uvirtio_blk_q_set_wait(struct uvirtio_blk_queue *q,
 				     uint64_t spin_ns, unsigned int flags)
 {
-	if (!q || (flags & ~UVIRTIO_BLK_WAIT_FOLLOW_CPU))
+	int ret;
+
+	if (!q || (flags & ~(UVIRTIO_BLK_WAIT_FOLLOW_CPU |
+			     UVIRTIO_BLK_WAIT_EPOLL)))
 		return -EINVAL;
+	if (flags & UVIRTIO_BLK_WAIT_EPOLL) {
+		ret = ep_setup(q);
+		if (ret)
+			return ret;
+	} else if (q->epfd >= 0) {
+		close(q->epfd);
+		q->epfd = -1;
+	}
 	q->spin_ns = spin_ns;
 	q->wait_flags = flags;
 	q->irq_cpu = -1;	/* following again steers at the next sleep */
@@ -1007,7 +1084,16 @@ UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
 		ret = uvirtq_enable_cb(q->vq);
 		if (ret < 0)
 			return n ? (int)n : ret;
-		if (ret == 0) {
+		if (ret == 0 && q->epfd >= 0) {
+			int64_t left = deadline - mono_ns();
+			int ms = deadline == INT64_MAX ? -1 :
+				 left <= 0 ? 0 : (int)UV_MIN(left / 1000000 + 1,
+							     (int64_t)INT32_MAX);
+
+			ret = ep_sleep(q, qfd, cfd, ms);
+			if (ret)
+				return n ? (int)n : ret;
+		} else if (ret == 0) {
 			/* a negative fd is ignored by poll() */
 			struct pollfd pfd[3] = {
 				{ .fd = qfd, .events = POLLIN },

@@ -710,12 +710,56 @@ static int t_blk_wait(void)
 					  buf + i * 4096, 4096), 0);
 	for (i = 0; i < 8; i++)
 		CHECK_EQ(buf[i * 4096], 0x40 + i);
-	/* and back to the defaults */
+	/* one epoll_wait() per wake-up: every request still completes */
+	CHECK_EQ(uvirtio_blk_q_set_wait(q, 0, UVIRTIO_BLK_WAIT_EPOLL |
+					UVIRTIO_BLK_WAIT_FOLLOW_CPU), 0);
+	memset(buf, 0, 8 * 4096);
+	for (i = 0; i < 8; i++)
+		CHECK_EQ(uvirtio_blk_read(e.blk, (uint64_t)i * 4096,
+					  buf + i * 4096, 4096), 0);
+	for (i = 0; i < 8; i++)
+		CHECK_EQ(buf[i * 4096 + 17], 0x40 + i);
+	/* with a timeout, nothing in flight: returns at once */
+	{
+		struct timespec ts = { 0, 1000000 };
+
+		CHECK_EQ(uvirtio_blk_q_reap(q, 1, 8, comp, &ts), 0);
+	}
+	/* and back to the defaults (the epoll set is closed) */
 	CHECK_EQ(uvirtio_blk_q_set_wait(q, 0, 0), 0);
 	CHECK_EQ(uvirtio_blk_read(e.blk, 0, buf, 4096), 0);
 	uvirtio_blk_free_buf(e.blk, buf);
 	env_close(&e);
 	CHECK_EQ(uvirtq_set_irq_cpu(NULL, 0), -EINVAL);
+	return PASS;
+}
+
+/*
+ * A reap sleeping in epoll_wait() (UVIRTIO_BLK_WAIT_EPOLL) on a request
+ * the removed device will never finish must still wake up and fail with
+ * -ENODEV.  The registers keep their values (REMOVE arg 1), so only the
+ * remove fd, which is in the epoll set, tells.
+ */
+static int t_blk_wait_epoll_removal(void)
+{
+	struct timespec five = { 5, 0 };
+	struct uvirtio_blk_completion comp;
+	struct uvirtio_fake_config c;
+	struct uvirtio_blk_queue *q;
+	uint8_t *buf;
+	struct env e;
+
+	blkcfg(&c);
+	CHECK_EQ(env_open(&e, &c, NULL), 0);
+	q = uvirtio_blk_get_queue(e.blk, 0);
+	CHECK_EQ(uvirtio_blk_alloc_buf(e.blk, 4096, (void **)&buf), 0);
+	CHECK_EQ(uvirtio_blk_q_set_wait(q, 0, UVIRTIO_BLK_WAIT_EPOLL), 0);
+	CHECK_EQ(uvirtio_blk_read(e.blk, 0, buf, 4096), 0);	/* healthy */
+	CHECK_EQ(uvirtio_fake_inject(e.fake, UVIRTIO_FAKE_FAULT_REMOVE, 1, 0),
+		 0);
+	CHECK_EQ(uvirtio_blk_q_read(q, 0, buf, 4096, NULL), 0);
+	CHECK_EQ(uvirtio_blk_q_reap(q, 1, 1, &comp, &five), -ENODEV);
+	env_close(&e);
 	return PASS;
 }
 
@@ -1606,6 +1650,7 @@ static const struct tcase cases[] = {
 	{ "blk_commands", t_blk_commands },
 	{ "blk_bounce", t_blk_bounce },
 	{ "blk_wait", t_blk_wait },
+	{ "blk_wait_epoll_removal", t_blk_wait_epoll_removal },
 	{ "notification_data", t_notification_data },
 	{ "blk_multiqueue", t_blk_multiqueue },
 	{ "ring_reset", t_ring_reset },

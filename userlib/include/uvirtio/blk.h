@@ -318,6 +318,7 @@ int uvirtio_blk_q_fd(struct uvirtio_blk_queue *q);
 
 /* Flags of uvirtio_blk_q_set_wait() */
 #define UVIRTIO_BLK_WAIT_FOLLOW_CPU	(1u << 0)
+#define UVIRTIO_BLK_WAIT_EPOLL		(1u << 1)
 
 /**
  * uvirtio_blk_q_set_wait() - how an interrupt-mode queue waits in reap.
@@ -333,9 +334,16 @@ int uvirtio_blk_q_fd(struct uvirtio_blk_queue *q);
  *	and changed, with one system call, only when the thread has moved).
  *	On a backend that cannot steer interrupts the flag has no effect.
  *	Clearing it leaves the interrupt where it was last steered.
+ *	UVIRTIO_BLK_WAIT_EPOLL: sleep in epoll_wait() on a set of the queue's
+ *	own, with the queue eventfd edge-triggered, so a wake-up is one
+ *	system call instead of poll() and read(); the eventfd's counter is
+ *	then not read back (do not also read uvirtio_blk_q_fd()), and the
+ *	stats count wake-ups rather than interrupts.  Removal and config
+ *	changes still wake the reap.
  *
  * Same threading rule as the other queue calls: only the thread using @q.
- * Return: 0, or -EINVAL for unknown flags.
+ * Return: 0, -EINVAL for unknown flags, or the errno of epoll_create1() /
+ * epoll_ctl().
  */
 int uvirtio_blk_q_set_wait(struct uvirtio_blk_queue *q, uint64_t spin_ns,
 			   unsigned int flags);
