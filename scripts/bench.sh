@@ -30,7 +30,7 @@
 #     per request).
 #  5. out/bench/results.md (also on stdout), results.json, and a chart per
 #     regime (results-REGIME.png) by scripts/bench-report.py;
-#     scripts/bench-doc.py turns results.json into
+#     scripts/bench-report.py --doc turns results.json into
 #     Documentation/performance.rst.
 #
 # Environment:
