@@ -96,7 +96,8 @@ soak:
 demo:
 	scripts/demo.sh
 
-## Benchmarks: libuvirtio vs the kernel's virtio-blk, ring micro-benchmark (~10 min)
+## Benchmarks: the same fio job on libuvirtio and the kernel's virtio-blk in three
+## IOMMU regimes, ring micro-benchmark (~20 min; UVIRTIO_BENCH_QUICK=1: ~3 min)
 bench:
 	scripts/bench.sh
 
@@ -192,9 +193,11 @@ help:
 	@echo "  make vm-shell CMD='...' [KERNEL=stock|stock612|debug]"
 	@echo "                   [IOMMU=off|on|strict|pt|nointremap]"
 	@echo '                   boot a test VM and run CMD in it'
-	@echo '  make bench       benchmarks: libuvirtio vs kernel virtio-blk (fio) in a VM,'
+	@echo '  make bench       benchmarks: the same fio job on libuvirtio and the kernel'"'"'s'
+	@echo '                   virtio-blk, one VM per IOMMU regime (off, lazy, strict),'
 	@echo '                   ring micro-benchmark vs ringtest, vhost-user-blk on the'
-	@echo '                   host; out/bench/results.*'
+	@echo '                   host; out/bench/results.* (~20 min;'
+	@echo '                   UVIRTIO_BENCH_QUICK=1: a ~3 min smoke run)'
 	@echo
 	@echo 'Installing:'
 	@echo '  make deb         Debian packages into out/deb/ (uvirtio-dkms, libuvirtio0,'

@@ -3,39 +3,75 @@
 #
 # `make bench`: performance of libuvirtio against the kernel.
 #
-#  1. blk: one VM boot (stock 6.1 kernel, intel-iommu in strict mode, device set "bench":
-#     two identical null-co virtio-blk disks).  The kernel's virtio-blk on
-#     00:07.0 through fio (io_uring and libaio, direct=1; fio and its
-#     shared libraries are copied into the initramfs and started through
-#     the dynamic loader), libuvirtio on 00:06.0 through tools/bench/blkbench
-#     (interrupt and polling mode).  4 KiB randread/randwrite, QD1 and QD32.
-#  2. Notification counts from the same blkbench runs (doorbells and
-#     interrupts per request), and syscalls per I/O in polling mode
-#     (ptrace-counted in separate short runs).
+#  1. blk: one VM boot per IOMMU regime (stock 6.1 kernel, device set
+#     "bench": two identical null-co virtio-blk disks): off (no IOMMU),
+#     lazy (intel-iommu, Debian's default DMA mode) and strict
+#     (iommu.strict=1).  In each, the same fio job on both sides: the
+#     kernel's virtio-blk on 00:07.0 (io_uring and libaio, direct=1) and
+#     libuvirtio on 00:06.0 through the uvirtio ioengine (out/fio/
+#     uvirtio-fio.so; rows fio-uvirtio-irq and fio-uvirtio-poll).  4 KiB
+#     randread/randwrite at QD1 and QD32, every (workload, QD, driver)
+#     UVIRTIO_BENCH_REPEATS times, interleaved (one fio process per
+#     repeat, one stonewalled job per row); reported as the median with
+#     min and max.  fio and its libraries are bundled into the
+#     initramfs (scripts/bundle-dyn.sh).  Under lazy, the interrupt-path
+#     options of the engine side by side at QD1 (A/B, same boot).
+#  2. In the same boots: tools/bench/blkbench as a second opinion, with
+#     the doorbells and interrupts per request, and syscalls per I/O in
+#     polling mode (ptrace-counted, blkbench --count-syscalls).
 #  3. Ring micro-benchmark on the host: tools/bench/ringbench (libuvirtio
 #     split and packed rings) against tools/virtio/ringtest (ring,
 #     virtio_ring_0_9) built from the Debian linux-source tree in a
-#     temporary copy, same ring size, batch and op count; median of 5.
+#     temporary copy, same ring size, batch and op count; repeats
+#     interleaved, median.
 #  4. vhost-user-blk on the host: the uvirtio CLI's bench (libuvirtio as
 #     a vhost-user front-end) against qemu-storage-daemon's null-co export,
-#     interrupt and polling, QD1 and QD32, median of 3 (with doorbells and
-#     interrupts per request).
-#  5. out/bench/results.md (also on stdout), results.json, results.png.
+#     interrupt and polling, QD1 and QD32 (with doorbells and interrupts
+#     per request).
+#  5. out/bench/results.md (also on stdout), results.json, and a chart per
+#     regime (results-REGIME.png) by scripts/bench-report.py;
+#     scripts/bench-report.py --doc turns results.json into
+#     Documentation/performance.rst.
 #
-# Environment: UVIRTIO_BENCH_SECS (each blk run, default 4),
-# UVIRTIO_BENCH_RING_OPS (ring ops per run, default 1000000).
+# Environment:
+#   UVIRTIO_BENCH_QUICK=1     smoke run: lazy only, 1 s runs, 1 repeat,
+#                             no A/B, short ring and vhost-user runs
+#   UVIRTIO_BENCH_SECS        each blk run (default 2; quick 1)
+#   UVIRTIO_BENCH_REPEATS     repeats of every blk and ring run (default 3)
+#   UVIRTIO_BENCH_REGIMES     IOMMU regimes (default "off lazy strict")
+#   UVIRTIO_BENCH_AB_REGIMES  regimes with the interrupt A/B (default lazy)
+#   UVIRTIO_BENCH_IRQ_OPTS    engine options of the fio-uvirtio-irq row,
+#                             job-file lines separated by spaces, e.g.
+#                             "uvirtio_spin_us=20" (default: none, the
+#                             engine's defaults)
+#   UVIRTIO_BENCH_RING_OPS    ring ops per run (default 1000000)
+#   UVIRTIO_BENCH_VU_SECS     each vhost-user run (default 2)
+#   UVIRTIO_BENCH_OUT         output directory (default out/bench)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
 
 t0=$(date +%s)
-secs=${UVIRTIO_BENCH_SECS:-4}
-ring_ops=${UVIRTIO_BENCH_RING_OPS:-1000000}
-out=$UV_OUT/bench
+if [ "${UVIRTIO_BENCH_QUICK:-0}" = 1 ]; then
+	d_secs=1 d_reps=1 d_regimes=lazy d_ab='' d_ring=200000 d_vu=1
+else
+	d_secs=2 d_reps=3 d_regimes="off lazy strict" d_ab=lazy d_ring=1000000 d_vu=2
+fi
+secs=${UVIRTIO_BENCH_SECS:-$d_secs}
+reps=${UVIRTIO_BENCH_REPEATS:-$d_reps}
+regimes=${UVIRTIO_BENCH_REGIMES:-$d_regimes}
+ab_regimes=${UVIRTIO_BENCH_AB_REGIMES-$d_ab}
+irq_opts=${UVIRTIO_BENCH_IRQ_OPTS-}
+ring_ops=${UVIRTIO_BENCH_RING_OPS:-$d_ring}
+vusecs=${UVIRTIO_BENCH_VU_SECS:-$d_vu}
+out=${UVIRTIO_BENCH_OUT:-$UV_OUT/bench}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 raw=$out/raw.log
 : >"$raw"
+echo "info secs=$secs repeats=$reps regimes=${regimes// /,} ring_ops=$ring_ops" >>"$raw"
+# how busy the host was: the figures depend on it
+echo "info host_cpus=$(nproc) host_load_start=$(cut -d' ' -f1 /proc/loadavg)" >>"$raw"
 
 uv_log "checking dependencies"
 scripts/deps.sh host >/dev/null
@@ -43,40 +79,54 @@ scripts/deps.sh vm >/dev/null
 scripts/deps.sh stock >/dev/null
 scripts/deps.sh bench >/dev/null
 
-uv_log "building libuvirtio, the CLI and the benchmarks"
+uv_log "building libuvirtio, the CLI, the fio engine and the benchmarks"
 make -s -C userlib >/dev/null
 make -s -C tools >/dev/null
+make -s fio >/dev/null
 make -s -C tools/bench OUTDIR="$out/build" >/dev/null
 
-# Static binaries and fio (dynamic: its libraries and the loader go along).
-bin=$out/vm/bin fiodir=$out/vm/fio
+# Static binaries; fio is dynamic: its libraries and the loader go along.
+bin=$out/vm/bin
 rm -rf "$out/vm"
-mkdir -p "$bin" "$fiodir/lib"
+mkdir -p "$bin"
 cp tools/build/uvirtio-static "$bin/uvirtio"
 cp "$out/build/blkbench" "$bin/blkbench"
-fio=$(command -v fio) || uv_die "fio is not installed"
-cp "$fio" "$fiodir/fio"
-ldd "$fio" | awk '/=>/ && $3 ~ /^\// { print $3 }' | while read -r lib; do
-	cp -L "$lib" "$fiodir/lib/"
+scripts/bundle-dyn.sh "$out/vm/fio" fio
+
+vmrc=0
+for regime in $regimes; do
+	vmargs=()
+	case $regime in
+	off)	vmargs=(-i off -M allow_unsafe_noiommu=1 -T 64) ;;
+	lazy)	vmargs=(-i on) ;;
+	strict)	vmargs=(-i strict) ;;
+	*)	uv_die "unknown IOMMU regime '$regime' (off, lazy, strict)" ;;
+	esac
+	ab=0
+	case " $ab_regimes " in *" $regime "*) ab=1 ;; esac
+	uv_log "regime $regime: booting the VM (QEMU TCG, q35; ${secs}s x $reps repeats per run)"
+	vmout=$out/vm-$regime
+	set +e
+	scripts/vm-run.sh -k stock "${vmargs[@]}" -d bench -o "$vmout" -t 1200 \
+		-a "$bin:uvirtio/bin" -a "$out/vm/fio:uvirtio/fio" \
+		-a "$UV_OUT/fio/uvirtio-fio.so:uvirtio/uvirtio-fio.so" \
+		-e "UVIRTIO_BENCH_SECS=$secs" -e "UVIRTIO_BENCH_REPEATS=$reps" \
+		-e "UVIRTIO_BENCH_AB=$ab" -e "UVIRTIO_BENCH_IRQ_OPTS=$irq_opts" \
+		-p scripts/guest/bench >"$vmout.log" 2>&1
+	rc=$?
+	set -e
+	echo "regime $regime" >>"$raw"
+	cat "$vmout.log" >>"$raw"
+	echo "regime-end $regime rc=$rc" >>"$raw"
+	grep -E '^(info|syscalls) |^vm-run|^bench:' "$vmout.log" | cut -c1-200 || true
+	grep -c '^fio-jobs ' "$vmout.log" | sed "s/^/fio processes: /" || true
+	if [ $rc -ne 0 ]; then
+		uv_log "regime $regime: VM run FAILED (rc $rc, logs in $vmout); tables will have gaps"
+		vmrc=$rc
+	fi
 done
-loader=$(ldd "$fio" | awk '$1 ~ /^\/.*ld-linux/ { print $1 }')
-[ -n "$loader" ] || uv_die "cannot find fio's dynamic loader"
-cp -L "$loader" "$fiodir/ld-linux-x86-64.so.2"
 
-uv_log "booting the VM (QEMU TCG, q35, intel-iommu strict; ${secs}s per run, ~5 minutes)"
-vmout=$UV_OUT/vm/bench
-mkdir -p "$UV_OUT/vm"
-set +e
-scripts/vm-run.sh -k stock -i strict -d bench -o "$vmout" -t 900 \
-	-a "$bin:uvirtio/bin" -a "$fiodir:uvirtio/fio" \
-	-e "UVIRTIO_BENCH_SECS=$secs" -p scripts/guest/bench >"$vmout.log" 2>&1
-vmrc=$?
-set -e
-cat "$vmout.log" >>"$raw"
-grep -E '^(info|result|syscalls) |^vm-run|^bench:' "$vmout.log" | cut -c1-300 || true
-[ $vmrc -eq 0 ] || uv_log "VM run FAILED (rc $vmrc, logs in $vmout); tables will have gaps"
-
-uv_log "ring micro-benchmark on the host (${ring_ops} ops, median of 5)"
+uv_log "ring micro-benchmark on the host (${ring_ops} ops, $reps repeats interleaved)"
 ksrc=$("$UV_TOP/scripts/build-kernel.sh" --src 2>/dev/null || true)
 rt=
 if [ -n "$ksrc" ] && [ -d "$ksrc/tools/virtio/ringtest" ]; then
@@ -92,32 +142,33 @@ if [ -n "$ksrc" ] && [ -d "$ksrc/tools/virtio/ringtest" ]; then
 else
 	uv_log "no linux source tree (scripts/deps.sh kernel); ringtest skipped"
 fi
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-for batch in 1 32; do
-	for kind in split packed; do
-		flag=
-		[ $kind = packed ] && flag=--packed
-		for _ in 1 2 3 4 5; do
+# At least 3 repeats for the ring: its figures swing most.
+ring_reps=$reps
+[ "${UVIRTIO_BENCH_QUICK:-0}" = 1 ] || [ "$ring_reps" -ge 3 ] || ring_reps=3
+for rep in $(seq "$ring_reps"); do
+	for batch in 1 32; do
+		for kind in split packed; do
+			flag=
+			[ $kind = packed ] && flag=--packed
 			"$out/build/ringbench" $flag --ring-size 256 --batch $batch \
 				--run-cycles "$ring_ops" --driver-cpu 1 --device-cpu 0 |
-				tee -a "$raw" | sed -n 's/.*ns_per_op=\([0-9.]*\).*/\1/p'
-		done | median | sed "s/^/ringres libuvirtio-$kind $batch /" >>"$raw"
-	done
-	if [ -n "$rt" ]; then
-		for p in virtio_ring_0_9 ring; do
-			for _ in 1 2 3 4 5; do
-				s=$(date +%s%N)
-				"$rt/ringtest/$p" --ring-size 256 --batch $batch \
-					--run-cycles "$ring_ops" --host-affinity 0 \
-					--guest-affinity 1 >/dev/null
-				e=$(date +%s%N)
-				awk -v d=$((e - s)) -v n="$ring_ops" 'BEGIN { printf "%.2f\n", d / n }'
-			done | median | sed "s/^/ringres ringtest-$p $batch /" >>"$raw"
+				tee -a "$raw" | sed -n 's/.*ns_per_op=\([0-9.]*\).*/\1/p' |
+				sed "s/^/ringres libuvirtio-$kind $batch $rep /" >>"$raw"
 		done
-	fi
+		[ -n "$rt" ] || continue
+		for p in virtio_ring_0_9 ring; do
+			s=$(date +%s%N)
+			"$rt/ringtest/$p" --ring-size 256 --batch $batch \
+				--run-cycles "$ring_ops" --host-affinity 0 \
+				--guest-affinity 1 >/dev/null
+			e=$(date +%s%N)
+			awk -v d=$((e - s)) -v n="$ring_ops" -v p=$p -v b=$batch -v r=$rep \
+				'BEGIN { printf "ringres ringtest-%s %s %s %.2f\n", p, b, r, d / n }' >>"$raw"
+		done
+	done
 done
 
-uv_log "vhost-user-blk on the host: libuvirtio vs qemu-storage-daemon null-co (median of 3)"
+uv_log "vhost-user-blk on the host: libuvirtio vs qemu-storage-daemon null-co ($reps repeats)"
 vu=$(mktemp -d)
 qsd_pid=
 if command -v qemu-storage-daemon >/dev/null; then
@@ -127,14 +178,13 @@ if command -v qemu-storage-daemon >/dev/null; then
 	qsd_pid=$!
 	for _ in $(seq 50); do [ -S "$vu/sock" ] && break; sleep 0.1; done
 fi
-vusecs=${UVIRTIO_BENCH_VU_SECS:-2}
 if [ -S "$vu/sock" ]; then
-	for mode in irq poll; do
-		flag=
-		[ $mode = poll ] && flag=--poll
-		for rw in randread randwrite; do
-			for qd in 1 32; do
-				for _ in 1 2 3; do
+	for _ in $(seq "$reps"); do
+		for mode in irq poll; do
+			flag=
+			[ $mode = poll ] && flag=--poll
+			for rw in randread randwrite; do
+				for qd in 1 32; do
 					tools/build/uvirtio bench "vhost-user:$vu/sock" \
 						--rw $rw --qd $qd -t "$vusecs" $flag 2>&1 |
 						sed -n "s/^result uvirtio bench /vhostres uvirtio-$mode /p"
@@ -148,214 +198,8 @@ fi
 [ -n "$qsd_pid" ] && kill "$qsd_pid" 2>/dev/null
 rm -rf "$vu"
 
-uv_log "writing $out/results.{md,json,png}"
-python3 - "$raw" "$out" "$secs" "$ring_ops" <<'PY'
-import json, re, sys
-raw, out, secs, ring_ops = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-blk, notif, sysc, ring, info = {}, {}, {}, {}, {}
-vhost = {}
-for line in open(raw, errors="replace"):
-    line = line.rstrip("\n")
-    if line.startswith("fio-json "):
-        _, name, rw, qd, js = line.split(" ", 4)
-        try:
-            j = json.loads(js)["jobs"][0]
-        except Exception:
-            continue
-        d = j["read" if rw == "randread" else "write"]
-        pct = d.get("lat_ns", {}).get("percentile", {})
-        p50 = pct.get("50.000000", 0) / 1000.0
-        p99 = pct.get("99.000000", 0) / 1000.0
-        blk[(name, rw, int(qd))] = {"iops": d["iops"], "p50_us": p50, "p99_us": p99}
-    elif line.startswith("result ") and not line.endswith(" syscount"):
-        f = line.split()
-        kv = dict(x.split("=", 1) for x in f[3:] if "=" in x)
-        key = (f[1], f[2], int(kv["qd"]))
-        blk[key] = {"iops": float(kv["iops"]), "p50_us": float(kv["p50_us"]),
-                    "p99_us": float(kv["p99_us"])}
-        notif[key] = {"doorbells_per_io": float(kv["db_per_io"]),
-                      "irqs_per_io": float(kv["irq_per_io"]),
-                      "voluntary_ctxsw": int(kv["vcsw"])}
-    elif line.startswith("syscalls "):
-        f = line.split()
-        kv = dict(x.split("=", 1) for x in f[3:] if "=" in x)
-        sysc[(f[1], f[2], int(kv["qd"]))] = {
-            "syscalls_per_io": float(kv["syscalls_per_io"]),
-            "by_nr": {k[2:]: int(v) for k, v in kv.items() if k.startswith("nr")}}
-    elif line.startswith("vhostres "):
-        f = line.split()
-        kv = dict(x.split("=", 1) for x in f[3:] if "=" in x)
-        vhost.setdefault((f[1], f[2], int(kv["qd"])), []).append(kv)
-    elif line.startswith("ringres "):
-        _, name, batch, ns = line.split()
-        ring[(name, int(batch))] = float(ns)
-    elif line.startswith("info "):
-        for x in line.split()[1:]:
-            k, _, v = x.partition("=")
-            info[k] = v
-
-drivers = ["kernel-io_uring", "kernel-libaio", "uvirtio-irq", "uvirtio-poll"]
-md = []
-md.append("## blk: 4 KiB random I/O, null-co virtio-blk, QEMU TCG (%s s per run)" % secs)
-md.append("")
-md.append("| op | QD | driver | IOPS | p50 us | p99 us | vs kernel io_uring |")
-md.append("|---|---:|---|---:|---:|---:|---:|")
-rows = []
-for rw in ("randread", "randwrite"):
-    for qd in (1, 32):
-        k = blk.get(("kernel-io_uring", rw, qd))
-        for d in drivers:
-            r = blk.get((d, rw, qd))
-            if not r:
-                md.append(f"| {rw} | {qd} | {d} | - | - | - | - |")
-                continue
-            ratio = r["iops"] / k["iops"] if k and k["iops"] else None
-            md.append(f"| {rw} | {qd} | {d} | {r['iops']:.0f} | {r['p50_us']:.1f} | "
-                      f"{r['p99_us']:.1f} | {'%.2fx' % ratio if ratio else '-'} |")
-            rows.append({"op": rw, "qd": qd, "driver": d, **r,
-                         "ratio_vs_kernel_io_uring": ratio})
-md.append("")
-md.append("## Notifications (libuvirtio, counted in the same runs)")
-md.append("")
-md.append("| op | QD | mode | doorbells/req | interrupts/req | syscalls/I/O |")
-md.append("|---|---:|---|---:|---:|---:|")
-nrows = []
-for d in ("uvirtio-irq", "uvirtio-poll"):
-    for rw in ("randread", "randwrite"):
-        for qd in (1, 32):
-            n = notif.get((d, rw, qd))
-            if not n:
-                continue
-            s = sysc.get((d, rw, qd))
-            sv = "%.3f" % s["syscalls_per_io"] if s else "not measured"
-            md.append(f"| {rw} | {qd} | {d[8:]} | {n['doorbells_per_io']:.3f} | "
-                      f"{n['irqs_per_io']:.3f} | {sv} |")
-            nrows.append({"op": rw, "qd": qd, "driver": d, **n,
-                          "syscalls_per_io": s["syscalls_per_io"] if s else None,
-                          "syscalls_by_nr": s["by_nr"] if s else None})
-md.append("")
-md.append("## vhost-user-blk: libuvirtio against qemu-storage-daemon (host, null-co, "
-          "4 KiB, median of 3 with min-max)")
-md.append("")
-md.append("| op | QD | mode | IOPS (min-max) | p50 us | doorbells/req | interrupts/req |")
-md.append("|---|---:|---|---:|---:|---:|---:|")
-vrows = []
-def med(xs):
-    xs = sorted(xs)
-    return xs[(len(xs) - 1) // 2]
-for rw in ("randread", "randwrite"):
-    for qd in (1, 32):
-        for d in ("uvirtio-irq", "uvirtio-poll"):
-            runs = vhost.get((d, rw, qd))
-            if not runs:
-                continue
-            iops = [float(r["iops"]) for r in runs]
-            p50 = med([float(r["p50_us"]) for r in runs])
-            db = med([float(r["db_per_io"]) for r in runs])
-            irq = med([float(r["irq_per_io"]) for r in runs]) \
-                if all("irq_per_io" in r for r in runs) else None
-            md.append(f"| {rw} | {qd} | {d[8:]} | {med(iops):.0f} ({min(iops):.0f}-{max(iops):.0f}) | "
-                      f"{p50:.1f} | {db:.3f} | {'%.3f' % irq if irq is not None else 'polling'} |")
-            vrows.append({"op": rw, "qd": qd, "driver": "vhost-user-" + d, "iops": med(iops),
-                          "iops_min": min(iops), "iops_max": max(iops), "repeats": len(runs),
-                          "p50_us": p50, "doorbells_per_io": db, "irqs_per_io": irq})
-md.append("")
-md.append(f"## Ring micro-benchmark (host, 2 threads pinned to CPUs 0/1, ring 256, "
-          f"{ring_ops} ops, median of 5)")
-md.append("")
-md.append("| batch | ring | ns/op | vs ringtest virtio_ring_0_9 |")
-md.append("|---:|---|---:|---:|")
-rrows = []
-for batch in (1, 32):
-    ref = ring.get(("ringtest-virtio_ring_0_9", batch))
-    for name in ("libuvirtio-split", "libuvirtio-packed",
-                 "ringtest-virtio_ring_0_9", "ringtest-ring"):
-        v = ring.get((name, batch))
-        if v is None:
-            continue
-        ratio = v / ref if ref else None
-        md.append(f"| {batch} | {name} | {v:.1f} | {'%.2fx' % ratio if ratio else '-'} |")
-        rrows.append({"batch": batch, "ring": name, "ns_per_op": v,
-                      "ratio_vs_virtio_ring_0_9": ratio})
-md.append("")
-
-def get(d, rw, qd, field="iops"):
-    r = blk.get((d, rw, qd))
-    return r[field] if r else None
-
-targets = []
-def target(name, value, goal, le=False):
-    ok = None if value is None else (value <= goal if le else value >= goal)
-    targets.append({"target": name, "value": value, "goal": ("<= " if le else ">= ") + str(goal),
-                    "met": ok})
-for rw in ("randread", "randwrite"):
-    for qd, goal, mode in ((1, 2.0, "uvirtio-poll"), (32, 1.5, "uvirtio-poll"),
-                           (1, 1.2, "uvirtio-irq")):
-        u, k = get(mode, rw, qd), get("kernel-io_uring", rw, qd)
-        target(f"{mode} {rw} QD{qd} IOPS vs kernel", u / k if u and k else None, goal)
-for b in (1, 32):
-    s, r = ring.get(("libuvirtio-split", b)), ring.get(("ringtest-virtio_ring_0_9", b))
-    target(f"split ring ns/op / virtio_ring_0_9 (batch {b})", s / r if s and r else None, 1.0, le=True)
-for rw in ("randread", "randwrite"):
-    n = notif.get(("uvirtio-irq", rw, 32))
-    target(f"doorbells/req {rw} QD32 (irq mode)", n["doorbells_per_io"] if n else None, 0.1, le=True)
-    target(f"interrupts/req {rw} QD32 (irq mode)", n["irqs_per_io"] if n else None, 0.1, le=True)
-for qd in (1, 32):
-    s = sysc.get(("uvirtio-poll", "randread", qd))
-    target(f"syscalls/I/O polling randread QD{qd}", s["syscalls_per_io"] if s else None, 0, le=True)
-md.append("## Targets")
-md.append("")
-md.append("| target | measured | goal | met |")
-md.append("|---|---:|---|---|")
-for t in targets:
-    v = "-" if t["value"] is None else "%.3f" % t["value"]
-    m = "n/a" if t["met"] is None else ("yes" if t["met"] else "**no**")
-    md.append(f"| {t['target']} | {v} | {t['goal']} | {m} |")
-md.append("")
-md.append("Machine: 2 CPUs, QEMU TCG (no KVM), guest clocksource %s." %
-          info.get("clocksource", "?"))
-text = "\n".join(md) + "\n"
-open(f"{out}/results.md", "w").write(text)
-print(text)
-json.dump({"info": info, "blk": rows, "notifications": nrows, "ring": rrows,
-           "vhost_user": vrows, "targets": targets}, open(f"{out}/results.json", "w"), indent=1)
-# Data for gnuplot: one row per op/QD, one column per driver.
-with open(f"{out}/blk.dat", "w") as f:
-    f.write("case " + " ".join(drivers) + "\n")
-    for rw in ("randread", "randwrite"):
-        for qd in (1, 32):
-            f.write(f"{rw[4:]}-QD{qd} " + " ".join(
-                "%.0f" % blk[(d, rw, qd)]["iops"] if (d, rw, qd) in blk else "0"
-                for d in drivers) + "\n")
-with open(f"{out}/ring.dat", "w") as f:
-    names = ["libuvirtio-split", "libuvirtio-packed", "ringtest-virtio_ring_0_9", "ringtest-ring"]
-    f.write("case " + " ".join(names) + "\n")
-    for b in (1, 32):
-        f.write(f"batch{b} " + " ".join("%.1f" % ring.get((n, b), 0) for n in names) + "\n")
-PY
-
-if command -v gnuplot >/dev/null; then
-	gnuplot <<EOF || uv_log "gnuplot failed; no chart"
-set terminal pngcairo size 1200,500 noenhanced
-set output "$out/results.png"
-set multiplot layout 1,2
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set key top left autotitle columnheader
-set grid ytics
-set title "4 KiB random I/O (IOPS, QEMU TCG, null-co)"
-set ylabel "IOPS"
-set xtics rotate by -20
-plot for [i=2:5] "$out/blk.dat" using i:xtic(1)
-set title "ring micro-benchmark (ns/op, lower is better)"
-set ylabel "ns/op"
-plot for [i=2:5] "$out/ring.dat" using i:xtic(1)
-unset multiplot
-EOF
-else
-	uv_log "gnuplot not installed; no chart"
-fi
-
-uv_log "done in $(( $(date +%s) - t0 )) s (raw log $raw, VM logs in $vmout)"
+echo "info host_load_end=$(cut -d' ' -f1 /proc/loadavg) total_secs=$(( $(date +%s) - t0 ))" >>"$raw"
+uv_log "writing $out/results.{md,json} and the charts"
+python3 scripts/bench-report.py "$raw" "$out"
+uv_log "done in $(( $(date +%s) - t0 )) s (raw log $raw; scripts/bench-report.py --doc $out/results.json regenerates Documentation/performance.rst)"
 [ $vmrc -eq 0 ] || exit 1

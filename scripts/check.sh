@@ -53,13 +53,17 @@
 #              without IOMMU where VFIO's no-IOMMU group must be refused
 #   docs       every command Documentation/testing.rst shows, run as
 #              written (scripts/test-docs.py; about ten minutes)
+#   bench      `make bench` as a smoke run (UVIRTIO_BENCH_QUICK=1: lazy
+#              only, 1 s per run, about 3 minutes): every fio, blkbench and
+#              ring row is measured, and polling makes no syscall
+#              (scripts/bench-report.py --check); figures are not judged
 #   harness    the harness checks itself: a canary module WARNs, leaks a
 #              page pin, and fails a KUnit case; each must turn a run red
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
 
-stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-vduse vm-contain vm-mmio vm-irq vm-vfio docs harness}
+stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-vduse vm-contain vm-mmio vm-irq vm-vfio docs bench harness}
 log_dir=$UV_OUT/check
 mkdir -p "$log_dir"
 pass=0 fail=0 skip=0
@@ -590,6 +594,20 @@ expect_red() {
 		tail -n 20 "$log_dir/$name.log" | sed 's/^/  | /'
 	fi
 }
+
+if want bench; then
+	stage_start bench
+	# its own output dir: a full `make bench` in out/bench stays
+	bout=$UV_OUT/check-bench
+	if run_logged bench-smoke-run env UVIRTIO_BENCH_QUICK=1 \
+		UVIRTIO_BENCH_OUT="$bout" scripts/bench.sh; then
+		count_line bench-smoke bench-smoke \
+			python3 scripts/bench-report.py --check "$bout/results.json"
+	else
+		result bench-smoke fail "scripts/bench.sh failed (see $log_dir/bench-smoke-run.log)"
+	fi
+	stage_end
+fi
 
 if want harness; then
 	stage_start harness

@@ -4,7 +4,11 @@
  * virtio-blk driver through the asynchronous API (uvirtio_blk_q_*).
  *
  *   blkbench -d BDF -w randread|randwrite [-q QD] [-t SECS] [--poll]
- *            [--label NAME] [--count-syscalls[=OPS]]
+ *            [--irq-follow] [--label NAME] [--count-syscalls[=OPS]]
+ *
+ * --irq-follow: interrupt mode with UVIRTIO_BLK_WAIT_FOLLOW_CPU (the
+ * queue's interrupt steered to this thread's CPU), as the fio engine's
+ * default uvirtio_irq_follow=1.
  *
  * Keeps QD requests in flight on queue 0 for SECS seconds (after a short
  * warm-up; the loop is blkloop_run() of tools/blkloop.c, shared with
@@ -95,7 +99,7 @@ static long long read_irqs(const char *bdf)
 
 struct opts {
 	const char *bdf, *label;
-	bool write, poll, syscount;
+	bool write, poll, syscount, follow;
 	unsigned int qd;
 	double secs, warmup;
 	uint64_t nops;
@@ -158,6 +162,8 @@ static int run(const struct opts *o)
 		ret = -EINVAL;
 		goto out;
 	}
+	if (o->follow)
+		uvirtio_blk_q_set_wait(q, 0, UVIRTIO_BLK_WAIT_FOLLOW_CPU);
 	ret = uvirtio_blk_alloc_buf(blk, (size_t)o->qd * BS, (void **)&buf);
 	if (ret) {
 		fprintf(stderr, "blkbench: alloc_buf: %s\n", strerror(-ret));
@@ -295,7 +301,8 @@ static int traced(const struct opts *o)
 static void usage(void)
 {
 	fprintf(stderr, "usage: blkbench -d BDF -w randread|randwrite [-q QD] "
-		"[-t SECS] [--poll] [--label NAME] [--count-syscalls[=OPS]]\n");
+		"[-t SECS] [--poll] [--irq-follow] [--label NAME] "
+		"[--count-syscalls[=OPS]]\n");
 	exit(2);
 }
 
@@ -303,6 +310,7 @@ int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "poll", no_argument, NULL, 'p' },
+		{ "irq-follow", no_argument, NULL, 'f' },
 		{ "label", required_argument, NULL, 'l' },
 		{ "count-syscalls", optional_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
@@ -322,6 +330,7 @@ int main(int argc, char **argv)
 		case 'q': o.qd = (unsigned int)atoi(optarg); break;
 		case 't': o.secs = atof(optarg); break;
 		case 'p': o.poll = true; break;
+		case 'f': o.follow = true; break;
 		case 'l': o.label = optarg; break;
 		case 'c':
 			o.syscount = true;

@@ -10,9 +10,14 @@
  *
  * Options: uvirtio_dev (a device string: BDF, pci:BDF, vhost-user:PATH,
  * ...), uvirtio_poll (busy-poll instead of interrupts), uvirtio_queue
- * (the request queue to use).  One job per device: a device has one
- * owner.  fio's I/O buffers are allocated by the engine as the device's
- * registered memory (iomem_alloc), so every request is zero-copy on every
+ * (the request queue to use); for interrupt mode (uvirtio_blk_q_set_wait())
+ * uvirtio_spin_us (poll that long before sleeping; default 0),
+ * uvirtio_irq_follow (steer the interrupt to the job's CPU; default 1, as
+ * the kernel's blk-mq completes on the submitting CPU) and
+ * uvirtio_irq_epoll (one epoll_wait() per wake-up instead of poll() and
+ * read(); default 0).  One job per device: a device has one owner.  fio's
+ * I/O buffers are allocated by the engine as the device's registered
+ * memory (iomem_alloc), so every request is zero-copy on every
  * transport.  Reads and writes are queued asynchronously (queue/commit/
  * getevents), trims are discards, syncs are flushes.
  */
@@ -30,6 +35,9 @@ struct uv_fio_options {
 	char *dev;
 	unsigned int poll;
 	unsigned int queue;
+	unsigned int spin_us;
+	unsigned int irq_follow;
+	unsigned int irq_epoll;
 };
 
 struct uv_fio {
@@ -76,6 +84,38 @@ static struct fio_option options[] = {
 		.group = FIO_OPT_G_INVALID,
 	},
 	{
+		.name = "uvirtio_spin_us",
+		.lname = "uvirtio spin before sleeping",
+		.type = FIO_OPT_INT,
+		.off1 = offsetof(struct uv_fio_options, spin_us),
+		.def = "0",
+		.minval = 0,
+		.maxval = 1000000,
+		.help = "Interrupt mode: poll this many microseconds before sleeping",
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
+		.name = "uvirtio_irq_follow",
+		.lname = "uvirtio interrupt follows the job",
+		.type = FIO_OPT_BOOL,
+		.off1 = offsetof(struct uv_fio_options, irq_follow),
+		.def = "1",
+		.help = "Interrupt mode: steer the queue's interrupt to the job's CPU",
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
+		.name = "uvirtio_irq_epoll",
+		.lname = "uvirtio epoll wake-ups",
+		.type = FIO_OPT_BOOL,
+		.off1 = offsetof(struct uv_fio_options, irq_epoll),
+		.def = "0",
+		.help = "Interrupt mode: sleep in epoll_wait (one syscall per wake-up)",
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
 		.name = NULL,
 	},
 };
@@ -114,6 +154,15 @@ static int dev_open(struct thread_data *td, struct uv_fio *u)
 		log_err("uvirtio: %s: no queue %u (the device has %u)\n",
 			o->dev, o->queue, u->info.num_queues);
 		return -ENODEV;
+	}
+	ret = uvirtio_blk_q_set_wait(u->q, (uint64_t)o->spin_us * 1000,
+				     (o->irq_follow ?
+				      UVIRTIO_BLK_WAIT_FOLLOW_CPU : 0) |
+				     (o->irq_epoll ? UVIRTIO_BLK_WAIT_EPOLL : 0));
+	if (ret) {
+		log_err("uvirtio: %s: wait options: %s\n", o->dev,
+			strerror(-ret));
+		return ret;
 	}
 	return 0;
 }

@@ -172,6 +172,11 @@ UV_EXPORT int uvirtio_backend_remove_fd(struct uvirtio_backend *be)
 	return fd >= 0 ? fd : -ENOENT;
 }
 
+UV_EXPORT bool uvirtio_backend_device_shares_cpus(struct uvirtio_backend *be)
+{
+	return !be->device_off_cpu;
+}
+
 UV_EXPORT bool uvirtio_backend_removed(struct uvirtio_backend *be)
 {
 	if (be->ops->removed)

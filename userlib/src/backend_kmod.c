@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,7 @@ UV_EXPORT int uvirtio_kmod_reattach(const char *pci_addr, uint64_t token,
 #else
 
 #include <linux/uvirtio.h>
+#include <linux/virtio_pci.h>
 
 struct kbar {
 	uint8_t *map;
@@ -129,6 +131,7 @@ struct kmod {
 	int irq_kind;		/* enum uvirtio_be_irq of the nvec vectors */
 	int *efd;
 	int remove_efd;		/* signalled by the module on removal */
+	const volatile uint8_t *status;	/* mapped device_status, or NULL */
 	bool mmio;		/* a virtio-mmio device: BAR 0 is its window */
 	bool ka_armed;		/* close keeps the device running */
 	/* re-attached: the previous owner's buffers, mapped here */
@@ -546,6 +549,39 @@ static int k_remove_fd(void *priv)
 	return k->remove_efd >= 0 ? k->remove_efd : -ENOENT;
 }
 
+/*
+ * Removal, without a system call where possible.  The module revokes every
+ * BAR mapping before it signals the remove eventfd, and a revoked page
+ * reads all-ones (kmod/device.c, uvirtio_device_revoke()); a function that
+ * was pulled out reads all-ones too.  A live device never shows 0xff in
+ * device_status, so while that byte of the common config is mapped, one
+ * load answers.  Otherwise (no mapping, legacy or virtio-mmio window read
+ * through the fd) the eventfd is polled.
+ */
+static bool k_removed(void *priv)
+{
+	struct kmod *k = priv;
+	struct pollfd p = { .fd = k->remove_efd, .events = POLLIN };
+
+	if (k->status)
+		return *k->status == 0xff;
+	return p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+/* Where device_status of the common config is mapped, if it is. */
+static void find_status(struct kmod *k)
+{
+	const struct uvirtio_virtio_cap *c =
+		&k->info.caps[UVIRTIO_VCAP_COMMON];
+	size_t at = offsetof(struct virtio_pci_common_cfg, device_status);
+	uint64_t off = (uint64_t)c->offset + at;
+
+	if (k->mmio || !c->present || c->bar > 5 || c->length <= at ||
+	    !mapped(&k->bar[c->bar], off, 1))
+		return;
+	k->status = k->bar[c->bar].map + off;
+}
+
 static const struct uvirtio_backend_ops kmod_ops = {
 	.cfg_read = k_cfg_read,
 	.cfg_write = k_cfg_write,
@@ -567,6 +603,7 @@ static const struct uvirtio_backend_ops kmod_ops = {
 	.keepalive = k_keepalive,
 	.restored = k_restored,
 	.irq_kind = k_irq_kind,
+	.removed = k_removed,
 };
 
 /* mmap a BAR, leaving the MSI-X range unmapped. */
@@ -786,6 +823,7 @@ static int kmod_open(struct uvirtio_device_open *op, const char *ctl_path,
 		if (!kioctl(k->fd, UVIRTIO_REGION_GET_INFO, &ri))
 			k->cfg_off = ri.offset;
 	}
+	find_status(k);
 	if (op->flags & UVIRTIO_DEVICE_OPEN_REATTACH) {
 		/* The previous owner's vectors are still enabled: take them. */
 		k->state_handle = op->state_handle;
@@ -843,6 +881,7 @@ static int kmod_open(struct uvirtio_device_open *op, const char *ctl_path,
 	ret = uvirtio_backend_new(&kmod_ops, k, bep);
 	if (ret)
 		goto err;
+	uv_backend_set_off_cpu(*bep);
 	return 0;
 err:
 	/*

@@ -1176,6 +1176,7 @@ done:
 	ret = uvirtio_backend_new(&vfio_ops, v, out);
 	if (ret)
 		goto err;
+	uv_backend_set_off_cpu(*out);
 	return 0;
 err:
 	v_close(v);

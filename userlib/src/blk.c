@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <stddef.h>
+#include <sys/epoll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -86,6 +87,11 @@ struct uvirtio_blk_queue {
 	/* keep-alive: user_data per slot in the state buffer, or NULL */
 	uint64_t *ka_slots;
 	unsigned int restoring;	/* previous owner's requests still out */
+	/* interrupt mode: uvirtio_blk_q_set_wait() */
+	uint64_t spin_ns;
+	unsigned int wait_flags;
+	int irq_cpu;		/* where the interrupt was steered, -1 */
+	int epfd;		/* UVIRTIO_BLK_WAIT_EPOLL, else -1 */
 };
 
 struct blk_buf {
@@ -173,6 +179,8 @@ static void queue_free(struct uvirtio_backend *be, struct uvirtio_blk_queue *q)
 {
 	if (!q->blk)
 		return;
+	if (q->epfd >= 0)
+		close(q->epfd);
 	uvirtq_destroy(q->vq);
 	uvirtio_backend_dma_free(be, &q->area);
 	if (q->bp.dma.vaddr)
@@ -196,6 +204,8 @@ static int queue_init(struct uvirtio_blk *blk, struct uvirtio_blk_queue *q,
 
 	q->blk = blk;
 	q->poll = !intr;
+	q->irq_cpu = -1;
+	q->epfd = -1;
 	q->bp.size = UVIRTIO_BLK_BOUNCE_DEFAULT;
 	ret = uvirtq_create(blk->dev, index, &vp, &q->vq);
 	if (ret)
@@ -941,6 +951,118 @@ static uint64_t drain(int fd)
 	return v;
 }
 
+/*
+ * Polling: the device status is checked for removal and DEVICE_NEEDS_RESET
+ * every POLL_CHECK empty polls.  Where the device may need this machine's
+ * CPUs (the in-process fake, a vhost-user back-end), the poller also
+ * yields then, so the device makes progress on a small machine.  A PCI
+ * function (kmod, VFIO) is not helped by yielding; there the check comes
+ * every POLL_CHECK_PCI empty polls (each is a register read, which a
+ * device answers slowly), and on the kernel-module backend (BAR mapped) it
+ * is two loads, no system call.
+ */
+#define POLL_CHECK		1024u
+#define POLL_CHECK_PCI		(16u * 1024u)
+
+/*
+ * Before sleeping: steer the interrupt to this thread's CPU if asked to
+ * (sched_getcpu() reads rseq or the vDSO; the ioctl is made only when the
+ * thread moved).  A backend that cannot steer is not asked again.
+ */
+static void follow_cpu(struct uvirtio_blk_queue *q)
+{
+	int cpu = sched_getcpu();
+
+	if (cpu < 0 || cpu == q->irq_cpu)
+		return;
+	if (uvirtq_set_irq_cpu(q->vq, cpu))
+		q->wait_flags &= ~UVIRTIO_BLK_WAIT_FOLLOW_CPU;
+	q->irq_cpu = cpu;
+}
+
+/*
+ * UVIRTIO_BLK_WAIT_EPOLL: one epoll set with the queue eventfd
+ * edge-triggered (every signal queues a wake-up, so the counter need not
+ * be read back), and the config and remove eventfds level-triggered.
+ */
+static int ep_add(int epfd, int fd, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.fd = fd };
+
+	if (fd < 0)
+		return 0;
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static int ep_setup(struct uvirtio_blk_queue *q)
+{
+	int qfd = uvirtq_eventfd(q->vq), fd, ret;
+
+	if (qfd < 0 || q->epfd >= 0)
+		return 0;	/* polled, or set up already */
+	fd = epoll_create1(EPOLL_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = ep_add(fd, qfd, EPOLLIN | EPOLLET);
+	if (!ret)
+		ret = ep_add(fd, uvirtio_dev_config_eventfd(q->blk->dev),
+			     EPOLLIN);
+	if (!ret)
+		ret = ep_add(fd, uvirtio_backend_remove_fd(
+				uvirtio_dev_backend(q->blk->dev)), EPOLLIN);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	q->epfd = fd;
+	return 0;
+}
+
+/* One epoll_wait(): the wake-up costs a single system call. */
+static int ep_sleep(struct uvirtio_blk_queue *q, int qfd, int cfd, int ms)
+{
+	struct epoll_event ev[3];
+	int i, k = epoll_wait(q->epfd, ev, 3, ms), ret;
+
+	if (k < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (i = 0; i < k; i++) {
+		if (ev[i].data.fd == qfd) {
+			q->stats.interrupts++;	/* wake-ups, not signals */
+			continue;
+		}
+		if (ev[i].data.fd == cfd)
+			drain(cfd);
+		/* config change or removal: check_status() tells */
+		ret = uvirtio_dev_check_status(q->blk->dev);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+UV_EXPORT int uvirtio_blk_q_set_wait(struct uvirtio_blk_queue *q,
+				     uint64_t spin_ns, unsigned int flags)
+{
+	int ret;
+
+	if (!q || (flags & ~(UVIRTIO_BLK_WAIT_FOLLOW_CPU |
+			     UVIRTIO_BLK_WAIT_EPOLL)))
+		return -EINVAL;
+	if (flags & UVIRTIO_BLK_WAIT_EPOLL) {
+		ret = ep_setup(q);
+		if (ret)
+			return ret;
+	} else if (q->epfd >= 0) {
+		close(q->epfd);
+		q->epfd = -1;
+	}
+	q->spin_ns = spin_ns;
+	q->wait_flags = flags;
+	q->irq_cpu = -1;	/* following again steers at the next sleep */
+	return 0;
+}
+
 UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
 				 unsigned int min, unsigned int max,
 				 struct uvirtio_blk_completion *out,
@@ -948,10 +1070,14 @@ UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
 {
 	int64_t deadline = timeout ? mono_ns() + ts_ns(timeout) : INT64_MAX;
 	int cfd = uvirtio_dev_config_eventfd(q->blk->dev);
-	int rfd = uvirtio_backend_remove_fd(uvirtio_dev_backend(q->blk->dev));
+	struct uvirtio_backend *be = uvirtio_dev_backend(q->blk->dev);
+	int rfd = uvirtio_backend_remove_fd(be);
 	int qfd = uvirtq_eventfd(q->vq);
 	int lfd = uvirtio_dev_irq_fd(q->blk->dev);
+	bool relax = uvirtio_backend_device_shares_cpus(be);
+	unsigned int every = relax ? POLL_CHECK : POLL_CHECK_PCI;
 	unsigned int n = 0, spins = 0;
+	int64_t spin_end = 0;	/* interrupt mode: spinning until then */
 	int ret;
 
 	if (min > max || (max && !out))
@@ -969,19 +1095,45 @@ UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
 		if (deadline != INT64_MAX && mono_ns() >= deadline)
 			return (int)n;
 		if (q->poll || qfd < 0) {
-			if (!(++spins & 1023)) {
+			if (!(++spins % every)) {
 				ret = uvirtio_dev_check_status(q->blk->dev);
 				if (ret)
 					return n ? (int)n : ret;
-				sched_yield();
+				if (relax)
+					sched_yield();
 			}
 			continue;
 		}
+		/* Hybrid: poll for up to spin_ns before sleeping. */
+		if (q->spin_ns) {
+			if (!spin_end) {
+				spin_end = mono_ns() + (int64_t)UV_MIN(
+					q->spin_ns, (uint64_t)INT64_MAX / 2);
+				continue;
+			}
+			if (spin_end > 0) {
+				if (++spins % 16 || mono_ns() < spin_end)
+					continue;
+				spin_end = -1;	/* spun in vain: sleep */
+			}
+		}
+		if (q->wait_flags & UVIRTIO_BLK_WAIT_FOLLOW_CPU)
+			follow_cpu(q);
 		/* Arm, re-check (no lost wakeup), then sleep. */
 		ret = uvirtq_enable_cb(q->vq);
 		if (ret < 0)
 			return n ? (int)n : ret;
-		if (ret == 0) {
+		/* epoll does not watch a shared line: poll() does */
+		if (ret == 0 && q->epfd >= 0 && lfd < 0) {
+			int64_t left = deadline - mono_ns();
+			int ms = deadline == INT64_MAX ? -1 :
+				 left <= 0 ? 0 : (int)UV_MIN(left / 1000000 + 1,
+							     (int64_t)INT32_MAX);
+
+			ret = ep_sleep(q, qfd, cfd, ms);
+			if (ret)
+				return n ? (int)n : ret;
+		} else if (ret == 0) {
 			/* a negative fd is ignored by poll() */
 			struct pollfd pfd[4] = {
 				{ .fd = qfd, .events = POLLIN },
@@ -1020,6 +1172,7 @@ UV_EXPORT int uvirtio_blk_q_reap(struct uvirtio_blk_queue *q,
 					return n ? (int)n : ret;
 			}
 		}
+		spin_end = 0;	/* after a wake-up, spin again first */
 	}
 }
 

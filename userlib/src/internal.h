@@ -58,6 +58,7 @@ struct uv_mapping {
 struct uvirtio_backend {
 	const struct uvirtio_backend_ops *ops;
 	void *priv;
+	bool device_off_cpu;	/* uv_backend_set_off_cpu() */
 	pthread_rwlock_t lock;
 	struct uv_xlat *xlat;		/* sorted by va, non-overlapping */
 	size_t nxlat, xlat_cap;
@@ -271,5 +272,11 @@ int uv_dev_queue_irq(struct uvirtio_dev *dev, uint16_t index, int cpu,
 void uv_dev_mark_broken(struct uvirtio_dev *dev, int err);
 /* 0, or the backend's error for a doorbell that was not written */
 int uv_ring_doorbell(struct uvirtio_dev *dev, const struct uv_notify *n);
+
+/* The device does not run on this OS's CPUs (kmod, VFIO: a PCI function). */
+static inline void uv_backend_set_off_cpu(struct uvirtio_backend *be)
+{
+	be->device_off_cpu = true;
+}
 
 #endif /* UVIRTIO_INTERNAL_H */

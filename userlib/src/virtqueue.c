@@ -854,6 +854,18 @@ UV_EXPORT int uvirtq_eventfd(struct uvirtq *vq)
 	return vq->eventfd >= 0 ? vq->eventfd : -ENOENT;
 }
 
+UV_EXPORT int uvirtq_set_irq_cpu(struct uvirtq *vq, int cpu)
+{
+	int ret;
+
+	if (!vq || cpu < -1)
+		return -EINVAL;
+	if (vq->eventfd < 0)
+		return -ENOENT;
+	ret = uvirtio_backend_irq_eventfd(vq->be, vq->qs.vector, cpu);
+	return ret < 0 ? ret : 0;
+}
+
 UV_EXPORT unsigned int uvirtq_size(const struct uvirtq *vq)
 {
 	return vq->num;

@@ -474,6 +474,112 @@ static int t_irq_mode_api(void)
 	return PASS;
 }
 
+/* Interrupt-mode wait options: hybrid spin and the interrupt following. */
+static int t_blk_wait(void)
+{
+	struct uvirtio_blk_completion comp[8];
+	struct uvirtio_fake_config c;
+	struct uvirtio_blk_q_stats st;
+	struct uvirtio_blk_queue *q;
+	uint8_t *buf, *disk;
+	uint64_t disk_len;
+	struct env e;
+	int i, n;
+
+	blkcfg(&c);
+	CHECK_EQ(env_open(&e, &c, NULL), 0);
+	/* the fake runs in this process: a poller must yield to it */
+	CHECK(uvirtio_backend_device_shares_cpus(e.be));
+	q = uvirtio_blk_get_queue(e.blk, 0);
+	disk = uvirtio_fake_disk(e.fake, &disk_len);
+	CHECK_EQ(uvirtio_blk_q_set_wait(q, 0, 1u << 7), -EINVAL);
+	CHECK_EQ(uvirtio_blk_q_set_wait(NULL, 0, 0), -EINVAL);
+	CHECK_EQ(uvirtio_blk_alloc_buf(e.blk, 8 * 4096, (void **)&buf), 0);
+	/*
+	 * A spin of a second outlasts the fake: every completion is reaped
+	 * while spinning, so reap never sleeps and counts no interrupt.
+	 */
+	CHECK_EQ(uvirtio_blk_q_set_wait(q, 1000000000ull,
+					UVIRTIO_BLK_WAIT_FOLLOW_CPU), 0);
+	for (i = 0; i < 8; i++) {
+		memset(buf + i * 4096, 0x40 + i, 4096);
+		CHECK_EQ(uvirtio_blk_q_write(q, (uint64_t)i * 4096,
+					     buf + i * 4096, 4096,
+					     (void *)(uintptr_t)(i + 1)), 0);
+	}
+	for (n = 0; n < 8;) {
+		int r = uvirtio_blk_q_reap(q, 1, 8, comp, NULL);
+
+		CHECK(r > 0);
+		for (i = 0; i < r; i++)
+			CHECK_EQ(comp[i].ret, 0);
+		n += r;
+	}
+	for (i = 0; i < 8; i++)
+		CHECK_EQ(disk[i * 4096 + 4095], 0x40 + i);
+	uvirtio_blk_q_get_stats(q, &st);
+	CHECK_EQ(st.interrupts, 0);
+	/* following the CPU, no spin: sleeps on the eventfd, data intact */
+	CHECK_EQ(uvirtio_blk_q_set_wait(q, 0, UVIRTIO_BLK_WAIT_FOLLOW_CPU), 0);
+	memset(buf, 0, 8 * 4096);
+	for (i = 0; i < 8; i++)
+		CHECK_EQ(uvirtio_blk_read(e.blk, (uint64_t)i * 4096,
+					  buf + i * 4096, 4096), 0);
+	for (i = 0; i < 8; i++)
+		CHECK_EQ(buf[i * 4096], 0x40 + i);
+	/* one epoll_wait() per wake-up: every request still completes */
+	CHECK_EQ(uvirtio_blk_q_set_wait(q, 0, UVIRTIO_BLK_WAIT_EPOLL |
+					UVIRTIO_BLK_WAIT_FOLLOW_CPU), 0);
+	memset(buf, 0, 8 * 4096);
+	for (i = 0; i < 8; i++)
+		CHECK_EQ(uvirtio_blk_read(e.blk, (uint64_t)i * 4096,
+					  buf + i * 4096, 4096), 0);
+	for (i = 0; i < 8; i++)
+		CHECK_EQ(buf[i * 4096 + 17], 0x40 + i);
+	/* with a timeout, nothing in flight: returns at once */
+	{
+		struct timespec ts = { 0, 1000000 };
+
+		CHECK_EQ(uvirtio_blk_q_reap(q, 1, 8, comp, &ts), 0);
+	}
+	/* and back to the defaults (the epoll set is closed) */
+	CHECK_EQ(uvirtio_blk_q_set_wait(q, 0, 0), 0);
+	CHECK_EQ(uvirtio_blk_read(e.blk, 0, buf, 4096), 0);
+	uvirtio_blk_free_buf(e.blk, buf);
+	env_close(&e);
+	CHECK_EQ(uvirtq_set_irq_cpu(NULL, 0), -EINVAL);
+	return PASS;
+}
+
+/*
+ * A reap sleeping in epoll_wait() (UVIRTIO_BLK_WAIT_EPOLL) on a request
+ * the removed device will never finish must still wake up and fail with
+ * -ENODEV.  The registers keep their values (REMOVE arg 1), so only the
+ * remove fd, which is in the epoll set, tells.
+ */
+static int t_blk_wait_epoll_removal(void)
+{
+	struct timespec five = { 5, 0 };
+	struct uvirtio_blk_completion comp;
+	struct uvirtio_fake_config c;
+	struct uvirtio_blk_queue *q;
+	uint8_t *buf;
+	struct env e;
+
+	blkcfg(&c);
+	CHECK_EQ(env_open(&e, &c, NULL), 0);
+	q = uvirtio_blk_get_queue(e.blk, 0);
+	CHECK_EQ(uvirtio_blk_alloc_buf(e.blk, 4096, (void **)&buf), 0);
+	CHECK_EQ(uvirtio_blk_q_set_wait(q, 0, UVIRTIO_BLK_WAIT_EPOLL), 0);
+	CHECK_EQ(uvirtio_blk_read(e.blk, 0, buf, 4096), 0);	/* healthy */
+	CHECK_EQ(uvirtio_fake_inject(e.fake, UVIRTIO_FAKE_FAULT_REMOVE, 1, 0),
+		 0);
+	CHECK_EQ(uvirtio_blk_q_read(q, 0, buf, 4096, NULL), 0);
+	CHECK_EQ(uvirtio_blk_q_reap(q, 1, 1, &comp, &five), -ENODEV);
+	env_close(&e);
+	return PASS;
+}
+
 const struct tcase uv_blk_tests[] = {
 	{ "blk_matrix", t_blk_matrix },
 	{ "blk_iov_limits", t_blk_iov_limits },
@@ -483,5 +589,7 @@ const struct tcase uv_blk_tests[] = {
 	{ "blk_multiqueue", t_blk_multiqueue },
 	{ "blk_shared_vectors", t_blk_shared_vectors },
 	{ "irq_mode_api", t_irq_mode_api },
+	{ "blk_wait", t_blk_wait },
+	{ "blk_wait_epoll_removal", t_blk_wait_epoll_removal },
 };
 const size_t uv_blk_ntests = UV_ARRAY_LEN(uv_blk_tests);

@@ -511,6 +511,20 @@ int uvirtio_backend_restored_state(struct uvirtio_backend *be,
  */
 unsigned int uvirtio_backend_restored_release(struct uvirtio_backend *be);
 
+/**
+ * uvirtio_backend_device_shares_cpus() - may the device need our CPUs?
+ * @be: backend.
+ *
+ * For busy-polling loops: a device that runs on this machine's scheduler
+ * (an in-process device such as the fake, or a vhost-user back-end
+ * process) may need the CPU a poller spins on, so the poller should
+ * yield now and then.  A PCI function reached through the kernel module
+ * or VFIO is hardware, or emulated outside this operating system: there
+ * yielding only costs a system call.
+ * Return: false for the kernel-module and VFIO backends, true otherwise.
+ */
+bool uvirtio_backend_device_shares_cpus(struct uvirtio_backend *be);
+
 #ifdef __cplusplus
 }
 #endif

@@ -338,6 +338,38 @@ void uvirtio_blk_q_get_stats(struct uvirtio_blk_queue *q,
  */
 int uvirtio_blk_q_fd(struct uvirtio_blk_queue *q);
 
+/* Flags of uvirtio_blk_q_set_wait() */
+#define UVIRTIO_BLK_WAIT_FOLLOW_CPU	(1u << 0)
+#define UVIRTIO_BLK_WAIT_EPOLL		(1u << 1)
+
+/**
+ * uvirtio_blk_q_set_wait() - how an interrupt-mode queue waits in reap.
+ * @q: queue.  A polled queue keeps the settings but never sleeps.
+ * @spin_ns: before each sleep on the queue's eventfd,
+ *	uvirtio_blk_q_reap() polls the ring for up to this many nanoseconds
+ *	(hybrid polling; the clock is read every 16 polls).  A completion
+ *	that comes within it is reaped without an interrupt wake-up.  0
+ *	(the default): sleep at once.
+ * @flags: 0 or UVIRTIO_BLK_WAIT_FOLLOW_CPU: before each sleep, steer the
+ *	queue's interrupt to the CPU the calling thread runs on, so that the
+ *	wake-up is local (uvirtq_set_irq_cpu(); checked with sched_getcpu(),
+ *	and changed, with one system call, only when the thread has moved).
+ *	On a backend that cannot steer interrupts the flag has no effect.
+ *	Clearing it leaves the interrupt where it was last steered.
+ *	UVIRTIO_BLK_WAIT_EPOLL: sleep in epoll_wait() on a set of the queue's
+ *	own, with the queue eventfd edge-triggered, so a wake-up is one
+ *	system call instead of poll() and read(); the eventfd's counter is
+ *	then not read back (do not also read uvirtio_blk_q_fd()), and the
+ *	stats count wake-ups rather than interrupts.  Removal and config
+ *	changes still wake the reap.
+ *
+ * Same threading rule as the other queue calls: only the thread using @q.
+ * Return: 0, -EINVAL for unknown flags, or the errno of epoll_create1() /
+ * epoll_ctl().
+ */
+int uvirtio_blk_q_set_wait(struct uvirtio_blk_queue *q, uint64_t spin_ns,
+			   unsigned int flags);
+
 /** uvirtio_blk_q_in_flight() - requests not yet reaped. */
 unsigned int uvirtio_blk_q_in_flight(struct uvirtio_blk_queue *q);
 

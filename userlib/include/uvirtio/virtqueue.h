@@ -184,6 +184,19 @@ void uvirtq_disable_cb(struct uvirtq *vq);
  */
 int uvirtq_eventfd(struct uvirtq *vq);
 
+/**
+ * uvirtq_set_irq_cpu() - steer the queue's interrupt to a CPU.
+ * @vq: queue opened with interrupts.
+ * @cpu: the CPU that should handle the interrupt; -1: no preference (the
+ *	affinity stays as it is).
+ *
+ * A preference passed to the backend (uvirtio_backend_irq_eventfd()):
+ * the kernel-module backend sets the vector's affinity with one ioctl;
+ * backends that cannot steer interrupts (VFIO, vhost-user) ignore it.
+ * Return: 0, -ENOENT in polling mode, -EINVAL, or the backend's error.
+ */
+int uvirtq_set_irq_cpu(struct uvirtq *vq, int cpu);
+
 /** uvirtq_size() - ring size. */
 unsigned int uvirtq_size(const struct uvirtq *vq);
 
