@@ -2,7 +2,7 @@
 /*
  * uvirtio/uvirtio.h - umbrella header of libuvirtio.
  *
- * Layering, top to bottom: device drivers (blk.h, rng.h) -> virtqueues
+ * Layering, top to bottom: device drivers (blk.h, rng.h, net.h) -> virtqueues
  * (virtqueue.h) -> transport and device initialisation (device.h) ->
  * backend (backend.h; kmod.h, vfio.h, fake.h).
  */
@@ -14,6 +14,7 @@
 #include <uvirtio/virtqueue.h>
 #include <uvirtio/blk.h>
 #include <uvirtio/rng.h>
+#include <uvirtio/net.h>
 #include <uvirtio/fake.h>
 #include <uvirtio/kmod.h>
 #include <uvirtio/open.h>
