@@ -4,7 +4,7 @@
  *
  * This file: command dispatch, usage, error reporting and the small
  * helpers the subcommands share.  The subcommands live in pci.c (list,
- * bind, unbind), info.c (info), io.c (rng, blk), bench_cmd.c (bench) and
+ * bind, unbind), info.c (info), io.c (rng, blk), net.c (net), bench_cmd.c (bench) and
  * nl.c (events).
  */
 #include <errno.h>
@@ -44,6 +44,12 @@ static const char usage_text[] =
 	"  blk BDF verify [-s MIB]          write, flush, read back, compare\n"
 	"  blk BDF randrw [-n OPS] [-s SPAN_MIB] [--poll]\n"
 	"                                   timed 4 KiB QD1 random writes + reads\n"
+	"  net DEV info                     virtio-net MAC, MTU, link, features\n"
+	"  net DEV send [-n N] [-s SIZE] [--dst MAC]\n"
+	"                                   send test frames\n"
+	"  net DEV recv [-n N] [-t SECONDS] receive and check test frames\n"
+	"  net DEV macswap [-n N] [-t SECONDS]\n"
+	"                                   reflect frames, MACs swapped\n"
 	"  bench BDF [--rw randread|randwrite] [--qd N] [--bs BYTES]\n"
 	"            [-t SECONDS] [--poll] [--json]\n"
 	"                                   async random I/O: IOPS, MiB/s, latency\n"
@@ -408,6 +414,7 @@ static const struct {
 	{ "info", cmd_info },
 	{ "rng", cmd_rng },
 	{ "blk", cmd_blk },
+	{ "net", cmd_net },
 	{ "bench", cmd_bench },
 	{ "events", cmd_events },
 	{ "vdpa", cmd_vdpa },
