@@ -24,7 +24,7 @@
 #                 only; the guest gets tsc_early_khz= (the host's TSC)
 #                 because TCG microvm hangs calibrating it otherwise, and
 #                 loads no virtio module (uvirtio must get the devices)
-#     -d SET      device set: std (default), demo, bench, contain, mmio
+#     -d SET      device set: std (default), demo, bench, contain, mmio, net
 #                 (microvm: a virtio-blk-device on a 16 MiB file and a
 #                 virtio-rng-device; UVIRTIO_MMIO_VERSION=1 or 2), none.
 #                 contain: the DMA-containment variants (uvirtio_containment):
@@ -38,6 +38,10 @@
 #                            (bus 01, slots 1 and 2: one IOMMU group) with
 #                            the same flags as the std set's modern devices
 #                 The addresses reach the guest as UVIRTIO_CONTAIN_*.
+#                 net: two virtio-net-pci on one QEMU hub (hubport netdevs),
+#                   00:0a.0 (MAC 52:54:00:00:0a:01) for uvirtio and 00:0b.0
+#                   (52:54:00:00:0b:01) for the kernel's virtio_net, as
+#                   UVIRTIO_NET_UV, UVIRTIO_NET_K (+ _MAC) in the guest
 #     -m MEM      guest memory (default 1G)
 #     -L          kernel lockdown (integrity), raised after uvirtio.ko is
 #                 loaded and before the payload runs (UVIRTIO_LOCKDOWN=1).
@@ -280,6 +284,22 @@ contain)
 	       -e "UVIRTIO_CONTAIN_TRANSITIONAL=0000:00:08.0"
 	       -e "UVIRTIO_CONTAIN_LEGACY=0000:00:09.0"
 	       -e "UVIRTIO_CONTAIN_GROUP=0000:01:01.0 0000:01:02.0")
+	;;
+net)
+	# Two virtio-net functions on one QEMU hub: 00:0a.0 for uvirtio,
+	# 00:0b.0 for the kernel's virtio_net (scripts/guest/net-tests).
+	# UVIRTIO_NET_MQ=N: both with mq=on and N queue pairs' vectors (the
+	# hub itself has one queue per port, so the device offers MQ with
+	# max_virtqueue_pairs 1 unless the netdev had queues=).
+	nprops=
+	if [ -n "${UVIRTIO_NET_MQ:-}" ]; then
+		nprops=",mq=on,vectors=$((2 * UVIRTIO_NET_MQ + 2))"
+	fi
+	dev+=(-netdev hubport,id=h0,hubid=0 -netdev hubport,id=h1,hubid=0
+	      -device "virtio-net-pci,netdev=h0,addr=0xa,mac=52:54:00:00:0a:01$nprops$m"
+	      -device "virtio-net-pci,netdev=h1,addr=0xb,mac=52:54:00:00:0b:01$nprops$m")
+	envs+=(-e "UVIRTIO_NET_UV=0000:00:0a.0" -e "UVIRTIO_NET_UV_MAC=52:54:00:00:0a:01"
+	       -e "UVIRTIO_NET_K=0000:00:0b.0" -e "UVIRTIO_NET_K_MAC=52:54:00:00:0b:01")
 	;;
 mmio)
 	# Only on microvm; the platform device names depend on the order

@@ -5,7 +5,7 @@
  *
  *   net DEV info                  MAC, MTU, link, features, queue pairs
  *   net DEV send [-n N] [-s SIZE] [--dst MAC] [--src MAC]
- *   net DEV recv [-n N] [-t SECONDS]
+ *   net DEV recv [-n N] [-t SECONDS] [--stall SECONDS]
  *   net DEV macswap [-n N] [-t SECONDS]
  *
  * Test frames (send) carry EtherType 0x88b5 (IEEE local experimental),
@@ -36,7 +36,7 @@
 static const char net_usage[] =
 	"usage: uvirtio net DEVICE info\n"
 	"       uvirtio net DEVICE send [-n COUNT] [-s SIZE] [--dst MAC] [--src MAC] [--poll]\n"
-	"       uvirtio net DEVICE recv [-n COUNT] [-t SECONDS] [-v] [--poll]\n"
+	"       uvirtio net DEVICE recv [-n COUNT] [-t SECONDS] [--stall SECONDS] [-v] [--poll]\n"
 	"       uvirtio net DEVICE macswap [-n COUNT] [-t SECONDS] [--poll]";
 
 static volatile sig_atomic_t net_stop;
@@ -90,6 +90,7 @@ struct netctx {
 	uint64_t size;
 	uint64_t timeout;	/* seconds, 0: none */
 	bool have_t;
+	uint64_t stall;		/* recv: seconds not reaping after open */
 	bool verbose;
 	bool poll;
 	uint8_t dst[6], src[6];
@@ -274,6 +275,18 @@ static int do_recv(struct netctx *c, bool swap)
 		cli_err("out of memory");
 		return RC_ERR;
 	}
+	if (c->stall) {
+		/* RX starvation: the rings fill up and stay full */
+		struct timespec ts = { (time_t)c->stall, 0 };
+
+		fprintf(stderr, "%s: not reaping for %" PRIu64 " s\n", c->op,
+			c->stall);
+		while (nanosleep(&ts, &ts) && !net_stop)
+			;
+		if (deadline)
+			deadline += (int64_t)c->stall * 1000;
+	}
+	fprintf(stderr, "%s: ready\n", c->op);
 	while (!net_stop && (!c->count || frames < c->count)) {
 		unsigned int want = NET_BURST;
 
@@ -339,9 +352,12 @@ static int do_recv(struct netctx *c, bool swap)
 
 				mac_str(f, d);
 				mac_str(f + 6, s);
-				printf("frame %" PRIu64 ": %u bytes %s > %s type 0x%02x%02x%s\n",
-				       frames, fr[i].len, s, d, f[12], f[13],
-				       ret > 0 ? "" : ret < 0 ? " BAD" : "");
+				printf("frame %" PRIu64 ": %u bytes %s > %s type 0x%02x%02x",
+				       frames, fr[i].len, s, d, f[12], f[13]);
+				if (ret > 0)
+					printf(" seq %u\n", seq);
+				else
+					printf("%s\n", ret < 0 ? " BAD" : "");
 			}
 		}
 		if (swap && m > 0) {
@@ -400,6 +416,7 @@ int cmd_net(int argc, char **argv)
 		{ "dst", required_argument, NULL, 'd' },
 		{ "src", required_argument, NULL, 'S' },
 		{ "poll", no_argument, NULL, 'p' },
+		{ "stall", required_argument, NULL, 'w' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -411,7 +428,7 @@ int cmd_net(int argc, char **argv)
 	int opt, npos = 0, rc, ret;
 
 	memset(c.dst, 0xff, 6);
-	while ((opt = getopt_long(argc, argv, "-n:s:t:d:S:pvh", opts,
+	while ((opt = getopt_long(argc, argv, "-n:s:t:d:S:w:pvh", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 1:
@@ -446,6 +463,11 @@ int cmd_net(int argc, char **argv)
 			break;
 		case 'p':
 			c.poll = true;
+			break;
+		case 'w':
+			if (cli_parse_size(optarg, &c.stall) || c.stall > 3600)
+				return cli_usage_err("net: bad --stall '%s' (0..3600 s)",
+						     optarg);
 			break;
 		case 'v':
 			c.verbose = true;
