@@ -36,13 +36,18 @@
 #              contain device set with intel-iommu: one stock 6.1 VM, and
 #              one debug 6.12 VM when that kernel is built; plus a debug VM
 #              without IOMMU where VFIO's no-IOMMU group must be refused
+#   vm-net     libuvirtio's virtio-net driver against the kernel's
+#              virtio_net, two functions on one QEMU hub
+#              (scripts/guest/net-tests): frames both ways, counted and
+#              checked, macswap (interrupts and polling), RX starvation; on
+#              stock 6.1 with intel-iommu and on the debug kernel without
 #   harness    the harness checks itself: a canary module WARNs, leaks a
 #              page pin, and fails a KUnit case; each must turn a run red
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
 
-stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-vduse vm-contain vm-mmio vm-vfio harness}
+stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-vduse vm-contain vm-mmio vm-vfio vm-net harness}
 log_dir=$UV_OUT/check
 mkdir -p "$log_dir"
 pass=0 fail=0 skip=0
@@ -456,6 +461,36 @@ if want vm-vfio; then
 		fi
 	else
 		result vfio-tools-build fail "the CLI does not build"
+	fi
+	stage_end
+fi
+
+# vm_net_suite NAME KERNEL IOMMU: the virtio-net hub test
+# (scripts/guest/net-tests: uvirtio on one function, virtio_net on the other).
+vm_net_suite() {
+	local name=$1 kernel=$2 iommu=$3 out=$UV_OUT/vm/$1
+	mkdir -p "$out"
+	run_logged "$name" scripts/vm-run.sh -k "$kernel" -i "$iommu" -d net \
+		-t 600 -o "$out" \
+		-a tools/build/uvirtio-static:uvirtio/uvirtio \
+		-a tools/build/pktio-static:uvirtio/pktio \
+		-p scripts/guest/net-tests >"$out.results" 2>&1
+	vm_report "$name" "$out" $?
+	grep -E '^# (64|1514) bytes|^# (interrupts|--poll):|^# flood:' \
+		"$out/results.log" 2>/dev/null | tr -d '\r' | sed 's/^# /  /'
+}
+
+if want vm-net; then
+	stage_start vm-net
+	if run_logged net-tools make tools; then
+		vm_net_suite net-stock-on stock on
+		if scripts/build-kernel.sh --path >/dev/null 2>&1; then
+			vm_net_suite net-debug-off debug off
+		else
+			result net-debug-off skip "the debug kernel is not built"
+		fi
+	else
+		result vm-net fail "the CLI or pktio does not build"
 	fi
 	stage_end
 fi
