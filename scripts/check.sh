@@ -6,7 +6,8 @@
 #
 # Stages (UVIRTIO_STAGES picks a subset, e.g. "host lint vm-stock"):
 #   deps       install missing Debian packages
-#   host       libuvirtio unit tests under ASan/UBSan, examples, tools,
+#   host       libuvirtio unit tests under ASan/UBSan (the net driver's
+#              against a lying vhost-user net back-end too), examples, tools,
 #              CLI and install tests, bounded libFuzzer runs
 #   lint       module builds with W=1 and sparse (C=2) against Debian's 6.1
 #              and 6.12 headers, checkpatch --strict, kernel-doc
@@ -143,6 +144,7 @@ if want host; then
 	count_line mmio mmio-unit make --no-print-directory -C userlib \
 		test-mmio
 	count_line vfio vfio-unit make --no-print-directory -C userlib test-vfio
+	count_line net net-unit make --no-print-directory -C userlib test-net
 	count_line cli cli-test tools/test-cli.sh
 	# the fio ioengine under Debian's fio, against qemu-storage-daemon
 	if run_logged build-fio-engine make fio; then

@@ -637,7 +637,7 @@ static int rx_frame(struct uvirtio_net_qp *qp, struct uvirtio_net_frame *f)
 	if (qp->net->info.mrg_rxbuf) {
 		nb = le16toh(f->hdr.num_buffers);
 		/* 0, or more than the buffers the device still holds */
-		if (!nb || nb - 1 > uvirtq_in_flight(qp->rxq) + qp->stash)
+		if (nb == 0 || nb > uvirtq_in_flight(qp->rxq) + 1u)
 			return qp_fail(qp, -EIO);
 	}
 	f->flags = 0;

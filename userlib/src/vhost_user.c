@@ -39,6 +39,7 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
+#include <linux/virtio_net.h>
 #include <linux/virtio_pci.h>
 #include <linux/virtio_ring.h>
 
@@ -973,20 +974,35 @@ static uint32_t vut_config_len(struct uvirtio_dev *dev)
 		offsetof(struct virtio_blk_config, max_discard_sectors),
 		offsetof(struct virtio_blk_config, blk_size),
 	};
+	/* net: up to mtu, to max_virtqueue_pairs, to status, the MAC only */
+	static const uint32_t net_sizes[] = {
+		offsetof(struct virtio_net_config, speed),
+		offsetof(struct virtio_net_config, mtu),
+		offsetof(struct virtio_net_config, max_virtqueue_pairs),
+		offsetof(struct virtio_net_config, status),
+	};
 	struct vu *vu = vu_of(dev);
 	uint8_t buf[VU_CONFIG_MAX];
-	size_t i;
+	const uint32_t *sizes;
+	size_t i, n;
 
 	if (vu->cfg_probed)
 		return vu->cfg_len;
 	vu->cfg_probed = true;
-	if (dev->device_type != VIRTIO_ID_BLOCK)
+	if (dev->device_type == VIRTIO_ID_BLOCK) {
+		sizes = blk_sizes;
+		n = UV_ARRAY_SIZE(blk_sizes);
+	} else if (dev->device_type == VIRTIO_ID_NET) {
+		sizes = net_sizes;
+		n = UV_ARRAY_SIZE(net_sizes);
+	} else {
 		return 0;	/* no other device's config is known here */
-	for (i = 0; i < UV_ARRAY_SIZE(blk_sizes); i++) {
-		if (blk_sizes[i] > VU_CONFIG_MAX)
+	}
+	for (i = 0; i < n; i++) {
+		if (sizes[i] > VU_CONFIG_MAX)
 			continue;
-		if (!get_config(vu, blk_sizes[i], buf)) {
-			vu->cfg_len = blk_sizes[i];
+		if (!get_config(vu, sizes[i], buf)) {
+			vu->cfg_len = sizes[i];
 			break;
 		}
 		if (atomic_load(&vu->dead))
