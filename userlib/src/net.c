@@ -87,17 +87,28 @@ static uint64_t drain(int fd)
 	return v;
 }
 
+/*
+ * Read what the device has of the config into @cfg (the rest zeroed).
+ * Return: the bytes read (a vhost-user back-end may serve none), or
+ * negative errno.
+ */
 static int read_cfg(struct uvirtio_net *net, struct net_cfg *cfg)
 {
 	uint32_t len = uvirtio_dev_config_len(net->dev);
+	int ret;
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (len > sizeof(*cfg))
 		len = sizeof(*cfg);
 	if (!len)
 		return 0;
-	return uvirtio_dev_read_config(net->dev, 0, cfg, len);
+	ret = uvirtio_dev_read_config(net->dev, 0, cfg, len);
+	return ret ? ret : (int)len;
 }
+
+#define CFG_HAS(len, field) \
+	((len) >= (int)(offsetof(struct net_cfg, field) + \
+			sizeof(((struct net_cfg *)0)->field)))
 
 /* A broken pair stays broken: remember the first error. */
 static int qp_fail(struct uvirtio_net_qp *qp, int err)
@@ -290,7 +301,7 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 	struct net_cfg cfg;
 	unsigned int i, nqp;
 	bool intr;
-	int ret;
+	int ret, clen;
 
 	if (!be || !out)
 		return -EINVAL;
@@ -319,19 +330,26 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 	ret = uvirtio_dev_open(be, &dp, &net->dev);
 	if (ret)
 		goto err_free;
-	ret = read_cfg(net, &cfg);
-	if (ret)
+	clen = read_cfg(net, &cfg);
+	if (clen < 0) {
+		ret = clen;
 		goto err_failed;
+	}
 	in = &net->info;
 	in->features = uvirtio_dev_features(net->dev);
-	in->has_mac = uvirtio_dev_has_feature(net->dev, VIRTIO_NET_F_MAC);
+	/* a field the config space does not reach counts as not offered */
+	in->has_mac = uvirtio_dev_has_feature(net->dev, VIRTIO_NET_F_MAC) &&
+		      CFG_HAS(clen, mac);
 	if (in->has_mac)
 		memcpy(in->mac, cfg.mac, 6);
-	in->has_status = uvirtio_dev_has_feature(net->dev, VIRTIO_NET_F_STATUS);
+	in->has_status = uvirtio_dev_has_feature(net->dev,
+						 VIRTIO_NET_F_STATUS) &&
+			 CFG_HAS(clen, status);
 	in->link_up = !in->has_status ||
 		      (le16toh(cfg.status) & VIRTIO_NET_S_LINK_UP);
 	in->mtu = 1500;
-	if (uvirtio_dev_has_feature(net->dev, VIRTIO_NET_F_MTU)) {
+	if (uvirtio_dev_has_feature(net->dev, VIRTIO_NET_F_MTU) &&
+	    CFG_HAS(clen, mtu)) {
 		/* the spec's floor is 68; a device below it is broken */
 		if (le16toh(cfg.mtu) < 68) {
 			ret = -ENODEV;
@@ -349,7 +367,8 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 	in->rx_buf_size = in->mrg_rxbuf ? MRG_BUF_SIZE :
 			  UV_ALIGN_UP(HDR_LEN + in->max_frame, 64u);
 	in->max_queue_pairs = 1;
-	if (uvirtio_dev_has_feature(net->dev, VIRTIO_NET_F_MQ)) {
+	if (uvirtio_dev_has_feature(net->dev, VIRTIO_NET_F_MQ) &&
+	    CFG_HAS(clen, max_virtqueue_pairs)) {
 		uint16_t m = le16toh(cfg.max_virtqueue_pairs);
 
 		if (m < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN ||
@@ -467,7 +486,7 @@ UV_EXPORT int uvirtio_net_update_link(struct uvirtio_net *net)
 	if (!net->info.has_status)
 		return 1;
 	ret = read_cfg(net, &cfg);
-	if (ret)
+	if (ret < 0)
 		return ret;
 	up = le16toh(cfg.status) & VIRTIO_NET_S_LINK_UP;
 	if (up != net->info.link_up)

@@ -72,10 +72,11 @@ struct uvirtio_net_params {
 /**
  * struct uvirtio_net_info - what the device is and what was negotiated.
  * @mac: MAC address from config (all zero without VIRTIO_NET_F_MAC).
- * @has_mac: VIRTIO_NET_F_MAC negotiated.
+ * @has_mac: VIRTIO_NET_F_MAC negotiated (and the config space has the
+ *	field: a vhost-user back-end may serve no config at all).
  * @link_up: VIRTIO_NET_S_LINK_UP (always true without VIRTIO_NET_F_STATUS)
  *	as of open or the last uvirtio_net_update_link().
- * @has_status: VIRTIO_NET_F_STATUS negotiated.
+ * @has_status: VIRTIO_NET_F_STATUS negotiated and in the config space.
  * @mtu: MTU from config with VIRTIO_NET_F_MTU, else 1500.
  * @max_frame: largest frame (without the virtio header) send accepts and
  *	receive delivers: @mtu + 18 (Ethernet header with a VLAN tag).
