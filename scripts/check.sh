@@ -7,7 +7,8 @@
 # Stages (UVIRTIO_STAGES picks a subset, e.g. "host lint vm-stock"):
 #   deps       install missing Debian packages
 #   host       libuvirtio unit tests under ASan/UBSan (the net driver's
-#              against a lying vhost-user net back-end too), examples, tools,
+#              against a lying vhost-user net back-end too), the net driver
+#              against dpdk-testpmd over vhost-user, examples, tools,
 #              CLI and install tests, bounded libFuzzer runs
 #   lint       module builds with W=1 and sparse (C=2) against Debian's 6.1
 #              and 6.12 headers, checkpatch --strict, kernel-doc
@@ -159,6 +160,8 @@ if want host; then
 	else
 		result build-vm-test fail
 	fi
+	# virtio-net over vhost-user against dpdk-testpmd (macswap), on the host
+	count_line vhost-user-net vhost-user-net tools/test-vhost-user-net.sh
 	count_line install-test install-test scripts/test-install.sh
 	# The malicious-device fuzzers, bounded (UVIRTIO_SOAK=1: 1e7
 	# executions each, about an hour per target on this kind of machine).

@@ -7,6 +7,10 @@
  *   net DEV send [-n N] [-s SIZE] [--dst MAC] [--src MAC]
  *   net DEV recv [-n N] [-t SECONDS] [--stall SECONDS]
  *   net DEV macswap [-n N] [-t SECONDS]
+ *   net DEV pingpong [-n N] [-s SIZE] [--dst MAC] [-t SECONDS]
+ *
+ * Every operation takes --poll (no interrupts) and --packed (the packed
+ * ring, if offered).
  *
  * Test frames (send) carry EtherType 0x88b5 (IEEE local experimental),
  * then a 32-bit big-endian sequence number and bytes (seq + i) & 0xff:
@@ -37,10 +41,11 @@
 #define NET_SEQ_TRACK	(1u << 20)
 
 static const char net_usage[] =
-	"usage: uvirtio net DEVICE info\n"
+	"usage: uvirtio net DEVICE info [--packed]\n"
 	"       uvirtio net DEVICE send [-n COUNT] [-s SIZE] [--dst MAC] [--src MAC] [--poll]\n"
 	"       uvirtio net DEVICE recv [-n COUNT] [-t SECONDS] [--stall SECONDS] [-v] [--poll]\n"
-	"       uvirtio net DEVICE macswap [-n COUNT] [-t SECONDS] [--poll]";
+	"       uvirtio net DEVICE macswap [-n COUNT] [-t SECONDS] [--poll]\n"
+	"       uvirtio net DEVICE pingpong [-n COUNT] [-s SIZE] [--dst MAC] [-t SECONDS] [--poll]";
 
 static volatile sig_atomic_t net_stop;
 
@@ -96,6 +101,7 @@ struct netctx {
 	uint64_t stall;		/* recv: seconds not reaping after open */
 	bool verbose;
 	bool poll;
+	bool packed;
 	uint8_t dst[6], src[6];
 	bool have_src;
 };
@@ -422,6 +428,113 @@ out:
 	return rc;
 }
 
+/*
+ * pingpong: send windows of 32 test frames and wait for each to come back
+ * with the MACs swapped (a reflector such as testpmd's macswap), intact
+ * and in order.
+ */
+static int do_pingpong(struct netctx *c)
+{
+	struct uvirtio_net_frame fr[NET_BURST];
+	uint64_t total = c->count ? c->count : 1, done = 0, back = 0;
+	uint64_t bad = 0, stray = 0;
+	int64_t deadline = now_ms() + (int64_t)(c->timeout ? c->timeout : 10) *
+				      1000;
+	uint32_t cap = c->info.max_frame, seq;
+	uint8_t *tx, *rx;
+	int ret, rc = RC_OK, i, n;
+
+	if (c->size < NET_HDR || c->size > c->info.max_frame)
+		return cli_usage_err("net: bad size %" PRIu64 " (%u..%u)",
+				     c->size, NET_HDR, c->info.max_frame);
+	tx = malloc((size_t)NET_BURST * c->size);
+	rx = malloc((size_t)NET_BURST * cap);
+	if (!tx || !rx) {
+		free(tx);
+		free(rx);
+		cli_err("out of memory");
+		return RC_ERR;
+	}
+	while (done < total && !net_stop) {
+		unsigned int w = (unsigned int)(total - done < NET_BURST ?
+						total - done : NET_BURST);
+		uint64_t want = done, sent = 0;
+
+		while (sent < w) {
+			memset(fr, 0, sizeof(fr));
+			for (i = 0; i < (int)(w - sent); i++) {
+				fr[i].data = tx + (size_t)i * c->size;
+				fr[i].len = (uint32_t)c->size;
+				fill_frame(c, fr[i].data, fr[i].len,
+					   (uint32_t)(done + sent + i));
+			}
+			ret = uvirtio_net_qp_send(c->qp, fr, (unsigned int)(w - sent));
+			if (ret < 0) {
+				rc = cli_errno(ret, "%s: pingpong: send", c->name);
+				goto out;
+			}
+			sent += (uint64_t)ret;
+			if (sent < w && wait_for(c, UVIRTIO_NET_WAIT_TX, deadline))
+				goto timeout;
+		}
+		while (want < done + w) {
+			ret = wait_for(c, UVIRTIO_NET_WAIT_RX, deadline);
+			if (ret < 0) {
+				rc = cli_errno(ret, "%s: pingpong: receive", c->name);
+				goto out;
+			}
+			if (ret)
+				goto timeout;
+			memset(fr, 0, sizeof(fr));
+			for (i = 0; i < NET_BURST; i++) {
+				fr[i].data = rx + (size_t)i * cap;
+				fr[i].len = cap;
+			}
+			n = uvirtio_net_qp_recv(c->qp, fr, NET_BURST);
+			if (n < 0) {
+				rc = cli_errno(n, "%s: pingpong: receive", c->name);
+				goto out;
+			}
+			for (i = 0; i < n; i++) {
+				const uint8_t *f = fr[i].data;
+
+				if (check_frame(f, fr[i].len, &seq) == 0)
+					continue;	/* not ours */
+				if (fr[i].len != c->size ||
+				    check_frame(f, fr[i].len, &seq) < 0 ||
+				    memcmp(f, c->src, 6) || memcmp(f + 6, c->dst, 6)) {
+					bad++;
+					continue;
+				}
+				if (seq != want) {
+					stray++;
+					continue;
+				}
+				want++;
+				back++;
+			}
+		}
+		done += w;
+	}
+	goto out;
+timeout:
+	if (!net_stop) {
+		cli_err("%s: pingpong: timed out after %" PRIu64 " of %" PRIu64
+			" frames came back", c->name, back, total);
+		rc = RC_TIMEOUT;
+	}
+out:
+	printf("pingpong: %" PRIu64 " sent, %" PRIu64 " back, bad %" PRIu64
+	       ", out of order %" PRIu64 "\n", done, back, bad, stray);
+	if (c->verbose)
+		print_stats(c);
+	if (rc == RC_OK && (bad || stray || back != total))
+		rc = RC_ERR;
+	free(tx);
+	free(rx);
+	return rc;
+}
+
 int cmd_net(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -432,6 +545,7 @@ int cmd_net(int argc, char **argv)
 		{ "src", required_argument, NULL, 'S' },
 		{ "poll", no_argument, NULL, 'p' },
 		{ "stall", required_argument, NULL, 'w' },
+		{ "packed", no_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -443,7 +557,7 @@ int cmd_net(int argc, char **argv)
 	int opt, npos = 0, rc, ret;
 
 	memset(c.dst, 0xff, 6);
-	while ((opt = getopt_long(argc, argv, "-n:s:t:d:S:w:pvh", opts,
+	while ((opt = getopt_long(argc, argv, "-n:s:t:d:S:w:pPvh", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 1:
@@ -479,6 +593,9 @@ int cmd_net(int argc, char **argv)
 		case 'p':
 			c.poll = true;
 			break;
+		case 'P':
+			c.packed = true;
+			break;
 		case 'w':
 			if (cli_parse_size(optarg, &c.stall) || c.stall > 3600)
 				return cli_usage_err("net: bad --stall '%s' (0..3600 s)",
@@ -499,7 +616,8 @@ int cmd_net(int argc, char **argv)
 	c.dev = pos[0];
 	c.op = pos[1];
 	if (strcmp(c.op, "info") && strcmp(c.op, "send") &&
-	    strcmp(c.op, "recv") && strcmp(c.op, "macswap"))
+	    strcmp(c.op, "recv") && strcmp(c.op, "macswap") &&
+	    strcmp(c.op, "pingpong"))
 		return cli_usage_err("net: unknown operation '%s'", c.op);
 	/* recv stops after 5 s of nothing unless told otherwise */
 	if (!strcmp(c.op, "recv") && !c.have_t)
@@ -508,6 +626,7 @@ int cmd_net(int argc, char **argv)
 	if (rc)
 		return rc;
 	np.poll = c.poll;
+	np.packed = c.packed;
 	ret = uvirtio_net_open(c.be, &np, &c.net);
 	if (ret) {
 		rc = cli_open_err(ret, c.name, "net");
@@ -528,6 +647,8 @@ int cmd_net(int argc, char **argv)
 		rc = RC_OK;
 	} else if (!strcmp(c.op, "send")) {
 		rc = do_send(&c);
+	} else if (!strcmp(c.op, "pingpong")) {
+		rc = do_pingpong(&c);
 	} else {
 		rc = do_recv(&c, !strcmp(c.op, "macswap"));
 	}

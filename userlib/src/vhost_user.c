@@ -179,6 +179,13 @@ struct vu {
 	uint16_t qsize;
 	uint64_t dev_features;		/* as offered, bit 30 included */
 	uint64_t proto;			/* negotiated protocol features */
+	/*
+	 * GET_QUEUE_NUM: queues, or queue pairs for net (QEMU's and DPDK's
+	 * reading); 1 without the MQ protocol feature.  The per-queue
+	 * arrays have nq = 2 * qnum + 1 slots, enough for net's pairs and
+	 * control queue; vut_num_queues() tells a driver what it may use.
+	 */
+	uint16_t qnum;
 	uint16_t nq;
 	unsigned int max_slots;
 	struct vu_mem *mem;		/* max_slots entries */
@@ -771,15 +778,16 @@ static int vu_handshake(struct vu *vu)
 	if (ret)
 		return ret;
 	vu->proto = pf & VU_PF_WANTED;
-	vu->nq = 1;
+	vu->qnum = 1;
 	if (has_pf(vu, VU_PF_MQ)) {
 		ret = vu_get_u64(vu, VU_GET_QUEUE_NUM, &v);
 		if (ret)
 			return ret;
 		if (!v || v > VU_QUEUES_MAX)
 			return -EPROTO;
-		vu->nq = (uint16_t)v;
+		vu->qnum = (uint16_t)v;
 	}
+	vu->nq = (uint16_t)(2 * vu->qnum + 1);
 	vu->max_slots = VU_TABLE_MAX;
 	if (has_pf(vu, VU_PF_CONFIGURE_MEM_SLOTS)) {
 		ret = vu_get_u64(vu, VU_GET_MAX_MEM_SLOTS, &v);
@@ -1051,16 +1059,19 @@ static int vut_config_generation(struct uvirtio_dev *dev)
 	return -EOPNOTSUPP;
 }
 
+/* net counts pairs: an RX and a TX queue each, and the control queue */
 static int vut_num_queues(struct uvirtio_dev *dev)
 {
-	return vu_of(dev)->nq;
+	struct vu *vu = vu_of(dev);
+
+	return dev->device_type == VIRTIO_ID_NET ? vu->nq : vu->qnum;
 }
 
 static int vut_queue_size(struct uvirtio_dev *dev, uint16_t index)
 {
 	struct vu *vu = vu_of(dev);
 
-	return index < vu->nq ? vu->qsize : 0;
+	return index < vut_num_queues(dev) ? vu->qsize : 0;
 }
 
 static int vut_queue_setup(struct uvirtio_dev *dev,
