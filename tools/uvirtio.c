@@ -50,6 +50,7 @@ static const char usage_text[] =
 	"  net DEV recv [-n N] [-t SECONDS] receive and check test frames\n"
 	"  net DEV macswap [-n N] [-t SECONDS]\n"
 	"                                   reflect frames, MACs swapped\n"
+	"  net DEV pingpong [-n N] [-s SIZE] send frames to a reflector, check them\n"
 	"  bench BDF [--rw randread|randwrite] [--qd N] [--bs BYTES]\n"
 	"            [-t SECONDS] [--poll] [--json]\n"
 	"                                   async random I/O: IOPS, MiB/s, latency\n"
