@@ -43,7 +43,9 @@
 #              (scripts/guest/net-tests): frames both ways, counted and
 #              checked, macswap (interrupts and polling), RX starvation; on
 #              stock 6.1 and stock 6.12, both with intel-iommu (the debug
-#              kernel has no AF_PACKET for the kernel side)
+#              kernel has no AF_PACKET for the kernel side); and the driver
+#              over vhost-vdpa on vdpa_sim_net in the debug kernel
+#              (scripts/guest/vdpa-net-tests)
 #   harness    the harness checks itself: a canary module WARNs, leaks a
 #              page pin, and fails a KUnit case; each must turn a run red
 set -uo pipefail
@@ -496,6 +498,19 @@ if want vm-net; then
 			vm_net_suite net-stock612-on stock612 on
 		else
 			result net-stock612-on fail "no stock 6.12 kernel (scripts/deps.sh stock612)"
+		fi
+		# vhost-vdpa on vdpa_sim_net (TX looped to RX), debug kernel
+		if scripts/build-kernel.sh --path >/dev/null 2>&1; then
+			out=$UV_OUT/vm/net-vdpa-debug
+			mkdir -p "$out"
+			run_logged net-vdpa-debug scripts/vm-run.sh -k debug -i off \
+				-d none -n -t 600 -o "$out" \
+				-x "vhost_vdpa vdpa_sim_net" \
+				-a tools/build/uvirtio-static:uvirtio/bin/uvirtio \
+				-p scripts/guest/vdpa-net-tests >"$out.results" 2>&1
+			vm_report net-vdpa-debug "$out" $?
+		else
+			result net-vdpa-debug skip "the debug kernel is not built"
 		fi
 	else
 		result vm-net fail "the CLI or pktio does not build"

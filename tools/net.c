@@ -45,7 +45,7 @@ static const char net_usage[] =
 	"       uvirtio net DEVICE send [-n COUNT] [-s SIZE] [--dst MAC] [--src MAC] [--poll]\n"
 	"       uvirtio net DEVICE recv [-n COUNT] [-t SECONDS] [--stall SECONDS] [-v] [--poll]\n"
 	"       uvirtio net DEVICE macswap [-n COUNT] [-t SECONDS] [--poll]\n"
-	"       uvirtio net DEVICE pingpong [-n COUNT] [-s SIZE] [--dst MAC] [-t SECONDS] [--poll]";
+	"       uvirtio net DEVICE pingpong [-n COUNT] [-s SIZE] [--dst MAC] [-t SECONDS] [--loopback] [--poll]";
 
 static volatile sig_atomic_t net_stop;
 
@@ -102,6 +102,7 @@ struct netctx {
 	bool verbose;
 	bool poll;
 	bool packed;
+	bool loopback;		/* pingpong: frames come back unchanged */
 	uint8_t dst[6], src[6];
 	bool have_src;
 };
@@ -430,8 +431,8 @@ out:
 
 /*
  * pingpong: send windows of 32 test frames and wait for each to come back
- * with the MACs swapped (a reflector such as testpmd's macswap), intact
- * and in order.
+ * with the MACs swapped (a reflector such as testpmd's macswap), or as
+ * sent (--loopback: vdpa_sim_net), intact and in order.
  */
 static int do_pingpong(struct netctx *c)
 {
@@ -500,9 +501,11 @@ static int do_pingpong(struct netctx *c)
 
 				if (check_frame(f, fr[i].len, &seq) == 0)
 					continue;	/* not ours */
+				/* swapped by a reflector, as sent by a loop */
 				if (fr[i].len != c->size ||
 				    check_frame(f, fr[i].len, &seq) < 0 ||
-				    memcmp(f, c->src, 6) || memcmp(f + 6, c->dst, 6)) {
+				    memcmp(f, c->loopback ? c->dst : c->src, 6) ||
+				    memcmp(f + 6, c->loopback ? c->src : c->dst, 6)) {
 					bad++;
 					continue;
 				}
@@ -546,6 +549,7 @@ int cmd_net(int argc, char **argv)
 		{ "poll", no_argument, NULL, 'p' },
 		{ "stall", required_argument, NULL, 'w' },
 		{ "packed", no_argument, NULL, 'P' },
+		{ "loopback", no_argument, NULL, 'L' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -557,7 +561,7 @@ int cmd_net(int argc, char **argv)
 	int opt, npos = 0, rc, ret;
 
 	memset(c.dst, 0xff, 6);
-	while ((opt = getopt_long(argc, argv, "-n:s:t:d:S:w:pPvh", opts,
+	while ((opt = getopt_long(argc, argv, "-n:s:t:d:S:w:pPLvh", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 1:
@@ -595,6 +599,9 @@ int cmd_net(int argc, char **argv)
 			break;
 		case 'P':
 			c.packed = true;
+			break;
+		case 'L':
+			c.loopback = true;
 			break;
 		case 'w':
 			if (cli_parse_size(optarg, &c.stall) || c.stall > 3600)
