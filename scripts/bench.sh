@@ -20,10 +20,16 @@
 #     a vhost-user front-end) against qemu-storage-daemon's null-co export,
 #     interrupt and polling, QD1 and QD32, median of 3 (with doorbells and
 #     interrupts per request).
-#  5. out/bench/results.md (also on stdout), results.json, results.png.
+#  5. net: a second VM (device set "net": two virtio-net-pci on one QEMU
+#     hub, scripts/guest/bench-net): frames/s, 64 and 1500 bytes, kernel
+#     virtio_net to kernel virtio_net (AF_PACKET, PACKET_QDISC_BYPASS),
+#     kernel to uvirtio-net and uvirtio-net to kernel, with the uvirtio
+#     side's doorbells and interrupts per frame.
+#  6. out/bench/results.md (also on stdout), results.json, results.png.
 #
 # Environment: UVIRTIO_BENCH_SECS (each blk run, default 4),
-# UVIRTIO_BENCH_RING_OPS (ring ops per run, default 1000000).
+# UVIRTIO_BENCH_RING_OPS (ring ops per run, default 1000000),
+# UVIRTIO_BENCH_NET_FRAMES (frames per net run, default 10000).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
@@ -75,6 +81,23 @@ set -e
 cat "$vmout.log" >>"$raw"
 grep -E '^(info|result|syscalls) |^vm-run|^bench:' "$vmout.log" | cut -c1-300 || true
 [ $vmrc -eq 0 ] || uv_log "VM run FAILED (rc $vmrc, logs in $vmout); tables will have gaps"
+
+uv_log "net: uvirtio-net vs the kernel's virtio_net on a QEMU hub (second VM, ~1 minute)"
+netbin=$out/vm/netbin
+mkdir -p "$netbin"
+cp tools/build/uvirtio-static "$netbin/uvirtio"
+cp tools/build/pktio-static "$netbin/pktio"
+netout=$UV_OUT/vm/bench-net
+set +e
+scripts/vm-run.sh -k stock -i strict -d net -o "$netout" -t 600 \
+	-a "$netbin:uvirtio/bin" \
+	-e "UVIRTIO_BENCH_NET_FRAMES=${UVIRTIO_BENCH_NET_FRAMES:-10000}" \
+	-p scripts/guest/bench-net >"$netout.log" 2>&1
+netrc=$?
+set -e
+cat "$netout.log" >>"$raw"
+grep -E '^netres |^vm-run' "$netout.log" | cut -c1-300 || true
+[ $netrc -eq 0 ] || uv_log "net VM run FAILED (rc $netrc, logs in $netout); the net table will have gaps"
 
 uv_log "ring micro-benchmark on the host (${ring_ops} ops, median of 5)"
 ksrc=$("$UV_TOP/scripts/build-kernel.sh" --src 2>/dev/null || true)
@@ -154,8 +177,14 @@ import json, re, sys
 raw, out, secs, ring_ops = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 blk, notif, sysc, ring, info = {}, {}, {}, {}, {}
 vhost = {}
+net = {}
 for line in open(raw, errors="replace"):
     line = line.rstrip("\n")
+    if line.startswith("netres "):
+        f = line.split()
+        kv = dict(x.split("=", 1) for x in f[2:] if "=" in x)
+        net[(f[1], int(kv.get("size", 0)))] = kv
+        continue
     if line.startswith("fio-json "):
         _, name, rw, qd, js = line.split(" ", 4)
         try:
@@ -260,6 +289,38 @@ for rw in ("randread", "randwrite"):
                           "iops_min": min(iops), "iops_max": max(iops), "repeats": len(runs),
                           "p50_us": p50, "doorbells_per_io": db, "irqs_per_io": irq})
 md.append("")
+md.append("## net: frames/s on a QEMU hub (stock 6.1, intel-iommu strict, AF_PACKET "
+          "with PACKET_QDISC_BYPASS on the kernel side)")
+md.append("")
+md.append("| path | frame bytes | sender frames/s | delivered frames/s | delivered | "
+          "doorbells/frame | interrupts/frame |")
+md.append("|---|---:|---:|---:|---:|---:|---:|")
+netrows = []
+def num(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+for path in ("kernel-kernel", "kernel-uvirtio", "uvirtio-kernel"):
+    for size in (64, 1500):
+        kv = net.get((path, size))
+        if not kv:
+            md.append(f"| {path} | {size} | - | - | - | - | - |")
+            continue
+        r = {"path": path, "size": size, "tx_fps": num(kv.get("tx_fps")),
+             "rx_fps": num(kv.get("rx_fps")), "delivered": num(kv.get("delivered")),
+             "sent": num(kv.get("sent")), "doorbells_per_frame": num(kv.get("db_per_frame")),
+             "irqs_per_frame": num(kv.get("irq_per_frame"))}
+        netrows.append(r)
+        f = lambda x, p="%.0f": "-" if x is None else p % x
+        md.append(f"| {path} | {size} | {f(r['tx_fps'])} | {f(r['rx_fps'])} | "
+                  f"{f(r['delivered'])}/{f(r['sent'])} | {f(r['doorbells_per_frame'], '%.3f')} | "
+                  f"{f(r['irqs_per_frame'], '%.3f')} |")
+md.append("")
+md.append("kernel-kernel: both functions on virtio_net, pktio to pktio; kernel-uvirtio: pktio "
+          "sends, `uvirtio net recv` receives (interrupts); uvirtio-kernel: `uvirtio net send`, "
+          "pktio receives. Doorbells and interrupts are the uvirtio side's, per frame.")
+md.append("")
 md.append(f"## Ring micro-benchmark (host, 2 threads pinned to CPUs 0/1, ring 256, "
           f"{ring_ops} ops, median of 5)")
 md.append("")
@@ -318,7 +379,8 @@ text = "\n".join(md) + "\n"
 open(f"{out}/results.md", "w").write(text)
 print(text)
 json.dump({"info": info, "blk": rows, "notifications": nrows, "ring": rrows,
-           "vhost_user": vrows, "targets": targets}, open(f"{out}/results.json", "w"), indent=1)
+           "vhost_user": vrows, "net": netrows, "targets": targets},
+          open(f"{out}/results.json", "w"), indent=1)
 # Data for gnuplot: one row per op/QD, one column per driver.
 with open(f"{out}/blk.dat", "w") as f:
     f.write("case " + " ".join(drivers) + "\n")
@@ -358,4 +420,4 @@ else
 fi
 
 uv_log "done in $(( $(date +%s) - t0 )) s (raw log $raw, VM logs in $vmout)"
-[ $vmrc -eq 0 ] || exit 1
+[ $vmrc -eq 0 ] && [ $netrc -eq 0 ] || exit 1

@@ -78,6 +78,19 @@ static void mac_str(const uint8_t mac[6], char out[18])
 		 mac[2], mac[3], mac[4], mac[5]);
 }
 
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static double rate(uint64_t n, int64_t ns)
+{
+	return ns > 0 ? (double)n * 1e9 / (double)ns : 0.0;
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -209,6 +222,7 @@ static int do_send(struct netctx *c)
 {
 	struct uvirtio_net_frame fr[NET_BURST];
 	uint64_t sent = 0, bytes = 0, total = c->count ? c->count : 1;
+	int64_t t0 = now_ns();
 	uint8_t *buf;
 	unsigned int i, n;
 	int ret, rc = RC_OK;
@@ -261,7 +275,8 @@ static int do_send(struct netctx *c)
 		wait_for(c, UVIRTIO_NET_WAIT_TX, now_ms() + 1);
 	}
 out:
-	printf("sent: %" PRIu64 " frames, %" PRIu64 " bytes\n", sent, bytes);
+	printf("sent: %" PRIu64 " frames, %" PRIu64 " bytes; %.0f frames/s\n",
+	       sent, bytes, rate(sent, now_ns() - t0));
 	if (c->verbose)
 		print_stats(c);
 	free(buf);
@@ -276,6 +291,7 @@ static int do_recv(struct netctx *c, bool swap)
 	int64_t deadline = c->timeout ? now_ms() + (int64_t)c->timeout * 1000
 				      : 0;
 	uint32_t cap = c->info.max_frame, seq, top = 0;
+	int64_t t_first = 0, t_last = 0;
 	bool first = true;
 	uint8_t *buf, *seen;
 	int ret, rc = RC_OK, i, n, m;
@@ -323,6 +339,11 @@ static int do_recv(struct netctx *c, bool swap)
 			rc = cli_errno(n, "%s: %s, after %" PRIu64 " frames",
 				       c->name, c->op, frames);
 			goto out;
+		}
+		if (n > 0) {
+			t_last = now_ns();
+			if (!frames)
+				t_first = t_last;
 		}
 		m = 0;
 		for (i = 0; i < n; i++) {
@@ -420,6 +441,9 @@ out:
 		       ", truncated %" PRIu64 ", duplicates %" PRIu64
 		       ", reordered %" PRIu64 "\n", frames, bytes, good, bad,
 		       other, trunc, dups, reord);
+	/* from the first burst to the last: the time the frames took */
+	if (frames > 1)
+		printf("rate: %.0f frames/s\n", rate(frames - 1, t_last - t_first));
 	if (c->verbose)
 		print_stats(c);
 	if (rc == RC_OK && (bad || trunc || dups) && !swap)

@@ -6,13 +6,16 @@
  * (seq + i) & 0xff).  A guest helper (scripts/guest/net-tests), built
  * static.
  *
- *   pktio send IFACE -n N -s SIZE -d MAC [-q SEQ] [-b]
- *       send N frames to MAC; -b: PACKET_QDISC_BYPASS.  Prints
- *       "sent N dropped D" (D: sends the kernel refused, ENOBUFS/EAGAIN)
+ *   pktio send IFACE -n N -s SIZE -d MAC [-q SEQ] [-b] [-r]
+ *       send N frames to MAC; -b: PACKET_QDISC_BYPASS; -r: retry a send
+ *       the kernel refused (the device's TX ring is full) instead of
+ *       counting it dropped.  Prints "sent N dropped D rate R retries T"
+ *       (D: sends refused, ENOBUFS/EAGAIN; R: frames/s the socket took)
  *   pktio recv IFACE -n N -t SECONDS [-q SEQ]
  *       receive until the N test frames numbered SEQ.. or the time-out;
  *       prints "received N good G bad B duplicates D missing M reordered
- *       R other O"; exit 0 only when all N came, intact, once
+ *       R other O rate F" (F: frames/s from the first good frame to the
+ *       last); exit 0 only when all N came, intact, once
  *   pktio pingpong IFACE -n N -s SIZE -d MAC -t SECONDS [-w WINDOW]
  *       send windows of frames to MAC and wait for each to come back
  *       with the MACs swapped (a reflector: uvirtio net macswap); exit 0
@@ -45,6 +48,7 @@ struct opts {
 	uint64_t n, size, timeout, window, seq;
 	uint8_t dst[6], me[6];
 	int bypass;
+	int retry;
 	int fd, ifindex;
 };
 
@@ -54,6 +58,14 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])
@@ -188,12 +200,19 @@ static ssize_t rx(struct opts *o, uint8_t *buf, size_t cap, int ms)
 static int do_send(struct opts *o)
 {
 	uint8_t *f = malloc(o->size);
-	uint64_t i, sent = 0, dropped = 0;
+	uint64_t i, sent = 0, dropped = 0, retries = 0;
+	double t0 = now_s(), t;
 	int r;
 
 	for (i = 0; i < o->n; i++) {
 		fill(o, f, (uint32_t)o->size, (uint32_t)(o->seq + i));
 		r = tx(o, f, o->size);
+		/* -r: a full queue is waited out, not a drop */
+		while (!r && o->retry) {
+			retries++;
+			usleep(20);
+			r = tx(o, f, o->size);
+		}
 		if (r < 0)
 			return 1;
 		if (r)
@@ -201,7 +220,9 @@ static int do_send(struct opts *o)
 		else
 			dropped++;
 	}
-	printf("sent %" PRIu64 " dropped %" PRIu64 "\n", sent, dropped);
+	t = now_s() - t0;
+	printf("sent %" PRIu64 " dropped %" PRIu64 " rate %.0f retries %" PRIu64
+	       "\n", sent, dropped, t > 0 ? (double)sent / t : 0.0, retries);
 	free(f);
 	return 0;
 }
@@ -212,6 +233,7 @@ static int do_recv(struct opts *o)
 	int64_t end = now_ms() + (int64_t)o->timeout * 1000;
 	uint32_t seq, top = 0;
 	uint8_t buf[65536], *seen = calloc((o->n + 7) / 8, 1);
+	double t_first = 0, t_last = 0;
 	ssize_t r;
 
 	if (!seen)
@@ -247,12 +269,16 @@ static int do_recv(struct opts *o)
 			reord++;
 		if (!good || seq > top)
 			top = seq;
+		t_last = now_s();
+		if (!good)
+			t_first = t_last;
 		good++;
 	}
 	printf("received %" PRIu64 " good %" PRIu64 " bad %" PRIu64
 	       " duplicates %" PRIu64 " missing %" PRIu64 " reordered %" PRIu64
-	       " other %" PRIu64 "\n", got, good, bad, dups, o->n - good,
-	       reord, other);
+	       " other %" PRIu64 " rate %.0f\n", got, good, bad, dups,
+	       o->n - good, reord, other, good > 1 && t_last > t_first ?
+	       (double)(good - 1) / (t_last - t_first) : 0.0);
 	free(seen);
 	return good == o->n && !bad && !dups ? 0 : 1;
 }
@@ -339,7 +365,7 @@ int main(int argc, char **argv)
 	o.op = argv[1];
 	o.ifname = argv[2];
 	optind = 3;
-	while ((c = getopt(argc, argv, "n:s:d:t:w:q:b")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:d:t:w:q:br")) != -1) {
 		switch (c) {
 		case 'n': o.n = strtoull(optarg, NULL, 0); break;
 		case 's': o.size = strtoull(optarg, NULL, 0); break;
@@ -347,6 +373,7 @@ int main(int argc, char **argv)
 		case 'w': o.window = strtoull(optarg, NULL, 0); break;
 		case 'q': o.seq = strtoull(optarg, NULL, 0); break;
 		case 'b': o.bypass = 1; break;
+		case 'r': o.retry = 1; break;
 		case 'd':
 			if (parse_mac(optarg, o.dst)) {
 				fprintf(stderr, "pktio: bad MAC '%s'\n", optarg);
