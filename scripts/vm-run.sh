@@ -39,7 +39,7 @@
 #                            the same flags as the std set's modern devices
 #                 The addresses reach the guest as UVIRTIO_CONTAIN_*.
 #                 net: two virtio-net-pci on one QEMU hub (hubport netdevs),
-#                   00:0a.0 (MAC 52:54:00:00:0a:01) for uvirtio and 00:0b.0
+#                   00:0a.0 (MAC 52:54:00:00:0a:01, mq=on) for uvirtio and 00:0b.0
 #                   (52:54:00:00:0b:01) for the kernel's virtio_net, as
 #                   UVIRTIO_NET_UV, UVIRTIO_NET_K (+ _MAC) in the guest
 #     -m MEM      guest memory (default 1G)
@@ -288,16 +288,12 @@ contain)
 net)
 	# Two virtio-net functions on one QEMU hub: 00:0a.0 for uvirtio,
 	# 00:0b.0 for the kernel's virtio_net (scripts/guest/net-tests).
-	# UVIRTIO_NET_MQ=N: both with mq=on and N queue pairs' vectors (the
-	# hub itself has one queue per port, so the device offers MQ with
-	# max_virtqueue_pairs 1 unless the netdev had queues=).
-	nprops=
-	if [ -n "${UVIRTIO_NET_MQ:-}" ]; then
-		nprops=",mq=on,vectors=$((2 * UVIRTIO_NET_MQ + 2))"
-	fi
+	# 00:0a.0 has mq=on: it offers MQ and the control queue, with
+	# max_virtqueue_pairs 1 (a hubport has one queue), so the driver's
+	# control-queue path runs against QEMU.
 	dev+=(-netdev hubport,id=h0,hubid=0 -netdev hubport,id=h1,hubid=0
-	      -device "virtio-net-pci,netdev=h0,addr=0xa,mac=52:54:00:00:0a:01$nprops$m"
-	      -device "virtio-net-pci,netdev=h1,addr=0xb,mac=52:54:00:00:0b:01$nprops$m")
+	      -device "virtio-net-pci,netdev=h0,addr=0xa,mac=52:54:00:00:0a:01,mq=on$m"
+	      -device "virtio-net-pci,netdev=h1,addr=0xb,mac=52:54:00:00:0b:01$m")
 	envs+=(-e "UVIRTIO_NET_UV=0000:00:0a.0" -e "UVIRTIO_NET_UV_MAC=52:54:00:00:0a:01"
 	       -e "UVIRTIO_NET_K=0000:00:0b.0" -e "UVIRTIO_NET_K_MAC=52:54:00:00:0b:01")
 	;;

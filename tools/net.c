@@ -9,8 +9,9 @@
  *   net DEV macswap [-n N] [-t SECONDS]
  *   net DEV pingpong [-n N] [-s SIZE] [--dst MAC] [-t SECONDS]
  *
- * Every operation takes --poll (no interrupts) and --packed (the packed
- * ring, if offered).
+ * Every operation takes --poll (no interrupts), --packed (the packed
+ * ring, if offered) and --queue-pairs N (ask for MQ: the control queue
+ * sets the pairs; the commands use pair 0).
  *
  * Test frames (send) carry EtherType 0x88b5 (IEEE local experimental),
  * then a 32-bit big-endian sequence number and bytes (seq + i) & 0xff:
@@ -41,7 +42,7 @@
 #define NET_SEQ_TRACK	(1u << 20)
 
 static const char net_usage[] =
-	"usage: uvirtio net DEVICE info [--packed]\n"
+	"usage: uvirtio net DEVICE info [--packed] [--queue-pairs N]\n"
 	"       uvirtio net DEVICE send [-n COUNT] [-s SIZE] [--dst MAC] [--src MAC] [--poll]\n"
 	"       uvirtio net DEVICE recv [-n COUNT] [-t SECONDS] [--stall SECONDS] [-v] [--poll]\n"
 	"       uvirtio net DEVICE macswap [-n COUNT] [-t SECONDS] [--poll]\n"
@@ -116,6 +117,7 @@ struct netctx {
 	bool poll;
 	bool packed;
 	bool loopback;		/* pingpong: frames come back unchanged */
+	uint64_t pairs;		/* --queue-pairs: asked for (MQ) */
 	uint8_t dst[6], src[6];
 	bool have_src;
 };
@@ -574,6 +576,7 @@ int cmd_net(int argc, char **argv)
 		{ "stall", required_argument, NULL, 'w' },
 		{ "packed", no_argument, NULL, 'P' },
 		{ "loopback", no_argument, NULL, 'L' },
+		{ "queue-pairs", required_argument, NULL, 'Q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -585,7 +588,7 @@ int cmd_net(int argc, char **argv)
 	int opt, npos = 0, rc, ret;
 
 	memset(c.dst, 0xff, 6);
-	while ((opt = getopt_long(argc, argv, "-n:s:t:d:S:w:pPLvh", opts,
+	while ((opt = getopt_long(argc, argv, "-n:s:t:d:S:w:Q:pPLvh", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 1:
@@ -627,6 +630,12 @@ int cmd_net(int argc, char **argv)
 		case 'L':
 			c.loopback = true;
 			break;
+		case 'Q':
+			if (cli_parse_size(optarg, &c.pairs) || !c.pairs ||
+			    c.pairs > 0x8000)
+				return cli_usage_err("net: bad --queue-pairs '%s' (1..32768)",
+						     optarg);
+			break;
 		case 'w':
 			if (cli_parse_size(optarg, &c.stall) || c.stall > 3600)
 				return cli_usage_err("net: bad --stall '%s' (0..3600 s)",
@@ -658,6 +667,7 @@ int cmd_net(int argc, char **argv)
 		return rc;
 	np.poll = c.poll;
 	np.packed = c.packed;
+	np.num_queue_pairs = (uint16_t)c.pairs;
 	ret = uvirtio_net_open(c.be, &np, &c.net);
 	if (ret) {
 		rc = cli_open_err(ret, c.name, "net");

@@ -300,7 +300,7 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 	struct uvirtio_net *net;
 	struct net_cfg cfg;
 	unsigned int i, nqp;
-	bool intr;
+	bool intr, mq;
 	int ret, clen;
 
 	if (!be || !out)
@@ -378,13 +378,20 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 		}
 		in->max_queue_pairs = m;
 	}
+	/*
+	 * With MQ (asked for when more than one pair is wanted) the control
+	 * queue is set up and VQ_PAIRS_SET sent whatever the count: pairs
+	 * beyond the first need it, and one pair exercises it.
+	 */
+	mq = uvirtio_dev_has_feature(net->dev, VIRTIO_NET_F_MQ) &&
+	     in->ctrl_vq && CFG_HAS(clen, max_virtqueue_pairs);
 	nqp = params->num_queue_pairs ? params->num_queue_pairs : 1;
-	if (!in->ctrl_vq)
-		nqp = 1;	/* pairs beyond the first need the control queue */
+	if (!mq)
+		nqp = 1;
 	nqp = UV_MIN(nqp, (unsigned int)in->max_queue_pairs);
 	/* the control queue comes after all max_queue_pairs pairs */
 	if ((unsigned int)uvirtio_dev_num_queues(net->dev) <
-	    (nqp > 1 ? 2u * in->max_queue_pairs + 1 : 2u)) {
+	    (mq ? 2u * in->max_queue_pairs + 1 : 2u)) {
 		ret = -ENODEV;
 		goto err_failed;
 	}
@@ -403,7 +410,7 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 		if (ret)
 			goto err_failed;
 	}
-	if (nqp > 1) {
+	if (mq) {
 		struct uvirtq_params vp = { .size = 0, .cpu = -1 };
 
 		ret = uvirtq_create(net->dev,
@@ -419,7 +426,7 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 	ret = uvirtio_dev_driver_ok(net->dev);
 	if (ret)
 		goto err_failed;
-	if (nqp > 1) {
+	if (mq) {
 		ret = ctrl_set_pairs(net, (uint16_t)nqp);
 		if (ret)
 			goto err_failed;

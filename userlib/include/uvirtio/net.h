@@ -170,8 +170,12 @@ struct uvirtio_net_qp_stats {
  * @out: receives the device.
  *
  * Negotiates, reads the config, creates the queues, fills every RX ring,
- * sets DRIVER_OK and, with more than one pair, sends
- * VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET on the control queue.
+ * sets DRIVER_OK and, when MQ was negotiated (only asked for with
+ * @params->num_queue_pairs > 1), sends VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET
+ * with the pairs opened on the control queue (even if that is one,
+ * because the device has no more); a device that does not acknowledge
+ * it within a second fails the open (-ETIMEDOUT, or -ENOTSUP for a
+ * refusal).
  * Return: 0 or negative errno (see uvirtio/device.h); -ENOTSUP for a
  * device without VERSION_1.
  */
