@@ -371,12 +371,14 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 	    CFG_HAS(clen, max_virtqueue_pairs)) {
 		uint16_t m = le16toh(cfg.max_virtqueue_pairs);
 
-		if (m < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN ||
-		    m > VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX) {
-			ret = -ENODEV;
-			goto err_failed;
-		}
-		in->max_queue_pairs = m;
+		/*
+		 * Outside 1..0x8000 it is no count: one pair, as the
+		 * kernel's virtio_net does.  QEMU 7.2 with mq=on on a
+		 * single-queue peer reads 0xffff here.
+		 */
+		if (m >= VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN &&
+		    m <= VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX)
+			in->max_queue_pairs = m;
 	}
 	/*
 	 * With MQ (asked for when more than one pair is wanted) the control

@@ -80,7 +80,8 @@ struct uvirtio_net_params {
  * @mtu: MTU from config with VIRTIO_NET_F_MTU, else 1500.
  * @max_frame: largest frame (without the virtio header) send accepts and
  *	receive delivers: @mtu + 18 (Ethernet header with a VLAN tag).
- * @max_queue_pairs: pairs the device offers (1 without MQ).
+ * @max_queue_pairs: pairs the device offers (1 without MQ, and when its
+ *	max_virtqueue_pairs is outside 1..0x8000).
  * @num_queue_pairs: pairs opened.
  * @mrg_rxbuf: VIRTIO_NET_F_MRG_RXBUF negotiated.
  * @csum: VIRTIO_NET_F_CSUM negotiated (send may ask for checksumming).
