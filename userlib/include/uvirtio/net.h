@@ -262,9 +262,14 @@ int uvirtio_net_qp_recv(struct uvirtio_net_qp *qp,
  * @timeout_ms: -1 forever, 0 just check, else milliseconds.
  *
  * Interrupt mode: arms the queues' interrupts and sleeps in poll() on
- * their eventfds (and the backend's removal fd).  Polling mode: spins,
- * checking the device status every 1024 rounds.  TX readiness means a
- * transmission finished (reclaimed here) or a slot is free.
+ * their eventfds (and the backend's removal fd), and disables them again
+ * on wake-up.  Polling mode: spins, checking the device status every 1024
+ * rounds.  TX readiness means a transmission finished (reclaimed here) or
+ * a slot is free.  The config eventfd is not watched (several pairs'
+ * threads would race to drain it): the device status is read when a wait
+ * times out, so a device asking for a reset is reported by the next wait
+ * that times out; for link changes, poll uvirtio_net_config_fd() in the
+ * caller's loop.
  * Return: the UVIRTIO_NET_WAIT_* bits that are ready (0 on timeout), or
  * negative errno.
  */
