@@ -41,7 +41,9 @@
 #                 net: two virtio-net-pci on one QEMU hub (hubport netdevs),
 #                   00:0a.0 (MAC 52:54:00:00:0a:01, mq=on) for uvirtio and 00:0b.0
 #                   (52:54:00:00:0b:01) for the kernel's virtio_net, as
-#                   UVIRTIO_NET_UV, UVIRTIO_NET_K (+ _MAC) in the guest
+#                   UVIRTIO_NET_UV, UVIRTIO_NET_K (+ _MAC) in the guest;
+#                   scripts/net-link-host.py runs beside QEMU and toggles
+#                   00:0a.0's link (QMP set_link) when the guest asks
 #     -m MEM      guest memory (default 1G)
 #     -L          kernel lockdown (integrity), raised after uvirtio.ko is
 #                 loaded and before the payload runs (UVIRTIO_LOCKDOWN=1).
@@ -292,7 +294,7 @@ net)
 	# max_virtqueue_pairs 1 (a hubport has one queue), so the driver's
 	# control-queue path runs against QEMU.
 	dev+=(-netdev hubport,id=h0,hubid=0 -netdev hubport,id=h1,hubid=0
-	      -device "virtio-net-pci,netdev=h0,addr=0xa,mac=52:54:00:00:0a:01,mq=on$m"
+	      -device "virtio-net-pci,netdev=h0,id=uvnet0,addr=0xa,mac=52:54:00:00:0a:01,mq=on$m"
 	      -device "virtio-net-pci,netdev=h1,addr=0xb,mac=52:54:00:00:0b:01$m")
 	envs+=(-e "UVIRTIO_NET_UV=0000:00:0a.0" -e "UVIRTIO_NET_UV_MAC=52:54:00:00:0a:01"
 	       -e "UVIRTIO_NET_K=0000:00:0b.0" -e "UVIRTIO_NET_K_MAC=52:54:00:00:0b:01")
@@ -410,9 +412,29 @@ if [ "$hotplug" = 1 ]; then
 		2>"$outdir/hotplug.err" &
 	hppid=$!
 fi
+# net: toggles the uvirtio function's link over QMP when the guest asks
+# (scripts/net-link-host.py; net-tests' link_change)
+nlpid=
+if [ "$devset" = net ]; then
+	rm -f "$outdir/netlink.log" "$outdir/netlink.err"
+	python3 "$UV_TOP/scripts/net-link-host.py" --qmp "$outdir/qmp.sock" \
+		--results "$outdir/results.log" --log "$outdir/netlink.log" \
+		--device uvnet0 --timeout "$timeout" 2>"$outdir/netlink.err" &
+	nlpid=$!
+fi
 set +e
 timeout -k 5 "$timeout" "${qemu[@]}" </dev/null >"$outdir/qemu.out" 2>&1
 qrc=$?
+nlrc=0
+if [ -n "$nlpid" ]; then
+	for _ in $(seq 50); do
+		kill -0 "$nlpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$nlpid" 2>/dev/null
+	wait "$nlpid"
+	nlrc=$?
+fi
 hprc=0
 if [ -n "$hppid" ]; then
 	# It stops at the guest's end marker; a guest that died before
@@ -452,6 +474,10 @@ if [ -n "$hppid" ]; then
 		hpwhy=$(grep FAIL "$outdir/hotplug.log" 2>/dev/null | head -n 5 || true)
 		bad+=("hot-plug host side failed (rc $hprc)${hpwhy:+: $hpwhy}")
 	fi
+fi
+
+if [ -n "$nlpid" ] && [ "$nlrc" != 0 ]; then
+	bad+=("net link helper failed (rc $nlrc): $(head -c 300 "$outdir/netlink.err")")
 fi
 
 health() { sed -n "s/^HEALTH $1=\([0-9]*\).*/\1/p" "$outdir/results.log" | head -n 1; }

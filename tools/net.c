@@ -8,6 +8,7 @@
  *   net DEV recv [-n N] [-t SECONDS] [--stall SECONDS]
  *   net DEV macswap [-n N] [-t SECONDS]
  *   net DEV pingpong [-n N] [-s SIZE] [--dst MAC] [-t SECONDS]
+ *   net DEV link [-n CHANGES] [-t SECONDS]
  *
  * Every operation takes --poll (no interrupts), --packed (the packed
  * ring, if offered) and --queue-pairs N (ask for MQ: the control queue
@@ -23,6 +24,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +48,8 @@ static const char net_usage[] =
 	"       uvirtio net DEVICE send [-n COUNT] [-s SIZE] [--dst MAC] [--src MAC] [--poll]\n"
 	"       uvirtio net DEVICE recv [-n COUNT] [-t SECONDS] [--stall SECONDS] [-v] [--poll]\n"
 	"       uvirtio net DEVICE macswap [-n COUNT] [-t SECONDS] [--poll]\n"
-	"       uvirtio net DEVICE pingpong [-n COUNT] [-s SIZE] [--dst MAC] [-t SECONDS] [--loopback] [--poll]";
+	"       uvirtio net DEVICE pingpong [-n COUNT] [-s SIZE] [--dst MAC] [-t SECONDS] [--loopback] [--poll]\n"
+	"       uvirtio net DEVICE link [-n CHANGES] [-t SECONDS]";
 
 static volatile sig_atomic_t net_stop;
 
@@ -564,6 +567,62 @@ out:
 	return rc;
 }
 
+/*
+ * link: print the link state; with -n, wait for that many changes of it
+ * (config interrupts), printing each.
+ */
+static int do_link(struct netctx *c)
+{
+	int64_t deadline = now_ms() + (int64_t)(c->timeout ? c->timeout : 10) *
+				      1000;
+	int fd = uvirtio_net_config_fd(c->net);
+	uint64_t base = c->info.link_changes, irqs = 0;
+	int ret;
+
+	printf("link: %s\n", c->info.link_up ? "up" : "down");
+	if (!c->count)
+		return RC_OK;
+	if (!c->info.has_status) {
+		cli_err("%s: link: the device reports no link status (no VIRTIO_NET_F_STATUS)",
+			c->name);
+		return RC_ERR;
+	}
+	if (fd < 0) {
+		cli_err("%s: link: the device has no config interrupt", c->name);
+		return RC_ERR;
+	}
+	fflush(stdout);
+	fprintf(stderr, "link: ready\n");
+	while (!net_stop && c->info.link_changes - base < c->count) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int64_t left = deadline - now_ms();
+
+		if (left <= 0) {
+			cli_err("%s: link: %" PRIu64 " of %" PRIu64
+				" changes before the time-out", c->name,
+				c->info.link_changes - base, c->count);
+			return RC_TIMEOUT;
+		}
+		ret = poll(&p, 1, (int)(left < 200 ? left : 200));
+		if (ret < 0 && errno != EINTR)
+			return cli_errno(errno, "%s: link: poll", c->name);
+		if (ret <= 0)
+			continue;
+		irqs++;
+		ret = uvirtio_net_update_link(c->net);
+		if (ret < 0)
+			return cli_errno(ret, "%s: link", c->name);
+		uvirtio_net_get_info(c->net, &c->info);
+		printf("link: %s (change %" PRIu64 ")\n",
+		       c->info.link_up ? "up" : "down",
+		       c->info.link_changes - base);
+		fflush(stdout);
+	}
+	printf("link changes: %" PRIu64 ", config interrupts: %" PRIu64 "\n",
+	       c->info.link_changes - base, irqs);
+	return RC_OK;
+}
+
 int cmd_net(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -657,7 +716,7 @@ int cmd_net(int argc, char **argv)
 	c.op = pos[1];
 	if (strcmp(c.op, "info") && strcmp(c.op, "send") &&
 	    strcmp(c.op, "recv") && strcmp(c.op, "macswap") &&
-	    strcmp(c.op, "pingpong"))
+	    strcmp(c.op, "pingpong") && strcmp(c.op, "link"))
 		return cli_usage_err("net: unknown operation '%s'", c.op);
 	/* recv stops after 5 s of nothing unless told otherwise */
 	if (!strcmp(c.op, "recv") && !c.have_t)
@@ -690,6 +749,8 @@ int cmd_net(int argc, char **argv)
 		rc = do_send(&c);
 	} else if (!strcmp(c.op, "pingpong")) {
 		rc = do_pingpong(&c);
+	} else if (!strcmp(c.op, "link")) {
+		rc = do_link(&c);
 	} else {
 		rc = do_recv(&c, !strcmp(c.op, "macswap"));
 	}

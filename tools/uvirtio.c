@@ -51,6 +51,7 @@ static const char usage_text[] =
 	"  net DEV macswap [-n N] [-t SECONDS]\n"
 	"                                   reflect frames, MACs swapped\n"
 	"  net DEV pingpong [-n N] [-s SIZE] send frames to a reflector, check them\n"
+	"  net DEV link [-n CHANGES]        link status, or wait for changes\n"
 	"  bench BDF [--rw randread|randwrite] [--qd N] [--bs BYTES]\n"
 	"            [-t SECONDS] [--poll] [--json]\n"
 	"                                   async random I/O: IOPS, MiB/s, latency\n"
