@@ -272,13 +272,11 @@ static int do_send(struct netctx *c)
 			}
 		}
 	}
-	/* let the device finish, so the counts are what it took */
-	for (i = 0; i < 5000; i++) {
-		ret = uvirtio_net_qp_tx_reclaim(c->qp);
-		if (ret <= 0)
-			break;
-		wait_for(c, UVIRTIO_NET_WAIT_TX, now_ms() + 1);
-	}
+	/* let the device finish: a reset drops what it has not sent */
+	ret = uvirtio_net_qp_flush(c->qp, 10000);
+	if (ret)
+		rc = cli_errno(ret, "%s: send: waiting for the device to send %d frames",
+			       c->name, uvirtio_net_qp_tx_reclaim(c->qp));
 out:
 	printf("sent: %" PRIu64 " frames, %" PRIu64 " bytes; %.0f frames/s\n",
 	       sent, bytes, rate(sent, now_ns() - t0));
@@ -434,6 +432,13 @@ static int do_recv(struct netctx *c, bool swap)
 	}
 	if (c->count && frames < c->count && !net_stop)
 		rc = RC_TIMEOUT;
+	/* macswap: the last reflections go out before the reset */
+	if (swap && sent) {
+		ret = uvirtio_net_qp_flush(c->qp, 10000);
+		if (ret)
+			rc = cli_errno(ret, "%s: macswap: waiting for the device to send",
+				       c->name);
+	}
 out:
 	if (swap)
 		printf("macswap: %" PRIu64 " packets, %" PRIu64

@@ -14,8 +14,9 @@
  *   pktio recv IFACE -n N -t SECONDS [-q SEQ]
  *       receive until the N test frames numbered SEQ.. or the time-out;
  *       prints "received N good G bad B duplicates D missing M reordered
- *       R other O rate F" (F: frames/s from the first good frame to the
- *       last); exit 0 only when all N came, intact, once
+ *       R other O rate F sockdrops S" (F: frames/s from the first good
+ *       frame to the last; S: frames the socket dropped, PACKET_STATISTICS);
+ *       exit 0 only when all N came, intact, once
  *   pktio pingpong IFACE -n N -s SIZE -d MAC -t SECONDS [-w WINDOW]
  *       send windows of frames to MAC and wait for each to come back
  *       with the MACs swapped (a reflector: uvirtio net macswap); exit 0
@@ -227,6 +228,17 @@ static int do_send(struct opts *o)
 	return 0;
 }
 
+/* Frames the socket itself dropped (receive queue full). */
+static unsigned int sock_drops(struct opts *o)
+{
+	struct tpacket_stats st = { 0 };
+	socklen_t l = sizeof(st);
+
+	if (getsockopt(o->fd, SOL_PACKET, PACKET_STATISTICS, &st, &l))
+		return 0;
+	return st.tp_drops;
+}
+
 static int do_recv(struct opts *o)
 {
 	uint64_t got = 0, good = 0, bad = 0, reord = 0, dups = 0, other = 0;
@@ -276,9 +288,9 @@ static int do_recv(struct opts *o)
 	}
 	printf("received %" PRIu64 " good %" PRIu64 " bad %" PRIu64
 	       " duplicates %" PRIu64 " missing %" PRIu64 " reordered %" PRIu64
-	       " other %" PRIu64 " rate %.0f\n", got, good, bad, dups,
-	       o->n - good, reord, other, good > 1 && t_last > t_first ?
-	       (double)(good - 1) / (t_last - t_first) : 0.0);
+	       " other %" PRIu64 " rate %.0f sockdrops %u\n", got, good, bad,
+	       dups, o->n - good, reord, other, good > 1 && t_last > t_first ?
+	       (double)(good - 1) / (t_last - t_first) : 0.0, sock_drops(o));
 	free(seen);
 	return good == o->n && !bad && !dups ? 0 : 1;
 }

@@ -844,6 +844,70 @@ UV_EXPORT int uvirtio_net_qp_wait(struct uvirtio_net_qp *qp,
 	}
 }
 
+UV_EXPORT int uvirtio_net_qp_flush(struct uvirtio_net_qp *qp, int timeout_ms)
+{
+	int64_t deadline = timeout_ms < 0 ? INT64_MAX :
+			   mono_ns() + (int64_t)timeout_ms * 1000000;
+	unsigned int spins = 0;
+	int ret, qfd, rfd;
+
+	if (!qp)
+		return -EINVAL;
+	qfd = uvirtq_eventfd(qp->txq);
+	rfd = uvirtio_backend_remove_fd(uvirtio_dev_backend(qp->net->dev));
+	for (;;) {
+		ret = qp_check(qp);
+		if (!ret)
+			ret = tx_reclaim(qp);
+		if (ret)
+			return ret;
+		if (qp->tx_nfree == qp->ntx)
+			return 0;	/* the device finished every frame */
+		if (qp->poll || qfd < 0) {
+			if (!(++spins & 1023)) {
+				ret = uvirtio_dev_check_status(qp->net->dev);
+				if (ret)
+					return qp_fail(qp, ret);
+				if (mono_ns() >= deadline)
+					return -ETIMEDOUT;
+				sched_yield();
+			}
+			continue;
+		}
+		ret = uvirtq_enable_cb(qp->txq);
+		if (ret < 0)
+			return qp_fail(qp, ret);
+		if (ret == 0) {
+			struct pollfd pfd[2] = {
+				{ .fd = qfd, .events = POLLIN },
+				{ .fd = rfd, .events = POLLIN },
+			};
+			int64_t left = deadline - mono_ns();
+
+			if (left <= 0) {
+				uvirtq_disable_cb(qp->txq);
+				return -ETIMEDOUT;
+			}
+			ret = poll(pfd, 2, deadline == INT64_MAX ? 200 :
+				   (int)UV_MIN(left / 1000000 + 1, (int64_t)200));
+			if (ret < 0 && errno != EINTR) {
+				uvirtq_disable_cb(qp->txq);
+				return -errno;
+			}
+			if (ret > 0 && (pfd[0].revents & POLLIN))
+				qp->stats.tx_interrupts += drain(qfd);
+			if (ret >= 0 && (ret == 0 || (pfd[1].revents & POLLIN))) {
+				ret = uvirtio_dev_check_status(qp->net->dev);
+				if (ret) {
+					uvirtq_disable_cb(qp->txq);
+					return qp_fail(qp, ret);
+				}
+			}
+		}
+		uvirtq_disable_cb(qp->txq);
+	}
+}
+
 UV_EXPORT int uvirtio_net_qp_rx_fd(struct uvirtio_net_qp *qp)
 {
 	return uvirtq_eventfd(qp->rxq);

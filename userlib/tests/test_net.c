@@ -633,6 +633,8 @@ static int t_tx(void)
 	/* the ring holds QSIZE: the rest waits */
 	CHECK_EQ(uvirtio_net_qp_send(c.qp, f, QSIZE + 4), QSIZE);
 	CHECK_EQ(uvirtio_net_qp_wait(c.qp, UVIRTIO_NET_WAIT_TX, 0), 0);
+	/* nothing was transmitted yet: a flush waits, and times out */
+	CHECK_EQ(uvirtio_net_qp_flush(c.qp, 50), -ETIMEDOUT);
 	pthread_mutex_lock(&c.p.lock);
 	for (i = 0; i < QSIZE; i++) {
 		CHECK_EQ(dev_pop(&c.p, 1, &id, &b, &cap), 0);
@@ -643,6 +645,7 @@ static int t_tx(void)
 	}
 	dev_push(&c.p, 1, ids, lens, QSIZE);
 	pthread_mutex_unlock(&c.p.lock);
+	CHECK_EQ(uvirtio_net_qp_flush(c.qp, 1000), 0);
 	CHECK_EQ(uvirtio_net_qp_wait(c.qp, UVIRTIO_NET_WAIT_TX, 1000),
 		 UVIRTIO_NET_WAIT_TX);
 	CHECK_EQ(uvirtio_net_qp_tx_reclaim(c.qp), 0);

@@ -283,6 +283,19 @@ int uvirtio_net_qp_wait(struct uvirtio_net_qp *qp, unsigned int what,
  */
 int uvirtio_net_qp_tx_reclaim(struct uvirtio_net_qp *qp);
 
+/**
+ * uvirtio_net_qp_flush() - wait until the device finished every sent frame.
+ * @qp: queue pair.
+ * @timeout_ms: -1 forever, else milliseconds.
+ *
+ * uvirtio_net_qp_send() returns once frames are on the ring; a device
+ * reset (uvirtio_net_close()) drops those it has not transmitted yet.
+ * Call this before closing to let them go out.  Sleeps on the TX
+ * interrupt, or polls in polling mode.
+ * Return: 0, -ETIMEDOUT, or the errno of a broken pair.
+ */
+int uvirtio_net_qp_flush(struct uvirtio_net_qp *qp, int timeout_ms);
+
 /** uvirtio_net_qp_rx_fd() - RX eventfd (-ENOENT when polling). */
 int uvirtio_net_qp_rx_fd(struct uvirtio_net_qp *qp);
 
