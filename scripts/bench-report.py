@@ -68,10 +68,18 @@ def add_fio(d, regime, drv, rw, qd, rep, j):
 
 def parse(raw):
     d = {"info": {}, "regime_info": {}, "fio": {}, "blkbench": {},
-         "notif": {}, "sysc": {}, "ring": {}, "vhost": {}, "failures": []}
+         "notif": {}, "sysc": {}, "ring": {}, "vhost": {}, "net": {},
+         "failures": []}
     regime = None
     for line in open(raw, errors="replace"):
         line = line.rstrip("\n")
+        if line.startswith("netres "):
+            # the net VM (scripts/guest/bench-net): PATH size=... tx_fps=...
+            f = line.split()
+            if len(f) >= 2:
+                kv = kv_of(f[2:])
+                d["net"][(f[1], int(kv.get("size", 0)))] = kv
+            continue
         if line.startswith("regime "):
             regime = line.split()[1]
             d["regime_info"].setdefault(regime, {})
@@ -166,7 +174,8 @@ def summarise(runs, ref_runs, higher=True):
 def build(d):
     res = {"info": dict(d["info"]), "blk": [], "blk_summary": [],
            "irq_options": [], "notifications": [], "ring": [],
-           "vhost_user": [], "targets": [], "failures": d["failures"]}
+           "vhost_user": [], "net": [], "targets": [],
+           "failures": d["failures"]}
     res["info"]["regimes"] = d["regime_info"]
     regimes = [r for r in REGIMES if r in d["regime_info"]]
     regimes += [r for r in d["regime_info"] if r not in regimes]
@@ -281,7 +290,30 @@ def build(d):
         target(f"{name[11:]} ring ns/op / virtio_ring_0_9 (batch {b})", "host",
                r and r["ratio_vs_virtio_ring_0_9"], r and r["worst_repeat_ratio"],
                goal, le=True)
+    res["net"] = net_rows(d["net"])
     return res
+
+
+def net_rows(net):
+    def num(v):
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            return None
+    rows = []
+    for path in ("kernel-kernel", "kernel-uvirtio", "uvirtio-kernel"):
+        for size in (64, 1500):
+            kv = net.get((path, size))
+            if not kv:
+                continue
+            rows.append({"path": path, "size": size,
+                         "tx_fps": num(kv.get("tx_fps")),
+                         "rx_fps": num(kv.get("rx_fps")),
+                         "delivered": num(kv.get("delivered")),
+                         "sent": num(kv.get("sent")),
+                         "doorbells_per_frame": num(kv.get("db_per_frame")),
+                         "irqs_per_frame": num(kv.get("irq_per_frame"))})
+    return rows
 
 
 def x(v, fmt="%.2fx"):
@@ -351,6 +383,24 @@ def markdown(res):
             md.append(f"| {r['op']} | {r['qd']} | {r['driver'][19:]} | {r['iops']:.0f} "
                       f"({r['iops_min']:.0f}-{r['iops_max']:.0f}) | {r['p50_us']:.1f} | "
                       f"{r['doorbells_per_io']:.3f} | {x(r['irqs_per_io'], '%.3f') if r['irqs_per_io'] is not None else 'polling'} |")
+        md.append("")
+    if res.get("net"):
+        md.append("## net: frames/s on a QEMU hub (stock 6.1, intel-iommu strict, AF_PACKET "
+                  "with PACKET_QDISC_BYPASS on the kernel side)")
+        md.append("")
+        md.append("| path | frame bytes | sender frames/s | delivered frames/s | delivered | "
+                  "doorbells/frame | interrupts/frame |")
+        md.append("|---|---:|---:|---:|---:|---:|---:|")
+        for r in res["net"]:
+            md.append(f"| {r['path']} | {r['size']} | {x(r['tx_fps'], '%.0f')} | "
+                      f"{x(r['rx_fps'], '%.0f')} | {x(r['delivered'], '%.0f')}/"
+                      f"{x(r['sent'], '%.0f')} | {x(r['doorbells_per_frame'], '%.3f')} | "
+                      f"{x(r['irqs_per_frame'], '%.3f')} |")
+        md.append("")
+        md.append("kernel-kernel: both functions on virtio_net, pktio to pktio; kernel-uvirtio: "
+                  "pktio sends, `uvirtio net recv` receives (interrupts); uvirtio-kernel: "
+                  "`uvirtio net send`, pktio receives. Doorbells and interrupts are the uvirtio "
+                  "side's, per frame.")
         md.append("")
     if res["ring"]:
         md.append(f"## Ring micro-benchmark (host, 2 threads pinned to CPUs 0/1, ring 256, "

@@ -28,7 +28,12 @@
 #     a vhost-user front-end) against qemu-storage-daemon's null-co export,
 #     interrupt and polling, QD1 and QD32 (with doorbells and interrupts
 #     per request).
-#  5. out/bench/results.md (also on stdout), results.json, and a chart per
+#  5. net: a second VM (device set "net": two virtio-net-pci on one QEMU
+#     hub, scripts/guest/bench-net): frames/s, 64 and 1500 bytes, kernel
+#     virtio_net to kernel virtio_net (AF_PACKET, PACKET_QDISC_BYPASS),
+#     kernel to uvirtio-net and uvirtio-net to kernel, with the uvirtio
+#     side's doorbells and interrupts per frame.
+#  6. out/bench/results.md (also on stdout), results.json, and a chart per
 #     regime (results-REGIME.png) by scripts/bench-report.py;
 #     scripts/bench-report.py --doc turns results.json into
 #     Documentation/performance.rst.
@@ -47,15 +52,17 @@
 #   UVIRTIO_BENCH_RING_OPS    ring ops per run (default 1000000)
 #   UVIRTIO_BENCH_VU_SECS     each vhost-user run (default 2)
 #   UVIRTIO_BENCH_OUT         output directory (default out/bench)
+#   UVIRTIO_BENCH_NET_FRAMES  frames per net run (default 10000; quick 2000)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
 
 t0=$(date +%s)
 if [ "${UVIRTIO_BENCH_QUICK:-0}" = 1 ]; then
-	d_secs=1 d_reps=1 d_regimes=lazy d_ab='' d_ring=200000 d_vu=1
+	d_secs=1 d_reps=1 d_regimes=lazy d_ab='' d_ring=200000 d_vu=1 d_net=2000
 else
 	d_secs=2 d_reps=3 d_regimes="off lazy strict" d_ab=lazy d_ring=1000000 d_vu=2
+	d_net=10000
 fi
 secs=${UVIRTIO_BENCH_SECS:-$d_secs}
 reps=${UVIRTIO_BENCH_REPEATS:-$d_reps}
@@ -125,6 +132,23 @@ for regime in $regimes; do
 		vmrc=$rc
 	fi
 done
+
+uv_log "net: uvirtio-net vs the kernel's virtio_net on a QEMU hub (second VM, ~1 minute)"
+netbin=$out/vm/netbin
+mkdir -p "$netbin"
+cp tools/build/uvirtio-static "$netbin/uvirtio"
+cp tools/build/pktio-static "$netbin/pktio"
+netout=$UV_OUT/vm/bench-net
+set +e
+scripts/vm-run.sh -k stock -i strict -d net -o "$netout" -t 600 \
+	-a "$netbin:uvirtio/bin" \
+	-e "UVIRTIO_BENCH_NET_FRAMES=${UVIRTIO_BENCH_NET_FRAMES:-$d_net}" \
+	-p scripts/guest/bench-net >"$netout.log" 2>&1
+netrc=$?
+set -e
+cat "$netout.log" >>"$raw"
+grep -E '^netres |^vm-run' "$netout.log" | cut -c1-300 || true
+[ $netrc -eq 0 ] || uv_log "net VM run FAILED (rc $netrc, logs in $netout); the net table will have gaps"
 
 uv_log "ring micro-benchmark on the host (${ring_ops} ops, $reps repeats interleaved)"
 ksrc=$("$UV_TOP/scripts/build-kernel.sh" --src 2>/dev/null || true)
@@ -202,4 +226,4 @@ echo "info host_load_end=$(cut -d' ' -f1 /proc/loadavg) total_secs=$(( $(date +%
 uv_log "writing $out/results.{md,json} and the charts"
 python3 scripts/bench-report.py "$raw" "$out"
 uv_log "done in $(( $(date +%s) - t0 )) s (raw log $raw; scripts/bench-report.py --doc $out/results.json regenerates Documentation/performance.rst)"
-[ $vmrc -eq 0 ] || exit 1
+[ $vmrc -eq 0 ] && [ $netrc -eq 0 ] || exit 1

@@ -6,7 +6,9 @@
 #
 # Stages (UVIRTIO_STAGES picks a subset, e.g. "host lint vm-stock"):
 #   deps       install missing Debian packages
-#   host       libuvirtio unit tests under ASan/UBSan, examples, tools,
+#   host       libuvirtio unit tests under ASan/UBSan (the net driver's
+#              against a lying vhost-user net back-end too), the net driver
+#              against dpdk-testpmd over vhost-user, examples, tools,
 #              CLI and install tests, bounded libFuzzer runs; prints
 #              "userlib line coverage: N%" (make -C userlib coverage)
 #   lint       module builds with W=1 and sparse (C=2) against Debian's 6.1
@@ -51,6 +53,14 @@
 #              contain device set with intel-iommu: one stock 6.1 VM, and
 #              one debug 6.12 VM when that kernel is built; plus a debug VM
 #              without IOMMU where VFIO's no-IOMMU group must be refused
+#   vm-net     libuvirtio's virtio-net driver against the kernel's
+#              virtio_net, two functions on one QEMU hub
+#              (scripts/guest/net-tests): frames both ways, counted and
+#              checked, macswap (interrupts and polling), RX starvation; on
+#              stock 6.1 and stock 6.12, both with intel-iommu (the debug
+#              kernel has no AF_PACKET for the kernel side); and the driver
+#              over vhost-vdpa on vdpa_sim_net in the debug kernel
+#              (scripts/guest/vdpa-net-tests)
 #   docs       every command Documentation/testing.rst shows, run as
 #              written (scripts/test-docs.py; about ten minutes)
 #   bench      `make bench` as a smoke run (UVIRTIO_BENCH_QUICK=1: lazy
@@ -63,7 +73,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
 
-stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-vduse vm-contain vm-mmio vm-irq vm-vfio docs bench harness}
+stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-vduse vm-contain vm-mmio vm-irq vm-vfio vm-net docs bench harness}
 log_dir=$UV_OUT/check
 mkdir -p "$log_dir"
 pass=0 fail=0 skip=0
@@ -178,6 +188,7 @@ if want host; then
 	count_line vfio vfio-unit make --no-print-directory -C userlib test-vfio
 	count_line console console-unit make --no-print-directory -C userlib \
 		test-console
+	count_line net net-unit make --no-print-directory -C userlib test-net
 	# the same host tests with gcov instead of the sanitizers
 	coverage_report userlib-coverage make --no-print-directory -C userlib coverage
 	count_line cli cli-test tools/test-cli.sh
@@ -193,6 +204,8 @@ if want host; then
 	else
 		result build-vm-test fail
 	fi
+	# virtio-net over vhost-user against dpdk-testpmd (macswap), on the host
+	count_line vhost-user-net vhost-user-net tools/test-vhost-user-net.sh
 	count_line install-test install-test scripts/test-install.sh
 	# The malicious-device fuzzers, bounded (UVIRTIO_SOAK=1: 1e7
 	# executions each, about an hour per target on this kind of machine).
@@ -564,6 +577,51 @@ if want vm-vfio; then
 		fi
 	else
 		result vfio-tools-build fail "the CLI does not build"
+	fi
+	stage_end
+fi
+
+# vm_net_suite NAME KERNEL IOMMU: the virtio-net hub test
+# (scripts/guest/net-tests: uvirtio on one function, virtio_net on the other).
+vm_net_suite() {
+	local name=$1 kernel=$2 iommu=$3 out=$UV_OUT/vm/$1
+	mkdir -p "$out"
+	run_logged "$name" scripts/vm-run.sh -k "$kernel" -i "$iommu" -d net \
+		-t 600 -o "$out" \
+		-a tools/build/uvirtio-static:uvirtio/uvirtio \
+		-a tools/build/pktio-static:uvirtio/pktio \
+		-p scripts/guest/net-tests >"$out.results" 2>&1
+	vm_report "$name" "$out" $?
+	grep -E '^# (64|1514) bytes|^# (interrupts|--poll):|^# flood:' \
+		"$out/results.log" 2>/dev/null | tr -d '\r' | sed 's/^# /  /'
+}
+
+if want vm-net; then
+	stage_start vm-net
+	if run_logged net-tools make tools; then
+		vm_net_suite net-stock-on stock on
+		# Debian's 6.12 as the kernel peer: the debug kernel has no
+		# CONFIG_PACKET, which the kernel side (pktio) needs
+		if run_logged stock612-fetch scripts/deps.sh stock612; then
+			vm_net_suite net-stock612-on stock612 on
+		else
+			result net-stock612-on fail "no stock 6.12 kernel (scripts/deps.sh stock612)"
+		fi
+		# vhost-vdpa on vdpa_sim_net (TX looped to RX), debug kernel
+		if scripts/build-kernel.sh --path >/dev/null 2>&1; then
+			out=$UV_OUT/vm/net-vdpa-debug
+			mkdir -p "$out"
+			run_logged net-vdpa-debug scripts/vm-run.sh -k debug -i off \
+				-d none -n -t 600 -o "$out" \
+				-x "vhost_vdpa vdpa_sim_net" \
+				-a tools/build/uvirtio-static:uvirtio/bin/uvirtio \
+				-p scripts/guest/vdpa-net-tests >"$out.results" 2>&1
+			vm_report net-vdpa-debug "$out" $?
+		else
+			result net-vdpa-debug skip "the debug kernel is not built"
+		fi
+	else
+		result vm-net fail "the CLI or pktio does not build"
 	fi
 	stage_end
 fi

@@ -4,7 +4,7 @@
 # Install the Debian packages uvirtio needs, if any are missing.  Idempotent:
 # when everything is present it only runs dpkg-query and returns.
 #
-#   scripts/deps.sh [host|vm|kernel|bench|fio-src|stock612|all]  (default: all)
+#   scripts/deps.sh [host|vm|kernel|bench|net|fio-src|stock612|all]  (default: all)
 #   scripts/deps.sh fio-src    prints the configured fio source directory
 #
 # The stock 6.1 kernel image is not installed on the host (its postinst
@@ -26,6 +26,9 @@ kernel_pkgs=(linux-source-6.12 bc bison flex libelf-dev libssl-dev rsync)
 deb_pkgs=(debhelper dh-dkms dkms lintian dpkg-dev fakeroot adduser pkgconf)
 # `make bench`: the chart (fio is in vm_pkgs, ringtest needs linux-source).
 bench_pkgs=(gnuplot-nox fio linux-source-6.12)
+# The vhost-user net test's peer: dpdk-testpmd (in dpdk-dev) with the vhost PMD
+# (tools/test-vhost-user-net.sh).
+net_pkgs=(dpdk-dev librte-net-vhost23)
 
 updated=0
 apt_update_once() {
@@ -129,6 +132,9 @@ kernel)
 bench)
 	install_missing "${bench_pkgs[@]}"
 	;;
+net)
+	install_missing "${net_pkgs[@]}"
+	;;
 deb)
 	install_missing "${deb_pkgs[@]}" "${host_pkgs[@]}"
 	;;
@@ -147,11 +153,11 @@ stock612)
 all)
 	k=$(stock_kver)
 	install_missing "${host_pkgs[@]}" "${vm_pkgs[@]}" "${kernel_pkgs[@]}" \
-		"${deb_pkgs[@]}" \
+		"${deb_pkgs[@]}" "${net_pkgs[@]}" \
 		"linux-headers-$k" "linux-headers-$(uv_src612_kver)"
 	fetch_stock_image "$k"
 	;;
 *)
-	uv_die "usage: $0 [host|vm|kernel|stock|stock612|headers612|bench|fio-src|deb|all]"
+	uv_die "usage: $0 [host|vm|kernel|stock|stock612|headers612|bench|net|fio-src|deb|all]"
 	;;
 esac

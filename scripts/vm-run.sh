@@ -24,7 +24,8 @@
 #                 only; the guest gets tsc_early_khz= (the host's TSC)
 #                 because TCG microvm hangs calibrating it otherwise, and
 #                 loads no virtio module (uvirtio must get the devices)
-#     -d SET      device set: std (default), demo, bench, contain, irq, mmio
+#     -d SET      device set: std (default), demo, bench, contain, irq, mmio,
+#                 net
 #                 (microvm: a virtio-blk-device on a 16 MiB file and a
 #                 virtio-rng-device; UVIRTIO_MMIO_VERSION=1 or 2), none.
 #                 contain: the DMA-containment variants (uvirtio_containment):
@@ -51,6 +52,12 @@
 #                 UVIRTIO_CONSOLE_PORTS); scripts/console-host.py runs
 #                 beside QEMU, checks the bytes of every port both ways,
 #                 and its verdict is part of the run's
+#                 net: two virtio-net-pci on one QEMU hub (hubport netdevs),
+#                   00:0a.0 (MAC 52:54:00:00:0a:01, mq=on) for uvirtio and 00:0b.0
+#                   (52:54:00:00:0b:01) for the kernel's virtio_net, as
+#                   UVIRTIO_NET_UV, UVIRTIO_NET_K (+ _MAC) in the guest;
+#                   scripts/net-link-host.py runs beside QEMU and toggles
+#                   00:0a.0's link (QMP set_link) when the guest asks
 #     -m MEM      guest memory (default 1G)
 #     -L          kernel lockdown (integrity), raised after uvirtio.ko is
 #                 loaded and before the payload runs (UVIRTIO_LOCKDOWN=1).
@@ -338,6 +345,18 @@ irq)
 	conports+=" 0000:00:09.0:1:org.test.0:${szs[2]}"
 	envs+=(-e "UVIRTIO_CONSOLE_PORTS=$conports")
 	;;
+net)
+	# Two virtio-net functions on one QEMU hub: 00:0a.0 for uvirtio,
+	# 00:0b.0 for the kernel's virtio_net (scripts/guest/net-tests).
+	# 00:0a.0 has mq=on: it offers MQ and the control queue, with
+	# max_virtqueue_pairs 1 (a hubport has one queue), so the driver's
+	# control-queue path runs against QEMU.
+	dev+=(-netdev hubport,id=h0,hubid=0 -netdev hubport,id=h1,hubid=0
+	      -device "virtio-net-pci,netdev=h0,id=uvnet0,addr=0xa,mac=52:54:00:00:0a:01,mq=on$m"
+	      -device "virtio-net-pci,netdev=h1,addr=0xb,mac=52:54:00:00:0b:01$m")
+	envs+=(-e "UVIRTIO_NET_UV=0000:00:0a.0" -e "UVIRTIO_NET_UV_MAC=52:54:00:00:0a:01"
+	       -e "UVIRTIO_NET_K=0000:00:0b.0" -e "UVIRTIO_NET_K_MAC=52:54:00:00:0b:01")
+	;;
 mmio)
 	# Only on microvm; the platform device names depend on the order
 	# QEMU fills its transports in, so the guest finds them by type.
@@ -470,9 +489,29 @@ if [ "$hotplug" = 1 ]; then
 		2>"$outdir/hotplug.err" &
 	hppid=$!
 fi
+# net: toggles the uvirtio function's link over QMP when the guest asks
+# (scripts/net-link-host.py; net-tests' link_change)
+nlpid=
+if [ "$devset" = net ]; then
+	rm -f "$outdir/netlink.log" "$outdir/netlink.err"
+	python3 "$UV_TOP/scripts/net-link-host.py" --qmp "$outdir/qmp.sock" \
+		--results "$outdir/results.log" --log "$outdir/netlink.log" \
+		--device uvnet0 --timeout "$timeout" 2>"$outdir/netlink.err" &
+	nlpid=$!
+fi
 set +e
 timeout -k 5 "$timeout" "${qemu[@]}" </dev/null >"$outdir/qemu.out" 2>&1
 qrc=$?
+nlrc=0
+if [ -n "$nlpid" ]; then
+	for _ in $(seq 50); do
+		kill -0 "$nlpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$nlpid" 2>/dev/null
+	wait "$nlpid"
+	nlrc=$?
+fi
 hprc=0
 if [ -n "$hppid" ]; then
 	# It stops at the guest's end marker; a guest that died before
@@ -546,6 +585,9 @@ if [ -n "$conpid" ]; then
 		cwhy=$(grep FAIL "$outdir/console-host.log" 2>/dev/null | head -n 3 || true)
 		bad+=("console host side failed (rc $conrc)${cwhy:+: $cwhy}")
 	fi
+fi
+if [ -n "$nlpid" ] && [ "$nlrc" != 0 ]; then
+	bad+=("net link helper failed (rc $nlrc): $(head -c 300 "$outdir/netlink.err")")
 fi
 
 health() { sed -n "s/^HEALTH $1=\([0-9]*\).*/\1/p" "$outdir/results.log" | head -n 1; }

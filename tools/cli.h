@@ -117,6 +117,7 @@ int cmd_unbind(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_rng(int argc, char **argv);
 int cmd_blk(int argc, char **argv);
+int cmd_net(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_vdpa(int argc, char **argv);

@@ -4,8 +4,8 @@
  *
  * This file: the command table, usage and main().  The shared helpers
  * are cli_util.c (cli.h); the subcommands live in pci.c (list, bind,
- * unbind), info.c (info), io.c (rng, blk), bench_cmd.c (bench), nl.c
- * (events) and vdpa.c (vdpa).
+ * unbind), info.c (info), io.c (rng, blk), net.c (net), console.c
+ * (console), bench_cmd.c (bench), nl.c (events) and vdpa.c (vdpa).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +44,14 @@ static const char usage_text[] =
 	"  blk BDF verify [-s MIB]          write, flush, read back, compare\n"
 	"  blk BDF randrw [-n OPS] [-s SPAN_MIB] [--poll]\n"
 	"                                   timed 4 KiB QD1 random writes + reads\n"
+	"  net DEV info                     virtio-net MAC, MTU, link, features\n"
+	"  net DEV send [-n N] [-s SIZE] [--dst MAC]\n"
+	"                                   send test frames\n"
+	"  net DEV recv [-n N] [-t SECONDS] receive and check test frames\n"
+	"  net DEV macswap [-n N] [-t SECONDS]\n"
+	"                                   reflect frames, MACs swapped\n"
+	"  net DEV pingpong [-n N] [-s SIZE] send frames to a reflector, check them\n"
+	"  net DEV link [-n CHANGES]        link status, or wait for changes\n"
 	"  bench BDF [--rw randread|randwrite] [--qd N] [--bs BYTES]\n"
 	"            [-t SECONDS] [--poll] [--json]\n"
 	"                                   async random I/O: IOPS, MiB/s, latency\n"
@@ -72,6 +80,7 @@ static const struct {
 	{ "info", cmd_info },
 	{ "rng", cmd_rng },
 	{ "blk", cmd_blk },
+	{ "net", cmd_net },
 	{ "bench", cmd_bench },
 	{ "events", cmd_events },
 	{ "vdpa", cmd_vdpa },

@@ -39,6 +39,7 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
+#include <linux/virtio_net.h>
 #include <linux/virtio_pci.h>
 #include <linux/virtio_ring.h>
 
@@ -178,6 +179,13 @@ struct vu {
 	uint16_t qsize;
 	uint64_t dev_features;		/* as offered, bit 30 included */
 	uint64_t proto;			/* negotiated protocol features */
+	/*
+	 * GET_QUEUE_NUM: queues, or queue pairs for net (QEMU's and DPDK's
+	 * reading); 1 without the MQ protocol feature.  The per-queue
+	 * arrays have nq = 2 * qnum + 1 slots, enough for net's pairs and
+	 * control queue; vut_num_queues() tells a driver what it may use.
+	 */
+	uint16_t qnum;
 	uint16_t nq;
 	unsigned int max_slots;
 	struct vu_mem *mem;		/* max_slots entries */
@@ -770,15 +778,16 @@ static int vu_handshake(struct vu *vu)
 	if (ret)
 		return ret;
 	vu->proto = pf & VU_PF_WANTED;
-	vu->nq = 1;
+	vu->qnum = 1;
 	if (has_pf(vu, VU_PF_MQ)) {
 		ret = vu_get_u64(vu, VU_GET_QUEUE_NUM, &v);
 		if (ret)
 			return ret;
 		if (!v || v > VU_QUEUES_MAX)
 			return -EPROTO;
-		vu->nq = (uint16_t)v;
+		vu->qnum = (uint16_t)v;
 	}
+	vu->nq = (uint16_t)(2 * vu->qnum + 1);
 	vu->max_slots = VU_TABLE_MAX;
 	if (has_pf(vu, VU_PF_CONFIGURE_MEM_SLOTS)) {
 		ret = vu_get_u64(vu, VU_GET_MAX_MEM_SLOTS, &v);
@@ -973,20 +982,35 @@ static uint32_t vut_config_len(struct uvirtio_dev *dev)
 		offsetof(struct virtio_blk_config, max_discard_sectors),
 		offsetof(struct virtio_blk_config, blk_size),
 	};
+	/* net: up to mtu, to max_virtqueue_pairs, to status, the MAC only */
+	static const uint32_t net_sizes[] = {
+		offsetof(struct virtio_net_config, speed),
+		offsetof(struct virtio_net_config, mtu),
+		offsetof(struct virtio_net_config, max_virtqueue_pairs),
+		offsetof(struct virtio_net_config, status),
+	};
 	struct vu *vu = vu_of(dev);
 	uint8_t buf[VU_CONFIG_MAX];
-	size_t i;
+	const uint32_t *sizes;
+	size_t i, n;
 
 	if (vu->cfg_probed)
 		return vu->cfg_len;
 	vu->cfg_probed = true;
-	if (dev->device_type != VIRTIO_ID_BLOCK)
+	if (dev->device_type == VIRTIO_ID_BLOCK) {
+		sizes = blk_sizes;
+		n = UV_ARRAY_SIZE(blk_sizes);
+	} else if (dev->device_type == VIRTIO_ID_NET) {
+		sizes = net_sizes;
+		n = UV_ARRAY_SIZE(net_sizes);
+	} else {
 		return 0;	/* no other device's config is known here */
-	for (i = 0; i < UV_ARRAY_SIZE(blk_sizes); i++) {
-		if (blk_sizes[i] > VU_CONFIG_MAX)
+	}
+	for (i = 0; i < n; i++) {
+		if (sizes[i] > VU_CONFIG_MAX)
 			continue;
-		if (!get_config(vu, blk_sizes[i], buf)) {
-			vu->cfg_len = blk_sizes[i];
+		if (!get_config(vu, sizes[i], buf)) {
+			vu->cfg_len = sizes[i];
 			break;
 		}
 		if (atomic_load(&vu->dead))
@@ -1035,16 +1059,19 @@ static int vut_config_generation(struct uvirtio_dev *dev)
 	return -EOPNOTSUPP;
 }
 
+/* net counts pairs: an RX and a TX queue each, and the control queue */
 static int vut_num_queues(struct uvirtio_dev *dev)
 {
-	return vu_of(dev)->nq;
+	struct vu *vu = vu_of(dev);
+
+	return dev->device_type == VIRTIO_ID_NET ? vu->nq : vu->qnum;
 }
 
 static int vut_queue_size(struct uvirtio_dev *dev, uint16_t index)
 {
 	struct vu *vu = vu_of(dev);
 
-	return index < vu->nq ? vu->qsize : 0;
+	return index < vut_num_queues(dev) ? vu->qsize : 0;
 }
 
 static int vut_queue_setup(struct uvirtio_dev *dev,

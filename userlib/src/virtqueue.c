@@ -807,6 +807,13 @@ static int packed_get_used(struct uvirtq *vq, void **cookie, uint32_t *len)
 	if (id >= vq->num)
 		return vq_break(vq);
 	s = &vq->state[id];
+	/*
+	 * The length of a used chain the device could not write into is
+	 * "reserved ... and ignored by drivers" (packed ring): DPDK's vhost
+	 * puts the readable length there.  Writable chains stay checked.
+	 */
+	if (s->cookie && !s->wlen)
+		l = 0;
 	if (!s->cookie || l > s->wlen || !s->ndesc)
 		return vq_break(vq);
 	vq->last_used_p = (uint16_t)(pos + s->ndesc);

@@ -2,7 +2,8 @@
 /*
  * uvirtio/uvirtio.h - umbrella header of libuvirtio.
  *
- * Layering, top to bottom: device drivers (blk.h, rng.h, console.h) ->
+ * Layering, top to bottom: device drivers (blk.h, rng.h, net.h,
+ * console.h) ->
  * virtqueues (virtqueue.h) -> transport and device initialisation
  * (device.h) -> backend (backend.h; kmod.h, vfio.h, ...).  The test device
  * (fake.h) is not part of the library: it is libuvirtio-testing.a, built
@@ -17,6 +18,7 @@
 #include <uvirtio/blk.h>
 #include <uvirtio/rng.h>
 #include <uvirtio/console.h>
+#include <uvirtio/net.h>
 #include <uvirtio/kmod.h>
 #include <uvirtio/open.h>
 #include <uvirtio/vhost_user.h>

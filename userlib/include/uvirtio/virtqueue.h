@@ -11,7 +11,9 @@
  * Hardening: every id and length the device reports is validated (id in
  * range, the head of a chain currently in flight, length <= the writable
  * space posted, split used index never more than the in-flight count
- * ahead).  Chains are freed from driver-private shadow state, never by
+ * ahead; a packed used descriptor of a chain without writable buffers
+ * has its length ignored and reported as 0, as the spec says drivers
+ * must, since DPDK's vhost writes the readable length there).  Chains are freed from driver-private shadow state, never by
  * walking descriptors in shared memory.  A violation marks the queue (and
  * its device) broken and every later call returns -EIO (-ENODEV if the
  * device was removed: a pulled function's ring memory reads all-ones).

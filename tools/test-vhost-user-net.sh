@@ -1,0 +1,154 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# libuvirtio's virtio-net driver as a vhost-user front-end against a real
+# back-end, on the host, no VM: dpdk-testpmd with the vhost PMD
+# (net_vhost0, one queue pair) in macswap forwarding, without hugepages
+# (--no-huge: the front-end's memory is memfd-backed and shared anyway).
+#
+#  - info: what was negotiated (VERSION_1 and MRG_RXBUF expected; the
+#    features testpmd offers are printed, IN_ORDER among them, which
+#    libuvirtio does not take yet);
+#  - "uvirtio net DEV pingpong": frames sent in windows of 32 must all come
+#    back, MACs swapped, intact and in order: 64 and 1514 bytes, interrupt
+#    and polling mode, split and packed ring;
+#  - testpmd killed with SIGKILL mid-run: the command fails within a bound
+#    (never hangs) and says the back-end is gone.
+#
+#   tools/test-vhost-user-net.sh      (after make tools; scripts/deps.sh net)
+#
+# testpmd busy-polls one core while it runs (-l 0,1): each run is short.
+# Prints "vhost-user-net: N passed, M failed, K skipped"; exits non-zero
+# if anything failed.  Skips (with the reason) if dpdk-testpmd or the
+# vhost PMD is missing.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${UVIRTIO:-$here/build/uvirtio}
+pmd=$(command -v dpdk-testpmd || true)
+pass=0
+fail=0
+skip=0
+tmp=$(mktemp -d)
+ppid_=
+
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+nok() { fail=$((fail + 1)); echo "FAIL $1"; }
+
+stop_pmd() {
+	if [ -n "$ppid_" ]; then
+		kill "$ppid_" 2>/dev/null
+		wait "$ppid_" 2>/dev/null
+		ppid_=
+	fi
+}
+trap 'stop_pmd; rm -rf "$tmp"' EXIT
+
+finish() {
+	echo "vhost-user-net: $pass passed, $fail failed, $skip skipped"
+	[ "$fail" = 0 ]
+	exit $?
+}
+
+if [ -z "$pmd" ]; then
+	echo "skip all: dpdk-testpmd not installed (scripts/deps.sh net: dpdk-dev, librte-net-vhost23)"
+	skip=1
+	finish
+fi
+if ! ls /usr/lib/*/dpdk/pmds-*/librte_net_vhost.so* >/dev/null 2>&1 &&
+   ! ls /usr/lib/*/librte_net_vhost.so* >/dev/null 2>&1; then
+	echo "skip all: the DPDK vhost PMD is not installed (librte-net-vhost23)"
+	skip=1
+	finish
+fi
+if [ ! -x "$bin" ]; then
+	nok "missing $bin (run make tools)"
+	finish
+fi
+
+sock=$tmp/vhost-net.sock
+dev=vhost-user:$sock
+
+# start_pmd: testpmd in macswap mode on $sock, stdin held open (it stops
+# at end of input); wait for the socket.
+start_pmd() {
+	rm -f "$sock"
+	mkfifo "$tmp/stdin" 2>/dev/null
+	"$pmd" -l 0,1 --no-pci --no-huge -m 256 --file-prefix="uvnet$$" \
+		--vdev "net_vhost0,iface=$sock,queues=1" -- \
+		--forward-mode=macswap --port-topology=loop --auto-start \
+		--total-num-mbufs=8192 <"$tmp/stdin" >>"$tmp/pmd.log" 2>&1 &
+	ppid_=$!
+	exec 9>"$tmp/stdin"	# the writer end keeps testpmd's stdin open
+	i=0
+	while [ ! -S "$sock" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -S "$sock" ]
+}
+
+if ! start_pmd; then
+	nok "dpdk-testpmd did not come up: $(tail -n 5 "$tmp/pmd.log")"
+	finish
+fi
+
+# 1. info
+if timeout 30 "$bin" net "$dev" info >"$tmp/info" 2>&1; then
+	sed 's/^/  /' "$tmp/info"
+	feat=$(sed -n 's/^features: 0x//p' "$tmp/info")
+	if [ $(( (0x$feat >> 32) & 1 )) = 1 ] &&
+	   [ $(( (0x$feat >> 15) & 1 )) = 1 ]; then
+		ok "info (VERSION_1, MRG_RXBUF)"
+	else
+		nok "info: features 0x$feat lack VERSION_1 or MRG_RXBUF"
+	fi
+	# IN_ORDER (bit 35) is offered by DPDK's vhost, not taken by libuvirtio
+	echo "  testpmd negotiated: $(grep 'negotiated Virtio features' "$tmp/pmd.log" | tail -n 1 | sed 's/.*: //'); IN_ORDER taken: $(( (0x$feat >> 35) & 1 ))"
+else
+	nok "info: $(cat "$tmp/info")"
+fi
+
+# 2. pingpong: sizes x modes
+for v in "64 1000" "1514 300" "64 1000 --poll" "1514 300 --poll" \
+	 "64 1000 --packed" "1514 300 --packed --poll"; do
+	set -- $v
+	s=$1 n=$2
+	shift 2
+	if timeout 60 "$bin" net "$dev" pingpong -n "$n" -s "$s" -t 50 -v "$@" \
+		>"$tmp/pp" 2>&1 &&
+	   grep -q "^pingpong: $n sent, $n back, bad 0, out of order 0" "$tmp/pp"; then
+		ok "pingpong $s bytes x $n ${*:-(interrupts, split)}"
+		sed -n 's/^stats: /  stats: /p' "$tmp/pp"
+		if [ -z "$*" ] && ! grep -q 'rx_interrupts=[1-9]' "$tmp/pp"; then
+			nok "pingpong in interrupt mode saw no RX interrupt"
+		fi
+	else
+		nok "pingpong $s x $n $*: $(tail -n 3 "$tmp/pp")"
+	fi
+done
+if timeout 30 "$bin" net "$dev" info --packed 2>&1 | grep -q '^packed ring: yes'; then
+	ok "packed ring negotiated with --packed"
+else
+	nok "packed ring not negotiated with --packed"
+fi
+
+# 3. the back-end killed mid-run
+timeout 60 "$bin" net "$dev" pingpong -n 100000000 -s 64 -t 50 \
+	>"$tmp/kill.out" 2>&1 &
+cpid=$!
+sleep 2
+kill -9 "$ppid_"
+wait "$ppid_" 2>/dev/null
+ppid_=
+t0=$(date +%s)
+wait "$cpid"
+rc=$?
+dt=$(( $(date +%s) - t0 ))
+if [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$dt" -le 15 ] &&
+   grep -qi "not connected\|no such device\|I/O error\|gone" "$tmp/kill.out"; then
+	ok "testpmd killed: failed in ${dt}s, exit $rc: $(grep uvirtio: "$tmp/kill.out" | head -n 1)"
+else
+	nok "testpmd killed: exit $rc after ${dt}s: $(tail -n 3 "$tmp/kill.out")"
+fi
+finish

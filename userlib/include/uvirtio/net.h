@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * uvirtio/net.h - virtio-net driver.
+ *
+ * Needs VIRTIO_F_VERSION_1 (so the 12-byte struct virtio_net_hdr_v1 of
+ * <linux/virtio_net.h> precedes every frame; legacy devices are refused
+ * with -ENOTSUP).  Negotiated when offered: MAC, STATUS, MTU, MRG_RXBUF,
+ * CSUM, GUEST_CSUM (unless turned off in the parameters), and MQ with
+ * CTRL_VQ when more than one queue pair is asked for.  No segmentation
+ * offload is negotiated: frames are at most the MTU plus a VLAN-tagged
+ * Ethernet header.
+ *
+ * Queue pair i is RX queue 2i and TX queue 2i + 1; with MQ the control
+ * queue is queue 2 * max_virtqueue_pairs, used once at open (polled) to
+ * set the number of pairs in use.  Every RX ring is kept full of
+ * driver-owned DMA buffers: the device drops frames when a ring runs
+ * empty, and a receive call refills the ring with the buffers it
+ * consumed.  Frames are copied: into a driver-owned TX slot on send, out
+ * of the RX buffers (one, or several with MRG_RXBUF) on receive, so the
+ * caller's frame memory needs no DMA mapping.
+ *
+ * A device that lies (used length past a buffer, an id not in flight, a
+ * num_buffers of 0, more than the buffers posted, or more than arrive, a
+ * used length shorter than the header) breaks the queue pair: that call
+ * and every later one on it return -EIO.
+ *
+ * Thread safety: open, close, get_info, update_link and the config fd
+ * belong to the struct uvirtio_net and are single-threaded.  Each struct
+ * uvirtio_net_qp is used by one thread at a time; distinct queue pairs
+ * may be used by distinct threads concurrently (one thread per pair).
+ */
+#ifndef UVIRTIO_NET_H
+#define UVIRTIO_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/virtio_net.h>
+#include <uvirtio/device.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** struct uvirtio_net - opaque virtio-net device. */
+struct uvirtio_net;
+/** struct uvirtio_net_qp - opaque queue pair (one RX and one TX queue). */
+struct uvirtio_net_qp;
+
+/**
+ * struct uvirtio_net_params - open parameters.
+ * @transport: enum uvirtio_transport_kind.
+ * @num_queue_pairs: queue pairs wanted (0 = 1); capped by the device's
+ *	max_virtqueue_pairs (1 without MQ + CTRL_VQ).
+ * @queue_size: ring size (0 = device maximum).
+ * @packed: use the packed ring if the device offers it.
+ * @no_event_idx: never negotiate EVENT_IDX.
+ * @no_mrg_rxbuf: never negotiate MRG_RXBUF (one buffer per frame).
+ * @no_csum: never negotiate CSUM and GUEST_CSUM.
+ * @poll: polling queues (no interrupts).
+ */
+struct uvirtio_net_params {
+	enum uvirtio_transport_kind transport;
+	uint16_t num_queue_pairs;
+	uint16_t queue_size;
+	bool packed;
+	bool no_event_idx;
+	bool no_mrg_rxbuf;
+	bool no_csum;
+	bool poll;
+};
+
+/**
+ * struct uvirtio_net_info - what the device is and what was negotiated.
+ * @mac: MAC address from config (all zero without VIRTIO_NET_F_MAC).
+ * @has_mac: VIRTIO_NET_F_MAC negotiated (and the config space has the
+ *	field: a vhost-user back-end may serve no config at all).
+ * @link_up: VIRTIO_NET_S_LINK_UP (always true without VIRTIO_NET_F_STATUS)
+ *	as of open or the last uvirtio_net_update_link().
+ * @has_status: VIRTIO_NET_F_STATUS negotiated and in the config space.
+ * @mtu: MTU from config with VIRTIO_NET_F_MTU, else 1500.
+ * @max_frame: largest frame (without the virtio header) send accepts and
+ *	receive delivers: @mtu + 18 (Ethernet header with a VLAN tag).
+ * @max_queue_pairs: pairs the device offers (1 without MQ, and when its
+ *	max_virtqueue_pairs is outside 1..0x8000).
+ * @num_queue_pairs: pairs opened.
+ * @mrg_rxbuf: VIRTIO_NET_F_MRG_RXBUF negotiated.
+ * @csum: VIRTIO_NET_F_CSUM negotiated (send may ask for checksumming).
+ * @guest_csum: VIRTIO_NET_F_GUEST_CSUM negotiated (received frames may
+ *	carry NEEDS_CSUM or DATA_VALID).
+ * @ctrl_vq: VIRTIO_NET_F_CTRL_VQ negotiated.
+ * @interrupts: the queues take interrupts (false: polled).
+ * @rx_buf_size: bytes of one RX buffer (virtio header included).
+ * @link_changes: config-change events in which the link bit changed.
+ * @features: negotiated features.
+ */
+struct uvirtio_net_info {
+	uint8_t mac[6];
+	bool has_mac;
+	bool link_up;
+	bool has_status;
+	uint16_t mtu;
+	uint32_t max_frame;
+	uint16_t max_queue_pairs;
+	uint16_t num_queue_pairs;
+	bool mrg_rxbuf;
+	bool csum;
+	bool guest_csum;
+	bool ctrl_vq;
+	bool interrupts;
+	uint32_t rx_buf_size;
+	uint64_t link_changes;
+	uint64_t features;
+};
+
+/** UVIRTIO_NET_FRAME_TRUNCATED - uvirtio_net_frame.flags: cut to fit. */
+#define UVIRTIO_NET_FRAME_TRUNCATED 1u
+
+/**
+ * struct uvirtio_net_frame - one Ethernet frame and its virtio header.
+ * @data: frame bytes (destination MAC first); any memory.
+ * @len: send: frame length (14..max_frame).  Receive: on entry the
+ *	capacity of @data, on return the frame's length on the wire (more
+ *	than was copied when %UVIRTIO_NET_FRAME_TRUNCATED is set).
+ * @flags: receive: UVIRTIO_NET_FRAME_* on return.  Send: must be 0.
+ * @hdr: send: the header given to the device (flags NEEDS_CSUM with
+ *	csum_start/csum_offset needs @csum; gso_type must be GSO_NONE;
+ *	num_buffers is ignored).  Receive: the header the device wrote
+ *	(num_buffers is how many RX buffers the frame used).
+ */
+struct uvirtio_net_frame {
+	void *data;
+	uint32_t len;
+	uint32_t flags;
+	struct virtio_net_hdr_v1 hdr;
+};
+
+/**
+ * struct uvirtio_net_qp_stats - what a queue pair did.
+ * @rx_frames: frames received.
+ * @rx_bytes: bytes of those frames (without the virtio header).
+ * @rx_buffers: RX buffers consumed (more than @rx_frames with MRG_RXBUF).
+ * @rx_truncated: frames cut to the caller's capacity.
+ * @tx_frames: frames sent (handed to the device).
+ * @tx_bytes: their bytes.
+ * @tx_full: send calls that found the TX ring full.
+ * @rx_kicks: doorbells written for the RX queue (refills).
+ * @tx_kicks: doorbells written for the TX queue.
+ * @rx_interrupts: RX interrupts seen (eventfd signal count).
+ * @tx_interrupts: TX interrupts seen.
+ * @__reserved: zero; room to grow.
+ */
+struct uvirtio_net_qp_stats {
+	uint64_t rx_frames;
+	uint64_t rx_bytes;
+	uint64_t rx_buffers;
+	uint64_t rx_truncated;
+	uint64_t tx_frames;
+	uint64_t tx_bytes;
+	uint64_t tx_full;
+	uint64_t rx_kicks;
+	uint64_t tx_kicks;
+	uint64_t rx_interrupts;
+	uint64_t tx_interrupts;
+	uint64_t __reserved[5];
+};
+
+/**
+ * uvirtio_net_open() - initialise a virtio-net device.
+ * @be: backend; must outlive the device.
+ * @params: parameters (NULL: defaults).
+ * @out: receives the device.
+ *
+ * Negotiates, reads the config, creates the queues, fills every RX ring,
+ * sets DRIVER_OK and, when MQ was negotiated (only asked for with
+ * @params->num_queue_pairs > 1), sends VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET
+ * with the pairs opened on the control queue (even if that is one,
+ * because the device has no more); a device that does not acknowledge
+ * it within a second fails the open (-ETIMEDOUT, or -ENOTSUP for a
+ * refusal).
+ * Return: 0 or negative errno (see uvirtio/device.h); -ENOTSUP for a
+ * device without VERSION_1.
+ */
+int uvirtio_net_open(struct uvirtio_backend *be,
+		     const struct uvirtio_net_params *params,
+		     struct uvirtio_net **out);
+
+/** uvirtio_net_close() - reset and free (NULL is fine). */
+void uvirtio_net_close(struct uvirtio_net *net);
+
+/** uvirtio_net_get_info() - copy what was negotiated and read to @info. */
+void uvirtio_net_get_info(struct uvirtio_net *net,
+			  struct uvirtio_net_info *info);
+
+/** uvirtio_net_device() - the underlying generic device. */
+struct uvirtio_dev *uvirtio_net_device(struct uvirtio_net *net);
+
+/**
+ * uvirtio_net_config_fd() - eventfd signalled on config change.
+ * @net: device.
+ *
+ * Poll it beside the queue fds; when it fires call
+ * uvirtio_net_update_link().
+ * Return: fd, or -ENOENT when the device has no config interrupt.
+ */
+int uvirtio_net_config_fd(struct uvirtio_net *net);
+
+/**
+ * uvirtio_net_update_link() - re-read the link status from config.
+ * @net: device.
+ *
+ * Drains the config eventfd, checks the device status (a device asking
+ * for a reset is reported) and re-reads VIRTIO_NET_S_LINK_UP.
+ * Return: 1 if the link is up, 0 if down, or negative errno.
+ */
+int uvirtio_net_update_link(struct uvirtio_net *net);
+
+/** uvirtio_net_get_qp() - queue pair @index (NULL if out of range). */
+struct uvirtio_net_qp *uvirtio_net_get_qp(struct uvirtio_net *net,
+					  unsigned int index);
+
+/**
+ * uvirtio_net_qp_send() - send a burst of frames.
+ * @qp: queue pair.
+ * @frames: frames (copied: the caller's memory is free on return).
+ * @n: how many.
+ *
+ * Reclaims finished transmissions first, copies as many frames as there
+ * are free TX slots and rings the doorbell once (if the device wants it).
+ * Return: frames taken (0..@n; fewer when the ring is full: wait for
+ * %UVIRTIO_NET_WAIT_TX or retry), or negative errno: -EINVAL (a frame
+ * shorter than 14 bytes or longer than max_frame, non-zero flags, a GSO
+ * header, NEEDS_CSUM without CSUM), -EIO (broken), -UVIRTIO_ENEEDS_RESET.
+ * Frames before a bad one are sent; the return value then counts them
+ * if there are any.
+ */
+int uvirtio_net_qp_send(struct uvirtio_net_qp *qp,
+			const struct uvirtio_net_frame *frames, unsigned int n);
+
+/**
+ * uvirtio_net_qp_recv() - receive a burst of frames, without waiting.
+ * @qp: queue pair.
+ * @frames: frames; @data and @len (capacity) set by the caller.
+ * @n: how many.
+ *
+ * Copies out up to @n received frames and gives their buffers back to the
+ * device (one doorbell for the refill).
+ * Return: frames received (0 if none is pending), or negative errno
+ * (-EIO: the device misbehaved; the pair is broken).
+ */
+int uvirtio_net_qp_recv(struct uvirtio_net_qp *qp,
+			struct uvirtio_net_frame *frames, unsigned int n);
+
+/** UVIRTIO_NET_WAIT_RX - uvirtio_net_qp_wait(): a frame was received. */
+#define UVIRTIO_NET_WAIT_RX 1u
+/** UVIRTIO_NET_WAIT_TX - uvirtio_net_qp_wait(): a TX slot is free. */
+#define UVIRTIO_NET_WAIT_TX 2u
+
+/**
+ * uvirtio_net_qp_wait() - wait until the pair can make progress.
+ * @qp: queue pair.
+ * @what: UVIRTIO_NET_WAIT_RX and/or UVIRTIO_NET_WAIT_TX.
+ * @timeout_ms: -1 forever, 0 just check, else milliseconds.
+ *
+ * Interrupt mode: arms the queues' interrupts and sleeps in poll() on
+ * their eventfds (and the backend's removal fd), and disables them again
+ * on wake-up.  Polling mode: spins, checking the device status every 1024
+ * rounds.  TX readiness means a transmission finished (reclaimed here) or
+ * a slot is free.  The config eventfd is not watched (several pairs'
+ * threads would race to drain it): the device status is read when a wait
+ * times out, so a device asking for a reset is reported by the next wait
+ * that times out; for link changes, poll uvirtio_net_config_fd() in the
+ * caller's loop.
+ * Return: the UVIRTIO_NET_WAIT_* bits that are ready (0 on timeout), or
+ * negative errno.
+ */
+int uvirtio_net_qp_wait(struct uvirtio_net_qp *qp, unsigned int what,
+			int timeout_ms);
+
+/**
+ * uvirtio_net_qp_tx_reclaim() - take back the slots of sent frames.
+ * @qp: queue pair.
+ * Return: TX frames still with the device, or negative errno.
+ */
+int uvirtio_net_qp_tx_reclaim(struct uvirtio_net_qp *qp);
+
+/**
+ * uvirtio_net_qp_flush() - wait until the device finished every sent frame.
+ * @qp: queue pair.
+ * @timeout_ms: -1 forever, else milliseconds.
+ *
+ * uvirtio_net_qp_send() returns once frames are on the ring; a device
+ * reset (uvirtio_net_close()) drops those it has not transmitted yet.
+ * Call this before closing to let them go out.  Sleeps on the TX
+ * interrupt, or polls in polling mode.
+ * Return: 0, -ETIMEDOUT, or the errno of a broken pair.
+ */
+int uvirtio_net_qp_flush(struct uvirtio_net_qp *qp, int timeout_ms);
+
+/** uvirtio_net_qp_rx_fd() - RX eventfd (-ENOENT when polling). */
+int uvirtio_net_qp_rx_fd(struct uvirtio_net_qp *qp);
+
+/** uvirtio_net_qp_tx_fd() - TX eventfd (-ENOENT when polling). */
+int uvirtio_net_qp_tx_fd(struct uvirtio_net_qp *qp);
+
+/** uvirtio_net_qp_get_stats() - copy the pair's counters to @st. */
+void uvirtio_net_qp_get_stats(struct uvirtio_net_qp *qp,
+			      struct uvirtio_net_qp_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UVIRTIO_NET_H */
