@@ -21,6 +21,7 @@
  *  - once a call returned -EIO / -ECONNRESET, every later call fails;
  *  - nothing blocks: waits use a zero timeout.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -187,7 +188,13 @@ static void op_complete_rx(struct fz_in *in)
 		nb = 1;
 		len = HDR + len % (ch->wlen - HDR + 1);
 	}
-	h->num_buffers = nb;
+	/* the buffer may start anywhere: store the field byte-wise */
+	{
+		uint16_t v = htole16((uint16_t)nb);
+
+		memcpy((uint8_t *)h + offsetof(struct virtio_net_hdr_v1,
+					       num_buffers), &v, sizeof(v));
+	}
 	/* frames are never longer than one buffer here: a tail would be needed */
 	if (!fd_complete(&H.fd, 0, k, len, &done))
 		return;

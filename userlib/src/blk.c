@@ -188,6 +188,17 @@ static void queue_free(struct uvirtio_backend *be, struct uvirtio_blk_queue *q)
 	queue_free_heap(q);
 }
 
+/* What a queue starts with, created or restored. */
+static void queue_defaults(struct uvirtio_blk *blk,
+			   struct uvirtio_blk_queue *q, bool intr)
+{
+	q->blk = blk;
+	q->poll = !intr;
+	q->irq_cpu = -1;
+	q->epfd = -1;
+	q->bp.size = UVIRTIO_BLK_BOUNCE_DEFAULT;
+}
+
 static int queue_init(struct uvirtio_blk *blk, struct uvirtio_blk_queue *q,
 		      uint16_t index, const struct uvirtio_blk_params *p,
 		      bool intr)
@@ -202,11 +213,7 @@ static int queue_init(struct uvirtio_blk *blk, struct uvirtio_blk_queue *q,
 	unsigned int i;
 	int ret;
 
-	q->blk = blk;
-	q->poll = !intr;
-	q->irq_cpu = -1;
-	q->epfd = -1;
-	q->bp.size = UVIRTIO_BLK_BOUNCE_DEFAULT;
+	queue_defaults(blk, q, intr);
 	ret = uvirtq_create(blk->dev, index, &vp, &q->vq);
 	if (ret)
 		return ret;
@@ -1478,9 +1485,8 @@ static int queue_restore(struct uvirtio_blk *blk, struct uvirtio_blk_queue *q,
 	unsigned int i, n;
 	int ret;
 
-	q->blk = blk;
-	q->poll = !intr;
-	q->bp.size = 0;
+	queue_defaults(blk, q, intr);
+	q->bp.size = 0;		/* a bounce's copy-back target died */
 	ret = uvirtq_restore(blk->dev, index, &vp, kq->ring_iova,
 			     kq->indir_iova, base + kq->vq_off, kq->vq_len,
 			     &q->vq);
