@@ -448,6 +448,23 @@ static int setup_config_vector(struct uvirtio_dev *dev)
 }
 
 /*
+ * After the features: the config vector, the number of queues and the
+ * first interrupt plan, as opening and attaching both need them.
+ */
+static int dev_queues(struct uvirtio_dev *dev)
+{
+	int ret = setup_config_vector(dev);
+
+	if (ret)
+		return ret;
+	ret = dev->tops->num_queues(dev);
+	if (ret < 0)
+		return ret;
+	dev->num_queues = (uint16_t)ret;
+	return irq_plan(dev);
+}
+
+/*
  * What opening and attaching share: the object, the transport, the device
  * type and the vectors.  On failure nothing is left.
  */
@@ -518,14 +535,7 @@ UV_EXPORT int uvirtio_dev_open(struct uvirtio_backend *be,
 	ret = negotiate(dev, params);
 	if (ret)
 		goto err_failed;
-	ret = setup_config_vector(dev);
-	if (ret)
-		goto err_failed;
-	ret = dev->tops->num_queues(dev);
-	if (ret < 0)
-		goto err_failed;
-	dev->num_queues = (uint16_t)ret;
-	ret = irq_plan(dev);
+	ret = dev_queues(dev);
 	if (ret < 0)
 		goto err_failed;
 	*out = dev;
@@ -582,15 +592,8 @@ UV_EXPORT int uvirtio_dev_attach(struct uvirtio_backend *be,
 		goto err_release;
 	}
 	dev->features = features;
-	/* The same vector as before: re-programming it changes nothing. */
-	ret = setup_config_vector(dev);
-	if (ret)
-		goto err_release;
-	ret = dev->tops->num_queues(dev);
-	if (ret < 0)
-		goto err_release;
-	dev->num_queues = (uint16_t)ret;
-	ret = irq_plan(dev);
+	/* The same config vector as before: re-programming it changes nothing. */
+	ret = dev_queues(dev);
 	if (ret < 0)
 		goto err_release;
 	*out = dev;
