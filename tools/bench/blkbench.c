@@ -163,7 +163,7 @@ static int run(const struct opts *o)
 		goto out;
 	}
 	if (o->follow)
-		uvirtio_blk_q_set_wait(q, 0, UVIRTIO_BLK_WAIT_FOLLOW_CPU);
+		uvirtio_blk_q_set_wait(lp.q, 0, UVIRTIO_BLK_WAIT_FOLLOW_CPU);
 	ret = uvirtio_blk_alloc_buf(blk, (size_t)o->qd * BS, (void **)&buf);
 	if (ret) {
 		fprintf(stderr, "blkbench: alloc_buf: %s\n", strerror(-ret));
