@@ -164,6 +164,7 @@ static const char *const event_names[] = {
 	[UVIRTIO_EVENT_REMOVED] = "removed",
 	[UVIRTIO_EVENT_RESET] = "reset",
 	[UVIRTIO_EVENT_ERROR] = "error",
+	[UVIRTIO_EVENT_KEPT] = "kept",
 };
 
 struct events_ctx {
