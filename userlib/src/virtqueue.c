@@ -248,6 +248,21 @@ static struct uvirtq *vq_new(struct uvirtio_dev *dev, uint16_t index,
 	return vq;
 }
 
+/*
+ * A chain, the entries of its indirect table included, may not be longer
+ * than the queue (spec 2.7.5.3.1, "A driver MUST NOT create a descriptor
+ * chain longer than the Queue Size of the device"): devices that check it
+ * (libvhost-server, DPDK) refuse a longer indirect table.
+ */
+static void vq_set_num(struct uvirtq *vq, uint16_t num)
+{
+	vq->num = num;
+	if (vq->indirect && vq->max_indirect > num)
+		vq->max_indirect = num;
+	if (vq->max_indirect <= 1)
+		vq->indirect = false;
+}
+
 UV_EXPORT int uvirtq_create(struct uvirtio_dev *dev, uint16_t index,
 			    const struct uvirtq_params *params,
 			    struct uvirtq **out)
@@ -272,7 +287,7 @@ UV_EXPORT int uvirtq_create(struct uvirtio_dev *dev, uint16_t index,
 	vq = vq_new(dev, index, params);
 	if (!vq)
 		return -ENOMEM;
-	vq->num = params->size ? params->size : (uint16_t)max;
+	vq_set_num(vq, params->size ? params->size : (uint16_t)max);
 	ret = -EINVAL;
 	if (vq->num > max || (t->fixed_queue_size && vq->num != max))
 		goto err;
@@ -1069,7 +1084,7 @@ UV_EXPORT int uvirtq_restore(struct uvirtio_dev *dev, uint16_t index,
 	vq = vq_new(dev, index, params);
 	if (!vq)
 		return -ENOMEM;
-	vq->num = p->num;
+	vq_set_num(vq, p->num);
 	ret = -ENOMEM;
 	vq->state = calloc(vq->num, sizeof(*vq->state));
 	vq->next = calloc(vq->num, sizeof(uint16_t));

@@ -129,6 +129,35 @@ static int t_blk_tiny_queue(void)
 	return PASS;
 }
 
+/*
+ * The chain, indirect entries included, never exceeds the queue size: on
+ * an 8-entry queue a request has at most 6 data segments (header and
+ * status take two), and one of that many scattered segments goes through.
+ */
+static int t_blk_chain_limit(void)
+{
+	struct uvirtio_blk_info info;
+	struct uvirtio_fake_config c;
+	struct iovec iov[6];
+	uint8_t *buf;
+	struct env e;
+	int i;
+
+	blkcfg(&c);
+	c.queue_size = 8;
+	CHECK_EQ(env_open(&e, &c, NULL), 0);
+	uvirtio_blk_get_info(e.blk, &info);
+	CHECK(info.seg_max >= 1 && info.seg_max <= 6);
+	CHECK_EQ(uvirtio_blk_alloc_buf(e.blk, 12 * 4096, (void **)&buf), 0);
+	/* every other page: segments that cannot merge */
+	for (i = 0; i < (int)info.seg_max; i++)
+		iov[i] = (struct iovec){ buf + (size_t)i * 2 * 4096, 512 };
+	CHECK_EQ(uvirtio_blk_readv(e.blk, 0, iov, (int)info.seg_max), 0);
+	uvirtio_blk_free_buf(e.blk, buf);
+	env_close(&e);
+	return PASS;
+}
+
 static int t_blk_iov_limits(void)
 {
 	struct uvirtio_fake_config c;
@@ -584,6 +613,7 @@ const struct tcase uv_blk_tests[] = {
 	{ "blk_matrix", t_blk_matrix },
 	{ "blk_iov_limits", t_blk_iov_limits },
 	{ "blk_tiny_queue", t_blk_tiny_queue },
+	{ "blk_chain_limit", t_blk_chain_limit },
 	{ "blk_commands", t_blk_commands },
 	{ "blk_bounce", t_blk_bounce },
 	{ "blk_multiqueue", t_blk_multiqueue },
