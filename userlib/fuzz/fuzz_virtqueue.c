@@ -488,8 +488,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	H.packed = uvirtq_is_packed(H.vq);
 	FZ_ASSERT(H.packed == !!(b0 & 1));
 	H.size = (uint16_t)uvirtq_size(H.vq);
-	H.indirect = (b0 & 4) && qp.max_indirect > 1;
-	H.max_indirect = qp.max_indirect;
+	/* an indirect table is never longer than the queue (spec 2.7.5.3.1) */
+	H.max_indirect = qp.max_indirect < H.size ? qp.max_indirect : H.size;
+	H.indirect = (b0 & 4) && H.max_indirect > 1;
 	FZ_ASSERT(uvirtq_num_free(H.vq) == H.size);
 
 	for (i = 0; i < MAX_OPS && in.left; i++) {
