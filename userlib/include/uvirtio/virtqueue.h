@@ -218,7 +218,9 @@ bool uvirtq_is_broken(const struct uvirtq *vq);
  * uvirtq_max_chain() - largest number of buffers one request may have.
  * @vq: queue.
  * Return: the indirect table size if indirect is in use, else the ring
- * size.
+ * size.  Never more than the ring size: a chain, the entries of its
+ * indirect table included, may not be longer than the queue (virtio spec
+ * 2.7.5.3.1), so a table asked for larger is cut to the ring size.
  */
 unsigned int uvirtq_max_chain(const struct uvirtq *vq);
 
