@@ -665,10 +665,12 @@ static int enable_line(struct kmod *k, uint32_t type)
 static int kmod_open(struct uvirtio_device_open *op, const char *ctl_path,
 		     struct uvirtio_backend **bep);
 
-UV_EXPORT int uvirtio_kmod_open(const char *pci_addr, const char *ctl_path,
-				struct uvirtio_backend **bep)
+/* Open (or, with a token, re-attach) the PCI function @pci_addr. */
+static int kmod_open_pci(const char *pci_addr, uint32_t flags, uint64_t token,
+			 const char *ctl_path, struct uvirtio_backend **bep)
 {
-	struct uvirtio_device_open op = { .size = sizeof(op) };
+	struct uvirtio_device_open op = { .size = sizeof(op), .flags = flags,
+					  .token = token };
 	struct uvirtio_pci_addr a;
 	int ret;
 
@@ -679,6 +681,12 @@ UV_EXPORT int uvirtio_kmod_open(const char *pci_addr, const char *ctl_path,
 		return ret;
 	op.pci_addr = UVIRTIO_PCI_ADDR(a.domain, a.bus, a.dev, a.fn);
 	return kmod_open(&op, ctl_path, bep);
+}
+
+UV_EXPORT int uvirtio_kmod_open(const char *pci_addr, const char *ctl_path,
+				struct uvirtio_backend **bep)
+{
+	return kmod_open_pci(pci_addr, 0, 0, ctl_path, bep);
 }
 
 UV_EXPORT int uvirtio_kmod_open_mmio(const char *name, const char *ctl_path,
@@ -899,19 +907,10 @@ UV_EXPORT int uvirtio_kmod_reattach(const char *pci_addr, uint64_t token,
 				    const char *ctl_path,
 				    struct uvirtio_backend **bep)
 {
-	struct uvirtio_device_open op = { .size = sizeof(op),
-					  .flags = UVIRTIO_DEVICE_OPEN_REATTACH,
-					  .token = token };
-	struct uvirtio_pci_addr a;
-	int ret;
-
-	if (!bep || !token)
+	if (!token)
 		return -EINVAL;
-	ret = uvirtio_parse_pci_addr(pci_addr, &a);
-	if (ret)
-		return ret;
-	op.pci_addr = UVIRTIO_PCI_ADDR(a.domain, a.bus, a.dev, a.fn);
-	return kmod_open(&op, ctl_path, bep);
+	return kmod_open_pci(pci_addr, UVIRTIO_DEVICE_OPEN_REATTACH, token,
+			     ctl_path, bep);
 }
 
 #endif /* HAVE_UVIRTIO_UAPI */
