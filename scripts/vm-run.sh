@@ -229,7 +229,7 @@ std)
 	# Ring and queue variants for libuvirtio's in-VM test (vm_test.c):
 	# "slot properties vm_test-flags".
 	variants=(
-		"9  -                                            -"
+		"9  -                                            bigbuf"
 		"a  packed=on                                    packed"
 		"b  event_idx=off                                noevidx"
 		"c  indirect_desc=off                            noind"

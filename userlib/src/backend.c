@@ -352,6 +352,35 @@ UV_EXPORT int uvirtio_backend_dma_alloc(struct uvirtio_backend *be,
 	return ret;
 }
 
+UV_EXPORT int uvirtio_backend_dma_alloc_sg(struct uvirtio_backend *be,
+					   size_t len, struct uvirtio_dma *out)
+{
+	struct uvirtio_iova_seg *segs = NULL;
+	unsigned int nsegs = 0;
+	int ret;
+
+	if (!len || !out)
+		return -EINVAL;
+	if (!be->ops->dma_alloc_sg)
+		return uvirtio_backend_dma_alloc(be, len, out);
+	len = UV_ALIGN_UP(len, (size_t)UV_PAGE_SIZE);
+	ret = be->ops->dma_alloc_sg(be->priv, len, out, &segs, &nsegs);
+	if (ret)
+		return ret;
+	if (!nsegs || !segs) {
+		ret = -EIO;	/* a backend that says nothing of its memory */
+	} else {
+		pthread_rwlock_wrlock(&be->lock);
+		ret = xlat_insert(be, (uintptr_t)out->vaddr, out->handle, true,
+				  segs, nsegs);
+		pthread_rwlock_unlock(&be->lock);
+	}
+	free(segs);
+	if (ret)
+		be->ops->dma_free(be->priv, out);
+	return ret;
+}
+
 UV_EXPORT void uvirtio_backend_dma_free(struct uvirtio_backend *be,
 					struct uvirtio_dma *dma)
 {

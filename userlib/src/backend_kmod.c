@@ -141,6 +141,9 @@ struct kmod {
 	/* mappings of live allocations, for a kept-alive close (under lock) */
 	struct kmap { void *va; size_t len; } *live;
 	size_t nlive, live_cap;
+	/* k_dma_alloc_sg() allocations of several blocks (under lock) */
+	struct kgroup { void *va; unsigned int n; uint64_t *handles; } *grp;
+	size_t ngrp, grp_cap;
 	pthread_mutex_t lock;
 };
 
@@ -246,6 +249,69 @@ static void *k_bar_ptr(void *priv, unsigned int bar, uint64_t off,
 	return k->bar[bar].map + off;
 }
 
+/*
+ * A data buffer past the largest physically contiguous block, for a
+ * device without an IOMMU (UVIRTIO_IOMMU_UNSAFE): DMA_ALLOC there is one
+ * block from the page allocator, at most 4 MiB on x86-64, and less once
+ * memory is fragmented.  Take blocks of up to that size, halving on
+ * -ENOMEM down to 64 KiB, and map them back to back into one reserved
+ * range; each is one IOVA run.  Anything else gets one DMA_ALLOC.
+ */
+#define SG_BLOCK_MAX	(4u << 20)
+#define SG_BLOCK_MIN	(64u << 10)
+
+static int group_add(struct kmod *k, void *va, unsigned int n,
+		     uint64_t *handles)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&k->lock);
+	if (k->ngrp == k->grp_cap) {
+		size_t cap = k->grp_cap ? 2 * k->grp_cap : 4;
+		struct kgroup *g = realloc(k->grp, cap * sizeof(*g));
+
+		if (!g) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		k->grp = g;
+		k->grp_cap = cap;
+	}
+	k->grp[k->ngrp++] = (struct kgroup){ va, n, handles };
+out:
+	pthread_mutex_unlock(&k->lock);
+	return ret;
+}
+
+/* Take @va's group out of the list; NULL handles if it is no group. */
+static uint64_t *group_take(struct kmod *k, void *va, unsigned int *n)
+{
+	uint64_t *h = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&k->lock);
+	for (i = 0; i < k->ngrp; i++)
+		if (k->grp[i].va == va) {
+			h = k->grp[i].handles;
+			*n = k->grp[i].n;
+			k->grp[i] = k->grp[--k->ngrp];
+			break;
+		}
+	pthread_mutex_unlock(&k->lock);
+	return h;
+}
+
+static void free_handles(struct kmod *k, const uint64_t *h, unsigned int n)
+{
+	struct uvirtio_dma_free fr = { .size = sizeof(fr) };
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		fr.handle = h[i];
+		kioctl(k->fd, UVIRTIO_DMA_FREE, &fr);
+	}
+}
+
 static int k_dma_alloc(void *priv, size_t len, struct uvirtio_dma *out)
 {
 	struct kmod *k = priv;
@@ -279,10 +345,112 @@ static void k_dma_free(void *priv, struct uvirtio_dma *dma)
 	struct kmod *k = priv;
 	struct uvirtio_dma_free fr = { .size = sizeof(fr),
 				       .handle = dma->handle };
+	unsigned int n = 0;
+	uint64_t *h = group_take(k, dma->vaddr, &n);
 
-	kioctl(k->fd, UVIRTIO_DMA_FREE, &fr);
+	if (h)
+		free_handles(k, h, n);
+	else
+		kioctl(k->fd, UVIRTIO_DMA_FREE, &fr);
+	free(h);
 	live_del(k, dma->vaddr);
 	munmap(dma->vaddr, dma->len);
+}
+
+static int k_dma_alloc_sg(void *priv, size_t len, struct uvirtio_dma *out,
+			  struct uvirtio_iova_seg **segsp,
+			  unsigned int *nsegsp)
+{
+	struct kmod *k = priv;
+	struct uvirtio_iova_seg *segs = NULL;
+	unsigned int n = 0, cap = 0;
+	uint64_t *h = NULL;
+	size_t off = 0, block;
+	uint8_t *base;
+	int ret;
+
+	ret = k_dma_alloc(priv, len, out);
+	if (ret != -ENOMEM || k->info.iommu_mode != UVIRTIO_IOMMU_UNSAFE ||
+	    len <= SG_BLOCK_MIN) {
+		if (ret)
+			return ret;
+		segs = malloc(sizeof(*segs));
+		if (!segs) {
+			k_dma_free(priv, out);
+			return -ENOMEM;
+		}
+		segs[0] = (struct uvirtio_iova_seg){ out->vaddr, out->iova,
+						     out->len };
+		*segsp = segs;
+		*nsegsp = 1;
+		return 0;
+	}
+	base = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
+		return -ENOMEM;
+	block = UV_MIN(len, (size_t)SG_BLOCK_MAX);
+	while (off < len) {
+		struct uvirtio_dma_alloc a = { .size = sizeof(a) };
+		struct uvirtio_dma_free fr = { .size = sizeof(fr) };
+		void *p;
+
+		a.length = UV_MIN(block, len - off);
+		ret = kioctl(k->fd, UVIRTIO_DMA_ALLOC, &a);
+		if (ret == -ENOMEM && block > SG_BLOCK_MIN) {
+			block /= 2;
+			continue;
+		}
+		if (ret)
+			goto err;
+		if (n == cap) {
+			unsigned int ncap = cap ? 2 * cap : 8;
+			struct uvirtio_iova_seg *ns =
+				realloc(segs, ncap * sizeof(*ns));
+			uint64_t *nh = ns ? realloc(h, ncap * sizeof(*nh)) : NULL;
+
+			if (ns)
+				segs = ns;
+			if (nh)
+				h = nh;
+			if (!ns || !nh) {
+				ret = -ENOMEM;
+				goto err_one;
+			}
+			cap = ncap;
+		}
+		p = mmap(base + off, (size_t)a.length, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED, k->fd, (off_t)a.mmap_offset);
+		if (p == MAP_FAILED) {
+			ret = -errno;
+			goto err_one;
+		}
+		h[n] = a.handle;
+		segs[n++] = (struct uvirtio_iova_seg){ p, a.iova,
+						       (size_t)a.length };
+		off += (size_t)a.length;
+		continue;
+err_one:
+		fr.handle = a.handle;
+		kioctl(k->fd, UVIRTIO_DMA_FREE, &fr);
+		goto err;
+	}
+	ret = group_add(k, base, n, h);
+	if (ret)
+		goto err;
+	out->vaddr = base;
+	out->iova = segs[0].iova;
+	out->len = len;
+	out->handle = h[0];
+	live_add(k, base, len);
+	*segsp = segs;
+	*nsegsp = n;
+	return 0;
+err:
+	free_handles(k, h, n);
+	munmap(base, len);
+	free(segs);
+	free(h);
+	return ret;
 }
 
 static int k_dma_unmap(void *priv, uint64_t handle)
@@ -537,6 +705,9 @@ static void k_close(void *priv)
 		close(k->ctl_fd);
 	pthread_mutex_destroy(&k->lock);
 	free(k->adopted);
+	for (i = 0; i < k->ngrp; i++)
+		free(k->grp[i].handles);
+	free(k->grp);
 	free(k->live);
 	free(k->efd);
 	free(k);
@@ -604,6 +775,7 @@ static const struct uvirtio_backend_ops kmod_ops = {
 	.restored = k_restored,
 	.irq_kind = k_irq_kind,
 	.removed = k_removed,
+	.dma_alloc_sg = k_dma_alloc_sg,
 };
 
 /* mmap a BAR, leaving the MSI-X range unmapped. */

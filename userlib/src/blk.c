@@ -403,7 +403,9 @@ UV_EXPORT int uvirtio_blk_alloc_buf(struct uvirtio_blk *blk, size_t len,
 
 	if (!b)
 		return -ENOMEM;
-	ret = uvirtio_backend_dma_alloc(uvirtio_dev_backend(blk->dev), len, &b->dma);
+	/* data only: several IOVA runs are fine, add_data() splits at them */
+	ret = uvirtio_backend_dma_alloc_sg(uvirtio_dev_backend(blk->dev), len,
+					   &b->dma);
 	if (ret) {
 		free(b);
 		return ret;
@@ -468,7 +470,7 @@ static int add_data(struct uvirtio_blk_queue *q, const struct iovec *iov,
 			if (got < 0)
 				return (int)got;
 			if (*n >= limit)
-				return -EINVAL;	/* too many segments */
+				return -E2BIG;	/* too many segments */
 			q->bufs[(*n)++] = (struct uvirtq_buf){ iova,
 							       (uint32_t)got };
 			p += got;
@@ -674,9 +676,15 @@ static int rw(struct uvirtio_blk_queue *q, bool write, uint64_t offset,
 	gen = uvirtio_backend_unmap_gen(uvirtio_dev_backend(blk->dev));
 	limit = 1 + blk->data_seg_max;
 	ret = add_data(q, iov, iovcnt, &n, limit, &total);
-	bounce = ret == -EFAULT && q->bp.size;
+	/*
+	 * Memory that is not registered, or in more pieces than the device
+	 * takes (seg_max): all of it goes through the pool, one IOVA run
+	 * split only at size_max, so max_transfer holds for any memory.
+	 */
+	bounce = (ret == -EFAULT || ret == -E2BIG) && q->bp.size;
+	if (ret == -E2BIG && !bounce)
+		return -EINVAL;
 	if (bounce) {
-		/* some memory is not registered: all of it goes through the pool */
 		n = 1;
 		total = 0;
 		for (i = 0; i < iovcnt; i++) {

@@ -67,6 +67,7 @@ struct dev_spec {
 	bool pci;
 	char kind[8];
 	bool packed, noevidx, noind, legacy;
+	bool bigbuf;		/* run test_big_buf() (a disk of >= 16 MiB) */
 	unsigned int mq;
 	char serial[24];
 	char irq[8];		/* expected irq mode name, "" for any */
@@ -176,6 +177,8 @@ static int parse_spec(const char *arg, struct dev_spec *d)
 			d->noind = true;
 		else if (!strcmp(tok, "legacy"))
 			d->legacy = true;
+		else if (!strcmp(tok, "bigbuf"))
+			d->bigbuf = true;
 		else if (!strncmp(tok, "mq=", 3))
 			d->mq = (unsigned int)atoi(tok + 3);
 		else if (!strncmp(tok, "serial=", 7))
@@ -709,6 +712,103 @@ out:
 		free(reg[i].ver);
 }
 
+#define BIG_BYTES	(12u << 20)
+#define BIG_CHUNK	(1u << 20)
+#define SCATTER_N	300	/* iovecs, more than any seg_max here */
+#define SCATTER_LEN	2048
+
+/*
+ * Data buffers past the 4 MiB the page allocator hands out in one piece
+ * (no IOMMU: uvirtio_blk_alloc_buf() is then several IOVA runs), and a
+ * request in more pieces than seg_max, which the bounce pool must take
+ * rather than fail (the max_transfer the library promises).  4 results.
+ */
+static void test_big_buf(const struct dev_spec *d)
+{
+	char name[160];
+	struct uvirtio_backend *be;
+	struct uvirtio_blk *blk;
+	struct uvirtio_blk_info info;
+	struct uvirtio_blk_q_stats st0, st1;
+	struct iovec iov[SCATTER_N];
+	uint8_t *a = NULL, *b = NULL;
+	unsigned int runs = 0, i;
+	bool translated;
+	size_t off;
+	int ret;
+
+	snprintf(name, sizeof(name), "%.128s.bigbuf", d->bdf);
+	ret = blk_open(d, false, false, &be, &blk);
+	if (ret) {
+		diag("%s: open: %s", name, strerror(-ret));
+		for (i = 0; i < 4; i++)
+			tap(false, "%s.open", name);
+		return;
+	}
+	uvirtio_blk_get_info(blk, &info);
+	translated = uvirtio_backend_iommu_mode(be) == UVIRTIO_BE_IOMMU_TRANSLATED;
+	ret = uvirtio_blk_alloc_buf(blk, BIG_BYTES, (void **)&a);
+	if (!ret)
+		ret = uvirtio_blk_alloc_buf(blk, BIG_BYTES, (void **)&b);
+	if (ret)
+		diag("%s: alloc %u MiB: %s", name, BIG_BYTES >> 20, strerror(-ret));
+	tap(ret == 0 && info.capacity >= BIG_BYTES, "%s.alloc_12MiB", name);
+	if (ret || info.capacity < BIG_BYTES) {
+		for (i = 0; i < 3; i++)	/* what could not run */
+			tap(false, "%s.unfinished", name);
+		goto out;
+	}
+
+	/* the runs the device sees: one with an IOMMU, >= 3 without */
+	for (off = 0; off < BIG_BYTES; runs++) {
+		uint64_t iova;
+		int64_t got = uvirtio_backend_translate(be, a + off,
+							BIG_BYTES - off, &iova);
+
+		if (got <= 0)
+			break;
+		off += (size_t)got;
+	}
+	diag("%s: %u IOVA run(s) (%s), seg_max %u, max_transfer %" PRIu64,
+	     name, runs, translated ? "translated" : "no IOMMU", info.seg_max,
+	     info.max_transfer);
+	tap(off == BIG_BYTES && (translated ? runs == 1 : runs >= 3),
+	    "%s.iova_runs", name);
+
+	for (off = 0; off < BIG_BYTES; off++)
+		a[off] = (uint8_t)(off * 7 + (off >> 20));
+	ret = 0;
+	for (off = 0; off < BIG_BYTES && !ret; off += BIG_CHUNK)
+		ret = uvirtio_blk_write(blk, off, a + off, BIG_CHUNK);
+	for (off = 0; off < BIG_BYTES && !ret; off += BIG_CHUNK)
+		ret = uvirtio_blk_read(blk, off, b + off, BIG_CHUNK);
+	if (ret)
+		diag("%s: I/O at %zu: %s", name, off, strerror(-ret));
+	tap(ret == 0 && !memcmp(a, b, BIG_BYTES), "%s.write_read_12MiB", name);
+
+	/* 300 pieces of 2 KiB: no seg_max here takes that in one request */
+	memset(b, 0, BIG_BYTES);
+	for (i = 0; i < SCATTER_N; i++)
+		iov[i] = (struct iovec){ b + (size_t)i * 8192, SCATTER_LEN };
+	uvirtio_blk_q_get_stats(uvirtio_blk_get_queue(blk, 0), &st0);
+	ret = uvirtio_blk_readv(blk, 0, iov, SCATTER_N);
+	uvirtio_blk_q_get_stats(uvirtio_blk_get_queue(blk, 0), &st1);
+	for (i = 0; !ret && i < SCATTER_N; i++)
+		if (memcmp(b + (size_t)i * 8192, a + (size_t)i * SCATTER_LEN,
+			   SCATTER_LEN))
+			ret = -EILSEQ;
+	if (ret)
+		diag("%s: %u-piece readv: %s", name, SCATTER_N, strerror(-ret));
+	tap(ret == 0 && st1.bounced_requests == st0.bounced_requests + 1 &&
+	    info.seg_max < SCATTER_N, "%s.scattered_read_bounced", name);
+out:
+	if (a)
+		uvirtio_blk_free_buf(blk, a);
+	if (b)
+		uvirtio_blk_free_buf(blk, b);
+	blk_close(be, blk);
+}
+
 static void test_rng(const struct dev_spec *d, bool legacy)
 {
 	enum uvirtio_transport_kind t = legacy ? UVIRTIO_TRANSPORT_LEGACY :
@@ -742,7 +842,8 @@ static void test_rng(const struct dev_spec *d, bool legacy)
 static int device_plan(const struct dev_spec *d)
 {
 	if (!strcmp(d->kind, "blk"))
-		return (d->legacy ? 3 : 2) * (9 + (d->serial[0] ? 1 : 0));
+		return (d->legacy ? 3 : 2) * (9 + (d->serial[0] ? 1 : 0)) +
+		       (d->bigbuf ? 4 : 0);
 	return (d->legacy ? 2 : 1) * 2;
 }
 
@@ -802,6 +903,8 @@ int main(int argc, char **argv)
 				test_blk_mode(d, true, false);
 				if (d->legacy)
 					test_blk_mode(d, false, true);
+				if (d->bigbuf)
+					test_big_buf(d);
 			} else {
 				test_rng(d, false);
 				if (d->legacy)

@@ -192,6 +192,11 @@ struct uvirtio_iova_seg {
  *	backend is created.
  * @irq_kind: optional; an enum uvirtio_be_irq.  Without it a backend
  *	with @num_vectors > 0 delivers MSI-X and one without delivers none.
+ * @dma_alloc_sg: optional; as @dma_alloc, but the memory, contiguous in
+ *	this process, may be several IOVA runs, returned as *@segs (a
+ *	malloc()ed array of *@nsegs, in order; the library frees it).  A
+ *	backend whose device has no IOMMU implements it to go past the
+ *	largest physically contiguous block; @dma_free frees it all.
  *
  * Only @dma_alloc and @dma_free are mandatory: a backend that is no PCI
  * function (vhost-user) leaves the config and BAR callbacks NULL, and the
@@ -229,6 +234,9 @@ struct uvirtio_backend_ops {
 	int (*restored)(void *priv, unsigned int i, struct uvirtio_dma *out,
 			bool *is_state);
 	int (*irq_kind)(void *priv);
+	int (*dma_alloc_sg)(void *priv, size_t len, struct uvirtio_dma *out,
+			    struct uvirtio_iova_seg **segs,
+			    unsigned int *nsegs);
 };
 
 /**
@@ -318,6 +326,26 @@ int uvirtio_parse_pci_caps(struct uvirtio_backend *be,
  */
 int uvirtio_backend_dma_alloc(struct uvirtio_backend *be, size_t len,
 			      struct uvirtio_dma *out);
+
+/**
+ * uvirtio_backend_dma_alloc_sg() - allocate zeroed DMA memory for data.
+ * @be: backend.
+ * @len: bytes (rounded up to 4096).
+ * @out: receives vaddr/iova; @out->iova is the first IOVA run's.
+ *
+ * As uvirtio_backend_dma_alloc(), except that the memory need not be one
+ * IOVA run: without an IOMMU the kernel module can hand out physically
+ * contiguous blocks of at most a few MiB (the page allocator's largest),
+ * and a larger buffer is then made of several, back to back in this
+ * process.  uvirtio_backend_translate() gives each run, so data buffers
+ * (uvirtio_blk_alloc_buf()) are split into that many segments.  Rings and
+ * anything else the device needs in one piece must use
+ * uvirtio_backend_dma_alloc().  A backend without @dma_alloc_sg gets
+ * @dma_alloc.  Free with uvirtio_backend_dma_free().
+ * Return: 0 or negative errno.
+ */
+int uvirtio_backend_dma_alloc_sg(struct uvirtio_backend *be, size_t len,
+				 struct uvirtio_dma *out);
 
 /** uvirtio_backend_dma_free() - free memory from uvirtio_backend_dma_alloc(). */
 void uvirtio_backend_dma_free(struct uvirtio_backend *be,

@@ -2,19 +2,26 @@
 /*
  * uvirtio/blk.h - virtio-blk driver.
  *
- * Data buffers: the caller's memory must be DMA-mapped, either with
- * uvirtio_blk_map_mem() (any memory, like libblkio's map_mem_region) or by
- * allocating it with uvirtio_blk_alloc_buf().  An unmapped buffer fails
- * with -EFAULT.  There is no bounce buffering.  Request headers, status
+ * Data buffers: zero-copy when the caller's memory is DMA-mapped, either
+ * with uvirtio_blk_map_mem() (any memory, like libblkio's map_mem_region)
+ * or by allocating it with uvirtio_blk_alloc_buf().  Memory that is not
+ * goes through the queue's bounce pool (uvirtio_blk_q_set_bounce()), or
+ * fails with -EFAULT when bouncing is off.  Request headers, status
  * bytes, discard ranges and id buffers live in DMA memory owned by the
  * driver.
  *
  * Limits: offsets and lengths of read/write/discard/write-zeroes must be
  * multiples of the logical block size (blk_size, default 512).  Requests
- * are NOT split: a segment longer than size_max is cut into several
- * descriptors, but if the request then needs more than seg_max data
- * descriptors (or more than the queue can hold) the call fails with
- * -EINVAL; the caller splits (uvirtio_blk_get_info() gives the limits).
+ * are not split into several device requests.  max_transfer is seg_max
+ * times size_max (4 MiB without SIZE_MAX), and a read or write of up to
+ * max_transfer bytes fits when its memory is at most seg_max IOVA runs,
+ * each cut at size_max: with an IOMMU every mapping and every
+ * uvirtio_blk_alloc_buf() buffer is one run; without one, a mapping is
+ * one run per physically contiguous piece and a buffer of more than
+ * 4 MiB is runs of at most 4 MiB.  A request whose memory is in more
+ * pieces than that goes through the bounce pool instead (-E2BIG if it is
+ * larger than the pool, -EAGAIN while the pool is busy); with bouncing
+ * off it fails with -EINVAL.
  * Discard / write-zeroes take one range per request and fail with -EINVAL
  * beyond max_discard_sectors / max_write_zeroes_sectors or when the range
  * is not a multiple of discard_sector_alignment; -ENOTSUP if the feature
@@ -175,6 +182,10 @@ int uvirtio_blk_unmap_mem(struct uvirtio_blk *blk, void *addr);
  * @blk: device.
  * @len: bytes.
  * @out: receives the buffer pointer (page aligned).
+ *
+ * The buffer is contiguous in this process.  Without an IOMMU it may be
+ * several IOVA runs, because the kernel hands out physically contiguous
+ * blocks of at most 4 MiB (uvirtio_backend_dma_alloc_sg()).
  * Return: 0 or negative errno.
  */
 int uvirtio_blk_alloc_buf(struct uvirtio_blk *blk, size_t len, void **out);
