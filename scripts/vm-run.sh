@@ -233,7 +233,7 @@ std)
 		"a  packed=on                                    packed"
 		"b  event_idx=off                                noevidx"
 		"c  indirect_desc=off                            noind"
-		"d  queue-size=64                                -"
+		"d  queue-size=4                                 bigbuf"
 		"e  num-queues=4                                 mq=4"
 		"f  packed=on,event_idx=off,indirect_desc=off,queue-size=32 packed,noevidx,noind"
 	)
