@@ -93,7 +93,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 raw=$out/raw.log
 : >"$raw"
-echo "info secs=$secs repeats=$reps regimes=${regimes// /,} ring_ops=$ring_ops kvb_mib=$kvb_mib ka_rounds=$ka_rounds" >>"$raw"
+echo "info secs=$secs repeats=$reps regimes=${regimes// /,} ring_ops=$ring_ops kvb_regimes=${kvb_regimes// /,} kvb_mib=$kvb_mib ka_rounds=$ka_rounds" >>"$raw"
 # how busy the host was: the figures depend on it
 echo "info host_cpus=$(nproc) host_load_start=$(cut -d' ' -f1 /proc/loadavg)" >>"$raw"
 
@@ -171,6 +171,7 @@ mkdir -p "$netbin"
 cp tools/build/uvirtio-static "$netbin/uvirtio"
 cp tools/build/pktio-static "$netbin/pktio"
 netout=$UV_OUT/vm/bench-net
+mkdir -p "$UV_OUT/vm"
 set +e
 scripts/vm-run.sh -k stock -i strict -d net -o "$netout" -t 600 \
 	-a "$netbin:uvirtio/bin" \
