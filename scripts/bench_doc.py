@@ -117,7 +117,7 @@ def kvb_section(res):
         for r in pick(kv.get("keepalive", []), iommu=reg):
             L += ["Keep-alive handover (uvirtio.ko), kill to the first completed I/O",
                   "of the new process, beside OpenVMM's published figure:", ""]
-            L += table(["", "kills", "handovers", "mean", "p50", "min", "max"],
+            L += table(["measured by", "kills", "handovers", "mean", "p50", "min", "max"],
                        [["uvirtio, QEMU TCG", f(r["kills"], "%.0f"),
                          f(r["handovers"], "%.0f"), f(r["mean_ms"], "%.2f ms"),
                          f(r["p50_ms"], "%.2f ms"), f(r["min_ms"], "%.2f ms"),
