@@ -618,7 +618,7 @@ def kvb_markdown(res):
             md.append("Ours is under QEMU TCG and covers more than a save: the kill, "
                       "the kernel's release of the dead owner (the device held, its "
                       "user pages unpinned), a new process, re-attach, restore, and the "
-                      "device completing a request.")
+                      "reap of a request the dead process left in flight.")
             md.append("")
     return md
 

@@ -107,7 +107,11 @@ def kvb_section(res):
                          f"{r['iops']:.0f}"] for r in rows])
         rows = pick(kv.get("dma", []), iommu=reg)
         if rows:
-            L += ["Map and unmap of one buffer (dmabench, one map per process):", ""]
+            L += ["Map and unmap of one buffer (dmabench, one map per process).  On",
+                  "unmap VFIO's type1 driver gives the pages back one 4 KiB frame at a",
+                  "time (``put_pfn()`` in ``vfio_unpin_pages_remote()``), inside a 2 MiB",
+                  "page too; the module unpins its page array with one",
+                  "``unpin_user_pages_dirty_lock()``, which works per folio:", ""]
             L += table(["backend", "pages", "MiB", "map ms median (min-max)",
                         "unmap ms median (min-max)"],
                        [[r["backend"], r["pages"], r["mib"],
@@ -130,8 +134,8 @@ def kvb_section(res):
                 "is emulated, and covers more: the kill, the kernel's release of the "
                 "dead owner (its user pages unmapped and unpinned, the device held), "
                 "a fork, the re-attach, the restore of the queue from the state the "
-                "library wrote as it ran, and the device completing a request left "
-                "in flight.", 76, break_on_hyphens=False) + [""]
+                "library wrote as it ran, and the reap of a request the dead process "
+                "left in flight.", 76, break_on_hyphens=False) + [""]
     return L
 
 
@@ -145,11 +149,13 @@ def render(res, images):
           ".. This file is generated: scripts/bench-report.py --doc "
           "out/bench/results.json", "   (edit the prose in scripts/bench_doc.py).", ""]
     L += ["``make bench`` measures libuvirtio against the kernel's own virtio-blk",
-          "driver with the same fio job on both sides, in three IOMMU regimes, and",
-          "compares its rings with the kernel's ``tools/virtio/ringtest``.  With",
-          "the defaults (2 s per run, 3 repeats, three VM boots) it takes about",
-          "15 to 20 minutes from warm caches.  ``UVIRTIO_BENCH_QUICK=1`` is a smoke",
-          "run (lazy only, 1 s, 1 repeat: about 2 minutes).  The results go to",
+          "driver with the same fio job on both sides, in three IOMMU regimes,",
+          "its kernel-module backend against its VFIO backend on one device (with",
+          "the keep-alive handover), and compares its rings with the kernel's",
+          "``tools/virtio/ringtest``.  With the defaults (2 s per run, 3 repeats,",
+          "a VM boot per regime and one for net) it takes about 15 to 20 minutes",
+          "from warm caches.  ``UVIRTIO_BENCH_QUICK=1`` is a smoke run (lazy only,",
+          "1 s, 1 repeat, a 128 MiB map, 3 kills: about 2 minutes).  The results go to",
           "``out/bench/``: ``results.md`` (also printed), ``results.json``,",
           "``results-REGIME.png`` and ``raw.log``.  This page is regenerated from",
           "``results.json`` by ``scripts/bench-report.py --doc out/bench/results.json``.",
@@ -224,9 +230,9 @@ def render(res, images):
           "  * fio, 4 KiB ``randread`` at QD1 and QD32 through the uvirtio engine,",
           "    ``uvirtio_dev=0000:00:08.0`` against ``vfio:0000:00:08.0``, in",
           "    interrupt mode (``uvirtio_poll=0`` with the engine's defaults, so",
-          "    ``uvirtio_irq_follow=1``: VFIO gives user space no interrupt",
-          "    affinity, so there the library stops asking after the first try)",
-          "    and polling mode;",
+          "    ``uvirtio_irq_follow=1``; VFIO gives user space no interrupt",
+          "    affinity, and its backend takes the CPU it is asked for and ignores",
+          "    it, so there following changes nothing) and polling mode;",
           "  * the QD1 submit-to-wake latency: blkbench ``randread`` at QD1, each",
           "    request timed from just before it is queued to the reap that",
           "    returns it.  ``irq``: the thread sleeps in ``poll()`` on the queue's",
@@ -260,8 +266,9 @@ def render(res, images):
           "    the time counted runs from the kill to the first completion the",
           "    new process reaps: the kernel's release of the dead owner (the",
           "    device held, not reset), a fork, the re-attach with the token,",
-          "    ``uvirtio_blk_restore()`` and the device completing a request that",
-          "    was in flight.  VFIO has no keep-alive, so this row is uvirtio.ko's",
+          "    ``uvirtio_blk_restore()`` and the reap of the first request the dead",
+          "    process left in flight (the device may have completed it in the",
+          "    meantime).  VFIO has no keep-alive, so this row is uvirtio.ko's",
           "    alone.  OpenVMM publishes about 480 us for saving one NVMe",
           "    controller with 4 queue pairs (hardware; a save, not a handover).",
           "",
