@@ -97,7 +97,7 @@ demo:
 	scripts/demo.sh
 
 ## Benchmarks: the same fio job on libuvirtio and the kernel's virtio-blk in three
-## IOMMU regimes, ring micro-benchmark (~20 min; UVIRTIO_BENCH_QUICK=1: ~3 min)
+## IOMMU regimes, uvirtio.ko vs VFIO, ring micro-benchmark (~20 min; UVIRTIO_BENCH_QUICK=1: ~3 min)
 bench:
 	scripts/bench.sh
 
@@ -196,6 +196,7 @@ help:
 	@echo '                   boot a test VM and run CMD in it'
 	@echo '  make bench       benchmarks: the same fio job on libuvirtio and the kernel'"'"'s'
 	@echo '                   virtio-blk, one VM per IOMMU regime (off, lazy, strict),'
+	@echo '                   uvirtio.ko vs VFIO and the keep-alive handover (lazy),'
 	@echo '                   ring micro-benchmark vs ringtest, vhost-user-blk on the'
 	@echo '                   host; out/bench/results.* (~20 min;'
 	@echo '                   UVIRTIO_BENCH_QUICK=1: a ~3 min smoke run)'

@@ -19,6 +19,15 @@
 #  2. In the same boots: tools/bench/blkbench as a second opinion, with
 #     the doorbells and interrupts per request, and syscalls per I/O in
 #     polling mode (ptrace-counted, blkbench --count-syscalls).
+#     In the lazy boot (UVIRTIO_BENCH_KVB_REGIMES), uvirtio.ko against
+#     VFIO on a third null-co disk (00:08.0), rebound between the two in
+#     every repeat: fio 4 KiB randread QD1/QD32 in interrupt and polling
+#     mode, the QD1 submit-to-wake latency (blkbench, interrupt and
+#     polling), the map and unmap of a 1 GiB buffer with 4 KiB and 2 MiB
+#     pages (tools/bench/dmabench, the same library calls on both); then
+#     the keep-alive handover on a file-backed disk (00:09.0): the
+#     uvirtio_keepalive selftest's killloop, kill to the first completion
+#     in the new process.
 #  3. Ring micro-benchmark on the host: tools/bench/ringbench (libuvirtio
 #     split and packed rings) against tools/virtio/ringtest (ring,
 #     virtio_ring_0_9) built from the Debian linux-source tree in a
@@ -53,6 +62,10 @@
 #   UVIRTIO_BENCH_VU_SECS     each vhost-user run (default 2)
 #   UVIRTIO_BENCH_OUT         output directory (default out/bench)
 #   UVIRTIO_BENCH_NET_FRAMES  frames per net run (default 10000; quick 2000)
+#   UVIRTIO_BENCH_KVB_REGIMES regimes with the uvirtio.ko-vs-VFIO rows
+#                             (default lazy; they need an IOMMU)
+#   UVIRTIO_BENCH_KVB_MIB     the map/unmap buffer (default 1024; quick 128)
+#   UVIRTIO_BENCH_KA_ROUNDS   keep-alive kills (default 15; quick 3)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
@@ -60,10 +73,14 @@ cd "$UV_TOP"
 t0=$(date +%s)
 if [ "${UVIRTIO_BENCH_QUICK:-0}" = 1 ]; then
 	d_secs=1 d_reps=1 d_regimes=lazy d_ab='' d_ring=200000 d_vu=1 d_net=2000
+	d_kvb_mib=128 d_ka=3
 else
 	d_secs=2 d_reps=3 d_regimes="off lazy strict" d_ab=lazy d_ring=1000000 d_vu=2
-	d_net=10000
+	d_net=10000 d_kvb_mib=1024 d_ka=15
 fi
+kvb_regimes=${UVIRTIO_BENCH_KVB_REGIMES-lazy}
+kvb_mib=${UVIRTIO_BENCH_KVB_MIB:-$d_kvb_mib}
+ka_rounds=${UVIRTIO_BENCH_KA_ROUNDS:-$d_ka}
 secs=${UVIRTIO_BENCH_SECS:-$d_secs}
 reps=${UVIRTIO_BENCH_REPEATS:-$d_reps}
 regimes=${UVIRTIO_BENCH_REGIMES:-$d_regimes}
@@ -76,7 +93,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 raw=$out/raw.log
 : >"$raw"
-echo "info secs=$secs repeats=$reps regimes=${regimes// /,} ring_ops=$ring_ops" >>"$raw"
+echo "info secs=$secs repeats=$reps regimes=${regimes// /,} ring_ops=$ring_ops kvb_regimes=${kvb_regimes// /,} kvb_mib=$kvb_mib ka_rounds=$ka_rounds" >>"$raw"
 # how busy the host was: the figures depend on it
 echo "info host_cpus=$(nproc) host_load_start=$(cut -d' ' -f1 /proc/loadavg)" >>"$raw"
 
@@ -91,6 +108,11 @@ make -s -C userlib >/dev/null
 make -s -C tools >/dev/null
 make -s fio >/dev/null
 make -s -C tools/bench OUTDIR="$out/build" >/dev/null
+# the keep-alive handover is the selftest's killloop
+make -s -C selftests/uvirtio KSRC="$(scripts/build-kernel.sh --src)" \
+	OUTPUT="$UV_OUT/selftests" "$UV_OUT/selftests/uvirtio_keepalive" \
+	>"$out/build/keepalive.log" 2>&1 ||
+	{ cat "$out/build/keepalive.log" >&2; uv_die "uvirtio_keepalive does not build"; }
 
 # Static binaries; fio is dynamic: its libraries and the loader go along.
 bin=$out/vm/bin
@@ -98,6 +120,8 @@ rm -rf "$out/vm"
 mkdir -p "$bin"
 cp tools/build/uvirtio-static "$bin/uvirtio"
 cp "$out/build/blkbench" "$bin/blkbench"
+cp "$out/build/dmabench" "$bin/dmabench"
+cp "$UV_OUT/selftests/uvirtio_keepalive" "$bin/uvirtio_keepalive"
 scripts/bundle-dyn.sh "$out/vm/fio" fio
 
 vmrc=0
@@ -111,21 +135,29 @@ for regime in $regimes; do
 	esac
 	ab=0
 	case " $ab_regimes " in *" $regime "*) ab=1 ;; esac
+	kvb=0
+	case " $kvb_regimes " in *" $regime "*) kvb=1 ;; esac
+	# kmod vs VFIO: vfio-pci, and room for a 1 GiB buffer and 1 GiB of
+	# 2 MiB pages
+	[ $kvb = 1 ] && vmargs+=(-l "vfio_pci vfio_iommu_type1" -m 3G)
 	uv_log "regime $regime: booting the VM (QEMU TCG, q35; ${secs}s x $reps repeats per run)"
 	vmout=$out/vm-$regime
 	set +e
-	scripts/vm-run.sh -k stock "${vmargs[@]}" -d bench -o "$vmout" -t 1200 \
+	scripts/vm-run.sh -k stock "${vmargs[@]}" -d bench -o "$vmout" -t 1800 \
 		-a "$bin:uvirtio/bin" -a "$out/vm/fio:uvirtio/fio" \
 		-a "$UV_OUT/fio/uvirtio-fio.so:uvirtio/uvirtio-fio.so" \
 		-e "UVIRTIO_BENCH_SECS=$secs" -e "UVIRTIO_BENCH_REPEATS=$reps" \
 		-e "UVIRTIO_BENCH_AB=$ab" -e "UVIRTIO_BENCH_IRQ_OPTS=$irq_opts" \
+		-e "UVIRTIO_BENCH_KVB=$kvb" -e "UVIRTIO_BENCH_KVB_MIB=$kvb_mib" \
+		-e "UVIRTIO_BENCH_KA_ROUNDS=$ka_rounds" \
 		-p scripts/guest/bench >"$vmout.log" 2>&1
 	rc=$?
 	set -e
 	echo "regime $regime" >>"$raw"
 	cat "$vmout.log" >>"$raw"
 	echo "regime-end $regime rc=$rc" >>"$raw"
-	grep -E '^(info|syscalls) |^vm-run|^bench:' "$vmout.log" | cut -c1-200 || true
+	grep -E '^(info|syscalls|kvbwake|kvbdma|kvbka) |^vm-run|^bench:' "$vmout.log" |
+		cut -c1-200 || true
 	grep -c '^fio-jobs ' "$vmout.log" | sed "s/^/fio processes: /" || true
 	if [ $rc -ne 0 ]; then
 		uv_log "regime $regime: VM run FAILED (rc $rc, logs in $vmout); tables will have gaps"
@@ -139,6 +171,7 @@ mkdir -p "$netbin"
 cp tools/build/uvirtio-static "$netbin/uvirtio"
 cp tools/build/pktio-static "$netbin/pktio"
 netout=$UV_OUT/vm/bench-net
+mkdir -p "$UV_OUT/vm"
 set +e
 scripts/vm-run.sh -k stock -i strict -d net -o "$netout" -t 600 \
 	-a "$netbin:uvirtio/bin" \

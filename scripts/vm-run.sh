@@ -26,6 +26,8 @@
 #                 loads no virtio module (uvirtio must get the devices)
 #     -d SET      device set: std (default), demo, bench, contain, irq, mmio,
 #                 net
+#                 bench: virtio-blk on null-co at 00:06.0, 00:07.0 and
+#                   00:08.0, and on a 16 MiB file at 00:09.0 (make bench)
 #                 (microvm: a virtio-blk-device on a 16 MiB file and a
 #                 virtio-rng-device; UVIRTIO_MMIO_VERSION=1 or 2), none.
 #                 contain: the DMA-containment variants (uvirtio_containment):
@@ -281,10 +283,18 @@ demo)
 	dev+=(-device "virtio-rng-pci,addr=0x4$m")
 	;;
 bench)
-	for i in 0 1; do
+	# 00:06.0 (uvirtio) and 00:07.0 (kernel) for the kernel-vs-library
+	# rows; 00:08.0 for the uvirtio.ko-vs-VFIO rows (rebound between the
+	# two), all on null-co; 00:09.0 on a file for the keep-alive handover
+	# (its verifier reads back what it wrote).
+	for i in 0 1 2; do
 		dev+=(-drive "if=none,id=null$i,file=null-co://,format=raw"
 		      -device "virtio-blk-pci,drive=null$i,addr=0x$((6 + i)),serial=uvnull$i$m")
 	done
+	rm -f "$outdir/ka9.img"
+	truncate -s 16M "$outdir/ka9.img"
+	dev+=(-drive "if=none,id=ka9,file=$outdir/ka9.img,format=raw,cache=unsafe"
+	      -device "virtio-blk-pci,drive=ka9,addr=0x9,serial=uvka9$m")
 	;;
 contain)
 	# What uvirtio_containment expects of each function depends on -i

@@ -757,13 +757,21 @@ static void kl_writer(const char *bdf, struct kl_shared *sh, bool first,
 	}
 }
 
+static int cmp_ms(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
 TEST_F_TIMEOUT(ka, killloop, 600)
 {
 	const char *r = getenv("UVIRTIO_KA_ROUNDS");
 	unsigned int rounds = r && *r ? (unsigned int)atoi(r) : 100, k;
 	bool verbose = getenv("UVIRTIO_KA_VERBOSE");
 	struct kl_shared *sh;
-	double sum = 0, mx = 0, t0;
+	double sum = 0, mx = 0, p50 = 0, t0;
+	unsigned int nh;
 	pid_t pid;
 	int st;
 
@@ -827,17 +835,21 @@ TEST_F_TIMEOUT(ka, killloop, 600)
 	       (unsigned long long)sh->completions,
 	       (unsigned long long)sh->canceled,
 	       (unsigned long long)(sh->issued - sh->completions));
-	for (k = 0; k < sh->nhandover && k < 512; k++) {
+	nh = sh->nhandover < 512 ? sh->nhandover : 512;
+	for (k = 0; k < nh; k++) {
 		sum += sh->handover_ms[k];
 		if (sh->handover_ms[k] > mx)
 			mx = sh->handover_ms[k];
 	}
-	TH_LOG("%u kills, %u handovers with requests in flight: mean %.1f ms, max %.1f ms (kill to the first completion in the new process, TCG)",
-	       rounds, sh->nhandover, sh->nhandover ? sum / sh->nhandover : 0,
-	       mx);
-	ksft_print_msg("keepalive: kills=%u handovers=%u handover_mean_ms=%.1f handover_max_ms=%.1f\n",
-		       rounds, sh->nhandover,
-		       sh->nhandover ? sum / sh->nhandover : 0, mx);
+	qsort(sh->handover_ms, nh, sizeof(sh->handover_ms[0]), cmp_ms);
+	if (nh)
+		p50 = nh % 2 ? sh->handover_ms[nh / 2] :
+		      (sh->handover_ms[nh / 2 - 1] + sh->handover_ms[nh / 2]) / 2;
+	TH_LOG("%u kills, %u handovers with requests in flight: mean %.1f ms, p50 %.1f ms, max %.1f ms (kill to the first completion in the new process, TCG)",
+	       rounds, sh->nhandover, nh ? sum / nh : 0, p50, mx);
+	ksft_print_msg("keepalive: kills=%u handovers=%u handover_mean_ms=%.2f handover_p50_ms=%.2f handover_min_ms=%.2f handover_max_ms=%.2f\n",
+		       rounds, sh->nhandover, nh ? sum / nh : 0, p50,
+		       nh ? sh->handover_ms[0] : 0, mx);
 	munmap(sh, sizeof(*sh));
 }
 

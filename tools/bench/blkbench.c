@@ -3,8 +3,11 @@
  * blkbench - 4 KiB random read / write benchmark of libuvirtio's
  * virtio-blk driver through the asynchronous API (uvirtio_blk_q_*).
  *
- *   blkbench -d BDF -w randread|randwrite [-q QD] [-t SECS] [--poll]
+ *   blkbench -d DEVICE -w randread|randwrite [-q QD] [-t SECS] [--poll]
  *            [--irq-follow] [--label NAME] [--count-syscalls[=OPS]]
+ *
+ * DEVICE is a libuvirtio device string: a PCI function bound to uvirtio
+ * (a bare BDF or pci:BDF) or to vfio-pci (vfio:BDF).
  *
  * --irq-follow: interrupt mode with UVIRTIO_BLK_WAIT_FOLLOW_CPU (the
  * queue's interrupt steered to this thread's CPU), as the fio engine's
@@ -22,8 +25,9 @@
  * Doorbells: the program is linked with -Wl,--wrap=uvirtq_kick, so every
  * kick the library makes goes through __wrap_uvirtq_kick(), which counts
  * the calls that returned 1 (doorbell written).  Interrupts: the sum of the
- * per-vector counters of /sys/kernel/debug/uvirtio/BDF/stats, read before
- * and after the measured window.  --count-syscalls runs the measurement in
+ * per-vector counters of /sys/kernel/debug/uvirtio/BDF/stats (uvirtio.ko)
+ * or of the function's vfio-msix lines in /proc/interrupts (VFIO), read
+ * before and after the measured window.  --count-syscalls runs the measurement in
  * a child traced with ptrace(PTRACE_SYSCALL) and counts the system calls
  * made inside the measured window (the window is delimited by two
  * getppid() markers).  Such a run does OPS requests (default 2000) and
@@ -48,7 +52,7 @@
 #include <unistd.h>
 
 #include <uvirtio/blk.h>
-#include <uvirtio/kmod.h>
+#include <uvirtio/open.h>
 #include <uvirtio/virtqueue.h>
 
 #include "../blkloop.h"
@@ -74,14 +78,53 @@ int __wrap_uvirtq_kick(struct uvirtq *vq)
 
 /* ---- helpers ---------------------------------------------------------- */
 
-/* Sum of "interrupts N" over all vectors in the debugfs stats file. */
-static long long read_irqs(const char *bdf)
+/* VFIO: the per-CPU counts of the lines "vfio-msix[N](BDF)". */
+static long long read_vfio_irqs(const char *bdf)
+{
+	char name[64], line[4096];
+	long long sum = 0;
+	FILE *f;
+
+	snprintf(name, sizeof(name), "](%s)", bdf);
+	f = fopen("/proc/interrupts", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p, *end;
+
+		if (!strstr(line, "vfio-msix[") || !strstr(line, name))
+			continue;
+		p = strchr(line, ':');
+		if (!p)
+			continue;
+		for (p++;; p = end) {
+			long long v = strtoll(p, &end, 10);
+
+			if (end == p)
+				break;
+			sum += v;
+		}
+	}
+	fclose(f);
+	return sum;
+}
+
+/*
+ * Interrupts the function took so far: the sum of "interrupts N" over all
+ * vectors in the module's debugfs stats file, or VFIO's /proc/interrupts
+ * lines.  -1 where neither is readable.
+ */
+static long long read_irqs(const char *dev)
 {
 	char path[128], line[256];
 	long long sum = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/sys/kernel/debug/uvirtio/%s/stats", bdf);
+	if (!strncmp(dev, "vfio:", 5))
+		return read_vfio_irqs(dev + 5);
+	if (!strncmp(dev, "pci:", 4))
+		dev += 4;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/uvirtio/%s/stats", dev);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -144,7 +187,7 @@ static int run(const struct opts *o)
 	char *buf = NULL;
 	int ret;
 
-	ret = uvirtio_kmod_open(o->bdf, NULL, &be);
+	ret = uvirtio_backend_open(o->bdf, NULL, &be);
 	if (ret) {
 		fprintf(stderr, "blkbench: open %s: %s\n", o->bdf, strerror(-ret));
 		return 1;
@@ -300,7 +343,7 @@ static int traced(const struct opts *o)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: blkbench -d BDF -w randread|randwrite [-q QD] "
+	fprintf(stderr, "usage: blkbench -d DEVICE -w randread|randwrite [-q QD] "
 		"[-t SECS] [--poll] [--irq-follow] [--label NAME] "
 		"[--count-syscalls[=OPS]]\n");
 	exit(2);
