@@ -1386,9 +1386,10 @@ static int ctrl_indirect(struct vu *vu, struct uvirtio_dev *dev,
 		uint16_t f, next;
 		int ret;
 
+		/* split: addr, len, flags, next; packed: addr, len, id, flags */
 		memcpy(&a, t + 16 * i, 8);
 		memcpy(&l, t + 16 * i + 8, 4);
-		memcpy(&f, t + 16 * i + 12, 2);
+		memcpy(&f, t + 16 * i + (packed ? 14 : 12), 2);
 		memcpy(&next, t + 16 * i + 14, 2);
 		if (f & VRING_DESC_F_INDIRECT)
 			return -EIO;	/* no table in a table */
