@@ -54,7 +54,7 @@ static const char net_usage[] =
 	"       uvirtio net DEVICE send [-n COUNT] [-s SIZE] [--dst MAC] [--src MAC] [--poll]\n"
 	"       uvirtio net DEVICE recv [-n COUNT] [-t SECONDS] [--stall SECONDS] [-v] [--poll]\n"
 	"       uvirtio net DEVICE macswap [-n COUNT] [-t SECONDS] [--poll]\n"
-	"       uvirtio net DEVICE pingpong [-n COUNT] [-s SIZE] [--dst MAC] [-t SECONDS] [--loopback] [--poll]\n"
+	"       uvirtio net DEVICE pingpong [-n COUNT] [-s SIZE] [--dst MAC] [-t SECONDS] [--loopback] [--poll] [--queue-pairs N]\n"
 	"       uvirtio net DEVICE link [-n CHANGES] [-t SECONDS]";
 
 static volatile sig_atomic_t net_stop;
