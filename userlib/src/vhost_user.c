@@ -13,7 +13,8 @@
  *            GET_CONFIG / SET_CONFIG for config space
  *   memory:  every buffer the rings point to is a memfd (or a caller's
  *            fd) shared with ADD_MEM_REG, or with the whole SET_MEM_TABLE
- *            on back-ends without CONFIGURE_MEM_SLOTS; IOVA = our VA
+ *            on back-ends without CONFIGURE_MEM_SLOTS, where allocations
+ *            share one arena region (8 regions in all); IOVA = our VA
  *   queues:  SET_VRING_NUM/BASE/ADDR/KICK/CALL, SET_VRING_ENABLE 1;
  *            the doorbell is the kick eventfd, the interrupt the call one
  *   net:     GET_QUEUE_NUM is the number of queue pairs; the config
@@ -96,6 +97,15 @@ enum vu_request {
 #define VU_SLOTS_MAX		512	/* bound on GET_MAX_MEM_SLOTS */
 #define VU_QUEUES_MAX		256	/* bound on GET_QUEUE_NUM */
 #define VU_CONFIG_MAX		256
+/*
+ * Back-ends without CONFIGURE_MEM_SLOTS take 8 regions in all: allocations
+ * up to VU_ARENA_CHUNK_MAX share one region of VU_ARENA_SIZE (sparse until
+ * touched), page by page; larger ones, or what does not fit, get their own.
+ */
+#define VU_ARENA_SIZE		(64u << 20)
+#define VU_ARENA_CHUNK_MAX	(4u << 20)
+#define VU_ARENA_PAGES		(VU_ARENA_SIZE / UV_PAGE_SIZE)
+#define VU_ARENA_HANDLE		(1ull << 63)	/* | first page << 32 | pages */
 #define VU_DEFAULT_QSIZE	256
 #define VU_DEFAULT_TIMEOUT_MS	5000
 /* net config without the back-end's: mac, status, max_virtqueue_pairs */
@@ -197,6 +207,16 @@ struct vu_queue {
 	bool wrap;		/* packed: the wrap counter at last_avail */
 };
 
+/* The shared arena of a back-end without mem slots (one region). */
+struct vu_arena {
+	pthread_mutex_t lock;		/* taken before vu->lock */
+	uint8_t *base;			/* NULL: not mapped (no allocation) */
+	uint64_t handle;		/* its memory slot */
+	int fd;
+	unsigned int nused;		/* pages in use */
+	uint8_t used[VU_ARENA_PAGES / 8];
+};
+
 struct vu {
 	int sock;
 	pthread_mutex_t lock;		/* one request/reply at a time */
@@ -225,6 +245,7 @@ struct vu {
 	uint16_t pairs;			/* queue pairs enabled */
 	bool promisc, allmulti;
 	uint32_t uc_macs, mc_macs;	/* MAC filter table sizes */
+	struct vu_arena arena;
 };
 
 static const struct uvirtio_backend_ops vu_backend_ops;
@@ -546,6 +567,123 @@ static int mem_remove(struct vu *vu, uint64_t handle, struct vu_mem *was)
 	return ret;
 }
 
+static bool page_used(const struct vu_arena *a, size_t i)
+{
+	return a->used[i / 8] & (1u << (i % 8));
+}
+
+static void pages_mark(struct vu_arena *a, size_t first, size_t n, bool on)
+{
+	size_t i;
+
+	for (i = first; i < first + n; i++) {
+		if (on)
+			a->used[i / 8] |= (uint8_t)(1u << (i % 8));
+		else
+			a->used[i / 8] &= (uint8_t)~(1u << (i % 8));
+	}
+}
+
+/* The arena's region, mapped and registered on first use. */
+static int arena_map(struct vu *vu)
+{
+	struct vu_arena *a = &vu->arena;
+	void *p;
+	int fd, ret;
+
+	fd = memfd_create("uvirtio-vhost-user-arena", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, VU_ARENA_SIZE)) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	p = mmap(NULL, VU_ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 0);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	ret = mem_add(vu, p, VU_ARENA_SIZE, fd, 0, true, &a->handle);
+	if (ret) {
+		munmap(p, VU_ARENA_SIZE);
+		close(fd);
+		return ret;
+	}
+	a->base = p;
+	a->fd = fd;
+	return 0;
+}
+
+/* First fit of @len (page multiple) bytes; -ENOSPC: not here. */
+static int arena_alloc(struct vu *vu, size_t len, struct uvirtio_dma *out)
+{
+	struct vu_arena *a = &vu->arena;
+	size_t n = len / UV_PAGE_SIZE, i, run = 0;
+	int ret = 0;
+
+	pthread_mutex_lock(&a->lock);
+	if (!a->base)
+		ret = arena_map(vu);
+	for (i = 0; !ret && i < VU_ARENA_PAGES; i++) {
+		run = page_used(a, i) ? 0 : run + 1;
+		if (run == n)
+			break;
+	}
+	if (!ret && run < n)
+		ret = -ENOSPC;
+	if (!ret) {
+		size_t first = i + 1 - n;
+
+		pages_mark(a, first, n, true);
+		a->nused += (unsigned int)n;
+		*out = (struct uvirtio_dma){
+			.vaddr = a->base + first * UV_PAGE_SIZE,
+			.iova = (uintptr_t)(a->base + first * UV_PAGE_SIZE),
+			.len = len,
+			.handle = VU_ARENA_HANDLE | (uint64_t)first << 32 | n,
+		};
+	}
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+/*
+ * Give pages back (zeroed: the hole is punched); the region goes when
+ * its last allocation does.
+ */
+static void arena_free(struct vu *vu, uint64_t handle)
+{
+	struct vu_arena *a = &vu->arena;
+	size_t first = (uint32_t)(handle >> 32) & 0x7fffffffu;
+	size_t n = (uint32_t)handle;
+	struct vu_mem was;
+
+	pthread_mutex_lock(&a->lock);
+	if (!a->base || first + n > VU_ARENA_PAGES || n > a->nused) {
+		pthread_mutex_unlock(&a->lock);
+		return;
+	}
+	pages_mark(a, first, n, false);
+	a->nused -= (unsigned int)n;
+	if (fallocate(a->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)(first * UV_PAGE_SIZE),
+		      (off_t)(n * UV_PAGE_SIZE)))
+		memset(a->base + first * UV_PAGE_SIZE, 0, n * UV_PAGE_SIZE);
+	if (!a->nused) {
+		/* an error means the back-end is gone: unmap ours anyway */
+		if (mem_remove(vu, a->handle, &was) != -ENOENT) {
+			munmap(was.addr, was.len);
+			close(was.fd);
+		}
+		a->base = NULL;
+		a->fd = -1;
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
 static int vu_dma_alloc(void *priv, size_t len, struct uvirtio_dma *out)
 {
 	struct vu *vu = priv;
@@ -554,6 +692,12 @@ static int vu_dma_alloc(void *priv, size_t len, struct uvirtio_dma *out)
 	int fd, ret;
 
 	len = UV_ALIGN_UP(len, (size_t)UV_PAGE_SIZE);
+	if (!has_pf(vu, VU_PF_CONFIGURE_MEM_SLOTS) && len &&
+	    len <= VU_ARENA_CHUNK_MAX) {
+		ret = arena_alloc(vu, len, out);
+		if (ret != -ENOSPC)
+			return ret;
+	}
 	fd = memfd_create("uvirtio-vhost-user", MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -586,6 +730,10 @@ static void vu_dma_free(void *priv, struct uvirtio_dma *dma)
 	struct vu *vu = priv;
 	struct vu_mem was;
 
+	if (dma->handle & VU_ARENA_HANDLE) {
+		arena_free(vu, dma->handle);
+		return;
+	}
 	/* An error here means the back-end is gone: free ours anyway. */
 	if (mem_remove(vu, dma->handle, &was) == -ENOENT)
 		return;
@@ -744,6 +892,7 @@ static void vu_free(struct vu *vu)
 	free(vu->q);
 	free(vu->vec);
 	pthread_mutex_destroy(&vu->lock);
+	pthread_mutex_destroy(&vu->arena.lock);
 	free(vu);
 }
 
@@ -850,6 +999,8 @@ UV_EXPORT int uvirtio_vhost_user_open(const char *path,
 		return -ENOMEM;
 	vu->sock = -1;
 	pthread_mutex_init(&vu->lock, NULL);
+	pthread_mutex_init(&vu->arena.lock, NULL);
+	vu->arena.fd = -1;
 	atomic_init(&vu->dead, false);
 	vu->timeout_ms = p->timeout_ms ? (int)UV_MIN(p->timeout_ms,
 						     (uint32_t)INT32_MAX) :

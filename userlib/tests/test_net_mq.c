@@ -29,6 +29,7 @@
 /* The protocol numbers, written out again on purpose: an independent copy. */
 #define R_GET_FEATURES		1
 #define R_SET_FEATURES		2
+#define R_SET_MEM_TABLE		5
 #define R_SET_VRING_ADDR	9
 #define R_GET_VRING_BASE	11
 #define R_GET_PROTOCOL_FEATURES	15
@@ -57,6 +58,8 @@ struct peer {
 	unsigned int n_en;
 	uint64_t addr_seen;		/* bit i: SET_VRING_ADDR of ring i */
 	uint64_t features_set;
+	unsigned int max_regions;	/* most SET_MEM_TABLE regions */
+	uint64_t max_region_size;
 };
 
 struct msg {
@@ -153,6 +156,16 @@ static void serve(struct peer *p, int fd)
 			break;
 		case R_SET_FEATURES:
 			memcpy(&p->features_set, m.pl, 8);
+			break;
+		case R_SET_MEM_TABLE:
+			memcpy(&num, m.pl, 4);
+			if (num > p->max_regions)
+				p->max_regions = num;
+			for (idx = 0; idx < num && idx < 8; idx++) {
+				memcpy(&v, m.pl + 8 + 32 * idx + 8, 8);
+				if (v > p->max_region_size)
+					p->max_region_size = v;
+			}
 			break;
 		case R_SET_VRING_ADDR:
 			memcpy(&idx, m.pl, 4);
@@ -358,6 +371,26 @@ static int t_mq_capped(void)
 	CHECK(in.ctrl_vq);
 	CHECK_EQ(p.addr_seen, 0x3);
 	CHECK_EQ(last_enable(&p, 2), -1);
+	return PASS;
+}
+
+static int t_many_pairs_eight_regions(void)
+{
+	struct uvirtio_net_info in;
+	struct peer p;
+
+	/*
+	 * DPDK takes 8 memory regions in all: 8 pairs (16 rings, 8 data
+	 * areas) and the control queue fit because they share one arena.
+	 */
+	CHECK_EQ(peer_start(&p, DPDK_PF, 8), 0);
+	CHECK_EQ(open_net(&p, 8, false, &in), PASS);
+	peer_join(&p);
+	CHECK_EQ(in.num_queue_pairs, 8);
+	CHECK_EQ(p.addr_seen, 0xffff);
+	CHECK_EQ(last_enable(&p, 15), 1);
+	CHECK(p.max_regions >= 1 && p.max_regions <= 2);
+	CHECK(p.max_region_size >= 8u << 20);
 	return PASS;
 }
 
@@ -686,6 +719,7 @@ static const struct tcase cases[] = {
 	{ "mq_open_split", t_mq_open_split },
 	{ "mq_open_packed", t_mq_open_packed },
 	{ "mq_capped", t_mq_capped },
+	{ "many_pairs_eight_regions", t_many_pairs_eight_regions },
 	{ "single_queue_unchanged", t_single_queue_unchanged },
 	{ "config_pairs_overlay", t_config_pairs_overlay },
 	{ "ctrl_commands_split", t_ctrl_commands_split },
