@@ -7,8 +7,10 @@
 # Stages (UVIRTIO_STAGES picks a subset, e.g. "host lint vm-stock"):
 #   deps       install missing Debian packages
 #   host       libuvirtio unit tests under ASan/UBSan (the net driver's
-#              against a lying vhost-user net back-end too), the net driver
-#              against dpdk-testpmd over vhost-user, examples, tools,
+#              against a lying vhost-user net back-end too, and net
+#              multiqueue with the front-end's control queue against a
+#              DPDK-shaped one), the net driver against dpdk-testpmd over
+#              vhost-user (one and two queue pairs), examples, tools,
 #              CLI and install tests, bounded libFuzzer runs; prints
 #              "userlib line coverage: N%" (make -C userlib coverage)
 #   lint       module builds with W=1 and sparse (C=2) against Debian's 6.1
@@ -191,6 +193,8 @@ if want host; then
 	count_line console console-unit make --no-print-directory -C userlib \
 		test-console
 	count_line net net-unit make --no-print-directory -C userlib test-net
+	count_line net-mq net-mq-unit make --no-print-directory -C userlib \
+		test-net-mq
 	# the same host tests with gcov instead of the sanitizers
 	coverage_report userlib-coverage make --no-print-directory -C userlib coverage
 	count_line cli cli-test tools/test-cli.sh

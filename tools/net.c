@@ -12,7 +12,9 @@
  *
  * Every operation takes --poll (no interrupts), --packed (the packed
  * ring, if offered) and --queue-pairs N (ask for MQ: the control queue
- * sets the pairs; the commands use pair 0).
+ * sets the pairs; the commands use pair 0, but pingpong runs on every
+ * pair opened, one thread per pair, and checks that each frame comes
+ * back on the pair it was sent on).
  *
  * Test frames (send) carry EtherType 0x88b5 (IEEE local experimental),
  * then a 32-bit big-endian sequence number and bytes (seq + i) & 0xff:
@@ -25,6 +27,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,13 +45,16 @@
 #define NET_HDR		18	/* Ethernet header + sequence number */
 /* recv finds duplicates among sequence numbers below this */
 #define NET_SEQ_TRACK	(1u << 20)
+/* pingpong on several pairs: the pair in the sequence number's top byte */
+#define NET_PAIR_SHIFT	24
+#define NET_PAIR_SEQ	(1u << NET_PAIR_SHIFT)
 
 static const char net_usage[] =
 	"usage: uvirtio net DEVICE info [--packed] [--queue-pairs N]\n"
 	"       uvirtio net DEVICE send [-n COUNT] [-s SIZE] [--dst MAC] [--src MAC] [--poll]\n"
 	"       uvirtio net DEVICE recv [-n COUNT] [-t SECONDS] [--stall SECONDS] [-v] [--poll]\n"
 	"       uvirtio net DEVICE macswap [-n COUNT] [-t SECONDS] [--poll]\n"
-	"       uvirtio net DEVICE pingpong [-n COUNT] [-s SIZE] [--dst MAC] [-t SECONDS] [--loopback] [--poll]\n"
+	"       uvirtio net DEVICE pingpong [-n COUNT] [-s SIZE] [--dst MAC] [-t SECONDS] [--loopback] [--poll] [--queue-pairs N]\n"
 	"       uvirtio net DEVICE link [-n CHANGES] [-t SECONDS]";
 
 static volatile sig_atomic_t net_stop;
@@ -123,6 +129,17 @@ struct netctx {
 	uint64_t pairs;		/* --queue-pairs: asked for (MQ) */
 	uint8_t dst[6], src[6];
 	bool have_src;
+	unsigned int pair;	/* pingpong: the pair c->qp is */
+	bool tag_pair;		/* pingpong: sequence numbers carry it */
+};
+
+/* What one pair's pingpong did. */
+struct pp_result {
+	struct netctx c;	/* the thread's own copy, qp set */
+	pthread_t thr;
+	bool started;
+	uint64_t done, back, bad, stray, wrong_pair;
+	int rc;
 };
 
 static void print_info(const struct netctx *c)
@@ -468,11 +485,12 @@ out:
  * with the MACs swapped (a reflector such as testpmd's macswap), or as
  * sent (--loopback: vdpa_sim_net), intact and in order.
  */
-static int do_pingpong(struct netctx *c)
+static int pingpong_pair(struct netctx *c, struct pp_result *res)
 {
 	struct uvirtio_net_frame fr[NET_BURST];
 	uint64_t total = c->count ? c->count : 1, done = 0, back = 0;
-	uint64_t bad = 0, stray = 0;
+	uint64_t bad = 0, stray = 0, wrong = 0;
+	uint32_t tag = c->tag_pair ? c->pair << NET_PAIR_SHIFT : 0;
 	int64_t deadline = now_ms() + (int64_t)(c->timeout ? c->timeout : 10) *
 				      1000;
 	uint32_t cap = c->info.max_frame, seq;
@@ -500,7 +518,7 @@ static int do_pingpong(struct netctx *c)
 			for (i = 0; i < (int)(w - sent); i++) {
 				fr[i].data = tx + (size_t)i * c->size;
 				fr[i].len = (uint32_t)c->size;
-				fill_frame(c, fr[i].data, fr[i].len,
+				fill_frame(c, fr[i].data, fr[i].len, tag |
 					   (uint32_t)(done + sent + i));
 			}
 			ret = uvirtio_net_qp_send(c->qp, fr, (unsigned int)(w - sent));
@@ -543,6 +561,12 @@ static int do_pingpong(struct netctx *c)
 					bad++;
 					continue;
 				}
+				if (c->tag_pair &&
+				    seq >> NET_PAIR_SHIFT != c->pair) {
+					wrong++;	/* sent on another pair */
+					continue;
+				}
+				seq -= tag;
 				if (seq != want) {
 					stray++;
 					continue;
@@ -561,14 +585,98 @@ timeout:
 		rc = RC_TIMEOUT;
 	}
 out:
-	printf("pingpong: %" PRIu64 " sent, %" PRIu64 " back, bad %" PRIu64
-	       ", out of order %" PRIu64 "\n", done, back, bad, stray);
-	if (c->verbose)
-		print_stats(c);
-	if (rc == RC_OK && (bad || stray || back != total))
+	res->done = done;
+	res->back = back;
+	res->bad = bad;
+	res->stray = stray;
+	res->wrong_pair = wrong;
+	if (rc == RC_OK && (bad || stray || wrong || back != total))
 		rc = RC_ERR;
 	free(tx);
 	free(rx);
+	return rc;
+}
+
+static void *pingpong_thread(void *arg)
+{
+	struct pp_result *r = arg;
+
+	r->rc = pingpong_pair(&r->c, r);
+	return NULL;
+}
+
+/*
+ * pingpong on every pair opened, one thread each (the driver's pairs are
+ * independent); the totals line is the one of a single pair.
+ */
+static int do_pingpong(struct netctx *c)
+{
+	unsigned int i, n = c->info.num_queue_pairs ? c->info.num_queue_pairs
+						    : 1;
+	struct pp_result *r = calloc(n, sizeof(*r));
+	uint64_t done = 0, back = 0, bad = 0, stray = 0, wrong = 0;
+	int rc = RC_OK;
+
+	if (!r) {
+		cli_err("out of memory");
+		return RC_ERR;
+	}
+	if (n > 1 && c->count >= NET_PAIR_SEQ) {
+		free(r);
+		return cli_usage_err("net: pingpong on %u pairs: at most %u frames each",
+				     n, NET_PAIR_SEQ - 1);
+	}
+	for (i = 0; i < n; i++) {
+		r[i].c = *c;
+		r[i].c.pair = i;
+		r[i].c.tag_pair = n > 1;
+		r[i].c.qp = uvirtio_net_get_qp(c->net, i);
+	}
+	if (n == 1) {
+		r[0].rc = pingpong_pair(&r[0].c, &r[0]);
+	} else {
+		for (i = 0; i < n; i++) {
+			int ret = pthread_create(&r[i].thr, NULL,
+						 pingpong_thread, &r[i]);
+
+			r[i].started = !ret;
+			if (ret) {
+				net_stop = 1;	/* the others end early */
+				r[i].rc = cli_errno(-ret, "pingpong: thread");
+				while (++i < n)
+					r[i].rc = RC_ERR;
+				break;
+			}
+		}
+		for (i = 0; i < n; i++)
+			if (r[i].started)
+				pthread_join(r[i].thr, NULL);
+	}
+	for (i = 0; i < n; i++) {
+		if (n > 1)
+			printf("pair %u: %" PRIu64 " sent, %" PRIu64 " back, bad %"
+			       PRIu64 ", out of order %" PRIu64 ", wrong pair %"
+			       PRIu64 "\n", i, r[i].done, r[i].back, r[i].bad,
+			       r[i].stray, r[i].wrong_pair);
+		if (c->verbose) {
+			if (n > 1)
+				printf("pair %u ", i);
+			print_stats(&r[i].c);
+		}
+		done += r[i].done;
+		back += r[i].back;
+		bad += r[i].bad;
+		stray += r[i].stray;
+		wrong += r[i].wrong_pair;
+		if (rc == RC_OK)
+			rc = r[i].rc;
+	}
+	printf("pingpong: %" PRIu64 " sent, %" PRIu64 " back, bad %" PRIu64
+	       ", out of order %" PRIu64 "%s", done, back, bad, stray,
+	       n > 1 ? "" : "\n");
+	if (n > 1)
+		printf(", wrong pair %" PRIu64 " (%u pairs)\n", wrong, n);
+	free(r);
 	return rc;
 }
 

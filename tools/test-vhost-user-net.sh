@@ -13,7 +13,13 @@
 #    back, MACs swapped, intact and in order: 64 and 1514 bytes, interrupt
 #    and polling mode, split and packed ring;
 #  - testpmd killed with SIGKILL mid-run: the command fails within a bound
-#    (never hangs) and says the back-end is gone.
+#    (never hangs) and says the back-end is gone;
+#  - multiqueue (mq_tests): a second testpmd with queues=2, --rxq=2
+#    --txq=2: MQ and CTRL_VQ negotiated, the control queue served by the
+#    front-end (VQ_PAIRS_SET 2 -> SET_VRING_ENABLE of rings 2 and 3),
+#    "pingpong --queue-pairs 2" with one thread per pair, every frame back
+#    on the pair it was sent on (interrupts, polling, packed), and
+#    testpmd's own per-queue counts at exit equal to what each pair sent.
 #
 #   tools/test-vhost-user-net.sh      (after make tools; scripts/deps.sh net)
 #
@@ -133,6 +139,91 @@ else
 	nok "packed ring not negotiated with --packed"
 fi
 
+# 4. multiqueue against a testpmd of its own (queues=2), run after 3
+mq_tests() {
+	mq_sock=$tmp/vhost-net-mq.sock
+	mq_dev=vhost-user:$mq_sock
+	mq_log=$tmp/pmd-mq.log
+	rm -f "$mq_sock" "$tmp/mq-stdin"
+	mkfifo "$tmp/mq-stdin"
+	"$pmd" -l 0,1 --no-pci --no-huge -m 256 --file-prefix="uvnetmq$$" \
+		--vdev "net_vhost0,iface=$mq_sock,queues=2" -- \
+		--forward-mode=macswap --port-topology=loop --auto-start \
+		--rxq=2 --txq=2 --total-num-mbufs=8192 \
+		<"$tmp/mq-stdin" >"$mq_log" 2>&1 &
+	ppid_=$!
+	exec 8>"$tmp/mq-stdin"	# a line on it makes testpmd print and exit
+	i=0
+	while [ ! -S "$mq_sock" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if [ ! -S "$mq_sock" ]; then
+		nok "mq: dpdk-testpmd (queues=2) did not come up: $(tail -n 5 "$mq_log")"
+		stop_pmd
+		return
+	fi
+	# info: 2 pairs, MQ (22) and CTRL_VQ (17) negotiated
+	if timeout 30 "$bin" net "$mq_dev" info --queue-pairs 2 \
+		>"$tmp/mq-info" 2>&1 &&
+	   grep -q '^queue pairs: 2 of [0-9]* (control queue)' "$tmp/mq-info"; then
+		feat=$(sed -n 's/^features: 0x//p' "$tmp/mq-info")
+		if [ $(( (0x$feat >> 22) & 1 )) = 1 ] &&
+		   [ $(( (0x$feat >> 17) & 1 )) = 1 ]; then
+			ok "mq info: $(grep '^queue pairs' "$tmp/mq-info"), features 0x$feat (MQ, CTRL_VQ)"
+		else
+			nok "mq info: features 0x$feat lack MQ or CTRL_VQ"
+		fi
+		echo "  testpmd negotiated: $(grep 'negotiated Virtio features' "$mq_log" | tail -n 1 | sed 's/.*: //') (CTRL_VQ is the front-end's: not passed on)"
+	else
+		nok "mq info: $(tail -n 3 "$tmp/mq-info")"
+	fi
+	# VQ_PAIRS_SET turned the second pair's rings on
+	if grep -q 'set queue enable: 1 to qp idx: 2' "$mq_log" &&
+	   grep -q 'set queue enable: 1 to qp idx: 3' "$mq_log"; then
+		ok "mq: VQ_PAIRS_SET 2 enabled rings 2 and 3 (SET_VRING_ENABLE)"
+	else
+		nok "mq: rings 2 and 3 were never enabled"
+	fi
+	q0=0 q1=0
+	for v in "64 1000" "64 1000 --poll" "1514 300 --packed"; do
+		set -- $v
+		s=$1 n=$2
+		shift 2
+		if timeout 60 "$bin" net "$mq_dev" pingpong --queue-pairs 2 \
+			-n "$n" -s "$s" -t 50 -v "$@" >"$tmp/mq-pp" 2>&1 &&
+		   grep -q "^pair 0: $n sent, $n back, bad 0, out of order 0, wrong pair 0" "$tmp/mq-pp" &&
+		   grep -q "^pair 1: $n sent, $n back, bad 0, out of order 0, wrong pair 0" "$tmp/mq-pp"; then
+			ok "mq pingpong 2 pairs x $n x $s bytes ${*:-(interrupts, split)}"
+			sed -n 's/^\(pair [01]\) stats: /  \1: /p' "$tmp/mq-pp"
+			q0=$((q0 + n))
+			q1=$((q1 + n))
+		else
+			nok "mq pingpong 2 pairs x $n x $s $*: $(tail -n 4 "$tmp/mq-pp")"
+		fi
+	done
+	# testpmd's own count per queue: a line on stdin stops it
+	echo >&8
+	exec 8>&-
+	i=0
+	while kill -0 "$ppid_" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	stop_pmd
+	for q in 0 1; do
+		want=$q0
+		[ $q = 1 ] && want=$q1
+		got=$(grep -A1 "RX Port= 0/Queue= $q -> TX Port= 0/Queue= $q" "$mq_log" |
+		      sed -n 's/.*RX-packets: *\([0-9]*\) *TX-packets: *\([0-9]*\).*/\1 \2/p')
+		if [ "$got" = "$want $want" ]; then
+			ok "mq: testpmd queue $q reflected $want of $want frames"
+		else
+			nok "mq: testpmd queue $q: RX/TX '${got:-none}', expected $want"
+		fi
+	done
+}
+
 # 3. the back-end killed mid-run
 timeout 60 "$bin" net "$dev" pingpong -n 100000000 -s 64 -t 50 \
 	>"$tmp/kill.out" 2>&1 &
@@ -151,4 +242,5 @@ if [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$dt" -le 15 ] &&
 else
 	nok "testpmd killed: exit $rc after ${dt}s: $(tail -n 3 "$tmp/kill.out")"
 fi
+mq_tests
 finish

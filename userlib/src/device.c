@@ -73,6 +73,10 @@ int uv_ring_doorbell(struct uvirtio_dev *dev, const struct uv_notify *n)
 		if (write(n->fd, &one, sizeof(one)) < 0)
 			break;
 		break;
+	case UV_NOTIFY_LOCAL:
+		if (!dev->tops->local_notify)
+			return -ENODEV;
+		return dev->tops->local_notify(dev, (uint16_t)n->off);
 	}
 	return 0;
 }

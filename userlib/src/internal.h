@@ -147,6 +147,7 @@ enum uv_notify_kind {
 	UV_NOTIFY_MMIO,		/* 16-bit store through @ptr */
 	UV_NOTIFY_BAR,		/* backend bar_write(@bar, @off) of @width */
 	UV_NOTIFY_EVENTFD,	/* 8-byte write to eventfd @fd (vhost) */
+	UV_NOTIFY_LOCAL,	/* the transport serves queue @off itself */
 };
 
 /* Where and how to ring a queue's doorbell. */
@@ -229,6 +230,14 @@ struct uv_transport_ops {
 	 */
 	bool (*can_queue_reset)(struct uvirtio_dev *dev);
 	int (*queue_reset)(struct uvirtio_dev *dev, uint16_t index);
+	/*
+	 * Optional: the doorbell of a queue whose notify info is
+	 * UV_NOTIFY_LOCAL (a queue the transport itself is the device for,
+	 * vhost-user's net control queue).  Runs in the kicking thread and
+	 * completes what is available before it returns; non-zero: the
+	 * request was not served (the queue breaks).
+	 */
+	int (*local_notify)(struct uvirtio_dev *dev, uint16_t index);
 };
 
 extern const struct uv_transport_ops uv_pci_modern_ops;

@@ -41,6 +41,7 @@ struct uvirtio_net_qp {
 	struct uvirtio_dma rxmem, txmem;
 	uint32_t nrx, ntx;		/* buffers / slots */
 	uint32_t tx_slot;		/* bytes per TX slot */
+	bool tx_in_rxmem;		/* txmem is the tail of rxmem */
 	uint16_t *rx_free, *tx_free;	/* not with the device */
 	uint32_t rx_nfree, tx_nfree;
 	/* one used RX entry taken by wait(), handed out first by recv() */
@@ -197,7 +198,8 @@ static void qp_free(struct uvirtio_backend *be, struct uvirtio_net_qp *qp)
 	uvirtq_destroy(qp->rxq);
 	uvirtq_destroy(qp->txq);
 	uvirtio_backend_dma_free(be, &qp->rxmem);
-	uvirtio_backend_dma_free(be, &qp->txmem);
+	if (!qp->tx_in_rxmem)
+		uvirtio_backend_dma_free(be, &qp->txmem);
 	free(qp->rx_free);
 	free(qp->tx_free);
 }
@@ -212,6 +214,7 @@ static int qp_init(struct uvirtio_net *net, struct uvirtio_net_qp *qp,
 		.use_interrupts = intr,
 		.cpu = -1,
 	};
+	size_t rx_bytes, tx_bytes;
 	uint32_t i;
 	int ret;
 
@@ -239,12 +242,28 @@ static int qp_init(struct uvirtio_net *net, struct uvirtio_net_qp *qp,
 	for (i = 0; i < qp->ntx; i++)
 		qp->tx_free[i] = (uint16_t)(qp->ntx - 1 - i);
 	qp->tx_nfree = qp->ntx;
-	ret = uvirtio_backend_dma_alloc(be, (size_t)qp->nrx *
-					net->info.rx_buf_size, &qp->rxmem);
+	rx_bytes = UV_ALIGN_UP((size_t)qp->nrx * net->info.rx_buf_size,
+			       (size_t)64);
+	tx_bytes = (size_t)qp->ntx * qp->tx_slot;
+	/*
+	 * One area for both when it fits: a vhost-user back-end without
+	 * CONFIGURE_MEM_SLOTS (DPDK) takes 8 memory regions in all, and
+	 * every pair costs its two rings besides.
+	 */
+	qp->tx_in_rxmem = rx_bytes + tx_bytes <= AREA_MAX;
+	ret = uvirtio_backend_dma_alloc(be, qp->tx_in_rxmem ?
+					rx_bytes + tx_bytes : rx_bytes,
+					&qp->rxmem);
 	if (ret)
 		return ret;
-	ret = uvirtio_backend_dma_alloc(be, (size_t)qp->ntx * qp->tx_slot,
-					&qp->txmem);
+	if (qp->tx_in_rxmem)
+		qp->txmem = (struct uvirtio_dma){
+			.vaddr = (uint8_t *)qp->rxmem.vaddr + rx_bytes,
+			.iova = qp->rxmem.iova + rx_bytes,
+			.len = tx_bytes,
+		};
+	else
+		ret = uvirtio_backend_dma_alloc(be, tx_bytes, &qp->txmem);
 	if (ret)
 		return ret;
 	/* Interrupts only while someone waits in uvirtio_net_qp_wait(). */

@@ -13,9 +13,14 @@
  *            GET_CONFIG / SET_CONFIG for config space
  *   memory:  every buffer the rings point to is a memfd (or a caller's
  *            fd) shared with ADD_MEM_REG, or with the whole SET_MEM_TABLE
- *            on back-ends without CONFIGURE_MEM_SLOTS; IOVA = our VA
+ *            on back-ends without CONFIGURE_MEM_SLOTS, where allocations
+ *            share one arena region (8 regions in all); IOVA = our VA
  *   queues:  SET_VRING_NUM/BASE/ADDR/KICK/CALL, SET_VRING_ENABLE 1;
  *            the doorbell is the kick eventfd, the interrupt the call one
+ *   net:     GET_QUEUE_NUM is the number of queue pairs; the config
+ *            space is synthesized (max_virtqueue_pairs) when the back-end
+ *            serves none; the control queue is served here, not by the
+ *            back-end (see "the control queue" below)
  *   reset:   GET_VRING_BASE stops each started ring
  *
  * With REPLY_ACK every request that has no reply of its own asks for
@@ -92,8 +97,29 @@ enum vu_request {
 #define VU_SLOTS_MAX		512	/* bound on GET_MAX_MEM_SLOTS */
 #define VU_QUEUES_MAX		256	/* bound on GET_QUEUE_NUM */
 #define VU_CONFIG_MAX		256
+/*
+ * Back-ends without CONFIGURE_MEM_SLOTS take 8 regions in all: allocations
+ * up to VU_ARENA_CHUNK_MAX share one region of VU_ARENA_SIZE (sparse until
+ * touched), page by page; larger ones, or what does not fit, get their own.
+ */
+#define VU_ARENA_SIZE		(64u << 20)
+#define VU_ARENA_CHUNK_MAX	(4u << 20)
+#define VU_ARENA_PAGES		(VU_ARENA_SIZE / UV_PAGE_SIZE)
+#define VU_ARENA_HANDLE		(1ull << 63)	/* | first page << 32 | pages */
 #define VU_DEFAULT_QSIZE	256
 #define VU_DEFAULT_TIMEOUT_MS	5000
+/* net config without the back-end's: mac, status, max_virtqueue_pairs */
+#define VU_NET_CFG_PAIRS_OFF	offsetof(struct virtio_net_config, \
+					 max_virtqueue_pairs)
+#define VU_NET_CFG_SYNTH_LEN	((uint32_t)(VU_NET_CFG_PAIRS_OFF + 2))
+/* Linux 6.1's UAPI headers predate them (virtio 1.3, spec 5.1.3). */
+#ifndef VIRTIO_NET_F_DEVICE_STATS
+#define VIRTIO_NET_F_DEVICE_STATS 50
+#endif
+#ifndef VIRTIO_NET_F_VQ_NOTF_COAL
+#define VIRTIO_NET_F_VQ_NOTF_COAL 52
+#endif
+#define VU_CTRL_CMD_MAX		2048	/* longest control command taken */
 
 struct vu_hdr {
 	uint32_t request;
@@ -169,6 +195,26 @@ struct vu_queue {
 	int kick;
 	int idle_call;		/* call eventfd of a polled queue */
 	bool started;
+	bool enabled;		/* SET_VRING_ENABLE 1 sent */
+	/* net's control queue, served here (the back-end never sees it) */
+	bool local;
+	bool packed;
+	uint16_t size;
+	uint16_t vector;
+	uint64_t desc, driver, device;	/* ring addresses (our VAs) */
+	uint16_t last_avail;	/* split: next avail entry; packed: slot */
+	uint16_t used_idx;	/* split */
+	bool wrap;		/* packed: the wrap counter at last_avail */
+};
+
+/* The shared arena of a back-end without mem slots (one region). */
+struct vu_arena {
+	pthread_mutex_t lock;		/* taken before vu->lock */
+	uint8_t *base;			/* NULL: not mapped (no allocation) */
+	uint64_t handle;		/* its memory slot */
+	int fd;
+	unsigned int nused;		/* pages in use */
+	uint8_t used[VU_ARENA_PAGES / 8];
 };
 
 struct vu {
@@ -195,6 +241,11 @@ struct vu {
 	uint8_t status;
 	uint32_t cfg_len;		/* 0: not probed yet */
 	bool cfg_probed;
+	/* net: what the control queue was told (reset: 1 pair, promisc) */
+	uint16_t pairs;			/* queue pairs enabled */
+	bool promisc, allmulti;
+	uint32_t uc_macs, mc_macs;	/* MAC filter table sizes */
+	struct vu_arena arena;
 };
 
 static const struct uvirtio_backend_ops vu_backend_ops;
@@ -516,6 +567,123 @@ static int mem_remove(struct vu *vu, uint64_t handle, struct vu_mem *was)
 	return ret;
 }
 
+static bool page_used(const struct vu_arena *a, size_t i)
+{
+	return a->used[i / 8] & (1u << (i % 8));
+}
+
+static void pages_mark(struct vu_arena *a, size_t first, size_t n, bool on)
+{
+	size_t i;
+
+	for (i = first; i < first + n; i++) {
+		if (on)
+			a->used[i / 8] |= (uint8_t)(1u << (i % 8));
+		else
+			a->used[i / 8] &= (uint8_t)~(1u << (i % 8));
+	}
+}
+
+/* The arena's region, mapped and registered on first use. */
+static int arena_map(struct vu *vu)
+{
+	struct vu_arena *a = &vu->arena;
+	void *p;
+	int fd, ret;
+
+	fd = memfd_create("uvirtio-vhost-user-arena", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, VU_ARENA_SIZE)) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	p = mmap(NULL, VU_ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 0);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	ret = mem_add(vu, p, VU_ARENA_SIZE, fd, 0, true, &a->handle);
+	if (ret) {
+		munmap(p, VU_ARENA_SIZE);
+		close(fd);
+		return ret;
+	}
+	a->base = p;
+	a->fd = fd;
+	return 0;
+}
+
+/* First fit of @len (page multiple) bytes; -ENOSPC: not here. */
+static int arena_alloc(struct vu *vu, size_t len, struct uvirtio_dma *out)
+{
+	struct vu_arena *a = &vu->arena;
+	size_t n = len / UV_PAGE_SIZE, i, run = 0;
+	int ret = 0;
+
+	pthread_mutex_lock(&a->lock);
+	if (!a->base)
+		ret = arena_map(vu);
+	for (i = 0; !ret && i < VU_ARENA_PAGES; i++) {
+		run = page_used(a, i) ? 0 : run + 1;
+		if (run == n)
+			break;
+	}
+	if (!ret && run < n)
+		ret = -ENOSPC;
+	if (!ret) {
+		size_t first = i + 1 - n;
+
+		pages_mark(a, first, n, true);
+		a->nused += (unsigned int)n;
+		*out = (struct uvirtio_dma){
+			.vaddr = a->base + first * UV_PAGE_SIZE,
+			.iova = (uintptr_t)(a->base + first * UV_PAGE_SIZE),
+			.len = len,
+			.handle = VU_ARENA_HANDLE | (uint64_t)first << 32 | n,
+		};
+	}
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+/*
+ * Give pages back (zeroed: the hole is punched); the region goes when
+ * its last allocation does.
+ */
+static void arena_free(struct vu *vu, uint64_t handle)
+{
+	struct vu_arena *a = &vu->arena;
+	size_t first = (uint32_t)(handle >> 32) & 0x7fffffffu;
+	size_t n = (uint32_t)handle;
+	struct vu_mem was;
+
+	pthread_mutex_lock(&a->lock);
+	if (!a->base || first + n > VU_ARENA_PAGES || n > a->nused) {
+		pthread_mutex_unlock(&a->lock);
+		return;
+	}
+	pages_mark(a, first, n, false);
+	a->nused -= (unsigned int)n;
+	if (fallocate(a->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)(first * UV_PAGE_SIZE),
+		      (off_t)(n * UV_PAGE_SIZE)))
+		memset(a->base + first * UV_PAGE_SIZE, 0, n * UV_PAGE_SIZE);
+	if (!a->nused) {
+		/* an error means the back-end is gone: unmap ours anyway */
+		if (mem_remove(vu, a->handle, &was) != -ENOENT) {
+			munmap(was.addr, was.len);
+			close(was.fd);
+		}
+		a->base = NULL;
+		a->fd = -1;
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
 static int vu_dma_alloc(void *priv, size_t len, struct uvirtio_dma *out)
 {
 	struct vu *vu = priv;
@@ -524,6 +692,12 @@ static int vu_dma_alloc(void *priv, size_t len, struct uvirtio_dma *out)
 	int fd, ret;
 
 	len = UV_ALIGN_UP(len, (size_t)UV_PAGE_SIZE);
+	if (!has_pf(vu, VU_PF_CONFIGURE_MEM_SLOTS) && len &&
+	    len <= VU_ARENA_CHUNK_MAX) {
+		ret = arena_alloc(vu, len, out);
+		if (ret != -ENOSPC)
+			return ret;
+	}
 	fd = memfd_create("uvirtio-vhost-user", MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -556,6 +730,10 @@ static void vu_dma_free(void *priv, struct uvirtio_dma *dma)
 	struct vu *vu = priv;
 	struct vu_mem was;
 
+	if (dma->handle & VU_ARENA_HANDLE) {
+		arena_free(vu, dma->handle);
+		return;
+	}
 	/* An error here means the back-end is gone: free ours anyway. */
 	if (mem_remove(vu, dma->handle, &was) == -ENOENT)
 		return;
@@ -714,6 +892,7 @@ static void vu_free(struct vu *vu)
 	free(vu->q);
 	free(vu->vec);
 	pthread_mutex_destroy(&vu->lock);
+	pthread_mutex_destroy(&vu->arena.lock);
 	free(vu);
 }
 
@@ -820,11 +999,15 @@ UV_EXPORT int uvirtio_vhost_user_open(const char *path,
 		return -ENOMEM;
 	vu->sock = -1;
 	pthread_mutex_init(&vu->lock, NULL);
+	pthread_mutex_init(&vu->arena.lock, NULL);
+	vu->arena.fd = -1;
 	atomic_init(&vu->dead, false);
 	vu->timeout_ms = p->timeout_ms ? (int)UV_MIN(p->timeout_ms,
 						     (uint32_t)INT32_MAX) :
 					 VU_DEFAULT_TIMEOUT_MS;
 	vu->qsize = p->queue_size ? p->queue_size : VU_DEFAULT_QSIZE;
+	vu->pairs = 1;
+	vu->promisc = true;
 	ret = vu_connect(vu, path);
 	if (ret)
 		goto err;
@@ -890,6 +1073,11 @@ static int stop_rings(struct vu *vu)
 	int ret = 0, r;
 
 	for (i = 0; i < vu->nq; i++) {
+		vu->q[i].enabled = false;
+		if (vu->q[i].local) {
+			vu->q[i].local = false;
+			continue;
+		}
 		if (!vu->q[i].started)
 			continue;
 		s = (struct vu_state){ .index = i };
@@ -919,10 +1107,41 @@ static int vut_set_status(struct uvirtio_dev *dev, uint8_t status)
 
 	if (atomic_load(&vu->dead))
 		return -ENOTCONN;
-	if (!status)
+	if (!status) {
 		ret = stop_rings(vu);
+		vu->pairs = 1;
+		vu->promisc = true;
+		vu->allmulti = false;
+		vu->uc_macs = 0;
+		vu->mc_macs = 0;
+	}
 	vu->status = status;
 	return ret;
+}
+
+/*
+ * net: the features that live on the control queue.  This front-end is
+ * the device for that queue: CTRL_VQ and CTRL_RX are its own offer, the
+ * rest of the family (VLAN filter, announce, MAC address, the extra RX
+ * modes, RSS and hash configuration, coalescing) is not served and never
+ * offered.  MQ stays the back-end's: it has the rings.
+ */
+#define VU_NET_CTRL_SERVED ((1ull << VIRTIO_NET_F_CTRL_VQ) | \
+			    (1ull << VIRTIO_NET_F_CTRL_RX))
+#define VU_NET_CTRL_UNSERVED ((1ull << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) | \
+			      (1ull << VIRTIO_NET_F_CTRL_VLAN) |	\
+			      (1ull << VIRTIO_NET_F_GUEST_ANNOUNCE) |	\
+			      (1ull << VIRTIO_NET_F_CTRL_MAC_ADDR) |	\
+			      (1ull << VIRTIO_NET_F_CTRL_RX_EXTRA) |	\
+			      (1ull << VIRTIO_NET_F_DEVICE_STATS) |	\
+			      (1ull << VIRTIO_NET_F_VQ_NOTF_COAL) |	\
+			      (1ull << VIRTIO_NET_F_NOTF_COAL) |	\
+			      (1ull << VIRTIO_NET_F_HASH_REPORT) |	\
+			      (1ull << VIRTIO_NET_F_RSS))
+
+static bool is_net(const struct uvirtio_dev *dev)
+{
+	return dev->device_type == VIRTIO_ID_NET;
 }
 
 static int vut_get_features(struct uvirtio_dev *dev, uint64_t *features)
@@ -937,6 +1156,14 @@ static int vut_get_features(struct uvirtio_dev *dev, uint64_t *features)
 	*features = vu->dev_features & ~(1ull << VU_F_PROTOCOL_FEATURES) &
 		    ~(1ull << VHOST_F_LOG_ALL) &
 		    ~(1ull << VIRTIO_F_ACCESS_PLATFORM);
+	if (is_net(dev)) {
+		*features &= ~VU_NET_CTRL_UNSERVED;
+		*features |= VU_NET_CTRL_SERVED;
+		/* a synthesized config space has no MAC and no link status */
+		if (!has_pf(vu, VU_PF_CONFIG))
+			*features &= ~((1ull << VIRTIO_NET_F_MAC) |
+				       (1ull << VIRTIO_NET_F_STATUS));
+	}
 	return 0;
 }
 
@@ -944,6 +1171,9 @@ static int vut_set_features(struct uvirtio_dev *dev, uint64_t features)
 {
 	struct vu *vu = vu_of(dev);
 
+	/* the back-end does not serve the control queue: not its business */
+	if (is_net(dev))
+		features &= ~VU_NET_CTRL_SERVED;
 	return vu_set_u64(vu, VU_SET_FEATURES,
 			  features | (1ull << VU_F_PROTOCOL_FEATURES));
 }
@@ -997,6 +1227,11 @@ static uint32_t vut_config_len(struct uvirtio_dev *dev)
 	if (vu->cfg_probed)
 		return vu->cfg_len;
 	vu->cfg_probed = true;
+	/* no config from the back-end (DPDK): mac, status, the pairs */
+	if (is_net(dev) && !has_pf(vu, VU_PF_CONFIG)) {
+		vu->cfg_len = VU_NET_CFG_SYNTH_LEN;
+		return vu->cfg_len;
+	}
 	if (dev->device_type == VIRTIO_ID_BLOCK) {
 		sizes = blk_sizes;
 		n = UV_ARRAY_SIZE(blk_sizes);
@@ -1025,14 +1260,26 @@ static int vut_config_read(struct uvirtio_dev *dev, uint32_t off,
 	struct vu *vu = vu_of(dev);
 	uint8_t buf[VU_CONFIG_MAX];
 	uint32_t len = vut_config_len(dev);
+	uint16_t pairs = vu->qnum;
 	int ret;
 
 	if ((uint64_t)off + width > len)
 		return -EINVAL;
-	/* the back-end serves the structure from its start: ask for it all */
-	ret = get_config(vu, len, buf);
-	if (ret)
-		return ret;
+	if (is_net(dev) && !has_pf(vu, VU_PF_CONFIG)) {
+		memset(buf, 0, len);
+	} else {
+		/* the back-end serves the structure from its start: all of it */
+		ret = get_config(vu, len, buf);
+		if (ret)
+			return ret;
+	}
+	/*
+	 * net: the rings the back-end has (GET_QUEUE_NUM) are what pairs
+	 * there are, and the control queue is found behind them: one
+	 * number for both, whatever a back-end's config says.
+	 */
+	if (is_net(dev) && len >= VU_NET_CFG_SYNTH_LEN)
+		memcpy(buf + VU_NET_CFG_PAIRS_OFF, &pairs, sizeof(pairs));
 	*val = 0;
 	memcpy(val, buf + off, width);
 	return 0;
@@ -1047,7 +1294,7 @@ static int vut_config_write(struct uvirtio_dev *dev, uint32_t off,
 	if ((uint64_t)off + width > vut_config_len(dev))
 		return -EINVAL;
 	if (!has_pf(vu, VU_PF_CONFIG))
-		return -EOPNOTSUPP;
+		return -EOPNOTSUPP;	/* net's synthesized one is read-only */
 	memcpy(c.data, &val, width);
 	return vu_call(vu, VU_SET_CONFIG, &c, 12 + width, NULL, 0, NULL,
 		       NULL);
@@ -1074,6 +1321,35 @@ static int vut_queue_size(struct uvirtio_dev *dev, uint16_t index)
 	return index < vut_num_queues(dev) ? vu->qsize : 0;
 }
 
+/*
+ * net: the control queue's index once CTRL_VQ is negotiated (spec 5.1.2:
+ * 2 * max_virtqueue_pairs with MQ, else 2), or -1.
+ */
+static int ctrl_index(struct uvirtio_dev *dev)
+{
+	struct vu *vu = vu_of(dev);
+
+	if (!is_net(dev) || !(dev->features & (1ull << VIRTIO_NET_F_CTRL_VQ)))
+		return -1;
+	return dev->features & (1ull << VIRTIO_NET_F_MQ) ? 2 * vu->qnum : 2;
+}
+
+/*
+ * A data ring starts enabled unless it belongs to a net queue pair the
+ * control queue has not turned on: with MQ only the first pair runs
+ * until VQ_PAIRS_SET (spec 5.1.6.5.5).
+ */
+static bool ring_wanted(struct uvirtio_dev *dev, uint16_t index)
+{
+	struct vu *vu = vu_of(dev);
+
+	if (!is_net(dev) || !(dev->features & (1ull << VIRTIO_NET_F_MQ)))
+		return true;
+	return index < 2u * vu->pairs;
+}
+
+static int local_setup(struct uvirtio_dev *dev, const struct uv_queue_setup *qs);
+
 static int vut_queue_setup(struct uvirtio_dev *dev,
 			   const struct uv_queue_setup *qs)
 {
@@ -1090,8 +1366,10 @@ static int vut_queue_setup(struct uvirtio_dev *dev,
 	if (qs->index >= vu->nq)
 		return -EINVAL;
 	q = &vu->q[qs->index];
-	if (q->started)
+	if (q->started || q->local)
 		return -EBUSY;
+	if (qs->index == ctrl_index(dev))
+		return local_setup(dev, qs);
 	if (q->kick < 0) {
 		q->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (q->kick < 0)
@@ -1132,7 +1410,12 @@ static int vut_queue_setup(struct uvirtio_dev *dev,
 	if (ret)
 		return ret;
 	q->started = true;
-	return vu_set_state(vu, VU_SET_VRING_ENABLE, qs->index, 1);
+	if (!ring_wanted(dev, qs->index))
+		return 0;	/* VQ_PAIRS_SET enables it */
+	ret = vu_set_state(vu, VU_SET_VRING_ENABLE, qs->index, 1);
+	if (!ret)
+		q->enabled = true;
+	return ret;
 }
 
 static int vut_queue_notify_info(struct uvirtio_dev *dev, uint16_t index,
@@ -1140,12 +1423,406 @@ static int vut_queue_notify_info(struct uvirtio_dev *dev, uint16_t index,
 {
 	struct vu *vu = vu_of(dev);
 
+	if (index < vu->nq && vu->q[index].local) {
+		*n = (struct uv_notify){
+			.kind = UV_NOTIFY_LOCAL, .off = index, .value = index,
+			.fd = -1,
+		};
+		return 0;
+	}
 	if (index >= vu->nq || vu->q[index].kick < 0)
 		return -EINVAL;
 	*n = (struct uv_notify){
 		.kind = UV_NOTIFY_EVENTFD, .fd = vu->q[index].kick,
 		.value = index,
 	};
+	return 0;
+}
+
+/* ---- the control queue ----------------------------------------------- */
+
+/*
+ * vhost-user back-ends do not serve virtio-net's control queue (QEMU keeps
+ * it in its own device model, DPDK's vhost never looks at it): this
+ * front-end is the device for it.  Its ring and buffers are our memory
+ * (IOVA = our VA), the doorbell is UV_NOTIFY_LOCAL, and a kick answers
+ * every available command before it returns, in the kicking thread.
+ *
+ *   MQ VQ_PAIRS_SET N (1 <= N <= GET_QUEUE_NUM, MQ negotiated): the
+ *	rings of the first N pairs get SET_VRING_ENABLE 1, the others 0;
+ *	a pair whose rings the driver has not set up is refused.
+ *   RX PROMISC / ALLMULTI, MAC TABLE_SET (CTRL_RX negotiated): checked
+ *	for shape, remembered and acknowledged.  Filtering is best effort
+ *	(spec 5.1.6.5.1): the back-end delivers what it delivers.
+ *   Anything else: VIRTIO_NET_ERR.
+ *
+ * The ring memory is shared with the back-end, so nothing in it is
+ * trusted: every address must lie in a registered region, chains are
+ * bounded by the ring size; a chain that breaks the rules sets
+ * DEVICE_NEEDS_RESET and fails the doorbell (-EIO).
+ */
+
+struct ctrl_cmd {
+	uint8_t buf[VU_CTRL_CMD_MAX];
+	uint32_t len;		/* bytes the driver gave (may exceed buf) */
+	uint8_t *ack;		/* first device-writable byte */
+	bool seen_write;
+};
+
+/* @len bytes at @iova inside one live memory region, or NULL. */
+static void *vu_va(struct vu *vu, uint64_t iova, uint64_t len)
+{
+	void *va = NULL;
+	unsigned int i;
+
+	pthread_mutex_lock(&vu->lock);
+	for (i = 0; i < vu->max_slots; i++) {
+		const struct vu_mem *m = &vu->mem[i];
+		uint64_t start = (uintptr_t)m->addr;
+
+		if (m->live && iova >= start && iova - start <= m->len &&
+		    len <= m->len - (iova - start)) {
+			va = (void *)(uintptr_t)iova;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&vu->lock);
+	return va;
+}
+
+/* One buffer of a chain: readable ones first, then writable ones. */
+static int ctrl_seg(struct vu *vu, struct ctrl_cmd *c, uint64_t addr,
+		    uint32_t len, bool write)
+{
+	uint8_t *va;
+
+	if (!len)
+		return 0;
+	va = vu_va(vu, addr, len);
+	if (!va)
+		return -EIO;
+	if (write) {
+		if (!c->ack)
+			c->ack = va;
+		c->seen_write = true;
+		return 0;
+	}
+	if (c->seen_write)
+		return -EIO;	/* readable after writable (spec 2.7.4.2) */
+	if (c->len < VU_CTRL_CMD_MAX)
+		memcpy(c->buf + c->len, va,
+		       UV_MIN(len, VU_CTRL_CMD_MAX - c->len));
+	c->len = len > UINT32_MAX - c->len ? UINT32_MAX : c->len + len;
+	return 0;
+}
+
+/* An indirect table: @len bytes of descriptors (spec 2.7.5.3, 2.8.13). */
+static int ctrl_indirect(struct vu *vu, struct uvirtio_dev *dev,
+			 struct ctrl_cmd *c, uint64_t addr, uint32_t len,
+			 bool packed)
+{
+	uint32_t i = 0, hops, n = len / 16;
+	const uint8_t *t;
+
+	if (!(dev->features & (1ull << VIRTIO_RING_F_INDIRECT_DESC)) ||
+	    !n || len % 16)
+		return -EIO;
+	t = vu_va(vu, addr, len);
+	if (!t)
+		return -EIO;
+	/* packed: the entries in order; split: linked by index */
+	for (hops = 0; hops < n; hops++) {
+		uint64_t a;
+		uint32_t l;
+		uint16_t f, next;
+		int ret;
+
+		/* split: addr, len, flags, next; packed: addr, len, id, flags */
+		memcpy(&a, t + 16 * i, 8);
+		memcpy(&l, t + 16 * i + 8, 4);
+		memcpy(&f, t + 16 * i + (packed ? 14 : 12), 2);
+		memcpy(&next, t + 16 * i + 14, 2);
+		if (f & VRING_DESC_F_INDIRECT)
+			return -EIO;	/* no table in a table */
+		ret = ctrl_seg(vu, c, a, l, f & VRING_DESC_F_WRITE);
+		if (ret)
+			return ret;
+		if (packed) {
+			i++;
+			continue;
+		}
+		if (!(f & VRING_DESC_F_NEXT))
+			return 0;
+		if (next >= n)
+			return -EIO;
+		i = next;
+	}
+	return packed ? 0 : -EIO;	/* split: a loop */
+}
+
+/* RX mode and MAC filter commands (CTRL_RX): @d, @n the data. */
+static uint8_t ctrl_rx(struct vu *vu, uint8_t cls, uint8_t cmd,
+		       const uint8_t *d, uint32_t n)
+{
+	uint32_t uc, mc;
+
+	if (cls == VIRTIO_NET_CTRL_RX) {
+		/* one byte, 0 or 1; the _EXTRA modes are not offered */
+		if (n != 1 || d[0] > 1)
+			return VIRTIO_NET_ERR;
+		if (cmd == VIRTIO_NET_CTRL_RX_PROMISC)
+			vu->promisc = d[0];
+		else if (cmd == VIRTIO_NET_CTRL_RX_ALLMULTI)
+			vu->allmulti = d[0];
+		else
+			return VIRTIO_NET_ERR;
+		return VIRTIO_NET_OK;
+	}
+	/* MAC TABLE_SET: le32 count + 6-byte MACs, twice, nothing more */
+	if (cmd != VIRTIO_NET_CTRL_MAC_TABLE_SET || n < 4)
+		return VIRTIO_NET_ERR;
+	memcpy(&uc, d, 4);
+	if (uc > (n - 4) / 6 || n - 4 - 6 * uc < 4)
+		return VIRTIO_NET_ERR;
+	memcpy(&mc, d + 4 + 6 * uc, 4);
+	if (mc > (n - 8 - 6 * uc) / 6 || n != 8 + 6 * uc + 6 * mc)
+		return VIRTIO_NET_ERR;
+	vu->uc_macs = uc;
+	vu->mc_macs = mc;
+	return VIRTIO_NET_OK;
+}
+
+/*
+ * VQ_PAIRS_SET: the rings of the first @pairs pairs on, the rest off.
+ * Every ring to be enabled must have been set up; nothing changes then.
+ */
+static int ctrl_set_pairs(struct vu *vu, uint16_t pairs)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < 2u * pairs; i++)
+		if (!vu->q[i].started)
+			return -EINVAL;
+	for (i = 0; i < 2u * vu->qnum; i++) {
+		bool on = i < 2u * pairs;
+
+		if (!vu->q[i].started || vu->q[i].enabled == on)
+			continue;
+		ret = vu_set_state(vu, VU_SET_VRING_ENABLE, i, on);
+		if (ret)
+			return ret;
+		vu->q[i].enabled = on;
+	}
+	vu->pairs = pairs;
+	return 0;
+}
+
+static uint8_t ctrl_exec(struct vu *vu, struct uvirtio_dev *dev,
+			 const struct ctrl_cmd *c)
+{
+	const uint8_t *d = c->buf + 2;
+	uint32_t n = c->len - 2;
+	uint16_t pairs;
+
+	if (c->len < 2 || c->len > VU_CTRL_CMD_MAX)
+		return VIRTIO_NET_ERR;
+	switch (c->buf[0]) {
+	case VIRTIO_NET_CTRL_MQ:
+		if (c->buf[1] != VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET ||
+		    !(dev->features & (1ull << VIRTIO_NET_F_MQ)) || n != 2)
+			return VIRTIO_NET_ERR;
+		memcpy(&pairs, d, 2);
+		if (pairs < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN ||
+		    pairs > vu->qnum)
+			return VIRTIO_NET_ERR;
+		return ctrl_set_pairs(vu, pairs) ? VIRTIO_NET_ERR :
+						   VIRTIO_NET_OK;
+	case VIRTIO_NET_CTRL_RX:
+	case VIRTIO_NET_CTRL_MAC:
+		if (!(dev->features & (1ull << VIRTIO_NET_F_CTRL_RX)))
+			return VIRTIO_NET_ERR;
+		return ctrl_rx(vu, c->buf[0], c->buf[1], d, n);
+	default:
+		return VIRTIO_NET_ERR;
+	}
+}
+
+/* One descriptor of a chain in the ring proper. */
+static int ctrl_desc(struct vu *vu, struct uvirtio_dev *dev,
+		     struct ctrl_cmd *c, uint64_t addr, uint32_t len,
+		     uint16_t flags, bool packed)
+{
+	if (flags & VRING_DESC_F_INDIRECT) {
+		/* a table is the whole chain (spec 2.7.5.3.1, 2.8.13.3.1) */
+		if ((flags & VRING_DESC_F_NEXT) || c->len || c->seen_write)
+			return -EIO;
+		return ctrl_indirect(vu, dev, c, addr, len, packed);
+	}
+	return ctrl_seg(vu, c, addr, len, flags & VRING_DESC_F_WRITE);
+}
+
+static int ctrl_split(struct vu *vu, struct uvirtio_dev *dev,
+		      struct vu_queue *q)
+{
+	struct vring_desc *desc = (void *)(uintptr_t)q->desc;
+	struct vring_avail *avail = (void *)(uintptr_t)q->driver;
+	struct vring_used *used = (void *)(uintptr_t)q->device;
+	uint16_t aidx = __atomic_load_n(&avail->idx, __ATOMIC_ACQUIRE);
+
+	if ((uint16_t)(aidx - q->last_avail) > q->size)
+		return -EIO;	/* more available than the ring holds */
+	while (q->last_avail != aidx) {
+		struct ctrl_cmd c;
+		uint16_t head, i, k;
+		int ret = -EIO;
+
+		c.len = 0;
+		c.ack = NULL;
+		c.seen_write = false;
+		head = __atomic_load_n(&avail->ring[q->last_avail % q->size],
+				       __ATOMIC_RELAXED);
+		for (i = head, k = 0; i < q->size && k < q->size; k++) {
+			struct vring_desc d;
+
+			memcpy(&d, &desc[i], sizeof(d));
+			ret = ctrl_desc(vu, dev, &c, d.addr, d.len, d.flags,
+					false);
+			if (ret || !(d.flags & VRING_DESC_F_NEXT))
+				break;
+			i = d.next;
+			ret = -EIO;	/* out of the ring, or a loop */
+		}
+		if (ret || !c.ack)
+			return -EIO;	/* no room for the ack */
+		*c.ack = ctrl_exec(vu, dev, &c);
+		used->ring[q->used_idx % q->size].id = head;
+		used->ring[q->used_idx % q->size].len = 1;
+		__atomic_store_n(&used->idx, ++q->used_idx, __ATOMIC_RELEASE);
+		q->last_avail++;
+	}
+	/* EVENT_IDX: the next command wants a doorbell (avail_event) */
+	__atomic_store_n((uint16_t *)&used->ring[q->size], q->last_avail,
+			 __ATOMIC_RELEASE);
+	return 0;
+}
+
+static int ctrl_packed(struct vu *vu, struct uvirtio_dev *dev,
+		       struct vu_queue *q)
+{
+	struct vring_packed_desc *desc = (void *)(uintptr_t)q->desc;
+	const uint16_t avail_bit = 1u << VRING_PACKED_DESC_F_AVAIL;
+	const uint16_t used_bit = 1u << VRING_PACKED_DESC_F_USED;
+
+	for (;;) {
+		uint16_t f = __atomic_load_n(&desc[q->last_avail].flags,
+					     __ATOMIC_ACQUIRE);
+		uint16_t pos = q->last_avail, head = pos, id = 0, k;
+		bool wrap = q->wrap, head_wrap = wrap;
+		struct ctrl_cmd c;
+		int ret = -EIO;
+
+		if (!!(f & avail_bit) != wrap || !!(f & used_bit) == wrap)
+			return 0;	/* nothing more available */
+		c.len = 0;
+		c.ack = NULL;
+		c.seen_write = false;
+		for (k = 0; k < q->size; k++) {
+			struct vring_packed_desc d;
+
+			memcpy(&d, &desc[pos], sizeof(d));
+			/* the chain's later flags follow the head's release */
+			if (k && (!!(d.flags & avail_bit) != wrap ||
+				  !!(d.flags & used_bit) == wrap))
+				break;
+			ret = ctrl_desc(vu, dev, &c, d.addr, d.len, d.flags,
+					true);
+			id = d.id;
+			if (++pos == q->size) {
+				pos = 0;
+				wrap = !wrap;
+			}
+			if (ret || !(d.flags & VRING_DESC_F_NEXT))
+				break;
+			ret = -EIO;	/* longer than the ring */
+		}
+		if (ret || !c.ack || id >= q->size)
+			return -EIO;
+		*c.ack = ctrl_exec(vu, dev, &c);
+		desc[head].id = id;
+		desc[head].len = 1;
+		__atomic_store_n(&desc[head].flags, (uint16_t)(head_wrap ?
+				 avail_bit | used_bit : 0), __ATOMIC_RELEASE);
+		q->last_avail = pos;
+		q->wrap = wrap;
+	}
+}
+
+static int vut_local_notify(struct uvirtio_dev *dev, uint16_t index)
+{
+	struct vu *vu = vu_of(dev);
+	struct vu_queue *q;
+	int ret;
+
+	if (index >= vu->nq || !vu->q[index].local)
+		return -EINVAL;
+	if (atomic_load(&vu->dead))
+		return -ENOTCONN;
+	q = &vu->q[index];
+	ret = q->packed ? ctrl_packed(vu, dev, q) : ctrl_split(vu, dev, q);
+	if (ret) {
+		vu->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+		return ret;
+	}
+	/* an interrupt for a queue that takes them (a spurious one is fine) */
+	if (q->vector != VIRTIO_MSI_NO_VECTOR && q->vector <= vu->nq &&
+	    vu->vec[q->vector] >= 0) {
+		uint64_t one = 1;
+
+		if (write(vu->vec[q->vector], &one, sizeof(one)) < 0)
+			return 0;	/* a full counter wakes the reader too */
+	}
+	return 0;
+}
+
+/* The control queue's rings: checked to be ours, remembered, no message. */
+static int local_setup(struct uvirtio_dev *dev,
+		       const struct uv_queue_setup *qs)
+{
+	struct vu *vu = vu_of(dev);
+	struct vu_queue *q = &vu->q[qs->index];
+	bool packed = dev->features & (1ull << VIRTIO_F_RING_PACKED);
+	uint64_t n = qs->size, dlen = 16 * n;
+	uint64_t alen = packed ? 4 : 4 + 2 * n + 2;
+	uint64_t ulen = packed ? 4 : 4 + 8 * n + 2;
+
+	if (!n || (!packed && (n & (n - 1))) || n > 32768)
+		return -EINVAL;
+	if (!vu_va(vu, qs->desc, dlen) || !vu_va(vu, qs->driver, alen) ||
+	    !vu_va(vu, qs->device, ulen))
+		return -EINVAL;
+	if (qs->vector != VIRTIO_MSI_NO_VECTOR &&
+	    (qs->vector > vu->nq || vu->vec[qs->vector] < 0))
+		return -EINVAL;
+	*q = (struct vu_queue){
+		.kick = q->kick, .idle_call = q->idle_call, .local = true,
+		.packed = packed, .size = (uint16_t)n, .vector = qs->vector,
+		.desc = qs->desc, .driver = qs->driver, .device = qs->device,
+		.wrap = true,
+	};
+	if (packed) {
+		/* device event suppression: notify every time */
+		struct vring_packed_desc_event *ev =
+			(void *)(uintptr_t)qs->device;
+
+		ev->off_wrap = 0;
+		__atomic_store_n(&ev->flags, 0, __ATOMIC_RELEASE);
+	} else {
+		struct vring_used *used = (void *)(uintptr_t)qs->device;
+
+		used->flags = 0;
+		used->idx = 0;
+	}
 	return 0;
 }
 
@@ -1170,4 +1847,5 @@ const struct uv_transport_ops uv_vhost_user_ops = {
 	.queue_size = vut_queue_size,
 	.queue_setup = vut_queue_setup,
 	.queue_notify_info = vut_queue_notify_info,
+	.local_notify = vut_local_notify,
 };

@@ -18,7 +18,18 @@
  *
  * Each registration is one back-end memory slot: qemu-storage-daemon has
  * 32, back-ends without CONFIGURE_MEM_SLOTS (DPDK) have 8.  Mapping more
- * fails with -ENOSPC.
+ * fails with -ENOSPC.  On the latter, allocations of up to 4 MiB share
+ * one 64 MiB region (one slot), so only caller memory and larger
+ * allocations take a slot each.
+ *
+ * virtio-net: GET_QUEUE_NUM is the number of queue pairs (0 or more than
+ * 256 fails the open with -EPROTO), and max_virtqueue_pairs in the config
+ * space is that number (a config space is synthesized when the back-end
+ * serves none).  The control queue is served by the front-end itself,
+ * never by the back-end: VQ_PAIRS_SET enables exactly that many pairs'
+ * rings with SET_VRING_ENABLE; RX PROMISC/ALLMULTI and MAC TABLE_SET are
+ * acknowledged (filtering is best effort); every other command is
+ * refused.
  *
  * A back-end that disconnects or dies makes every request in flight and
  * every later one fail with -ENOTCONN; open a new backend to reconnect.
