@@ -29,6 +29,7 @@
 	 (1ull << VIRTIO_F_VERSION_1) |				\
 	 (1ull << VIRTIO_F_ACCESS_PLATFORM) |			\
 	 (1ull << VIRTIO_F_RING_PACKED) |			\
+	 (1ull << VIRTIO_F_IN_ORDER) |				\
 	 (1ull << VIRTIO_F_ANY_LAYOUT))
 
 static uint64_t now_ns(void)
