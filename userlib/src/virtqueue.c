@@ -88,6 +88,7 @@ struct uvirtq {
 	int eventfd;
 	struct uv_notify notify;
 	bool notify_data;	/* VIRTIO_F_NOTIFICATION_DATA negotiated */
+	uint16_t vqn;		/* the doorbell's queue: index or notify data */
 	struct uvirtio_dma ring;
 	struct uvirtio_dma indir;
 	uint16_t max_indirect;
@@ -364,6 +365,7 @@ UV_EXPORT int uvirtq_create(struct uvirtio_dev *dev, uint16_t index,
 	ret = t->queue_notify_info(dev, index, &vq->notify);
 	if (ret)
 		goto err;
+	vq->vqn = (uint16_t)vq->notify.value;
 	vq->notify_data = uvirtio_dev_has_feature(dev,
 						   VIRTIO_F_NOTIFICATION_DATA);
 	if (vq->notify_data)
@@ -458,6 +460,7 @@ UV_EXPORT int uvirtq_reset(struct uvirtq *vq)
 		vq->broken = true;
 		return ret;
 	}
+	vq->vqn = (uint16_t)vq->notify.value;
 	if (vq->notify_data)
 		vq->notify.width = 4;
 	return (int)n;
@@ -719,7 +722,7 @@ UV_EXPORT int uvirtq_kick(struct uvirtq *vq)
 	 * offset and its wrap counter (packed), in the high 16 bits.
 	 */
 	if (vq->notify_data)
-		vq->notify.value = vq->index |
+		vq->notify.value = vq->vqn |
 			(uint32_t)(vq->packed ?
 				   (vq->next_avail | vq->avail_wrap << 15) :
 				   vq->avail_idx) << 16;
@@ -1286,6 +1289,7 @@ UV_EXPORT int uvirtq_restore(struct uvirtio_dev *dev, uint16_t index,
 	ret = t->queue_notify_info(dev, index, &vq->notify);
 	if (ret)
 		goto err;
+	vq->vqn = (uint16_t)vq->notify.value;
 	vq->notify_data = uvirtio_dev_has_feature(dev,
 						   VIRTIO_F_NOTIFICATION_DATA);
 	if (vq->notify_data)
@@ -1297,7 +1301,7 @@ UV_EXPORT int uvirtq_restore(struct uvirtio_dev *dev, uint16_t index,
 	 */
 	if (vq->in_flight > vq->ncancelled) {
 		if (vq->notify_data)
-			vq->notify.value = vq->index |
+			vq->notify.value = vq->vqn |
 					   (uint32_t)vq->avail_idx << 16;
 		uv_ring_doorbell(vq->dev, &vq->notify);
 	}
