@@ -5,6 +5,7 @@
  *
  *   ringbench [--packed] [--ring-size R] [--batch B] [--run-cycles N]
  *             [--driver-cpu C] [--device-cpu C] [--no-event-idx]
+ *             [--in-order]
  *
  * The driver thread is libuvirtio itself (uvirtq_add / uvirtq_kick /
  * uvirtq_get_used, one 64-byte buffer per request, like the ringtest
@@ -20,7 +21,9 @@
  * virtio_ring_0_9 uses it and as QEMU's devices do: the driver's kick
  * then reads avail_event, which this device never moves, instead of
  * used->flags, which shares a cache line with used->idx
- * (--no-event-idx: without it).
+ * (--no-event-idx: without it).  --in-order also offers (and requires)
+ * VIRTIO_F_IN_ORDER: the device already returns every buffer in order
+ * with one used entry each, so it measures the library's in-order path.
  *
  * The library reaches the ring through a tiny identity-mapped backend
  * (IOVA == CPU address) that presents a modern virtio PCI function with
@@ -28,7 +31,7 @@
  * bar_read/bar_write, a doorbell write is counted and dropped.
  *
  * Prints: "ring libuvirtio-split|packed size=R batch=B ops=N ns_per_op=X
- * doorbells=D".
+ * doorbells=D", and " in_order=1" with --in-order.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -384,6 +387,7 @@ int main(int argc, char **argv)
 		{ "driver-cpu", required_argument, NULL, 'G' },
 		{ "device-cpu", required_argument, NULL, 'H' },
 		{ "no-event-idx", no_argument, NULL, 'E' },
+		{ "in-order", no_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mini m = { .qmax = 256 };
@@ -397,7 +401,7 @@ int main(int argc, char **argv)
 	unsigned int batch = 1, tokick;
 	uint64_t ops = 10000000, started = 0, completed = 0, t0, t1;
 	int drv_cpu = 1, c, ret;
-	bool event_idx = true;
+	bool event_idx = true, in_order = false;
 	pthread_t th;
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -409,10 +413,11 @@ int main(int argc, char **argv)
 		case 'G': drv_cpu = atoi(optarg); break;
 		case 'H': d.cpu = atoi(optarg); break;
 		case 'E': event_idx = false; break;
+		case 'I': in_order = true; break;
 		default:
 			fprintf(stderr, "usage: ringbench [--packed] [--ring-size R] "
 				"[--batch B] [--run-cycles N] [--driver-cpu C] "
-				"[--device-cpu C] [--no-event-idx]\n");
+				"[--device-cpu C] [--no-event-idx] [--in-order]\n");
 			return 2;
 		}
 	}
@@ -425,6 +430,8 @@ int main(int argc, char **argv)
 		m.features |= 1ull << VIRTIO_F_RING_PACKED;
 	if (event_idx)
 		m.features |= 1ull << VIRTIO_RING_F_EVENT_IDX;
+	if (in_order)
+		m.features |= 1ull << VIRTIO_F_IN_ORDER;
 	m.q_size = m.qmax;
 	dp.wanted = m.features;
 	dp.required = m.features;
@@ -500,10 +507,10 @@ int main(int argc, char **argv)
 	}
 	t1 = now_ns();
 	pthread_join(th, NULL);
-	printf("ring libuvirtio-%s size=%u batch=%u ops=%llu ns_per_op=%.2f doorbells=%llu\n",
+	printf("ring libuvirtio-%s size=%u batch=%u ops=%llu ns_per_op=%.2f doorbells=%llu%s\n",
 	       d.packed ? "packed" : "split", d.size, batch,
 	       (unsigned long long)ops, (double)(t1 - t0) / (double)ops,
-	       (unsigned long long)m.doorbells);
+	       (unsigned long long)m.doorbells, in_order ? " in_order=1" : "");
 	uvirtio_backend_dma_free(be, &bufmem);
 	uvirtio_dev_close(dev);
 	uvirtq_destroy(vq);
