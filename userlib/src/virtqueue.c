@@ -997,6 +997,14 @@ static int packed_get_used_ino(struct uvirtq *vq, void **cookie, uint32_t *len)
 	return 1;
 }
 
+/* Out of line: the common path's code stays as it was without IN_ORDER. */
+static __attribute__((noinline)) int get_used_ino(struct uvirtq *vq,
+						  void **cookie, uint32_t *len)
+{
+	return vq->packed ? packed_get_used_ino(vq, cookie, len) :
+			    split_get_used_ino(vq, cookie, len);
+}
+
 UV_EXPORT int uvirtq_get_used(struct uvirtq *vq, void **cookie, uint32_t *len)
 {
 	int ret = vq_check(vq);
@@ -1014,9 +1022,8 @@ UV_EXPORT int uvirtq_get_used(struct uvirtq *vq, void **cookie, uint32_t *len)
 		vq->in_flight--;
 		return UVIRTQ_CANCELED;
 	}
-	if (vq->in_order)
-		ret = vq->packed ? packed_get_used_ino(vq, cookie, len) :
-				   split_get_used_ino(vq, cookie, len);
+	if (__builtin_expect(vq->in_order, 0))
+		ret = get_used_ino(vq, cookie, len);
 	else
 		ret = vq->packed ? packed_get_used(vq, cookie, len) :
 				   split_get_used(vq, cookie, len);
