@@ -105,11 +105,6 @@ struct uvirtq {
 	uint16_t avail_idx;	/* next avail index to write */
 	uint16_t avail_pub;	/* avail index last published */
 	uint16_t last_used;
-	uint16_t ino_head;	/* in order: head of the oldest chain */
-
-	/* in order: the batch being handed out ends at @batch_end */
-	uint16_t batch_end;
-	uint32_t batch_len;
 
 	/* packed */
 	struct vring_packed_desc *pdesc;
@@ -133,6 +128,11 @@ struct uvirtq {
 	/* persistent bookkeeping, or NULL (uvirtq_set_persist()) */
 	struct vq_persist *persist;
 	uint64_t pseq;			/* last sequence handed out */
+
+	/* in order (last: the layout above is the usual path's) */
+	uint16_t ino_head;	/* split: head of the oldest chain */
+	uint16_t batch_end;	/* the batch being handed out ends here */
+	uint32_t batch_len;	/* with this length */
 };
 
 static inline uint16_t ld16(const void *p)
@@ -997,12 +997,30 @@ static int packed_get_used_ino(struct uvirtq *vq, void **cookie, uint32_t *len)
 	return 1;
 }
 
-/* Out of line: the common path's code stays as it was without IN_ORDER. */
-static __attribute__((noinline)) int get_used_ino(struct uvirtq *vq,
-						  void **cookie, uint32_t *len)
+/*
+ * Out of line: requests a reset took back, and in-order queues.  The
+ * usual path then has one test more than before IN_ORDER, not the code.
+ */
+static __attribute__((noinline)) int get_used_slow(struct uvirtq *vq,
+						   void **cookie,
+						   uint32_t *len)
 {
-	return vq->packed ? packed_get_used_ino(vq, cookie, len) :
-			    split_get_used_ino(vq, cookie, len);
+	int ret;
+
+	if (vq->ncancelled) {
+		/* oldest first: the order they were taken back in */
+		*cookie = vq->cancelled[vq->cancel_head++];
+		*len = 0;
+		if (!--vq->ncancelled)
+			vq->cancel_head = 0;
+		vq->in_flight--;
+		return UVIRTQ_CANCELED;
+	}
+	ret = vq->packed ? packed_get_used_ino(vq, cookie, len) :
+			   split_get_used_ino(vq, cookie, len);
+	if (ret == 1)
+		vq->in_flight--;
+	return ret;
 }
 
 UV_EXPORT int uvirtq_get_used(struct uvirtq *vq, void **cookie, uint32_t *len)
@@ -1013,20 +1031,10 @@ UV_EXPORT int uvirtq_get_used(struct uvirtq *vq, void **cookie, uint32_t *len)
 		return ret;
 	if (!cookie || !len)
 		return -EINVAL;
-	if (vq->ncancelled) {
-		/* oldest first: the order they were taken back in */
-		*cookie = vq->cancelled[vq->cancel_head++];
-		*len = 0;
-		if (!--vq->ncancelled)
-			vq->cancel_head = 0;
-		vq->in_flight--;
-		return UVIRTQ_CANCELED;
-	}
-	if (__builtin_expect(vq->in_order, 0))
-		ret = get_used_ino(vq, cookie, len);
-	else
-		ret = vq->packed ? packed_get_used(vq, cookie, len) :
-				   split_get_used(vq, cookie, len);
+	if (__builtin_expect(vq->ncancelled || vq->in_order, 0))
+		return get_used_slow(vq, cookie, len);
+	ret = vq->packed ? packed_get_used(vq, cookie, len) :
+			   split_get_used(vq, cookie, len);
 	if (ret == 1)
 		vq->in_flight--;
 	return ret;
