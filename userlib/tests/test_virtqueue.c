@@ -229,7 +229,7 @@ static int wait_completions(struct env *e, uint64_t n)
  * enqueued; they all come back -ECANCELED, queue 1's requests are not
  * touched, and queue 0 then reads back what it writes.
  */
-static int ring_reset_case(bool packed, bool poll)
+static int ring_reset_case(bool packed, bool poll, bool in_order)
 {
 	struct uvirtio_blk_params p = { .num_queues = 2, .packed = packed,
 					.poll = poll };
@@ -245,10 +245,13 @@ static int ring_reset_case(bool packed, bool poll)
 	blkcfg(&c);
 	c.num_queues = 2;
 	c.queue_size = 16;
-	c.features |= F(RING_RESET) | (packed ? F(RING_PACKED) : 0);
+	c.features |= F(RING_RESET) | (packed ? F(RING_PACKED) : 0) |
+		      (in_order ? F(IN_ORDER) : 0);
+	c.inorder_batch = 3;
 	CHECK_EQ(env_open(&e, &c, &p), 0);
 	uvirtio_fake_get_stats(e.fake, &st);
 	CHECK(st.driver_features & F(RING_RESET));
+	CHECK_EQ(!!(st.driver_features & F(IN_ORDER)), in_order);
 	CHECK_EQ(!!(st.driver_features & F(RING_PACKED)), packed);
 	q0 = uvirtio_blk_get_queue(e.blk, 0);
 	q1 = uvirtio_blk_get_queue(e.blk, 1);
@@ -315,6 +318,8 @@ static int ring_reset_case(bool packed, bool poll)
 	CHECK(memcmp(rbuf, wbuf + 4096, 4096) == 0);
 	uvirtio_fake_get_stats(e.fake, &st);
 	CHECK_EQ(st.device_errors, 0);
+	/* in order: the reset ring starts over at descriptor 0 */
+	CHECK_EQ(st.inorder_errors, 0);
 	uvirtio_blk_free_buf(e.blk, wbuf);
 	uvirtio_blk_free_buf(e.blk, rbuf);
 	env_close(&e);
@@ -325,10 +330,11 @@ static int t_ring_reset(void)
 {
 	int m, ret;
 
-	for (m = 0; m < 4; m++) {
-		ret = ring_reset_case(m & 1, m & 2);
+	for (m = 0; m < 8; m++) {
+		ret = ring_reset_case(m & 1, m & 2, m & 4);
 		if (ret) {
-			fprintf(stderr, "  packed=%d poll=%d\n", m & 1, !!(m & 2));
+			fprintf(stderr, "  packed=%d poll=%d in_order=%d\n",
+				m & 1, !!(m & 2), !!(m & 4));
 			return ret;
 		}
 	}
