@@ -9,11 +9,10 @@
  * detection and notification suppression.
  *
  * VIRTIO_F_IN_ORDER (spec: "In-order use of descriptors", split and
- * packed): descriptors are used in ring
- * order, a chain always takes the next free descriptors (split: the
- * free list is the ring itself, next[i] = i + 1 wrapping; packed: the
- * buffer id is the ring slot of the chain's head), and chains complete
- * oldest first.  The device may complete a batch with one used entry
+ * packed): descriptors are used in ring order, a chain always takes the
+ * next free descriptors (split: the free list is the ring itself,
+ * next[i] = i + 1 wrapping; packed: the buffer id is the ring slot of
+ * the chain's head), and chains complete oldest first.  The device may complete a batch with one used entry
  * carrying the id of its last chain: every in-flight chain from the
  * oldest up to that one is then done, and the implied ones report their
  * whole writable length.  A used id that is not one of the in-flight
@@ -901,12 +900,16 @@ static int ino_start_batch(struct uvirtq *vq, uint32_t id, uint32_t l,
 	unsigned int n;
 	struct vq_state *s;
 
-	if (id >= vq->num)
-		return vq_break(vq);
+	/*
+	 * The @max oldest are in flight, each a head with a cookie: an id
+	 * out of range or not a head is never met on the way.
+	 */
 	for (n = 1;; n++) {
 		s = &vq->state[h];
-		if (n > max || !s->cookie)
+		if (n > max)
 			return vq_break(vq);	/* not among those in flight */
+		if (!s->cookie)
+			return vq_break(vq);	/* cannot happen; defensive */
 		if (h == id)
 			break;
 		h = ino_next(vq, h);
