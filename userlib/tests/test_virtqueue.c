@@ -511,9 +511,11 @@ static int in_order_raw_case(bool packed)
 	struct uvirtio_backend *be;
 	struct uvirtio_dev *dev;
 	struct uvirtio_dma d;
-	struct uvirtq *vq;
+	struct uvirtq *vq, *vq2;
 	struct uvirtq_buf b[3];
 	uintptr_t next_add = 1, next_get = 1;
+	size_t plen;
+	void *pmem;
 	void *cookie;
 	uint32_t len;
 	int i, k, r, round;
@@ -529,6 +531,14 @@ static int in_order_raw_case(bool packed)
 	CHECK_EQ(uvirtq_is_packed(vq), packed);
 	CHECK_EQ(uvirtio_dev_driver_ok(dev), 0);
 	CHECK_EQ(uvirtio_backend_dma_alloc(be, 4096, &d), 0);
+	/* persistent queues refuse ring order: their rebuild would break it */
+	plen = uvirtq_persist_size(vp.size);
+	pmem = malloc(plen);
+	CHECK(pmem != NULL);
+	CHECK_EQ(uvirtq_set_persist(vq, pmem, plen), -EOPNOTSUPP);
+	CHECK_EQ(uvirtq_restore(dev, 0, &vp, uvirtq_ring_iova(vq), 0, pmem,
+				plen, &vq2), -EOPNOTSUPP);
+	free(pmem);
 	for (i = 0; i < 3; i++)
 		b[i] = (struct uvirtq_buf){ d.iova + 512u * i, 16u + 8u * i };
 	for (round = 0; round < 200; round++) {
