@@ -893,8 +893,8 @@ static uint16_t ino_next(const struct uvirtq *vq, uint16_t h)
  * used index moved, every chain of the batch counting one; packed: all
  * in flight).  Remember where the batch ends and its length.
  */
-static int ino_start_batch(struct uvirtq *vq, uint32_t id, uint32_t l,
-			   unsigned int max)
+static inline __attribute__((always_inline)) int
+ino_start_batch(struct uvirtq *vq, uint32_t id, uint32_t l, unsigned int max)
 {
 	uint16_t h = vq->packed ? vq->last_used_p : vq->ino_head;
 	unsigned int n;
