@@ -11,10 +11,11 @@
  *   net DEV link [-n CHANGES] [-t SECONDS]
  *
  * Every operation takes --poll (no interrupts), --packed (the packed
- * ring, if offered) and --queue-pairs N (ask for MQ: the control queue
- * sets the pairs; the commands use pair 0, but pingpong runs on every
- * pair opened, one thread per pair, and checks that each frame comes
- * back on the pair it was sent on).
+ * ring, if offered), --no-in-order (never VIRTIO_F_IN_ORDER, taken by
+ * default when offered) and --queue-pairs N (ask for MQ: the control
+ * queue sets the pairs; the commands use pair 0, but pingpong runs on
+ * every pair opened, one thread per pair, and checks that each frame
+ * comes back on the pair it was sent on).
  *
  * Test frames (send) carry EtherType 0x88b5 (IEEE local experimental),
  * then a 32-bit big-endian sequence number and bytes (seq + i) & 0xff:
@@ -50,7 +51,7 @@
 #define NET_PAIR_SEQ	(1u << NET_PAIR_SHIFT)
 
 static const char net_usage[] =
-	"usage: uvirtio net DEVICE info [--packed] [--queue-pairs N]\n"
+	"usage: uvirtio net DEVICE info [--packed] [--no-in-order] [--queue-pairs N]\n"
 	"       uvirtio net DEVICE send [-n COUNT] [-s SIZE] [--dst MAC] [--src MAC] [--poll]\n"
 	"       uvirtio net DEVICE recv [-n COUNT] [-t SECONDS] [--stall SECONDS] [-v] [--poll]\n"
 	"       uvirtio net DEVICE macswap [-n COUNT] [-t SECONDS] [--poll]\n"
@@ -125,6 +126,7 @@ struct netctx {
 	bool verbose;
 	bool poll;
 	bool packed;
+	bool no_in_order;
 	bool loopback;		/* pingpong: frames come back unchanged */
 	uint64_t pairs;		/* --queue-pairs: asked for (MQ) */
 	uint8_t dst[6], src[6];
@@ -167,6 +169,8 @@ static void print_info(const struct netctx *c)
 	       (in->features >> VIRTIO_RING_F_EVENT_IDX) & 1 ? "yes" : "no");
 	printf("packed ring: %s\n",
 	       (in->features >> VIRTIO_F_RING_PACKED) & 1 ? "yes" : "no");
+	printf("in order: %s\n",
+	       (in->features >> VIRTIO_F_IN_ORDER) & 1 ? "yes" : "no");
 	printf("completions: %s\n", in->interrupts ? "interrupts" : "polled");
 	printf("features: 0x%016" PRIx64 "\n", in->features);
 }
@@ -231,6 +235,7 @@ static void print_stats(const struct netctx *c)
 	struct uvirtio_net_qp_stats st;
 
 	uvirtio_net_qp_get_stats(c->qp, &st);
+	printf("features: 0x%016" PRIx64 "\n", c->info.features);
 	printf("stats: rx_frames=%" PRIu64 " rx_bytes=%" PRIu64
 	       " rx_buffers=%" PRIu64 " tx_frames=%" PRIu64 " tx_bytes=%"
 	       PRIu64 " tx_full=%" PRIu64 " rx_kicks=%" PRIu64 " tx_kicks=%"
@@ -747,6 +752,7 @@ int cmd_net(int argc, char **argv)
 		{ "poll", no_argument, NULL, 'p' },
 		{ "stall", required_argument, NULL, 'w' },
 		{ "packed", no_argument, NULL, 'P' },
+		{ "no-in-order", no_argument, NULL, 'O' },
 		{ "loopback", no_argument, NULL, 'L' },
 		{ "queue-pairs", required_argument, NULL, 'Q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -760,7 +766,7 @@ int cmd_net(int argc, char **argv)
 	int opt, npos = 0, rc, ret;
 
 	memset(c.dst, 0xff, 6);
-	while ((opt = getopt_long(argc, argv, "-n:s:t:d:S:w:Q:pPLvh", opts,
+	while ((opt = getopt_long(argc, argv, "-n:s:t:d:S:w:Q:pPOLvh", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 1:
@@ -798,6 +804,9 @@ int cmd_net(int argc, char **argv)
 			break;
 		case 'P':
 			c.packed = true;
+			break;
+		case 'O':
+			c.no_in_order = true;
 			break;
 		case 'L':
 			c.loopback = true;
@@ -839,6 +848,7 @@ int cmd_net(int argc, char **argv)
 		return rc;
 	np.poll = c.poll;
 	np.packed = c.packed;
+	np.no_in_order = c.no_in_order;
 	np.num_queue_pairs = (uint16_t)c.pairs;
 	ret = uvirtio_net_open(c.be, &np, &c.net);
 	if (ret) {

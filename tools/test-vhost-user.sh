@@ -117,6 +117,10 @@ fi
 if "$bin" info "$dev" --type blk >"$tmp/out" 2>&1 &&
    grep -q 'over vhost-user' "$tmp/out" && grep -q 'protocol:' "$tmp/out"; then
 	ok "info --type blk: transport and protocol features"
+	# everything the library implements is asked for: IN_ORDER (bit 35)
+	# shows iff the daemon offers it (qemu-storage-daemon 7.2 does not)
+	f=$(sed -n 's/.*features negotiated: 0x//p' "$tmp/out")
+	echo "  negotiated 0x$f; IN_ORDER offered and taken: $(( (0x${f:-0} >> 35) & 1 ))"
 else
 	nok "info --type blk: $(head -c 300 "$tmp/out")"
 fi

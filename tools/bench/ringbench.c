@@ -5,6 +5,7 @@
  *
  *   ringbench [--packed] [--ring-size R] [--batch B] [--run-cycles N]
  *             [--driver-cpu C] [--device-cpu C] [--no-event-idx]
+ *             [--in-order]
  *
  * The driver thread is libuvirtio itself (uvirtq_add / uvirtq_kick /
  * uvirtq_get_used, one 64-byte buffer per request, like the ringtest
@@ -20,7 +21,9 @@
  * virtio_ring_0_9 uses it and as QEMU's devices do: the driver's kick
  * then reads avail_event, which this device never moves, instead of
  * used->flags, which shares a cache line with used->idx
- * (--no-event-idx: without it).
+ * (--no-event-idx: without it).  --in-order also offers (and requires)
+ * VIRTIO_F_IN_ORDER: the device already returns every buffer in order
+ * with one used entry each, so it measures the library's in-order path.
  *
  * The library reaches the ring through a tiny identity-mapped backend
  * (IOVA == CPU address) that presents a modern virtio PCI function with
@@ -28,7 +31,13 @@
  * bar_read/bar_write, a doorbell write is counted and dropped.
  *
  * Prints: "ring libuvirtio-split|packed size=R batch=B ops=N ns_per_op=X
- * doorbells=D".
+ * doorbells=D", and " in_order=1" with --in-order.
+ *
+ * --inline: no device thread; the device does its work in the driver's
+ * thread right after each kick, and the time is that thread's CPU time
+ * (CLOCK_THREAD_CPUTIME_ID): the library's own cost per request with
+ * no cache line crossing cores, and time the thread was scheduled out
+ * not counted, so figures on a loaded machine compare.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -259,6 +268,11 @@ struct devctx {
 	uint64_t ops;
 	int cpu;
 	atomic_int ready;
+	bool inline_dev;	/* --inline: no thread, stepped at each kick */
+	/* device-side ring state */
+	uint16_t last_avail, used_idx;	/* split */
+	uint16_t idx;			/* packed */
+	bool wrap;
 };
 
 static void pin(int cpu)
@@ -279,98 +293,122 @@ static inline void relax(void)
 #endif
 }
 
-static void *split_device(struct devctx *d)
+/* Suppress notifications; the device is then ready. */
+static void device_init(struct devctx *d)
+{
+	if (d->packed) {
+		struct vring_packed_desc_event *dev_ev =
+			(void *)(uintptr_t)d->m->q_device;
+
+		atomic_store_explicit((_Atomic uint16_t *)&dev_ev->flags,
+				      VRING_PACKED_EVENT_FLAG_DISABLE,
+				      memory_order_relaxed);
+		d->wrap = true;
+	} else {
+		struct vring_used *used = (void *)(uintptr_t)d->m->q_device;
+
+		atomic_store_explicit((_Atomic uint16_t *)&used->flags,
+				      VRING_USED_F_NO_NOTIFY, memory_order_relaxed);
+	}
+	atomic_thread_fence(memory_order_seq_cst);
+	atomic_store(&d->ready, 1);
+}
+
+/* Return every buffer made available so far; how many there were. */
+static unsigned int split_step(struct devctx *d)
 {
 	struct vring_desc *desc = (void *)(uintptr_t)d->m->q_desc;
 	struct vring_avail *avail = (void *)(uintptr_t)d->m->q_driver;
 	struct vring_used *used = (void *)(uintptr_t)d->m->q_device;
-	uint16_t last_avail = 0, used_idx = 0, mask = d->size - 1;
-	uint64_t done = 0;
+	uint16_t mask = d->size - 1;
+	uint16_t aidx = atomic_load_explicit((_Atomic uint16_t *)&avail->idx,
+					     memory_order_acquire);
+	unsigned int n = 0;
 
-	atomic_store_explicit((_Atomic uint16_t *)&used->flags,
-			      VRING_USED_F_NO_NOTIFY, memory_order_relaxed);
-	atomic_thread_fence(memory_order_seq_cst);
-	atomic_store(&d->ready, 1);
-	while (done < d->ops) {
-		uint16_t aidx = atomic_load_explicit((_Atomic uint16_t *)&avail->idx,
-						     memory_order_acquire);
+	while (d->last_avail != aidx) {
+		uint16_t head = avail->ring[d->last_avail & mask];
 
-		if (aidx == last_avail) {
-			relax();
-			continue;
-		}
-		while (last_avail != aidx) {
-			uint16_t head = avail->ring[last_avail & mask];
-
-			/* Touch the descriptor as a device would (address, length). */
-			(void)*(volatile __typeof__(desc[head].addr) *)&desc[head].addr;
-			used->ring[used_idx & mask].id = head;
-			used->ring[used_idx & mask].len = 0;
-			last_avail++;
-			used_idx++;
-			atomic_store_explicit((_Atomic uint16_t *)&used->idx,
-					      used_idx, memory_order_release);
-			done++;
-		}
+		/* Touch the descriptor as a device would (address, length). */
+		(void)*(volatile __typeof__(desc[head].addr) *)&desc[head].addr;
+		used->ring[d->used_idx & mask].id = head;
+		used->ring[d->used_idx & mask].len = 0;
+		d->last_avail++;
+		d->used_idx++;
+		atomic_store_explicit((_Atomic uint16_t *)&used->idx,
+				      d->used_idx, memory_order_release);
+		n++;
 	}
-	return NULL;
+	return n;
 }
 
-static void *packed_device(struct devctx *d)
+/* The same for the packed ring: each descriptor used in its own slot. */
+static unsigned int packed_step(struct devctx *d)
 {
 	struct vring_packed_desc *ring = (void *)(uintptr_t)d->m->q_desc;
-	struct vring_packed_desc_event *dev_ev = (void *)(uintptr_t)d->m->q_device;
 	const uint16_t avail_bit = 1u << VRING_PACKED_DESC_F_AVAIL;
 	const uint16_t used_bit = 1u << VRING_PACKED_DESC_F_USED;
-	uint16_t idx = 0;
-	bool wrap = true;
-	uint64_t done = 0;
+	unsigned int n = 0;
 
-	atomic_store_explicit((_Atomic uint16_t *)&dev_ev->flags,
-			      VRING_PACKED_EVENT_FLAG_DISABLE, memory_order_relaxed);
-	atomic_thread_fence(memory_order_seq_cst);
-	atomic_store(&d->ready, 1);
-	while (done < d->ops) {
-		struct vring_packed_desc *ds = &ring[idx];
+	for (;;) {
+		struct vring_packed_desc *ds = &ring[d->idx];
 		uint16_t f = atomic_load_explicit((_Atomic uint16_t *)&ds->flags,
 						  memory_order_acquire);
 		bool a = f & avail_bit, u = f & used_bit;
 
-		if (a != wrap || u == wrap) {
-			relax();
-			continue;
-		}
+		if (a != d->wrap || u == d->wrap)
+			return n;
 		/* One descriptor per request, processed in order: the used
 		 * element goes into the slot just consumed. */
 		(void)*(volatile __typeof__(ds->addr) *)&ds->addr;
 		ds->len = 0;
 		atomic_store_explicit((_Atomic uint16_t *)&ds->flags,
-				      wrap ? (avail_bit | used_bit) : 0,
+				      d->wrap ? (avail_bit | used_bit) : 0,
 				      memory_order_release);
-		if (++idx == d->size) {
-			idx = 0;
-			wrap = !wrap;
+		if (++d->idx == d->size) {
+			d->idx = 0;
+			d->wrap = !d->wrap;
 		}
-		done++;
+		n++;
 	}
-	return NULL;
+}
+
+static unsigned int device_step(struct devctx *d)
+{
+	return d->packed ? packed_step(d) : split_step(d);
 }
 
 static void *device_thread(void *arg)
 {
 	struct devctx *d = arg;
+	uint64_t done = 0;
 
 	pin(d->cpu);
-	return d->packed ? packed_device(d) : split_device(d);
+	device_init(d);
+	while (done < d->ops) {
+		unsigned int n = device_step(d);
+
+		if (!n)
+			relax();
+		done += n;
+	}
+	return NULL;
+}
+
+/* Kick; an --inline device then does its work at once, in this thread. */
+static void kick(struct uvirtq *vq, struct devctx *d)
+{
+	uvirtq_kick(vq);
+	if (d->inline_dev)
+		device_step(d);
 }
 
 /* ---- main ------------------------------------------------------------- */
 
-static uint64_t now_ns(void)
+static uint64_t now_ns(clockid_t clk)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -384,6 +422,8 @@ int main(int argc, char **argv)
 		{ "driver-cpu", required_argument, NULL, 'G' },
 		{ "device-cpu", required_argument, NULL, 'H' },
 		{ "no-event-idx", no_argument, NULL, 'E' },
+		{ "in-order", no_argument, NULL, 'I' },
+		{ "inline", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mini m = { .qmax = 256 };
@@ -397,7 +437,8 @@ int main(int argc, char **argv)
 	unsigned int batch = 1, tokick;
 	uint64_t ops = 10000000, started = 0, completed = 0, t0, t1;
 	int drv_cpu = 1, c, ret;
-	bool event_idx = true;
+	bool event_idx = true, in_order = false;
+	clockid_t clk = CLOCK_MONOTONIC;
 	pthread_t th;
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -409,10 +450,13 @@ int main(int argc, char **argv)
 		case 'G': drv_cpu = atoi(optarg); break;
 		case 'H': d.cpu = atoi(optarg); break;
 		case 'E': event_idx = false; break;
+		case 'I': in_order = true; break;
+		case 'N': d.inline_dev = true; break;
 		default:
 			fprintf(stderr, "usage: ringbench [--packed] [--ring-size R] "
 				"[--batch B] [--run-cycles N] [--driver-cpu C] "
-				"[--device-cpu C] [--no-event-idx]\n");
+				"[--device-cpu C] [--no-event-idx] [--in-order] "
+				"[--inline]\n");
 			return 2;
 		}
 	}
@@ -425,6 +469,8 @@ int main(int argc, char **argv)
 		m.features |= 1ull << VIRTIO_F_RING_PACKED;
 	if (event_idx)
 		m.features |= 1ull << VIRTIO_RING_F_EVENT_IDX;
+	if (in_order)
+		m.features |= 1ull << VIRTIO_F_IN_ORDER;
 	m.q_size = m.qmax;
 	dp.wanted = m.features;
 	dp.required = m.features;
@@ -448,7 +494,10 @@ int main(int argc, char **argv)
 	d.size = (uint16_t)uvirtq_size(vq);
 	d.ops = ops;
 	pin(drv_cpu);
-	if (pthread_create(&th, NULL, device_thread, &d)) {
+	if (d.inline_dev) {
+		device_init(&d);
+		clk = CLOCK_THREAD_CPUTIME_ID;
+	} else if (pthread_create(&th, NULL, device_thread, &d)) {
 		fprintf(stderr, "ringbench: pthread_create failed\n");
 		return 1;
 	}
@@ -456,7 +505,7 @@ int main(int argc, char **argv)
 	while (!atomic_load(&d.ready))
 		relax();
 	/* The driver loop: the same shape as ringtest's run_guest(). */
-	t0 = now_ns();
+	t0 = now_ns(clk);
 	tokick = batch;
 	while (completed < ops) {
 		struct uvirtq_buf b = { bufmem.iova, 64 };
@@ -471,7 +520,7 @@ int main(int argc, char **argv)
 				progress = true;
 				if (!--tokick) {
 					tokick = batch;
-					uvirtq_kick(vq);
+					kick(vq, &d);
 				}
 			} else if (ret != -EAGAIN) {
 				fprintf(stderr, "ringbench: add: %s\n", strerror(-ret));
@@ -479,7 +528,7 @@ int main(int argc, char **argv)
 			} else if (tokick != batch) {
 				/* Full before a batch completed: publish what we have. */
 				tokick = batch;
-				uvirtq_kick(vq);
+				kick(vq, &d);
 			}
 		}
 		ret = uvirtq_get_used(vq, &cookie, &len);
@@ -495,15 +544,17 @@ int main(int argc, char **argv)
 			relax();
 		if (started == ops && tokick != batch) {
 			tokick = batch;
-			uvirtq_kick(vq);
+			kick(vq, &d);
 		}
 	}
-	t1 = now_ns();
-	pthread_join(th, NULL);
-	printf("ring libuvirtio-%s size=%u batch=%u ops=%llu ns_per_op=%.2f doorbells=%llu\n",
+	t1 = now_ns(clk);
+	if (!d.inline_dev)
+		pthread_join(th, NULL);
+	printf("ring libuvirtio-%s size=%u batch=%u ops=%llu ns_per_op=%.2f doorbells=%llu%s%s\n",
 	       d.packed ? "packed" : "split", d.size, batch,
 	       (unsigned long long)ops, (double)(t1 - t0) / (double)ops,
-	       (unsigned long long)m.doorbells);
+	       (unsigned long long)m.doorbells, in_order ? " in_order=1" : "",
+	       d.inline_dev ? " inline=1" : "");
 	uvirtio_backend_dma_free(be, &bufmem);
 	uvirtio_dev_close(dev);
 	uvirtq_destroy(vq);

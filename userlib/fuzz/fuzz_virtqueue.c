@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
  * fuzz_virtqueue.c - libFuzzer target: one virtqueue (split or packed,
- * with or without EVENT_IDX / indirect descriptors) driven against a
- * device whose every action comes from the fuzz input.
+ * with or without EVENT_IDX / indirect descriptors / IN_ORDER) driven
+ * against a device whose every action comes from the fuzz input.  With
+ * IN_ORDER the honest device completes the oldest chain it fetched;
+ * anything else it writes is one of the malicious operations.
  *
  * Input: a 4-byte header, the device config space image, then a program
  * of one-byte opcodes with operands (see enum op).  Missing bytes read as
@@ -69,7 +71,7 @@ struct h {
 	struct uvirtio_backend *be;
 	struct uvirtio_dev *dev;
 	struct uvirtq *vq;
-	bool packed, indirect;
+	bool packed, indirect, in_order;
 	uint16_t max_indirect, size;
 	bool tainted;		/* the device did something dishonest */
 	int dead;		/* 0, or the error every call must return */
@@ -206,6 +208,8 @@ static void op_complete(struct fz_in *in)
 	uint8_t k = fz_u8(in);
 	uint32_t len = fz_u32(in);
 
+	if (H.in_order)
+		k = 0;		/* honest and in order: the oldest fetched */
 	if (!fd_complete(&H.fd, 0, k, len, &done))
 		return;
 	if (done.bad || !done.tag)
@@ -454,6 +458,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ring_f |= 1ull << VIRTIO_RING_F_EVENT_IDX;
 	if (b0 & 4)
 		ring_f |= 1ull << VIRTIO_RING_F_INDIRECT_DESC;
+	if (b0 & 0x80)
+		ring_f |= 1ull << VIRTIO_F_IN_ORDER;
+	H.in_order = b0 & 0x80;
 	H.fd.pci_devid = 0x1040 + VIRTIO_ID_RNG;
 	H.fd.features = (1ull << VIRTIO_F_VERSION_1) | ring_f;
 	H.fd.num_queues = 1;

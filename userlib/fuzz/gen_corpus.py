@@ -18,7 +18,7 @@ u32 = lambda v: struct.pack("<I", v & 0xffffffff)
 # ---- virtqueue ----------------------------------------------------------
 (ADD, KICK, FETCH, COMPLETE, GET_USED, ENABLE_CB, DISABLE_CB, DEV_EVENT,
  RAW_USED, RAW_IDX, RAW_BYTES, NEEDS_RESET, STATUS, CONFIG) = range(14)
-PACKED, EVENT_IDX, INDIRECT, INTR = 1, 2, 4, 0x20
+PACKED, EVENT_IDX, INDIRECT, INTR, IN_ORDER = 1, 2, 4, 0x20, 0x80
 
 
 def vq_hdr(flags, size_sel, max_ind=0, cfg=b""):
@@ -51,7 +51,11 @@ def vq_seeds():
                      ("packed", PACKED), ("packed_evidx", PACKED | EVENT_IDX),
                      ("packed_indirect", PACKED | INDIRECT | EVENT_IDX),
                      ("split_intr", INTR | EVENT_IDX),
-                     ("packed_intr", PACKED | INTR | EVENT_IDX)):
+                     ("packed_intr", PACKED | INTR | EVENT_IDX),
+                     ("split_inorder", IN_ORDER | EVENT_IDX),
+                     ("split_inorder_indirect", IN_ORDER | INDIRECT),
+                     ("packed_inorder", PACKED | IN_ORDER | EVENT_IDX),
+                     ("packed_inorder_indirect", PACKED | IN_ORDER | INDIRECT)):
         size = 7 if fl & PACKED else 3          # packed 8, split 8
         s["valid_" + name] = vq_hdr(fl, size, 4) + vq_valid_round() * 3
     # wrap-around: many rounds on a tiny ring
@@ -88,6 +92,23 @@ def vq_seeds():
         u8(RAW_IDX) + u8(5) + u16(1) + u8(GET_USED) + u8(3)
     s["packed_dup"] = pbase + u8(FETCH) + u8(0) + complete() + u8(GET_USED) + \
         u8(0) + u8(RAW_USED) + u16(2) + u16(1) + u32(0) + u16(0x8080) + \
+        u8(GET_USED) + u8(3)
+    # malicious, in order: one used entry naming the second of two chains
+    # with the used index moved by one (split), or a slot nobody posted
+    # (packed); then a true batch of two (split, index moved by two)
+    ibase = vq_hdr(IN_ORDER, 3) + add(1, 1, [16, 64]) + add(1, 1, [16, 64]) + \
+        u8(KICK)
+    s["inorder_ahead"] = ibase + u8(RAW_USED) + u16(0) + u32(2) + u32(1) + \
+        u8(RAW_IDX) + u8(1) + u8(GET_USED) + u8(3)
+    s["inorder_batch"] = ibase + u8(RAW_USED) + u16(0) + u32(2) + u32(1) + \
+        u8(RAW_IDX) + u8(2) + u8(GET_USED) + u8(3) + u8(ENABLE_CB) + \
+        u8(GET_USED) + u8(3)
+    pibase = vq_hdr(PACKED | IN_ORDER, 7) + add(1, 1, [16, 64]) + \
+        add(1, 1, [16, 64])
+    s["packed_inorder_ahead"] = pibase + u8(RAW_USED) + u16(0) + u16(4) + \
+        u32(1) + u16(0x8080) + u8(GET_USED) + u8(3)
+    s["packed_inorder_batch"] = pibase + u8(RAW_USED) + u16(0) + u16(2) + \
+        u32(1) + u16(0x8080) + u8(GET_USED) + u8(1) + u8(ENABLE_CB) + \
         u8(GET_USED) + u8(3)
     s["needs_reset"] = base + u8(NEEDS_RESET) + u8(ADD) + u8(1) + u8(KICK) + \
         u8(GET_USED) + u8(0) + u8(STATUS)

@@ -261,6 +261,8 @@ UV_EXPORT int uvirtio_blk_open(struct uvirtio_backend *be,
 		dp.wanted |= 1ull << VIRTIO_RING_F_EVENT_IDX;
 	if (params->packed)
 		dp.wanted |= 1ull << VIRTIO_F_RING_PACKED;
+	if (!params->no_in_order)
+		dp.wanted |= 1ull << VIRTIO_F_IN_ORDER;
 	ret = uvirtio_dev_open(be, &dp, &blk->dev);
 	if (ret)
 		goto err_free;
@@ -1376,7 +1378,8 @@ UV_EXPORT int uvirtio_blk_keepalive_enable(struct uvirtio_blk *blk,
 		return -EINVAL;
 	if (blk->ka_state.vaddr)
 		return -EALREADY;
-	if (blk->nq > BLK_KA_MAXQ)
+	if (blk->nq > BLK_KA_MAXQ ||
+	    uvirtio_dev_has_feature(blk->dev, VIRTIO_F_IN_ORDER))
 		return -EOPNOTSUPP;
 	for (i = 0; i < blk->nq; i++) {
 		if (uvirtq_is_packed(blk->queues[i].vq))

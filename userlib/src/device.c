@@ -29,6 +29,7 @@
 	 (1ull << VIRTIO_F_VERSION_1) |				\
 	 (1ull << VIRTIO_F_ACCESS_PLATFORM) |			\
 	 (1ull << VIRTIO_F_RING_PACKED) |			\
+	 (1ull << VIRTIO_F_IN_ORDER) |				\
 	 (1ull << VIRTIO_F_ANY_LAYOUT))
 
 static uint64_t now_ns(void)
@@ -366,6 +367,10 @@ static int negotiate(struct uvirtio_dev *dev,
 	 */
 	if (dev->tops->notify_data)
 		want |= (1ull << VIRTIO_F_NOTIFICATION_DATA) & offered;
+	/* NOTIF_CONFIG_DATA too, where there is a queue_notify_data. */
+	if (!legacy && dev->tops->can_notif_config_data &&
+	    dev->tops->can_notif_config_data(dev))
+		want |= (1ull << VIRTIO_F_NOTIF_CONFIG_DATA) & offered;
 	/* RING_RESET likewise, where the transport can reset one queue. */
 	if (!legacy && dev->tops->queue_reset && dev->tops->can_queue_reset &&
 	    dev->tops->can_queue_reset(dev))

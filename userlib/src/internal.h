@@ -24,6 +24,10 @@
 #ifndef VIRTIO_F_NOTIFICATION_DATA
 #define VIRTIO_F_NOTIFICATION_DATA 38
 #endif
+/* Nor NOTIF_CONFIG_DATA (virtio 1.2; newer Linux headers have it). */
+#ifndef VIRTIO_F_NOTIF_CONFIG_DATA
+#define VIRTIO_F_NOTIF_CONFIG_DATA 39
+#endif
 /* Nor VIRTIO_F_RING_RESET and the PCI queue_reset register (spec 4.1.4.3). */
 #ifndef VIRTIO_F_RING_RESET
 #define VIRTIO_F_RING_RESET 40
@@ -157,7 +161,12 @@ struct uv_notify {
 	unsigned int bar;
 	uint64_t off;
 	unsigned int width;	/* 2 or 4 bytes (0: 2) */
-	uint32_t value;	/* with NOTIFICATION_DATA the virtqueue sets it */
+	/*
+	 * What the doorbell writes: the queue index, or with
+	 * NOTIF_CONFIG_DATA the device's queue_notify_data; with
+	 * NOTIFICATION_DATA the virtqueue adds its position above.
+	 */
+	uint32_t value;
 	int fd;
 };
 
@@ -213,6 +222,12 @@ struct uv_transport_ops {
 			   const struct uv_queue_setup *qs);
 	int (*queue_notify_info)(struct uvirtio_dev *dev, uint16_t index,
 				 struct uv_notify *n);
+	/*
+	 * Optional: whether the device can have VIRTIO_F_NOTIF_CONFIG_DATA
+	 * (it has a queue_notify_data register); queue_notify_info() then
+	 * puts that value in the notification.
+	 */
+	bool (*can_notif_config_data)(struct uvirtio_dev *dev);
 	/* optional: no config interrupt without it */
 	int (*set_config_vector)(struct uvirtio_dev *dev, uint16_t vector);
 	/*

@@ -346,6 +346,9 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 		dp.wanted |= 1ull << VIRTIO_RING_F_EVENT_IDX;
 	if (params->packed)
 		dp.wanted |= 1ull << VIRTIO_F_RING_PACKED;
+	/* Every queue is used in order; mergeable RX buffers are too. */
+	if (!params->no_in_order)
+		dp.wanted |= 1ull << VIRTIO_F_IN_ORDER;
 	ret = uvirtio_dev_open(be, &dp, &net->dev);
 	if (ret)
 		goto err_free;

@@ -408,7 +408,20 @@ static int modern_queue_notify_info(struct uvirtio_dev *dev, uint16_t index,
 	if (off + 2 > nc->length)
 		return -EIO;	/* doorbell outside the notify structure */
 	pci_notify_at(dev, nc->bar, nc->offset + off, index, n);
+	/* NOTIF_CONFIG_DATA: the device's value names the queue, not its index. */
+	if (uvirtio_dev_has_feature(dev, VIRTIO_F_NOTIF_CONFIG_DATA)) {
+		ret = cc_read(dev, VIRTIO_PCI_COMMON_Q_NDATA, 2, &noff);
+		if (ret)
+			return ret;
+		n->value = (uint16_t)noff;
+	}
 	return 0;
+}
+
+static bool modern_can_notif_config_data(struct uvirtio_dev *dev)
+{
+	/* queue_notify_data is a 16-bit field at 56. */
+	return caps_of(dev)->common.length >= VIRTIO_PCI_COMMON_Q_NDATA + 2;
 }
 
 static bool modern_can_queue_reset(struct uvirtio_dev *dev)
@@ -506,6 +519,7 @@ const struct uv_transport_ops uv_pci_modern_ops = {
 	.queue_size = modern_queue_size,
 	.queue_setup = modern_queue_setup,
 	.queue_notify_info = modern_queue_notify_info,
+	.can_notif_config_data = modern_can_notif_config_data,
 	.set_config_vector = modern_set_config_vector,
 	.isr_read = modern_isr_read,
 	.can_queue_reset = modern_can_queue_reset,

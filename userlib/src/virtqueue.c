@@ -8,6 +8,16 @@
  * mode.  Format-specific: descriptor placement, publication, completion
  * detection and notification suppression.
  *
+ * VIRTIO_F_IN_ORDER (spec: "In-order use of descriptors", split and
+ * packed): descriptors are used in ring order, a chain always takes the
+ * next free descriptors (split: the free list is the ring itself,
+ * next[i] = i + 1 wrapping; packed: the buffer id is the ring slot of
+ * the chain's head), and chains complete oldest first.  The device may complete a batch with one used entry
+ * carrying the id of its last chain: every in-flight chain from the
+ * oldest up to that one is then done, and the implied ones report their
+ * whole writable length.  A used id that is not one of the in-flight
+ * heads (split: within what the used index covers) breaks the queue.
+ *
  * Shared ring words are accessed with GCC/Clang __atomic builtins (the
  * C11 memory model on plain objects) and full fences with
  * atomic_thread_fence(memory_order_seq_cst); see uvirtio/virtqueue.h for
@@ -72,9 +82,12 @@ struct uvirtq {
 	bool event_idx;
 	bool cb_enabled;
 	bool broken;
+	bool in_order;		/* VIRTIO_F_IN_ORDER negotiated */
+	bool in_batch;		/* in order: handing out a batch */
 	int eventfd;
 	struct uv_notify notify;
 	bool notify_data;	/* VIRTIO_F_NOTIFICATION_DATA negotiated */
+	uint16_t vqn;		/* the doorbell's queue: index or notify data */
 	struct uvirtio_dma ring;
 	struct uvirtio_dma indir;
 	uint16_t max_indirect;
@@ -114,6 +127,11 @@ struct uvirtq {
 	/* persistent bookkeeping, or NULL (uvirtq_set_persist()) */
 	struct vq_persist *persist;
 	uint64_t pseq;			/* last sequence handed out */
+
+	/* in order (last: the layout above is the usual path's) */
+	uint16_t ino_head;	/* split: head of the oldest chain */
+	uint16_t batch_end;	/* the batch being handed out ends here */
+	uint32_t batch_len;	/* with this length */
 };
 
 static inline uint16_t ld16(const void *p)
@@ -217,11 +235,16 @@ static void init_free_state(struct uvirtq *vq)
 		vq->avail_wrap = true;
 		vq->used_wrap = true;
 	} else {
+		/* In order, the free list is the ring: it wraps to 0. */
 		for (i = 0; i < vq->num; i++)
-			vq->next[i] = (uint16_t)(i + 1);
+			vq->next[i] = vq->in_order ? (uint16_t)((i + 1) &
+						    (vq->num - 1)) :
+				      (uint16_t)(i + 1);
 		vq->free_head = 0;
 	}
 	vq->num_free = vq->num;
+	vq->ino_head = 0;
+	vq->in_batch = false;
 }
 
 static void set_cb(struct uvirtq *vq, bool enable);
@@ -240,6 +263,7 @@ static struct uvirtq *vq_new(struct uvirtio_dev *dev, uint16_t index,
 	vq->eventfd = -1;
 	vq->packed = uvirtio_dev_has_feature(dev, VIRTIO_F_RING_PACKED);
 	vq->event_idx = uvirtio_dev_has_feature(dev, VIRTIO_RING_F_EVENT_IDX);
+	vq->in_order = uvirtio_dev_has_feature(dev, VIRTIO_F_IN_ORDER);
 	if (uvirtio_dev_has_feature(dev, VIRTIO_RING_F_INDIRECT_DESC) &&
 	    params->max_indirect > 1) {
 		vq->indirect = true;
@@ -340,6 +364,7 @@ UV_EXPORT int uvirtq_create(struct uvirtio_dev *dev, uint16_t index,
 	ret = t->queue_notify_info(dev, index, &vq->notify);
 	if (ret)
 		goto err;
+	vq->vqn = (uint16_t)vq->notify.value;
 	vq->notify_data = uvirtio_dev_has_feature(dev,
 						   VIRTIO_F_NOTIFICATION_DATA);
 	if (vq->notify_data)
@@ -434,6 +459,7 @@ UV_EXPORT int uvirtq_reset(struct uvirtq *vq)
 		vq->broken = true;
 		return ret;
 	}
+	vq->vqn = (uint16_t)vq->notify.value;
 	if (vq->notify_data)
 		vq->notify.width = 4;
 	return (int)n;
@@ -554,7 +580,8 @@ static int packed_add(struct uvirtq *vq, const struct uvirtq_buf *out,
 
 	if (vq->num_free < needed || !vq->nfree_ids)
 		return -EAGAIN;
-	id = vq->free_ids[--vq->nfree_ids];
+	/* In order, the id is the head's slot: unique among those in flight. */
+	id = vq->in_order ? head : vq->free_ids[--vq->nfree_ids];
 	if (id >= vq->num)
 		return vq_break(vq);	/* cannot happen; defensive */
 	if (use_ind) {
@@ -694,7 +721,7 @@ UV_EXPORT int uvirtq_kick(struct uvirtq *vq)
 	 * offset and its wrap counter (packed), in the high 16 bits.
 	 */
 	if (vq->notify_data)
-		vq->notify.value = vq->index |
+		vq->notify.value = vq->vqn |
 			(uint32_t)(vq->packed ?
 				   (vq->next_avail | vq->avail_wrap << 15) :
 				   vq->avail_idx) << 16;
@@ -744,6 +771,8 @@ static bool packed_is_used(struct uvirtq *vq, uint16_t pos, bool wrap)
 
 static bool more_used(struct uvirtq *vq)
 {
+	if (vq->in_batch)
+		return true;	/* the rest of a batch is not in the ring */
 	if (vq->packed)
 		return packed_is_used(vq, vq->last_used_p, vq->used_wrap);
 	return ld16_acq(&vq->used->idx) != vq->last_used;
@@ -847,14 +876,140 @@ static int packed_get_used(struct uvirtq *vq, void **cookie, uint32_t *len)
 	return 1;
 }
 
-UV_EXPORT int uvirtq_get_used(struct uvirtq *vq, void **cookie, uint32_t *len)
+/*
+ * In order: the chain after the one at @h (a head in flight), in the
+ * ring's descriptors (split) or slots (packed).
+ */
+static uint16_t ino_next(const struct uvirtq *vq, uint16_t h)
 {
-	int ret = vq_check(vq);
+	uint32_t n = (uint32_t)h + vq->state[h].ndesc;
 
-	if (ret)
-		return ret;
-	if (!cookie || !len)
-		return -EINVAL;
+	return (uint16_t)(n >= vq->num ? n - vq->num : n);
+}
+
+/*
+ * In order: a used entry names the last chain of a batch.  It must be
+ * one of the @max oldest chains in flight (split: @max is how far the
+ * used index moved, every chain of the batch counting one; packed: all
+ * in flight).  Remember where the batch ends and its length.
+ */
+static inline __attribute__((always_inline)) int
+ino_start_batch(struct uvirtq *vq, uint32_t id, uint32_t l, unsigned int max)
+{
+	uint16_t h = vq->packed ? vq->last_used_p : vq->ino_head;
+	unsigned int n;
+	struct vq_state *s;
+
+	/*
+	 * The @max oldest are in flight, each a head with a cookie: an id
+	 * out of range or not a head is never met on the way.
+	 */
+	for (n = 1;; n++) {
+		s = &vq->state[h];
+		if (n > max)
+			return vq_break(vq);	/* not among those in flight */
+		if (!s->cookie)
+			return vq_break(vq);	/* cannot happen; defensive */
+		if (h == id)
+			break;
+		h = ino_next(vq, h);
+	}
+	/* As for any packed chain: no writable buffer, no length. */
+	if (vq->packed && !s->wlen)
+		l = 0;
+	if (l > s->wlen)
+		return vq_break(vq);
+	vq->batch_end = (uint16_t)id;
+	vq->batch_len = l;
+	vq->in_batch = true;
+	return 0;
+}
+
+/* In order: hand out the oldest chain of the batch in progress. */
+static int ino_pop(struct uvirtq *vq, uint16_t h, void **cookie,
+		   uint32_t *len)
+{
+	struct vq_state *s = &vq->state[h];
+
+	*cookie = s->cookie;
+	*len = s->wlen;
+	if (h == vq->batch_end) {
+		*len = vq->batch_len;
+		vq->in_batch = false;
+	}
+	s->cookie = NULL;
+	vq->num_free = (uint16_t)(vq->num_free + s->ndesc);
+	return 1;
+}
+
+static int split_get_used_ino(struct uvirtq *vq, void **cookie, uint32_t *len)
+{
+	uint16_t h = vq->ino_head;
+	int ret;
+
+	if (!vq->in_batch) {
+		uint16_t uidx = ld16_acq(&vq->used->idx);
+		uint16_t pending = (uint16_t)(uidx - vq->last_used);
+		struct vring_used_elem *e;
+
+		if (!pending)
+			return 0;
+		/* No further than the chains published and not yet used. */
+		if (pending > (uint16_t)(vq->avail_pub - vq->last_used))
+			return vq_break(vq);	/* used index ran ahead */
+		e = &vq->used->ring[vq->last_used & (vq->num - 1)];
+		ret = ino_start_batch(vq, e->id, e->len, pending);
+		if (ret)
+			return ret;
+	}
+	vq->ino_head = ino_next(vq, h);
+	ino_pop(vq, h, cookie, len);
+	vq->last_used++;
+	if (vq->event_idx)
+		st16(split_used_event(vq), vq->cb_enabled ? vq->last_used :
+		     (uint16_t)(vq->last_used - 1));
+	return 1;
+}
+
+static int packed_get_used_ino(struct uvirtq *vq, void **cookie, uint32_t *len)
+{
+	uint16_t pos = vq->last_used_p;
+	uint32_t next;
+	int ret;
+
+	if (!vq->in_batch) {
+		if (!packed_is_used(vq, pos, vq->used_wrap))
+			return 0;
+		ret = ino_start_batch(vq, vq->pdesc[pos].id,
+				      vq->pdesc[pos].len,
+				      vq->in_flight - vq->ncancelled);
+		if (ret)
+			return ret;
+	}
+	/* The batch's other descriptors are skipped, never read. */
+	next = (uint32_t)pos + vq->state[pos].ndesc;
+	if (next >= vq->num) {
+		next -= vq->num;
+		vq->used_wrap = !vq->used_wrap;
+	}
+	vq->last_used_p = (uint16_t)next;
+	ino_pop(vq, pos, cookie, len);
+	if (vq->cb_enabled && vq->event_idx)
+		st16(&vq->drv_ev->off_wrap, (uint16_t)(vq->last_used_p |
+		     (vq->used_wrap << VRING_PACKED_EVENT_F_WRAP_CTR)));
+	return 1;
+}
+
+/*
+ * Out of line: requests a reset took back, and in-order queues.  The
+ * usual path then has one test more than before IN_ORDER, not the code.
+ */
+static __attribute__((noinline)) int get_used_slow(struct uvirtq *vq,
+						   void **cookie,
+						   uint32_t *len)
+{
+	int ret;
+
 	if (vq->ncancelled) {
 		/* oldest first: the order they were taken back in */
 		*cookie = vq->cancelled[vq->cancel_head++];
@@ -864,6 +1019,23 @@ UV_EXPORT int uvirtq_get_used(struct uvirtq *vq, void **cookie, uint32_t *len)
 		vq->in_flight--;
 		return UVIRTQ_CANCELED;
 	}
+	ret = vq->packed ? packed_get_used_ino(vq, cookie, len) :
+			   split_get_used_ino(vq, cookie, len);
+	if (ret == 1)
+		vq->in_flight--;
+	return ret;
+}
+
+UV_EXPORT int uvirtq_get_used(struct uvirtq *vq, void **cookie, uint32_t *len)
+{
+	int ret = vq_check(vq);
+
+	if (ret)
+		return ret;
+	if (!cookie || !len)
+		return -EINVAL;
+	if (__builtin_expect(vq->ncancelled || vq->in_order, 0))
+		return get_used_slow(vq, cookie, len);
 	ret = vq->packed ? packed_get_used(vq, cookie, len) :
 			   split_get_used(vq, cookie, len);
 	if (ret == 1)
@@ -939,7 +1111,8 @@ UV_EXPORT int uvirtq_set_persist(struct uvirtq *vq, void *mem, size_t len)
 	if (!vq || !mem || ((uintptr_t)mem & 7) ||
 	    len < uvirtq_persist_size(vq->num))
 		return -EINVAL;
-	if (vq->packed)
+	/* The rebuild knows neither the packed ring nor ring-order lists. */
+	if (vq->packed || vq->in_order)
 		return -EOPNOTSUPP;
 	if (vq->in_flight)
 		return -EBUSY;
@@ -1074,7 +1247,8 @@ UV_EXPORT int uvirtq_restore(struct uvirtio_dev *dev, uint16_t index,
 	t = dev->tops;
 	if (index >= dev->num_queues)
 		return -ENODEV;
-	if (uvirtio_dev_has_feature(dev, VIRTIO_F_RING_PACKED))
+	if (uvirtio_dev_has_feature(dev, VIRTIO_F_RING_PACKED) ||
+	    uvirtio_dev_has_feature(dev, VIRTIO_F_IN_ORDER))
 		return -EOPNOTSUPP;
 	if (__atomic_load_n(&p->magic, __ATOMIC_ACQUIRE) != VQ_PERSIST_MAGIC ||
 	    !p->num || (p->num & (p->num - 1)) || p->num > SPLIT_MAX_SIZE ||
@@ -1133,6 +1307,7 @@ UV_EXPORT int uvirtq_restore(struct uvirtio_dev *dev, uint16_t index,
 	ret = t->queue_notify_info(dev, index, &vq->notify);
 	if (ret)
 		goto err;
+	vq->vqn = (uint16_t)vq->notify.value;
 	vq->notify_data = uvirtio_dev_has_feature(dev,
 						   VIRTIO_F_NOTIFICATION_DATA);
 	if (vq->notify_data)
@@ -1144,7 +1319,7 @@ UV_EXPORT int uvirtq_restore(struct uvirtio_dev *dev, uint16_t index,
 	 */
 	if (vq->in_flight > vq->ncancelled) {
 		if (vq->notify_data)
-			vq->notify.value = vq->index |
+			vq->notify.value = vq->vqn |
 					   (uint32_t)vq->avail_idx << 16;
 		uv_ring_doorbell(vq->dev, &vq->notify);
 	}

@@ -547,6 +547,7 @@ UV_EXPORT int uvirtio_fake_inject(struct uvirtio_fake *f,
 	case UVIRTIO_FAKE_FAULT_CORRUPT_DESC:
 	case UVIRTIO_FAKE_FAULT_USED_IDX_JUMP:
 	case UVIRTIO_FAKE_FAULT_DUP_USED:
+	case UVIRTIO_FAKE_FAULT_INORDER_AHEAD:
 		f->fault = fault;
 		f->fault_arg = arg;
 		break;

@@ -102,6 +102,7 @@ void fake_queue_enable(struct fake_queue *q)
 	q->last_avail = q->used_idx = 0;
 	q->p_avail = q->p_used = 0;
 	q->p_avail_wrap = q->p_used_wrap = true;
+	q->ino_desc = 0;
 }
 
 /*
@@ -148,6 +149,9 @@ static uint64_t common_read(struct uvirtio_fake *f, uint64_t off)
 	case VIRTIO_PCI_COMMON_Q_AVAILHI: return q ? q->driver >> 32 : 0;
 	case VIRTIO_PCI_COMMON_Q_USEDLO: return q ? (uint32_t)q->device : 0;
 	case VIRTIO_PCI_COMMON_Q_USEDHI: return q ? q->device >> 32 : 0;
+	case VIRTIO_PCI_COMMON_Q_NDATA:
+		return q && (fake_offered(f) & (1ull << VIRTIO_F_NOTIF_CONFIG_DATA)) ?
+			fake_notify_data(f->queue_select) : 0;
 	case VIRTIO_PCI_COMMON_Q_RESET:
 		return q && drv_has(f, VIRTIO_F_RING_RESET) ? q->resetting : 0;
 	default: return 0;
@@ -210,21 +214,30 @@ static void common_write(struct uvirtio_fake *f, uint64_t off, uint64_t v)
  * queue in the low half, the driver's next avail index (split) or next
  * offset with its wrap counter (packed) in the high half.  The split
  * index must be what the driver published; a packed offset must lie in
- * the ring.
+ * the ring.  With VIRTIO_F_NOTIF_CONFIG_DATA the queue is named by its
+ * queue_notify_data instead of its index, in the low half or in the
+ * whole 16-bit doorbell.
  */
 static void check_notify_data(struct uvirtio_fake *f, uint64_t qidx,
 			      unsigned int width, uint64_t val)
 {
+	bool nd = drv_has(f, 38), ncd = drv_has(f, VIRTIO_F_NOTIF_CONFIG_DATA);
 	struct fake_queue *q;
-	uint16_t data = (uint16_t)(val >> 16);
+	uint16_t data = (uint16_t)(val >> 16), vqn;
 	bool ok;
 
-	if (!drv_has(f, 38) || qidx >= f->cfg.num_queues)
+	if ((!nd && !ncd) || qidx >= f->cfg.num_queues)
 		return;
-	f->st.notify_data_seen++;
+	vqn = ncd ? fake_notify_data((uint16_t)qidx) : (uint16_t)qidx;
+	if (ncd)
+		f->st.notif_config_data_seen++;
+	if (nd)
+		f->st.notify_data_seen++;
 	q = &f->queues[qidx];
-	if (width != 4 || (val & 0xffff) != qidx) {
+	if (width != (nd ? 4u : 2u) || (val & 0xffff) != vqn) {
 		ok = false;
+	} else if (!nd) {
+		ok = true;
 	} else if (drv_has(f, VIRTIO_F_RING_PACKED)) {
 		ok = (data & 0x7fff) < q->size;
 	} else {

@@ -66,6 +66,7 @@ struct fake_queue {
 	bool p_avail_wrap;
 	uint16_t p_used;
 	bool p_used_wrap;
+	uint16_t ino_desc;	/* IN_ORDER: where the next split chain starts */
 	bool resetting;		/* RING_RESET: a reset that never ends */
 };
 
@@ -149,6 +150,12 @@ static inline bool legacy_iface(const struct uvirtio_fake *f)
 static inline bool drv_has(const struct uvirtio_fake *f, unsigned int bit)
 {
 	return f->driver_features & (1ull << bit);
+}
+
+/* VIRTIO_F_NOTIF_CONFIG_DATA: queue_notify_data of queue @qidx */
+static inline uint16_t fake_notify_data(uint16_t qidx)
+{
+	return (uint16_t)(0xa000u + 0x11u * qidx);
 }
 
 static inline uint16_t ald16(const void *p)

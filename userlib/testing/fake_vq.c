@@ -88,6 +88,17 @@ static bool walk_indirect(struct uvirtio_fake *f, struct fake_chain *c,
 	}
 }
 
+/*
+ * IN_ORDER (split): a chain starts at the descriptor after the previous
+ * one and goes on with next = x + 1, wrapping to 0.  Counted, not fatal:
+ * the tests look at the counter.
+ */
+static void check_in_order(struct uvirtio_fake *f, uint16_t i, uint16_t want)
+{
+	if (drv_has(f, VIRTIO_F_IN_ORDER) && i != want)
+		f->st.inorder_errors++;
+}
+
 static bool walk_split(struct uvirtio_fake *f, struct fake_queue *q,
 		       struct vring_desc *desc, uint16_t head,
 		       struct fake_chain *c)
@@ -97,6 +108,7 @@ static bool walk_split(struct uvirtio_fake *f, struct fake_queue *q,
 
 	c->head = c->id = head;
 	c->ndesc = 0;
+	check_in_order(f, head, q->ino_desc);
 	for (;;) {
 		struct vring_desc *d;
 
@@ -104,6 +116,10 @@ static bool walk_split(struct uvirtio_fake *f, struct fake_queue *q,
 			return false;
 		d = &desc[i];
 		c->ndesc++;
+		q->ino_desc = (uint16_t)((i + 1) & (q->size - 1));
+		if (steps > 1)
+			check_in_order(f, i, (uint16_t)((c->head + steps - 1) &
+						     (q->size - 1)));
 		if (d->flags & VRING_DESC_F_INDIRECT) {
 			if (steps != 1 || (d->flags & VRING_DESC_F_NEXT))
 				return false;
@@ -164,23 +180,35 @@ static bool take_fault(struct uvirtio_fake *f, enum uvirtio_fake_fault fault)
 	return true;
 }
 
+/* One used entry for @n requests (IN_ORDER batches); the index moves @n. */
 static void split_put_used(struct fake_queue *q, struct vring_used *used,
-			   uint32_t id, uint32_t len)
+			   uint32_t id, uint32_t len, uint16_t n)
 {
 	struct vring_used_elem *e = &used->ring[q->used_idx & (q->size - 1)];
 
 	e->id = id;
 	e->len = len;
-	q->used_idx++;
+	q->used_idx = (uint16_t)(q->used_idx + n);
 }
 
-static void complete_split(struct uvirtio_fake *f, struct fake_queue *q,
+/*
+ * Complete @c, and with it the @n - 1 requests before it that got no
+ * used entry of their own (IN_ORDER batch).  @next_id: the id of the
+ * chain made available after @c, for UVIRTIO_FAKE_FAULT_INORDER_AHEAD.
+ * Returns false if the device is to complete nothing more for now.
+ */
+static bool complete_split(struct uvirtio_fake *f, struct fake_queue *q,
 			   struct vring_desc *desc, struct vring_used *used,
-			   struct fake_chain *c, uint32_t len)
+			   struct fake_chain *c, uint32_t len, uint16_t n,
+			   uint32_t next_id)
 {
 	uint32_t id = c->id;
+	bool go_on = true;
 
-	if (take_fault(f, UVIRTIO_FAKE_FAULT_BAD_USED_ID))
+	if (take_fault(f, UVIRTIO_FAKE_FAULT_INORDER_AHEAD)) {
+		id = next_id;
+		go_on = false;
+	} else if (take_fault(f, UVIRTIO_FAKE_FAULT_BAD_USED_ID))
 		id = q->size + 5u;
 	else if (take_fault(f, UVIRTIO_FAKE_FAULT_USED_ID_NOT_HEAD)) {
 		id = (c->id + 1u) % q->size;
@@ -196,12 +224,15 @@ static void complete_split(struct uvirtio_fake *f, struct fake_queue *q,
 		d->flags |= VRING_DESC_F_NEXT;
 		d->flags &= (uint16_t)~VRING_DESC_F_INDIRECT;
 	}
-	split_put_used(q, used, id, len);
+	split_put_used(q, used, id, len, n);
 	if (take_fault(f, UVIRTIO_FAKE_FAULT_DUP_USED))
-		split_put_used(q, used, id, len);
+		split_put_used(q, used, id, len, 1);
 	if (take_fault(f, UVIRTIO_FAKE_FAULT_USED_IDX_JUMP))
 		q->used_idx = (uint16_t)(q->used_idx + q->size + 1);
-	f->st.completions++;
+	f->st.completions += n;
+	if (n > 1)
+		f->st.inorder_batches++;
+	return go_on;
 }
 
 static void packed_put_used(struct fake_queue *q,
@@ -222,17 +253,26 @@ static void packed_put_used(struct fake_queue *q,
 	}
 }
 
-/* Returns the number of ring slots the used pointer advanced. */
-static uint16_t complete_packed(struct uvirtio_fake *f, struct fake_queue *q,
-				struct vring_packed_desc *ring,
-				struct fake_chain *c, uint32_t len)
+/*
+ * Complete @c, and with it the @n - 1 requests before it, which took
+ * @slots ring slots with @c's (IN_ORDER batch; else @n 1, @slots its
+ * own).  Adds the ring slots the used pointer advanced to *@adv; returns
+ * false if the device is to complete nothing more for now.
+ */
+static bool complete_packed(struct uvirtio_fake *f, struct fake_queue *q,
+			    struct vring_packed_desc *ring,
+			    struct fake_chain *c, uint32_t len, uint16_t n,
+			    uint16_t slots, uint16_t next_id, uint16_t *adv)
 {
-	uint16_t slots = c->ndesc;
 	uint16_t id = c->id;
 	uint16_t pos = q->p_used;
 	bool wrap = q->p_used_wrap;
+	bool go_on = true;
 
-	if (take_fault(f, UVIRTIO_FAKE_FAULT_BAD_USED_ID))
+	if (take_fault(f, UVIRTIO_FAKE_FAULT_INORDER_AHEAD)) {
+		id = next_id;
+		go_on = false;
+	} else if (take_fault(f, UVIRTIO_FAKE_FAULT_BAD_USED_ID))
 		id = (uint16_t)(q->size + 5u);
 	else if (take_fault(f, UVIRTIO_FAKE_FAULT_USED_ID_NOT_HEAD)) {
 		id = (uint16_t)((c->id + 1u) % q->size);
@@ -250,13 +290,16 @@ static uint16_t complete_packed(struct uvirtio_fake *f, struct fake_queue *q,
 			(w << VRING_PACKED_DESC_F_AVAIL) |
 			(w << VRING_PACKED_DESC_F_USED)));
 	}
-	packed_put_used(q, ring, id, len, c->ndesc);
+	packed_put_used(q, ring, id, len, slots);
 	if (take_fault(f, UVIRTIO_FAKE_FAULT_DUP_USED)) {
 		packed_put_used(q, ring, id, len, 1);
 		slots++;
 	}
-	f->st.completions++;
-	return slots;
+	*adv = (uint16_t)(*adv + slots);
+	f->st.completions += n;
+	if (n > 1)
+		f->st.inorder_batches++;
+	return go_on;
 }
 
 static bool split_need_irq(struct uvirtio_fake *f, struct vring_avail *avail,
@@ -300,7 +343,9 @@ static void process_queue(struct uvirtio_fake *f, struct fake_queue *q)
 	struct vring_packed_desc_event *drv_ev = NULL, *dev_ev = NULL;
 	struct fake_chain *batch;
 	unsigned int nb, i;
-	uint16_t used_start = q->used_idx, slots = 0;
+	uint16_t used_start = q->used_idx, slots = 0, gn = 0, gslots = 0;
+	uint16_t group = drv_has(f, VIRTIO_F_IN_ORDER) &&
+			 !f->cfg.reverse_completion ? f->cfg.inorder_batch : 1;
 	bool any = false;
 
 	if (packed) {
@@ -376,6 +421,8 @@ again:
 		struct fake_chain *c = &batch[f->cfg.reverse_completion ?
 					      nb - 1 - i : i];
 		uint32_t len = 0;
+		uint16_t next_id;
+		bool go_on;
 
 		if (f->cfg.device_type == VIRTIO_ID_BLOCK) {
 			fake_blk_execute(f, c, &len);
@@ -387,14 +434,35 @@ again:
 			free(batch);
 			return;
 		}
-		if (packed) {
-			slots = (uint16_t)(slots + complete_packed(f, q,
-						(void *)desc, c, len));
-		} else {
-			complete_split(f, q, desc, used, c, len);
-		}
-		free(c->segs);
 		any = true;
+		gn++;
+		gslots = (uint16_t)(gslots + c->ndesc);
+		/* IN_ORDER batches: no used entry until the group's last */
+		if (group > 1 && gn < group && i + 1 < nb) {
+			free(c->segs);
+			continue;
+		}
+		/* what comes after @c: the next chain, or nothing in flight */
+		if (i + 1 < nb)
+			next_id = batch[i + 1].id;
+		else
+			next_id = packed ? q->p_avail : q->ino_desc;
+		if (packed)
+			go_on = complete_packed(f, q, (void *)desc, c, len, gn,
+						gslots, next_id, &slots);
+		else
+			go_on = complete_split(f, q, desc, used, c, len, gn,
+					       next_id);
+		gn = 0;
+		gslots = 0;
+		free(c->segs);
+		if (!go_on) {
+			/* the rest stays taken and never completes */
+			for (i++; i < nb; i++)
+				free(batch[f->cfg.reverse_completion ?
+					   nb - 1 - i : i].segs);
+			break;
+		}
 	}
 	if (f->needs_reset)
 		goto out;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
  * test_virtqueue.c - libuvirtio unit tests of the virtqueues: event index arithmetic and wrap-around,
- * NOTIFICATION_DATA, raw use of the ring API, reaping with a timeout,
- * VIRTIO_F_RING_RESET.
+ * NOTIFICATION_DATA and NOTIF_CONFIG_DATA, raw use of the ring API, reaping
+ * with a timeout, VIRTIO_F_RING_RESET, VIRTIO_F_IN_ORDER (batched
+ * completion, ring-order placement, and the lies an in-order device can
+ * tell).
  * Part of test_runner (test_main.c), on the fake device.
  */
 #include <errno.h>
@@ -24,6 +26,9 @@
 #include <uvirtio/fake.h>
 
 #include "unit.h"
+
+/* VIRTIO_F_NOTIF_CONFIG_DATA: Linux 6.1's <linux/virtio_config.h> lacks it */
+#define F_NOTIF_CONFIG_DATA (1ull << 39)
 
 static int t_need_event(void)
 {
@@ -224,7 +229,7 @@ static int wait_completions(struct env *e, uint64_t n)
  * enqueued; they all come back -ECANCELED, queue 1's requests are not
  * touched, and queue 0 then reads back what it writes.
  */
-static int ring_reset_case(bool packed, bool poll)
+static int ring_reset_case(bool packed, bool poll, bool in_order)
 {
 	struct uvirtio_blk_params p = { .num_queues = 2, .packed = packed,
 					.poll = poll };
@@ -240,10 +245,13 @@ static int ring_reset_case(bool packed, bool poll)
 	blkcfg(&c);
 	c.num_queues = 2;
 	c.queue_size = 16;
-	c.features |= F(RING_RESET) | (packed ? F(RING_PACKED) : 0);
+	c.features |= F(RING_RESET) | (packed ? F(RING_PACKED) : 0) |
+		      (in_order ? F(IN_ORDER) : 0);
+	c.inorder_batch = 3;
 	CHECK_EQ(env_open(&e, &c, &p), 0);
 	uvirtio_fake_get_stats(e.fake, &st);
 	CHECK(st.driver_features & F(RING_RESET));
+	CHECK_EQ(!!(st.driver_features & F(IN_ORDER)), in_order);
 	CHECK_EQ(!!(st.driver_features & F(RING_PACKED)), packed);
 	q0 = uvirtio_blk_get_queue(e.blk, 0);
 	q1 = uvirtio_blk_get_queue(e.blk, 1);
@@ -310,6 +318,8 @@ static int ring_reset_case(bool packed, bool poll)
 	CHECK(memcmp(rbuf, wbuf + 4096, 4096) == 0);
 	uvirtio_fake_get_stats(e.fake, &st);
 	CHECK_EQ(st.device_errors, 0);
+	/* in order: the reset ring starts over at descriptor 0 */
+	CHECK_EQ(st.inorder_errors, 0);
 	uvirtio_blk_free_buf(e.blk, wbuf);
 	uvirtio_blk_free_buf(e.blk, rbuf);
 	env_close(&e);
@@ -320,10 +330,11 @@ static int t_ring_reset(void)
 {
 	int m, ret;
 
-	for (m = 0; m < 4; m++) {
-		ret = ring_reset_case(m & 1, m & 2);
+	for (m = 0; m < 8; m++) {
+		ret = ring_reset_case(m & 1, m & 2, m & 4);
 		if (ret) {
-			fprintf(stderr, "  packed=%d poll=%d\n", m & 1, !!(m & 2));
+			fprintf(stderr, "  packed=%d poll=%d in_order=%d\n",
+				m & 1, !!(m & 2), !!(m & 4));
 			return ret;
 		}
 	}
@@ -394,6 +405,378 @@ static int t_ring_reset_stuck(void)
 	return PASS;
 }
 
+/* ---- VIRTIO_F_IN_ORDER ------------------------------------------------- */
+
+/*
+ * blk over a fake that offers IN_ORDER and completes @batch requests
+ * per used entry: negotiated, every chain placed in ring order (the fake
+ * counts those that are not), batches really made, the data right, many
+ * times round the ring.
+ */
+static int in_order_case(bool packed, bool ind, uint16_t batch)
+{
+	struct uvirtio_blk_params p = { .packed = packed, .no_indirect = !ind };
+	struct uvirtio_fake_config c;
+	struct uvirtio_fake_stats st;
+	struct env e;
+
+	blkcfg(&c);
+	c.queue_size = 16;	/* 3-descriptor chains wrap it often */
+	c.features |= F(IN_ORDER) | (packed ? F(RING_PACKED) : 0);
+	c.inorder_batch = batch;
+	CHECK_EQ(env_open(&e, &c, &p), 0);
+	uvirtio_fake_get_stats(e.fake, &st);
+	CHECK(st.driver_features & F(IN_ORDER));
+	CHECK_EQ(!!(st.driver_features & F(RING_PACKED)), packed);
+	CHECK_EQ(rw_workload(&e, 3000, 512), PASS);
+	uvirtio_fake_get_stats(e.fake, &st);
+	CHECK_EQ(st.inorder_errors, 0);
+	CHECK_EQ(st.device_errors, 0);
+	if (batch > 1)
+		CHECK(st.inorder_batches > 0);
+	else
+		CHECK_EQ(st.inorder_batches, 0);
+	env_close(&e);
+	return PASS;
+}
+
+static int t_in_order(void)
+{
+	static const uint16_t batches[] = { 1, 4, 16 };
+	unsigned int m, b;
+	int ret;
+
+	for (m = 0; m < 4; m++) {
+		for (b = 0; b < UV_ARRAY_LEN(batches); b++) {
+			ret = in_order_case(m & 1, m & 2, batches[b]);
+			if (ret) {
+				fprintf(stderr, "  packed=%d indirect=%d batch=%u\n",
+					m & 1, !!(m & 2), batches[b]);
+				return ret;
+			}
+		}
+	}
+	return PASS;
+}
+
+/*
+ * Offered but opted out of: not negotiated, one used entry per request
+ * (the fake batches only in order).  Taken: keep-alive, whose restore
+ * cannot rebuild a ring-order queue, refuses the device.
+ */
+static int t_in_order_opt_out(void)
+{
+	struct uvirtio_blk_params p = { .no_in_order = true };
+	struct uvirtio_fake_config c;
+	struct uvirtio_fake_stats st;
+	struct env e;
+	void *user;
+
+	blkcfg(&c);
+	c.features |= F(IN_ORDER);
+	c.inorder_batch = 4;
+	CHECK_EQ(env_open(&e, &c, &p), 0);
+	uvirtio_fake_get_stats(e.fake, &st);
+	CHECK(!(st.driver_features & F(IN_ORDER)));
+	CHECK_EQ(rw_workload(&e, 500, 512), PASS);
+	uvirtio_fake_get_stats(e.fake, &st);
+	CHECK_EQ(st.inorder_batches, 0);
+	CHECK_EQ(st.device_errors, 0);
+	env_close(&e);
+
+	/* negotiated: keep-alive cannot rebuild a ring-order queue */
+	p.no_in_order = false;
+	CHECK_EQ(env_open(&e, &c, &p), 0);
+	CHECK_EQ(uvirtio_blk_keepalive_enable(e.blk, 4096, &user), -EOPNOTSUPP);
+	env_close(&e);
+	return PASS;
+}
+
+/*
+ * Raw ring API on rng: chains of 1, 2 and 3 buffers, completed 3 per
+ * used entry, on a split ring of 8 and a packed ring of 6 (not a power
+ * of two: the in-order walk wraps mid-chain).  Every cookie comes back
+ * once, oldest first, with the length the device wrote (the rng fills
+ * every buffer, so the implied ones' full length is the truth too).
+ */
+static int in_order_raw_case(bool packed)
+{
+	struct uvirtio_fake_config c;
+	struct uvirtio_dev_params dp = {
+		.wanted = F(IN_ORDER) | (packed ? F(RING_PACKED) : 0),
+	};
+	struct uvirtq_params vp = { .size = packed ? 6 : 8, .cpu = -1 };
+	struct uvirtio_fake_stats st;
+	struct uvirtio_fake *f;
+	struct uvirtio_backend *be;
+	struct uvirtio_dev *dev;
+	struct uvirtio_dma d;
+	struct uvirtq *vq, *vq2;
+	struct uvirtq_buf b[3];
+	uintptr_t next_add = 1, next_get = 1;
+	size_t plen;
+	void *pmem;
+	void *cookie;
+	uint32_t len;
+	int i, k, r, round;
+
+	uvirtio_fake_default_config(&c, VIRTIO_ID_RNG);
+	c.features |= F(IN_ORDER) | (packed ? F(RING_PACKED) : 0);
+	c.features &= ~RING_F(INDIRECT_DESC);
+	c.inorder_batch = 3;
+	CHECK_EQ(uvirtio_fake_create(&c, &f, &be), 0);
+	CHECK_EQ(uvirtio_dev_open(be, &dp, &dev), 0);
+	CHECK(uvirtio_dev_has_feature(dev, VIRTIO_F_IN_ORDER));
+	CHECK_EQ(uvirtq_create(dev, 0, &vp, &vq), 0);
+	CHECK_EQ(uvirtq_is_packed(vq), packed);
+	CHECK_EQ(uvirtio_dev_driver_ok(dev), 0);
+	CHECK_EQ(uvirtio_backend_dma_alloc(be, 4096, &d), 0);
+	/* persistent queues refuse ring order: their rebuild would break it */
+	plen = uvirtq_persist_size(vp.size);
+	pmem = malloc(plen);
+	CHECK(pmem != NULL);
+	CHECK_EQ(uvirtq_set_persist(vq, pmem, plen), -EOPNOTSUPP);
+	CHECK_EQ(uvirtq_restore(dev, 0, &vp, uvirtq_ring_iova(vq), 0, pmem,
+				plen, &vq2), -EOPNOTSUPP);
+	free(pmem);
+	for (i = 0; i < 3; i++)
+		b[i] = (struct uvirtq_buf){ d.iova + 512u * i, 16u + 8u * i };
+	for (round = 0; round < 200; round++) {
+		/* fill what fits: chain length (cookie % 3) + 1 */
+		for (;;) {
+			unsigned int n = (unsigned int)(next_add % 3) + 1;
+
+			r = uvirtq_add(vq, NULL, 0, b, n, (void *)next_add);
+			if (r == -EAGAIN)
+				break;
+			CHECK_EQ(r, 0);
+			next_add++;
+		}
+		uvirtq_kick(vq);
+		if (round == 0) {
+			/*
+			 * All done, one fetched: the rest of its batch is
+			 * pending though the ring (packed) shows nothing.
+			 */
+			for (i = 0; i < 5000; i++) {
+				uvirtio_fake_get_stats(f, &st);
+				if (st.completions == next_add - 1)
+					break;
+				usleep(100);
+			}
+			CHECK_EQ(uvirtq_get_used(vq, &cookie, &len), 1);
+			CHECK_EQ((uintptr_t)cookie, next_get);
+			next_get++;
+			CHECK_EQ(uvirtq_enable_cb(vq), 1);
+			uvirtq_disable_cb(vq);
+		}
+		for (i = 0; i < 5000 && next_get < next_add; i++) {
+			r = uvirtq_get_used(vq, &cookie, &len);
+			CHECK(r >= 0);
+			if (!r) {
+				usleep(100);
+				continue;
+			}
+			CHECK_EQ((uintptr_t)cookie, next_get);
+			k = (int)(next_get % 3) + 1;
+			CHECK_EQ(len, (uint32_t)(16 * k + 8 * k * (k - 1) / 2));
+			next_get++;
+		}
+		CHECK_EQ(next_get, next_add);
+		CHECK_EQ(uvirtq_in_flight(vq), 0);
+		CHECK_EQ(uvirtq_num_free(vq), vp.size);
+	}
+	uvirtio_fake_get_stats(f, &st);
+	CHECK(st.inorder_batches > 0);
+	CHECK_EQ(st.inorder_errors, 0);
+	CHECK_EQ(st.device_errors, 0);
+	CHECK_EQ(st.completions, next_add - 1);
+	uvirtio_dev_close(dev);
+	uvirtq_destroy(vq);
+	uvirtio_backend_dma_free(be, &d);
+	uvirtio_backend_close(be);
+	return PASS;
+}
+
+static int t_in_order_raw(void)
+{
+	CHECK_EQ(in_order_raw_case(false), PASS);
+	CHECK_EQ(in_order_raw_case(true), PASS);
+	return PASS;
+}
+
+/*
+ * A lying in-order device: blk requests with IN_ORDER, then @fault; the
+ * queue breaks with -EIO and stays broken.  @nreq requests go in one
+ * submission.
+ */
+static int in_order_lie_case(enum uvirtio_fake_fault fault, bool packed,
+			     bool ind, unsigned int nreq)
+{
+	struct uvirtio_blk_params p = { .packed = packed, .no_indirect = !ind };
+	struct uvirtio_blk_completion comp[4];
+	struct uvirtio_fake_config c;
+	struct uvirtio_blk_queue *q;
+	uint8_t *buf;
+	struct env e;
+	unsigned int i;
+	int r;
+
+	blkcfg(&c);
+	c.features |= F(IN_ORDER) | (packed ? F(RING_PACKED) : 0);
+	CHECK_EQ(env_open(&e, &c, &p), 0);
+	q = uvirtio_blk_get_queue(e.blk, 0);
+	CHECK_EQ(uvirtio_blk_alloc_buf(e.blk, 4 * 4096, (void **)&buf), 0);
+	CHECK_EQ(uvirtio_blk_read(e.blk, 0, buf, 4096), 0);	/* healthy */
+	CHECK_EQ(uvirtio_fake_inject(e.fake, fault, 0, 0), 0);
+	for (i = 0; i < nreq; i++)
+		CHECK_EQ(uvirtio_blk_q_read(q, i * 4096ull, buf + i * 4096ull,
+					    4096, NULL), 0);
+	r = uvirtio_blk_q_reap(q, 1, 4, comp, NULL);
+	if (fault == UVIRTIO_FAKE_FAULT_DUP_USED && r == 1) {
+		/* the genuine one first; the copy trips the next look */
+		struct timespec zero = { 0, 0 };
+
+		CHECK_EQ(comp[0].ret, 0);
+		for (i = 0; i < 1000; i++) {
+			r = uvirtio_blk_q_reap(q, 0, 4, comp, &zero);
+			if (r != 0)
+				break;
+			usleep(1000);
+		}
+	}
+	CHECK_EQ(r, -EIO);
+	CHECK_EQ(uvirtio_blk_read(e.blk, 0, buf, 4096), -EIO);
+	CHECK_EQ(uvirtio_dev_check_status(uvirtio_blk_device(e.blk)), -EIO);
+	env_close(&e);
+	return PASS;
+}
+
+/*
+ * Split: the device completes the first of two chains but names the
+ * second, which the used index (moved by one) does not cover.  Without
+ * the check the driver would hand out both, the second one unfinished.
+ * Packed: one chain, and the device names the slot after it, where no
+ * chain is in flight.
+ */
+static int t_in_order_lie_ahead(void)
+{
+	CHECK_EQ(in_order_lie_case(UVIRTIO_FAKE_FAULT_INORDER_AHEAD, false,
+				   false, 2), PASS);
+	CHECK_EQ(in_order_lie_case(UVIRTIO_FAKE_FAULT_INORDER_AHEAD, false,
+				   true, 2), PASS);
+	CHECK_EQ(in_order_lie_case(UVIRTIO_FAKE_FAULT_INORDER_AHEAD, true,
+				   false, 1), PASS);
+	CHECK_EQ(in_order_lie_case(UVIRTIO_FAKE_FAULT_INORDER_AHEAD, true,
+				   true, 1), PASS);
+	/* split, one chain: the id names a descriptor nobody posted */
+	CHECK_EQ(in_order_lie_case(UVIRTIO_FAKE_FAULT_INORDER_AHEAD, false,
+				   true, 1), PASS);
+	return PASS;
+}
+
+/* The lies of test_faults.c, told by an in-order device. */
+static int t_in_order_faults(void)
+{
+	static const enum uvirtio_fake_fault faults[] = {
+		UVIRTIO_FAKE_FAULT_BAD_USED_ID,
+		UVIRTIO_FAKE_FAULT_USED_ID_NOT_HEAD,
+		UVIRTIO_FAKE_FAULT_BAD_USED_LEN,
+		UVIRTIO_FAKE_FAULT_DUP_USED,
+	};
+	unsigned int i, m;
+	int ret;
+
+	for (i = 0; i < UV_ARRAY_LEN(faults); i++) {
+		for (m = 0; m < 4; m++) {
+			ret = in_order_lie_case(faults[i], m & 1, m & 2, 1);
+			if (ret) {
+				fprintf(stderr, "  fault=%d packed=%d indirect=%d\n",
+					faults[i], m & 1, !!(m & 2));
+				return ret;
+			}
+		}
+	}
+	CHECK_EQ(in_order_lie_case(UVIRTIO_FAKE_FAULT_USED_IDX_JUMP, false,
+				   true, 1), PASS);
+	return PASS;
+}
+
+/* ---- VIRTIO_F_NOTIF_CONFIG_DATA --------------------------------------- */
+
+/*
+ * The doorbell names the queue by the queue_notify_data the fake gives
+ * (0xa000 + 0x11 * index), alone or under NOTIFICATION_DATA, on two
+ * queues; not offered: the index, as before.
+ */
+static int notif_config_case(bool packed, bool nd)
+{
+	struct uvirtio_blk_params bp = { .packed = packed, .num_queues = 2 };
+	struct uvirtio_fake_config c;
+	struct uvirtio_fake_stats st;
+	struct uvirtio_blk_completion comp;
+	uint8_t *buf;
+	struct env e;
+	int i;
+
+	blkcfg(&c);
+	c.features |= F_NOTIF_CONFIG_DATA | (nd ? 1ull << 38 : 0) |
+		      (packed ? F(RING_PACKED) : 0);
+	CHECK_EQ(env_open(&e, &c, &bp), 0);
+	uvirtio_fake_get_stats(e.fake, &st);
+	CHECK(st.driver_features & F_NOTIF_CONFIG_DATA);
+	CHECK_EQ(!!(st.driver_features & (1ull << 38)), nd);
+	CHECK_EQ(uvirtio_blk_alloc_buf(e.blk, 4096, (void **)&buf), 0);
+	for (i = 0; i < 100; i++) {
+		struct uvirtio_blk_queue *q = uvirtio_blk_get_queue(e.blk,
+								    i & 1);
+
+		CHECK_EQ(uvirtio_blk_q_write(q, (uint64_t)(i % 64) * 4096,
+					     buf, 4096, buf), 0);
+		CHECK_EQ(uvirtio_blk_q_reap(q, 1, 1, &comp, NULL), 1);
+		CHECK_EQ(comp.ret, 0);
+	}
+	uvirtio_fake_get_stats(e.fake, &st);
+	CHECK(st.notif_config_data_seen >= 100);
+	CHECK_EQ(st.notify_data_errors, 0);
+	CHECK_EQ(st.device_errors, 0);
+	/* the last doorbell was queue 1's */
+	CHECK_EQ(st.last_notify_data & 0xffff, 0xa011);
+	uvirtio_blk_free_buf(e.blk, buf);
+	env_close(&e);
+	return PASS;
+}
+
+static int t_notif_config_data(void)
+{
+	struct uvirtio_fake_config c;
+	struct uvirtio_fake_stats st;
+	struct env e;
+	int m;
+
+	for (m = 0; m < 4; m++) {
+		if (notif_config_case(m & 1, m & 2) != PASS) {
+			fprintf(stderr, "  packed=%d notification_data=%d\n",
+				m & 1, !!(m & 2));
+			return FAIL;
+		}
+	}
+	/* the legacy interface has no queue_notify_data: not negotiated */
+	blkcfg(&c);
+	c.layout = UVIRTIO_FAKE_TRANSITIONAL;
+	c.features |= F_NOTIF_CONFIG_DATA;
+	{
+		struct uvirtio_blk_params p = {
+			.transport = UVIRTIO_TRANSPORT_LEGACY };
+
+		CHECK_EQ(env_open(&e, &c, &p), 0);
+	}
+	uvirtio_fake_get_stats(e.fake, &st);
+	CHECK(!(st.driver_features & F_NOTIF_CONFIG_DATA));
+	env_close(&e);
+	return PASS;
+}
+
 const struct tcase uv_virtqueue_tests[] = {
 	{ "need_event", t_need_event },
 	{ "vq_raw", t_vq_raw },
@@ -403,5 +786,11 @@ const struct tcase uv_virtqueue_tests[] = {
 	{ "ring_reset_unsupported", t_ring_reset_unsupported },
 	{ "ring_reset_stuck", t_ring_reset_stuck },
 	{ "reap_timeout", t_reap_timeout },
+	{ "in_order", t_in_order },
+	{ "in_order_opt_out", t_in_order_opt_out },
+	{ "in_order_raw", t_in_order_raw },
+	{ "in_order_lie_ahead", t_in_order_lie_ahead },
+	{ "in_order_faults", t_in_order_faults },
+	{ "notif_config_data", t_notif_config_data },
 };
 const size_t uv_virtqueue_ntests = UV_ARRAY_LEN(uv_virtqueue_tests);

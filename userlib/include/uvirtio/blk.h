@@ -61,6 +61,8 @@ struct uvirtio_blk_queue;
  * @packed: use the packed ring if the device offers it.
  * @no_indirect: never negotiate indirect descriptors.
  * @no_event_idx: never negotiate EVENT_IDX.
+ * @no_in_order: never negotiate VIRTIO_F_IN_ORDER (taken by default when
+ *	offered; keep-alive needs it off, see uvirtio_blk_keepalive_enable()).
  * @poll: polling queues (no interrupts).  Without it the queues take
  *	interrupts in whatever mode the device offers (MSI-X vector per
  *	queue, shared vectors, INTx, the virtio-mmio line) and poll only
@@ -74,6 +76,7 @@ struct uvirtio_blk_params {
 	bool no_indirect;
 	bool no_event_idx;
 	bool poll;
+	bool no_in_order;
 };
 
 /**
@@ -434,12 +437,14 @@ int uvirtio_blk_get_id(struct uvirtio_blk *blk, char id[20]);
 
 /**
  * uvirtio_blk_keepalive_enable() - keep the queues' state in device memory.
- * @blk: device with nothing in flight, split rings, at most 64 queues.
+ * @blk: device with nothing in flight, split rings without
+ *	VIRTIO_F_IN_ORDER (open it with @no_in_order where the device
+ *	offers it), at most 64 queues.
  * @user_len: bytes of persistent memory for the caller's own state (a
  *	journal, I/O buffers): DMA memory, registered, usable for requests.
  * @user: receives its address (zeroed).
- * Return: 0, -EBUSY with requests in flight, -EOPNOTSUPP for packed rings
- * or too many queues, -EALREADY, or an allocation error.
+ * Return: 0, -EBUSY with requests in flight, -EOPNOTSUPP for packed rings,
+ * IN_ORDER or too many queues, -EALREADY, or an allocation error.
  */
 int uvirtio_blk_keepalive_enable(struct uvirtio_blk *blk, size_t user_len,
 				 void **user);

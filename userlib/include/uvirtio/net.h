@@ -57,6 +57,8 @@ struct uvirtio_net_qp;
  * @no_mrg_rxbuf: never negotiate MRG_RXBUF (one buffer per frame).
  * @no_csum: never negotiate CSUM and GUEST_CSUM.
  * @poll: polling queues (no interrupts).
+ * @no_in_order: never negotiate VIRTIO_F_IN_ORDER (taken by default when
+ *	offered).
  */
 struct uvirtio_net_params {
 	enum uvirtio_transport_kind transport;
@@ -67,6 +69,7 @@ struct uvirtio_net_params {
 	bool no_mrg_rxbuf;
 	bool no_csum;
 	bool poll;
+	bool no_in_order;
 };
 
 /**

@@ -18,6 +18,13 @@
  * its device) broken and every later call returns -EIO (-ENODEV if the
  * device was removed: a pulled function's ring memory reads all-ones).
  *
+ * With VIRTIO_F_IN_ORDER negotiated, descriptors are used in ring order
+ * and requests complete oldest first; one used entry may complete a
+ * batch (every request up to the one it names).  It must name a request
+ * in flight, within what the split used index moved, or the queue
+ * breaks; the requests it only implies report their whole writable
+ * length.
+ *
  * Memory ordering (C11 atomics on the shared ring words):
  *  - descriptors and ring slots are written with plain stores, then made
  *    visible with a store-release (split avail->idx, packed head flags);
@@ -136,6 +143,8 @@ int uvirtq_kick(struct uvirtq *vq);
  * After uvirtq_reset(), the requests it took back come first, each with
  * return value UVIRTQ_CANCELED and *@len 0: the device did not (or may
  * not have) finished them, and their buffers are the caller's again.
+ * With VIRTIO_F_IN_ORDER, a request completed by a later one's used
+ * entry (a batch) has *@len = the writable bytes it posted.
  * Return: 1 if a completion was returned, UVIRTQ_CANCELED for a cancelled
  * request, 0 if none is pending, -EIO.
  */
@@ -250,8 +259,9 @@ size_t uvirtq_persist_size(uint16_t num);
  * @mem: at least uvirtq_persist_size() bytes, 8-byte aligned, that outlive
  *	the process (keep-alive); initialised here.
  * @len: its length.
- * Return: 0, -EOPNOTSUPP for a packed queue, -EBUSY with requests in
- * flight, -EINVAL for a short or misaligned @mem.
+ * Return: 0, -EOPNOTSUPP for a packed queue or one with
+ * VIRTIO_F_IN_ORDER, -EBUSY with requests in flight, -EINVAL for a short
+ * or misaligned @mem.
  */
 int uvirtq_set_persist(struct uvirtq *vq, void *mem, size_t len);
 
@@ -284,8 +294,9 @@ uint64_t uvirtq_indirect_iova(const struct uvirtq *vq);
  * uvirtq_get_used() as UVIRTQ_CANCELED: the device never saw them.  With
  * requests in flight the doorbell is rung once, in case the previous
  * owner died before it rang it.
- * Return: 0; -ENOENT if the ring or tables are not among the backend's
- * restored allocations; -EIO if the saved state and the ring disagree;
+ * Return: 0; -EOPNOTSUPP if @dev has the packed ring or VIRTIO_F_IN_ORDER;
+ * -ENOENT if the ring or tables are not among the backend's restored
+ * allocations; -EIO if the saved state and the ring disagree;
  * -EINVAL, -ENOMEM, or the errors of uvirtq_create().
  */
 int uvirtq_restore(struct uvirtio_dev *dev, uint16_t index,

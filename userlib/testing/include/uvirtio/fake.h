@@ -48,7 +48,11 @@ enum uvirtio_fake_layout {
  * @layout: enum uvirtio_fake_layout.
  * @features: feature bits offered (device + transport bits).  Offering
  *	VIRTIO_F_RING_RESET (bit 40; not in the default) turns on the
- *	common config's queue_reset register.
+ *	common config's queue_reset register.  Offering
+ *	VIRTIO_F_NOTIF_CONFIG_DATA (bit 39) makes each queue's
+ *	queue_notify_data read 0xa000 + 0x11 * index; offering
+ *	VIRTIO_F_IN_ORDER (bit 35) makes the device check that the driver
+ *	uses descriptors in ring order (see @inorder_batch).
  * @queue_size: maximum queue size (power of two for split rings).
  * @num_queues: number of virtqueues.
  * @msix_vectors: MSI-X vectors (0: no MSI-X, polling only).
@@ -57,6 +61,13 @@ enum uvirtio_fake_layout {
  * @map_seg_size: if non-zero, split every dma_map into IOVA segments of
  *	this many bytes at non-adjacent IOVAs.
  * @reverse_completion: complete each batch of requests in reverse order.
+ * @inorder_batch: with VIRTIO_F_IN_ORDER negotiated, complete the
+ *	requests of each pass over the ring in groups of up to this many
+ *	with one used entry per group (split: the id of the group's last
+ *	chain at the group's first used slot, the used index moved by the
+ *	group's size; packed: one used descriptor with the last chain's
+ *	buffer id at the group's first slot, the group's other slots
+ *	skipped).  0 or 1: one used entry per request.
  * @capacity: blk capacity in 512-byte sectors.
  * @blk_size: blk logical block size.
  * @seg_max: blk seg_max (data segments per request); enforced.
@@ -82,6 +93,7 @@ struct uvirtio_fake_config {
 	bool no_caps_op;
 	uint32_t map_seg_size;
 	bool reverse_completion;
+	uint16_t inorder_batch;
 	uint64_t capacity;
 	uint32_t blk_size;
 	uint32_t seg_max;
@@ -152,6 +164,12 @@ int uvirtio_fake_create(const struct uvirtio_fake_config *cfg,
  *	on (register, config space, DMA, interrupt, reset or capability
  *	call of the library into the fake; counting from 1) fails with -EIO,
  *	once; @arg 0 turns it off.  The library's error paths, one by one.
+ * @UVIRTIO_FAKE_FAULT_INORDER_AHEAD: with VIRTIO_F_IN_ORDER: the next
+ *	completion names, instead of its own chain, the one made available
+ *	right after it (or, with none, the next descriptor / slot nobody
+ *	has made available), and the device completes nothing more of what
+ *	it has taken so far.  A split used index then does not cover the
+ *	chain named; a packed id names no chain in flight.
  */
 enum uvirtio_fake_fault {
 	UVIRTIO_FAKE_FAULT_BAD_USED_ID = 1,
@@ -166,6 +184,7 @@ enum uvirtio_fake_fault {
 	UVIRTIO_FAKE_FAULT_REMOVE,
 	UVIRTIO_FAKE_FAULT_QUEUE_RESET_STUCK,
 	UVIRTIO_FAKE_FAULT_OP_FAIL_NTH,
+	UVIRTIO_FAKE_FAULT_INORDER_AHEAD,
 };
 
 /**
@@ -196,6 +215,13 @@ int uvirtio_fake_inject(struct uvirtio_fake *fake, enum uvirtio_fake_fault fault
  *	packed offset outside the ring).
  * @last_notify_data: the last such doorbell's 32 bits.
  * @ops_failed: backend operations UVIRTIO_FAKE_FAULT_OP_FAIL_NTH failed.
+ * @inorder_errors: with VIRTIO_F_IN_ORDER, split chains the driver did
+ *	not place in ring order (a head other than the descriptor after the
+ *	previous chain, or a next other than x + 1 wrapping).
+ * @inorder_batches: used entries that completed more than one request.
+ * @notif_config_data_seen: doorbells checked for VIRTIO_F_NOTIF_CONFIG_DATA
+ *	(their queue field must be queue_notify_data; a wrong one counts in
+ *	@notify_data_errors).
  */
 struct uvirtio_fake_stats {
 	uint64_t doorbells;
@@ -211,6 +237,9 @@ struct uvirtio_fake_stats {
 	uint64_t notify_data_errors;
 	uint32_t last_notify_data;
 	uint64_t ops_failed;
+	uint64_t inorder_errors;
+	uint64_t inorder_batches;
+	uint64_t notif_config_data_seen;
 };
 
 /** uvirtio_fake_get_stats() - snapshot of the counters. */
