@@ -60,7 +60,7 @@ struct vq_prec {
 struct vq_persist {
 	uint32_t magic;
 	uint16_t num;
-	uint16_t __pad;
+	uint16_t used_shift;	/* used ring aligned to 1 << this; 0: old */
 	uint64_t commit;	/* seq << 16 | last_used */
 	struct vq_prec rec[];
 };
@@ -127,6 +127,7 @@ struct uvirtq {
 	/* persistent bookkeeping, or NULL (uvirtq_set_persist()) */
 	struct vq_persist *persist;
 	uint64_t pseq;			/* last sequence handed out */
+	uint32_t used_align;		/* split: the used ring's alignment */
 
 	/* in order (last: the layout above is the usual path's) */
 	uint16_t ino_head;	/* split: head of the oldest chain */
@@ -189,6 +190,23 @@ static uint16_t *split_used_event(struct uvirtq *vq)
 static uint16_t *split_avail_event(struct uvirtq *vq)
 {
 	return (uint16_t *)&vq->used->ring[vq->num];
+}
+
+/*
+ * Where the split used ring starts.  The spec asks 4-byte alignment of a
+ * modern device's used ring, but right after the avail ring it shares a
+ * cache line with the avail ring's tail (used_event, the last entries),
+ * which the driver writes while the device writes used->idx: every
+ * completion then moves that line between the two CPUs.  Like Linux's
+ * modern virtio-pci (SMP_CACHE_BYTES), start it on a cache line of its
+ * own; a transport that needs more (legacy: 4096) gets that.
+ */
+#define SPLIT_USED_ALIGN	64u
+
+static uint32_t split_used_align(uint32_t transport_align)
+{
+	return transport_align > SPLIT_USED_ALIGN ? transport_align :
+						    SPLIT_USED_ALIGN;
 }
 
 static size_t split_used_off(uint16_t num, uint32_t align)
@@ -327,7 +345,8 @@ UV_EXPORT int uvirtq_create(struct uvirtio_dev *dev, uint16_t index,
 	if (!vq->state || (!vq->free_ids && !vq->next))
 		goto err;
 	init_free_state(vq);
-	ret = layout_rings(vq, t->split_align);
+	vq->used_align = split_used_align(t->split_align);
+	ret = layout_rings(vq, vq->used_align);
 	if (ret)
 		goto err;
 	if (vq->indirect) {
@@ -355,7 +374,7 @@ UV_EXPORT int uvirtq_create(struct uvirtio_dev *dev, uint16_t index,
 	} else {
 		qs.driver = vq->ring.iova + 16u * vq->num;
 		qs.device = vq->ring.iova + split_used_off(vq->num,
-							   t->split_align);
+							   vq->used_align);
 	}
 	vq->qs = qs;
 	ret = t->queue_setup(dev, &qs);
@@ -1118,6 +1137,7 @@ UV_EXPORT int uvirtq_set_persist(struct uvirtq *vq, void *mem, size_t len)
 		return -EBUSY;
 	memset(p, 0, uvirtq_persist_size(vq->num));
 	p->num = vq->num;
+	p->used_shift = (uint16_t)__builtin_ctz(vq->used_align);
 	p->commit = (uint16_t)vq->last_used;
 	__atomic_store_n(&p->magic, VQ_PERSIST_MAGIC, __ATOMIC_RELEASE);
 	vq->persist = p;
@@ -1267,14 +1287,20 @@ UV_EXPORT int uvirtq_restore(struct uvirtio_dev *dev, uint16_t index,
 	ret = uvirtio_backend_restored(vq->be, ring_iova, &vq->ring);
 	if (ret)
 		goto err;
-	need = split_used_off(vq->num, t->split_align) + 6u + 8u * vq->num;
+	/* the layout the saving process used: 0 from before used_shift */
 	ret = -EIO;
+	if (p->used_shift > 12 || (p->used_shift && p->used_shift < 2))
+		goto err;
+	vq->used_align = p->used_shift ? 1u << p->used_shift : t->split_align;
+	if (vq->used_align < t->split_align)
+		goto err;
+	need = split_used_off(vq->num, vq->used_align) + 6u + 8u * vq->num;
 	if (vq->ring.len < need)
 		goto err;
 	vq->desc = vq->ring.vaddr;
 	vq->avail = (void *)((char *)vq->ring.vaddr + 16u * vq->num);
 	vq->used = (void *)((char *)vq->ring.vaddr +
-			    split_used_off(vq->num, t->split_align));
+			    split_used_off(vq->num, vq->used_align));
 	if (vq->indirect) {
 		ret = indir_iova ? uvirtio_backend_restored(vq->be, indir_iova,
 							    &vq->indir) :
@@ -1293,7 +1319,7 @@ UV_EXPORT int uvirtq_restore(struct uvirtio_dev *dev, uint16_t index,
 		.index = index, .size = vq->num, .vector = VIRTIO_MSI_NO_VECTOR,
 		.desc = vq->ring.iova, .driver = vq->ring.iova + 16u * vq->num,
 		.device = vq->ring.iova + split_used_off(vq->num,
-							 t->split_align),
+							 vq->used_align),
 	};
 	if (params->use_interrupts) {
 		/* signalled at once if the vector latched an interrupt */
