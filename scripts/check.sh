@@ -22,7 +22,10 @@
 #              two with a gcov-built uvirtio.ko (vm-run.sh -G); the end of
 #              the run prints "kmod line coverage: N%" over every such VM
 #   vm-stock   selftests on Debian's stock 6.1 kernel, with and without
-#              intel-iommu (lazy, Debian's default)
+#              intel-iommu (lazy, Debian's default); the intel-iommu run
+#              with gcov builds of libuvirtio_vm_test and the CLI (make
+#              vm-test-cov, vm-run.sh -U), counted in the library's line
+#              coverage
 #   vm-vduse   libuvirtio's vhost-vdpa transport on a VDUSE device
 #              (qemu-storage-daemon's vduse-blk export) in Debian's stock
 #              6.12 kernel: uvirtio_vdpa with UVIRTIO_VDPA_BACKEND=vduse,
@@ -52,7 +55,9 @@
 #              without ACCESS_PLATFORM (scripts/guest/vfio-tests), on the
 #              contain device set with intel-iommu: one stock 6.1 VM, and
 #              one debug 6.12 VM when that kernel is built; plus a debug VM
-#              without IOMMU where VFIO's no-IOMMU group must be refused
+#              without IOMMU where VFIO's no-IOMMU group must be refused;
+#              the stock run with gcov builds of the in-VM programs (as
+#              vm-stock's), counted in the library's line coverage
 #   vm-net     libuvirtio's virtio-net driver against the kernel's
 #              virtio_net, two functions on one QEMU hub
 #              (scripts/guest/net-tests): frames both ways, counted and
@@ -69,6 +74,10 @@
 #              (scripts/bench-report.py --check); figures are not judged
 #   harness    the harness checks itself: a canary module WARNs, leaks a
 #              page pin, and fails a KUnit case; each must turn a run red
+#
+# The end of the run prints "userlib line coverage: N%": the host unit
+# tests (make -C userlib coverage) merged with the gcov-built in-VM
+# programs' runs of vm-stock and vm-vfio, naming each run it counted.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
@@ -77,7 +86,7 @@ stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-vduse vm
 log_dir=$UV_OUT/check
 mkdir -p "$log_dir"
 pass=0 fail=0 skip=0
-failed=() timings=() vm_outs=() gcov_runs=()
+failed=() timings=() vm_outs=() gcov_runs=() ugcov_runs=()
 
 want() { case " $stages " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -146,6 +155,7 @@ coverage_report() {
 	shift
 	"$@" >"$log" 2>&1
 	if grep -q ' line coverage: ' "$log"; then
+		grep '^run: ' "$log" | sed "s|$UV_TOP/||; s/^/  /"
 		grep -E '^  [^ ]+ +[0-9]+/ *[0-9]+ ' "$log"
 		grep ' line coverage: ' "$log" | tail -n 1 | sed 's/^/  /'
 	else
@@ -189,8 +199,10 @@ if want host; then
 	count_line console console-unit make --no-print-directory -C userlib \
 		test-console
 	count_line net net-unit make --no-print-directory -C userlib test-net
-	# the same host tests with gcov instead of the sanitizers
-	coverage_report userlib-coverage make --no-print-directory -C userlib coverage
+	# the same host tests with gcov instead of the sanitizers (the host
+	# share; the figure merged with the VM runs is printed at the end)
+	coverage_report userlib-coverage-host make --no-print-directory -C userlib \
+		coverage COV_NAME='userlib (host unit tests only)'
 	count_line cli cli-test tools/test-cli.sh
 	# the fio ioengine under Debian's fio, against qemu-storage-daemon
 	if run_logged build-fio-engine make fio; then
@@ -383,6 +395,26 @@ vm_suite() {
 	vm_report "$name" "$out" $?
 }
 
+# ucov_args: vm-run options for a run that counts in the library's line
+# coverage: -U and the gcov builds of the in-VM programs (make
+# vm-test-cov) over the normal ones; empty if they do not build.
+ucov_args() {
+	ucov=()
+	if [ -z "${ucov_built:-}" ]; then
+		if run_logged vm-test-cov make vm-test-cov; then
+			ucov_built=ok
+		else
+			ucov_built=failed
+			result vm-test-cov fail "the gcov builds of the in-VM programs do not build"
+		fi
+	fi
+	[ "$ucov_built" = ok ] || return 0
+	local u=$UV_OUT/ucov
+	ucov=(-U -a "$u/tools/uvirtio-static:uvirtio/bin/uvirtio"
+	      -a "$u/libuvirtio_vm_test:uvirtio/tests/libuvirtio_vm_test"
+	      -a "$u/libuvirtio_vfio_vm_test:uvirtio/bin/libuvirtio_vfio_vm_test")
+}
+
 if want vm-debug; then
 	stage_start vm-debug
 	if scripts/build-kernel.sh --path >/dev/null 2>&1; then
@@ -416,7 +448,11 @@ fi
 if want vm-stock; then
 	stage_start vm-stock
 	vm_suite stock-iommu-off stock off -T 64 -H
-	vm_suite stock-iommu-on stock on
+	# gcov builds of vm_test and the CLI: the kmod backend's share of
+	# the library's line coverage
+	ucov_args
+	vm_suite stock-iommu-on stock on "${ucov[@]}"
+	[ ${#ucov[@]} = 0 ] || ugcov_runs+=("$UV_OUT/vm/stock-iommu-on/ugcov")
 	# the fio ioengine over the kernel-module backend (Debian's fio,
 	# bundled with its libraries): a crc32c-verified job, irq and poll
 	if run_logged fio-bundle sh -c "make fio && scripts/bundle-dyn.sh '$UV_OUT/vm/fio' fio &&
@@ -566,7 +602,10 @@ if want vm-vfio; then
 		    -a "$UV_OUT/vfio/libuvirtio_vfio_vm_test:uvirtio/bin/libuvirtio_vfio_vm_test"
 		    -a "scripts/guest/vfio-tests:uvirtio/tests/uvirtio_vfio"
 		    -e UVIRTIO_TESTS=uvirtio_vfio)
-		vm_suite vfio-stock-on stock on -t 300 "${vf[@]}"
+		# gcov builds: the VFIO backend's share of the library's coverage
+		ucov_args
+		vm_suite vfio-stock-on stock on -t 300 "${vf[@]}" "${ucov[@]}"
+		[ ${#ucov[@]} = 0 ] || ugcov_runs+=("$UV_OUT/vm/vfio-stock-on/ugcov")
 		if scripts/build-kernel.sh --path >/dev/null 2>&1; then
 			vm_suite vfio-debug-on debug on -t 900 "${vf[@]}"
 			# no IOMMU: the no-IOMMU group is refused (-T 64: the
@@ -724,6 +763,29 @@ if [ ${#gcov_runs[@]} -gt 0 ]; then
 	coverage_report kmod-coverage python3 scripts/coverage.py kmod \
 		"$UV_OUT/kmod/$dkver-gcov/src" --src-root "$UV_OUT/kmod/$dkver-gcov/src" \
 		--include '^kmod/' --exclude '^kmod/kunit\.c$' --runs "${gcov_runs[@]}"
+fi
+
+# The library's line coverage: the host unit tests (their own build,
+# userlib/build/cov) and every VM run of the gcov-built in-VM programs
+# (out/ucov), merged by source line.
+if want host || [ ${#ugcov_runs[@]} -gt 0 ]; then
+	echo
+	echo "=== coverage (libuvirtio: host unit tests + ${#ugcov_runs[@]} VM runs)"
+	also=()
+	for r in "${ugcov_runs[@]}"; do
+		also+=(--also "$UV_OUT/ucov/lib" "$r")
+	done
+	[ ${#ugcov_runs[@]} -gt 0 ] ||
+		echo "  no VM run of the in-VM programs in this run (stages vm-stock, vm-vfio): host tests only"
+	if [ -d userlib/build/cov ]; then
+		coverage_report userlib-coverage python3 scripts/coverage.py userlib \
+			userlib/build/cov --include '^userlib/src/' "${also[@]}"
+	else
+		echo "  userlib/build/cov is absent (no host stage run): the VM runs only"
+		coverage_report userlib-coverage python3 scripts/coverage.py userlib \
+			"$UV_OUT/ucov/lib" --runs "${ugcov_runs[0]}" \
+			--include '^userlib/src/' "${also[@]:3}"
+	fi
 fi
 
 echo
