@@ -49,7 +49,9 @@
 #              ISR too; taints: allow_unsafe_noiommu) and one with
 #              intel-iommu, where the INTx device also runs through VFIO;
 #              plus one on the debug kernel when it is built (lockdep,
-#              KASAN; and MSI-X made to fail: the fallback to INTx)
+#              KASAN; and MSI-X made to fail: the fallback to INTx); the
+#              run without an IOMMU with gcov builds of vm_test and the CLI,
+#              counted in the library's line coverage
 #   vm-vfio    libuvirtio's VFIO backend (vfio:BDF) without uvirtio.ko:
 #              vm_test, the CLI, busy and non-viable groups, a device
 #              without ACCESS_PLATFORM (scripts/guest/vfio-tests), on the
@@ -77,7 +79,8 @@
 #
 # The end of the run prints "userlib line coverage: N%": the host unit
 # tests (make -C userlib coverage) merged with the gcov-built in-VM
-# programs' runs of vm-stock and vm-vfio, naming each run it counted.
+# programs' runs of vm-stock, vm-irq and vm-vfio, naming each run it
+# counted.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
@@ -567,12 +570,22 @@ if want vm-irq; then
 		for io in off on; do
 			out=$UV_OUT/vm/irq-stock-$io
 			mkdir -p "$out"
+			# off: gcov builds of vm_test and the CLI, the
+			# interrupt paths' share of the library's coverage
+			ucov=()
+			if [ $io = off ]; then
+				ucov_args
+				[ ${#ucov[@]} = 0 ] || ucov=(-U
+					-a "$UV_OUT/ucov/tools/uvirtio-static:uvirtio/bin/uvirtio"
+					-a "$UV_OUT/ucov/libuvirtio_vm_test:uvirtio/vm_test")
+			fi
 			run_logged irq-stock-$io scripts/vm-run.sh -k stock -i $io -d irq \
 				-t 600 -T 64 -o "$out" -l "vfio_pci vfio_iommu_type1" \
 				-a tools/build/uvirtio-static:uvirtio/bin/uvirtio \
 				-a "$UV_OUT/selftests/libuvirtio_vm_test:uvirtio/vm_test" \
-				-p scripts/guest/irq-tests >"$out.results" 2>&1
+				"${ucov[@]}" -p scripts/guest/irq-tests >"$out.results" 2>&1
 			vm_report irq-stock-$io "$out" $?
+			[ ${#ucov[@]} = 0 ] || ugcov_runs+=("$out/ugcov")
 		done
 		# lockdep, KASAN, kmemleak on the INTx path, and the fallback
 		# from MSI-X vectors that cannot be had (fail_function)
@@ -776,7 +789,7 @@ if want host || [ ${#ugcov_runs[@]} -gt 0 ]; then
 		also+=(--also "$UV_OUT/ucov/lib" "$r")
 	done
 	[ ${#ugcov_runs[@]} -gt 0 ] ||
-		echo "  no VM run of the in-VM programs in this run (stages vm-stock, vm-vfio): host tests only"
+		echo "  no VM run of the in-VM programs in this run (stages vm-stock, vm-irq, vm-vfio): host tests only"
 	if [ -d userlib/build/cov ]; then
 		coverage_report userlib-coverage python3 scripts/coverage.py userlib \
 			userlib/build/cov --include '^userlib/src/' "${also[@]}"
