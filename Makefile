@@ -74,7 +74,9 @@ UCOV := $(OUT)/ucov
 UCOV_CFLAGS := -O0 -g --coverage -DUV_COVERAGE
 UCOV_LIB := $(UCOV)/lib/libuvirtio.a
 UCOV_PROGS := $(UCOV)/libuvirtio_vm_test $(UCOV)/libuvirtio_vfio_vm_test \
-	$(UCOV)/tools/uvirtio-static
+	$(UCOV)/uvirtio_keepalive $(UCOV)/tools/uvirtio-static
+# _exit() writes the counters too (userlib/tests/gcov_exit.c)
+UCOV_LD := $(UCOV)/gcov_exit.o --coverage -Wl,--wrap=_exit -static
 vm-test-cov: $(UCOV_PROGS)
 
 # the library with the flags of "make -C userlib coverage" (the same lines
@@ -82,13 +84,24 @@ vm-test-cov: $(UCOV_PROGS)
 $(UCOV_LIB): FORCE
 	$(MAKE) -C userlib O=$(UCOV)/lib CFLAGS='$(UCOV_CFLAGS)' $@ \
 		$(UCOV)/lib/libuvirtio-testing.a
-$(UCOV)/libuvirtio_vm_test: userlib/tests/vm_test.c $(UCOV_LIB)
-$(UCOV)/libuvirtio_vfio_vm_test: userlib/tests/vfio_vm_test.c $(UCOV_LIB)
+$(UCOV)/gcov_exit.o: userlib/tests/gcov_exit.c
+	@mkdir -p $(dir $@)
+	$(CC) $(VM_PROG_CFLAGS) -c $< -o $@
+$(UCOV)/libuvirtio_vm_test: userlib/tests/vm_test.c $(UCOV_LIB) $(UCOV)/gcov_exit.o
+$(UCOV)/libuvirtio_vfio_vm_test: userlib/tests/vfio_vm_test.c $(UCOV_LIB) \
+	$(UCOV)/gcov_exit.o
 $(UCOV)/libuvirtio_vm_test $(UCOV)/libuvirtio_vfio_vm_test:
-	$(CC) $(VM_PROG_CFLAGS) -DUV_COVERAGE $< $(UCOV)/lib/libuvirtio.a --coverage -static -o $@
-$(UCOV)/tools/uvirtio-static: $(UCOV_LIB) FORCE
+	$(CC) $(VM_PROG_CFLAGS) $< $(UCOV)/lib/libuvirtio.a $(UCOV_LD) -o $@
+# the keep-alive selftest (kselftest harness: the kernel source's headers)
+$(UCOV)/uvirtio_keepalive: selftests/uvirtio/uvirtio_keepalive.c $(UCOV_LIB) \
+	$(UCOV)/gcov_exit.o
+	$(CC) -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -O2 -pthread \
+		-I$$(scripts/build-kernel.sh --src)/tools/testing/selftests -Iuapi \
+		-isystem /usr/include -Iuserlib/include $< $(UCOV)/lib/libuvirtio.a \
+		$(UCOV_LD) -o $@
+$(UCOV)/tools/uvirtio-static: $(UCOV_LIB) $(UCOV)/gcov_exit.o FORCE
 	$(MAKE) -C tools OUTDIR=$(UCOV)/tools LIBA=$(UCOV)/lib/libuvirtio.a \
-		LIBT=$(UCOV)/lib/libuvirtio-testing.a LDFLAGS=--coverage $@
+		LIBT=$(UCOV)/lib/libuvirtio-testing.a LDFLAGS='$(UCOV_LD)' $@
 
 .PHONY: FORCE
 FORCE:

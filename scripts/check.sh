@@ -23,7 +23,8 @@
 #              the run prints "kmod line coverage: N%" over every such VM
 #   vm-stock   selftests on Debian's stock 6.1 kernel, with and without
 #              intel-iommu (lazy, Debian's default); the intel-iommu run
-#              with gcov builds of libuvirtio_vm_test and the CLI (make
+#              with gcov builds of libuvirtio_vm_test, uvirtio_keepalive
+#              and the CLI (make
 #              vm-test-cov, vm-run.sh -U), counted in the library's line
 #              coverage
 #   vm-vduse   libuvirtio's vhost-vdpa transport on a VDUSE device
@@ -415,6 +416,7 @@ ucov_args() {
 	local u=$UV_OUT/ucov
 	ucov=(-U -a "$u/tools/uvirtio-static:uvirtio/bin/uvirtio"
 	      -a "$u/libuvirtio_vm_test:uvirtio/tests/libuvirtio_vm_test"
+	      -a "$u/uvirtio_keepalive:uvirtio/tests/uvirtio_keepalive"
 	      -a "$u/libuvirtio_vfio_vm_test:uvirtio/bin/libuvirtio_vfio_vm_test")
 }
 

@@ -49,6 +49,8 @@ def gcov_json(gcno, gcda):
                             os.path.join(tmp, stem + '.gcda')],
                            capture_output=True, text=True, check=False)
         if p.returncode != 0 or not p.stdout.strip():
+            if gcda and 'stamp mismatch' in p.stderr:
+                return None     # counters of another build of this object
             sys.exit(f'coverage.py: gcov failed on {gcno}: {p.stderr.strip()}')
         return json.loads(p.stdout.splitlines()[0])
 
@@ -96,6 +98,9 @@ def count_build(objdir, rundirs, inc, exc, src_root, lines):
                      for run in runs] or [None]
         for gcda in gcdas:
             j = gcov_json(gcno, gcda)
+            if j is None:
+                print(f'run: {gcda}: from another build of {gcno}, not counted')
+                j = gcov_json(gcno, None)
             cwd = j.get('current_working_directory', objdir)
             for f in j['files']:
                 src = source_name(f['file'], cwd, os.path.realpath(src_root))

@@ -57,14 +57,6 @@
 #include <linux/virtio_ring.h>
 #include <uvirtio/uvirtio.h>
 
-#ifdef UV_COVERAGE
-/* make vm-test-cov: libgcov writes the counters at exit(), not _exit() */
-void __gcov_dump(void);
-#define child_exit(r) do { __gcov_dump(); _exit(r); } while (0)
-#else
-#define child_exit(r) _exit(r)
-#endif
-
 #define MAX_DEVS	32
 #define SPAN_BYTES	(1u << 20)	/* exercised part of each disk */
 #define MAX_REQ_BLOCKS	16
@@ -815,7 +807,7 @@ int main(int argc, char **argv)
 				if (d->legacy)
 					test_rng(d, true);
 			}
-			child_exit(0);
+			_exit(0);
 		}
 		for (left = (int)device_timeout * 10; pid > 0 && left > 0; left--) {
 			if (waitpid(pid, &status, WNOHANG) == pid)
