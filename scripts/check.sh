@@ -68,7 +68,8 @@
 #              stock 6.1 and stock 6.12, both with intel-iommu (the debug
 #              kernel has no AF_PACKET for the kernel side); and the driver
 #              over vhost-vdpa on vdpa_sim_net in the debug kernel
-#              (scripts/guest/vdpa-net-tests)
+#              (scripts/guest/vdpa-net-tests); net-stock-on with the
+#              gcov-built CLI, counted in the library's line coverage
 #   docs       every command Documentation/testing.rst shows, run as
 #              written (scripts/test-docs.py; about ten minutes)
 #   bench      `make bench` as a smoke run (UVIRTIO_BENCH_QUICK=1: lazy
@@ -80,8 +81,8 @@
 #
 # The end of the run prints "userlib line coverage: N%": the host unit
 # tests (make -C userlib coverage) merged with the gcov-built in-VM
-# programs' runs of vm-stock, vm-irq and vm-vfio, naming each run it
-# counted.
+# programs' runs of vm-stock, vm-irq, vm-vfio and vm-net, naming each run
+# it counted.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
@@ -635,16 +636,17 @@ if want vm-vfio; then
 	stage_end
 fi
 
-# vm_net_suite NAME KERNEL IOMMU: the virtio-net hub test
+# vm_net_suite NAME KERNEL IOMMU [vm-run options]: the virtio-net hub test
 # (scripts/guest/net-tests: uvirtio on one function, virtio_net on the other).
 vm_net_suite() {
 	local name=$1 kernel=$2 iommu=$3 out=$UV_OUT/vm/$1
+	shift 3
 	mkdir -p "$out"
 	run_logged "$name" scripts/vm-run.sh -k "$kernel" -i "$iommu" -d net \
 		-t 600 -o "$out" \
 		-a tools/build/uvirtio-static:uvirtio/uvirtio \
 		-a tools/build/pktio-static:uvirtio/pktio \
-		-p scripts/guest/net-tests >"$out.results" 2>&1
+		"$@" -p scripts/guest/net-tests >"$out.results" 2>&1
 	vm_report "$name" "$out" $?
 	grep -E '^# (64|1514) bytes|^# (interrupts|--poll):|^# flood:' \
 		"$out/results.log" 2>/dev/null | tr -d '\r' | sed 's/^# /  /'
@@ -653,7 +655,13 @@ vm_net_suite() {
 if want vm-net; then
 	stage_start vm-net
 	if run_logged net-tools make tools; then
-		vm_net_suite net-stock-on stock on
+		# the gcov-built CLI: the net driver's share of the library's
+		# line coverage
+		ucov_args
+		[ ${#ucov[@]} = 0 ] ||
+			ucov=(-U -a "$UV_OUT/ucov/tools/uvirtio-static:uvirtio/uvirtio")
+		vm_net_suite net-stock-on stock on "${ucov[@]}"
+		[ ${#ucov[@]} = 0 ] || ugcov_runs+=("$UV_OUT/vm/net-stock-on/ugcov")
 		# Debian's 6.12 as the kernel peer: the debug kernel has no
 		# CONFIG_PACKET, which the kernel side (pktio) needs
 		if run_logged stock612-fetch scripts/deps.sh stock612; then
@@ -791,7 +799,7 @@ if want host || [ ${#ugcov_runs[@]} -gt 0 ]; then
 		also+=(--also "$UV_OUT/ucov/lib" "$r")
 	done
 	[ ${#ugcov_runs[@]} -gt 0 ] ||
-		echo "  no VM run of the in-VM programs in this run (stages vm-stock, vm-irq, vm-vfio): host tests only"
+		echo "  no VM run of the in-VM programs in this run (stages vm-stock, vm-irq, vm-vfio, vm-net): host tests only"
 	if [ -d userlib/build/cov ]; then
 		coverage_report userlib-coverage python3 scripts/coverage.py userlib \
 			userlib/build/cov --include '^userlib/src/' "${also[@]}"
