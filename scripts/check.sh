@@ -59,8 +59,9 @@
 #              contain device set with intel-iommu: one stock 6.1 VM, and
 #              one debug 6.12 VM when that kernel is built; plus a debug VM
 #              without IOMMU where VFIO's no-IOMMU group must be refused;
-#              the stock run with gcov builds of the in-VM programs (as
-#              vm-stock's), counted in the library's line coverage
+#              the stock and debug runs with gcov builds of the in-VM
+#              programs (as vm-stock's), counted in the library's line
+#              coverage (the debug one: the VFIO cdev and iommufd paths)
 #   vm-net     libuvirtio's virtio-net driver against the kernel's
 #              virtio_net, two functions on one QEMU hub
 #              (scripts/guest/net-tests): frames both ways, counted and
@@ -623,7 +624,10 @@ if want vm-vfio; then
 		vm_suite vfio-stock-on stock on -t 300 "${vf[@]}" "${ucov[@]}"
 		[ ${#ucov[@]} = 0 ] || ugcov_runs+=("$UV_OUT/vm/vfio-stock-on/ugcov")
 		if scripts/build-kernel.sh --path >/dev/null 2>&1; then
-			vm_suite vfio-debug-on debug on -t 900 "${vf[@]}"
+			# gcov builds here too: the VFIO cdev and iommufd
+			# paths (6.12), which stock 6.1 lacks
+			vm_suite vfio-debug-on debug on -t 900 "${vf[@]}" "${ucov[@]}"
+			[ ${#ucov[@]} = 0 ] || ugcov_runs+=("$UV_OUT/vm/vfio-debug-on/ugcov")
 			# no IOMMU: the no-IOMMU group is refused (-T 64: the
 			# kernel taints when vfio-pci creates that group)
 			vm_suite vfio-debug-noiommu debug off -t 600 -T 64 "${vf[@]}"
