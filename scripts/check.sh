@@ -7,7 +7,8 @@
 # Stages (UVIRTIO_STAGES picks a subset, e.g. "host lint vm-stock"):
 #   deps       install missing Debian packages
 #   host       libuvirtio unit tests under ASan/UBSan (the net driver's
-#              against a lying vhost-user net back-end too), the net driver
+#              against a lying vhost-user net back-end too; every
+#              allocation of a device's open failing in turn), the net driver
 #              against dpdk-testpmd over vhost-user, examples, tools,
 #              CLI and install tests, bounded libFuzzer runs; prints
 #              "userlib line coverage: N%" (make -C userlib coverage)
@@ -205,6 +206,7 @@ if want host; then
 	count_line console console-unit make --no-print-directory -C userlib \
 		test-console
 	count_line net net-unit make --no-print-directory -C userlib test-net
+	count_line alloc alloc-unit make --no-print-directory -C userlib test-alloc
 	# the same host tests with gcov instead of the sanitizers (the host
 	# share; the figure merged with the VM runs is printed at the end)
 	coverage_report userlib-coverage-host make --no-print-directory -C userlib \

@@ -137,8 +137,10 @@ static int fake_dma_alloc(void *priv, size_t len, struct uvirtio_dma *out)
 	f->next_alloc_iova += len + UV_PAGE_SIZE;	/* leave a hole */
 	ret = add_region(f, out->iova, p, len, out->handle, true);
 	pthread_mutex_unlock(&f->lock);
-	if (ret)
+	if (ret) {
 		free(p);
+		memset(out, 0, sizeof(*out));	/* nothing for the caller */
+	}
 	return ret;
 }
 
