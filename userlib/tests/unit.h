@@ -135,5 +135,7 @@ extern const struct tcase uv_faults_tests[];
 extern const size_t uv_faults_ntests;
 extern const struct tcase uv_blk_errors_tests[];
 extern const size_t uv_blk_errors_ntests;
+extern const struct tcase uv_vq_errors_tests[];
+extern const size_t uv_vq_errors_ntests;
 
 #endif /* UV_TEST_UNIT_H */
