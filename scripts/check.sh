@@ -206,6 +206,8 @@ if want host; then
 	count_line console console-unit make --no-print-directory -C userlib \
 		test-console
 	count_line net net-unit make --no-print-directory -C userlib test-net
+	count_line net-errors net-errors-unit make --no-print-directory -C userlib \
+		test-net-errors
 	count_line alloc alloc-unit make --no-print-directory -C userlib test-alloc
 	# the same host tests with gcov instead of the sanitizers (the host
 	# share; the figure merged with the VM runs is printed at the end)
