@@ -8,7 +8,8 @@
 #   deps       install missing Debian packages
 #   host       libuvirtio unit tests under ASan/UBSan (the net driver's
 #              against a lying vhost-user net back-end too; every
-#              allocation of a device's open failing in turn), the net driver
+#              allocation of a device's open failing in turn; the kmod
+#              backend against a fake /dev/uvirtio), the net driver
 #              against dpdk-testpmd over vhost-user, examples, tools,
 #              CLI and install tests, bounded libFuzzer runs; prints
 #              "userlib line coverage: N%" (make -C userlib coverage)
@@ -209,6 +210,7 @@ if want host; then
 	count_line net-errors net-errors-unit make --no-print-directory -C userlib \
 		test-net-errors
 	count_line alloc alloc-unit make --no-print-directory -C userlib test-alloc
+	count_line kmod kmod-unit make --no-print-directory -C userlib test-kmod
 	# the same host tests with gcov instead of the sanitizers (the host
 	# share; the figure merged with the VM runs is printed at the end)
 	coverage_report userlib-coverage-host make --no-print-directory -C userlib \
