@@ -37,6 +37,8 @@ static struct fake_module {
 	uint32_t transport, num_msix, info_flags, irq_count, irq_type;
 	uint32_t map_segments;		/* runs DMA_MAP reports (default 1) */
 	bool msix_refused;		/* IRQ_ENABLE of MSI-X fails */
+	bool bars;			/* BAR 0 (MSI-X hole), BAR 2, BAR 4 (I/O) */
+	unsigned int nlist;		/* buffers a previous owner left */
 	/* the fail_at-th call (open, ioctl, mmap) from now fails with EIO */
 	unsigned int fail_at, failed;
 	unsigned int allocs, frees, maps, unmaps, resets, enables;
@@ -101,6 +103,8 @@ static int fm_ctl_ioctl(unsigned long req, void *arg)
 
 		op->fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 		fm.dev_fd = op->fd;
+		if (op->flags & UVIRTIO_DEVICE_OPEN_REATTACH && fm.nlist)
+			op->state_handle = 100 + fm.nlist;	/* the last */
 		return op->fd < 0 ? -1 : 0;
 	}
 	return fm_err(ENOTTY);
@@ -127,10 +131,24 @@ static int fm_dev_ioctl(unsigned long req, void *arg)
 	case UVIRTIO_REGION_GET_INFO: {
 		struct uvirtio_region_info *ri = arg;
 
-		if (ri->index != UVIRTIO_REGION_CONFIG)
-			return fm_err(EINVAL);	/* no BARs */
-		ri->region_size = sizeof(fm.cfg);
-		ri->offset = UVIRTIO_REGION_OFFSET(UVIRTIO_REGION_CONFIG);
+		if (ri->index == UVIRTIO_REGION_CONFIG) {
+			ri->region_size = sizeof(fm.cfg);
+			ri->offset = UVIRTIO_REGION_OFFSET(UVIRTIO_REGION_CONFIG);
+			return 0;
+		}
+		if (!fm.bars || (ri->index != 0 && ri->index != 2 &&
+				 ri->index != 4))
+			return fm_err(EINVAL);
+		ri->offset = UVIRTIO_REGION_OFFSET(ri->index);
+		ri->region_size = ri->index == 0 ? 16384 : 4096;
+		ri->flags = UVIRTIO_REGION_INFO_READ | UVIRTIO_REGION_INFO_WRITE |
+			    (ri->index == 4 ? UVIRTIO_REGION_INFO_IO :
+					      UVIRTIO_REGION_INFO_MMAP);
+		if (ri->index == 0) {
+			ri->flags |= UVIRTIO_REGION_INFO_MSIX;
+			ri->msix_start = 8192;
+			ri->msix_end = 12288;
+		}
 		return 0;
 	}
 	case UVIRTIO_IRQ_ENABLE: {
@@ -182,8 +200,17 @@ static int fm_dev_ioctl(unsigned long req, void *arg)
 		return 0;
 	case UVIRTIO_DMA_LIST: {
 		struct uvirtio_dma_list *l = arg;
+		struct uvirtio_dma_buf_entry *e =
+			(struct uvirtio_dma_buf_entry *)(uintptr_t)l->entries;
+		unsigned int i;
 
-		l->count = 0;
+		if (e && l->count < fm.nlist)
+			return fm_err(EINVAL);
+		l->count = fm.nlist;
+		for (i = 0; e && i < fm.nlist; i++)
+			e[i] = (struct uvirtio_dma_buf_entry){
+				.handle = 101 + i, .iova = 0x1000000ull * (i + 1),
+				.length = 8192, .mmap_offset = 0 };
 		return 0;
 	}
 	case UVIRTIO_KEEPALIVE: {
@@ -362,6 +389,82 @@ static int t_reattach_empty(void)
 }
 
 /*
+ * A re-attach that finds three buffers of the previous owner: the state
+ * (the module's state_handle) and one claimed by IOVA are the caller's,
+ * the third is released (freed in the module) by restored_release.
+ */
+static int t_reattach_adopt(void)
+{
+	struct uvirtio_backend *be;
+	struct uvirtio_dma st, d;
+
+	fm_defaults();
+	fm.nlist = 3;
+	CHECK_EQ(uvirtio_kmod_reattach("0000:00:06.0", 7, FM_CTL, &be), 0);
+	CHECK_EQ(uvirtio_backend_restored_state(be, &st), 0);
+	CHECK_EQ(st.handle, 103);
+	CHECK_EQ(st.iova, 0x3000000);
+	CHECK_EQ(uvirtio_backend_restored(be, 0x1000000, &d), 0);
+	CHECK_EQ(d.handle, 101);
+	CHECK_EQ(d.len, 8192);
+	CHECK_EQ(uvirtio_backend_restored(be, 0x1000000, &d), -ENOENT);
+	CHECK_EQ(uvirtio_backend_restored_state(be, &d), -ENOENT);
+	CHECK_EQ(fm.frees, 0);
+	CHECK_EQ(uvirtio_backend_restored_release(be), 1);
+	CHECK_EQ(fm.frees, 1);
+	CHECK_EQ(uvirtio_backend_restored_release(be), 0);
+	uvirtio_backend_close(be);
+	return PASS;
+}
+
+/* BARs: mapped around the MSI-X hole, whole, or not at all (I/O). */
+static int t_bars(void)
+{
+	struct uvirtio_backend *be;
+	struct kmod *k;
+
+	fm_defaults();
+	fm.bars = true;
+	CHECK_EQ(uvirtio_kmod_open("0000:00:06.0", FM_CTL, &be), 0);
+	k = be->priv;
+	CHECK(k->bar[0].map);
+	CHECK_EQ(k->bar[0].hole_start, 8192);
+	CHECK(k->bar[2].map);
+	CHECK(!k->bar[4].map);
+	uvirtio_backend_close(be);
+	/* a BAR the module will not mmap: the open still works (pread) */
+	fm_defaults();
+	fm.bars = true;
+	fm.fail_at = 7;		/* open, 5 ioctls, then BAR 0's first mmap */
+	CHECK_EQ(uvirtio_kmod_open("0000:00:06.0", FM_CTL, &be), 0);
+	CHECK_EQ(fm.failed, 1);
+	k = be->priv;
+	CHECK(!k->bar[0].map);
+	CHECK(k->bar[2].map);
+	uvirtio_backend_close(be);
+	return PASS;
+}
+
+/* A virtio-mmio device: its one wired line, or polling without it. */
+static int t_open_mmio(void)
+{
+	struct uvirtio_backend *be;
+	uint8_t b;
+
+	fm_defaults();
+	fm.transport = UVIRTIO_DEVICE_TRANSPORT_MMIO;
+	fm.num_msix = 0;
+	fm.info_flags = UVIRTIO_DEVICE_INFO_WIRED_IRQ;
+	CHECK_EQ(uvirtio_kmod_open_mmio("virtio-mmio.0", FM_CTL, &be), 0);
+	CHECK_EQ(uvirtio_backend_irq_kind(be), UVIRTIO_BE_IRQ_WIRED);
+	/* no PCI config space */
+	CHECK_EQ(uvirtio_backend_cfg_read(be, 0, &b, 1), -ENODEV);
+	uvirtio_backend_close(be);
+	CHECK_EQ(uvirtio_kmod_open_mmio(NULL, FM_CTL, &be), -EINVAL);
+	return PASS;
+}
+
+/*
  * The backend's operations on a working module: DMA allocation, caller
  * memory that the module maps in more runs than the library first has
  * room for, config space, interrupts, reset, keep-alive.
@@ -461,6 +564,40 @@ static int t_fail_nth(void)
 	return PASS;
 }
 
+/* The same for a re-attach that adopts three buffers. */
+static int t_fail_nth_reattach(void)
+{
+	unsigned int n, failed = 0;
+
+	for (n = 1; n < 500; n++) {
+		struct uvirtio_backend *be = NULL;
+		struct uvirtio_dma st;
+		int r, fd0 = lowest_fd();
+
+		fm_defaults();
+		fm.nlist = 3;
+		fm.fail_at = n;
+		r = uvirtio_kmod_reattach("0000:00:06.0", 7, FM_CTL, &be);
+		if (r) {
+			CHECK(r < 0);
+			CHECK_EQ(fm.failed, 1);
+			failed++;
+		} else {
+			CHECK_EQ(uvirtio_backend_restored_state(be, &st), 0);
+			uvirtio_backend_dma_free(be, &st);
+			CHECK_EQ(uvirtio_backend_restored_release(be), 2);
+			uvirtio_backend_close(be);
+		}
+		CHECK_EQ(lowest_fd(), fd0);
+		if (!fm.failed)
+			break;
+	}
+	fprintf(stderr, "  %u calls, %u failed the re-attach\n", n - 1, failed);
+	CHECK(n < 500);
+	CHECK(failed > 5);
+	return PASS;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct tcase cases[] = {
@@ -468,8 +605,12 @@ int main(int argc, char **argv)
 		{ "open_refused", t_open_refused },
 		{ "msix_refused_intx", t_msix_refused_intx },
 		{ "reattach_empty", t_reattach_empty },
+		{ "reattach_adopt", t_reattach_adopt },
+		{ "bars", t_bars },
+		{ "open_mmio", t_open_mmio },
 		{ "backend_ops", t_backend_ops },
 		{ "fail_nth", t_fail_nth },
+		{ "fail_nth_reattach", t_fail_nth_reattach },
 	};
 
 	return harness_main("kmod", cases, sizeof(cases) / sizeof(cases[0]),
