@@ -574,6 +574,17 @@ UV_EXPORT void *uvirtio_fake_disk(struct uvirtio_fake *f, uint64_t *len)
 	return f->disk;
 }
 
+UV_EXPORT int uvirtio_fake_pci_cfg_poke(struct uvirtio_fake *f, uint32_t off,
+				       uint8_t val)
+{
+	if (off >= sizeof(f->pcicfg))
+		return -EINVAL;
+	pthread_mutex_lock(&f->lock);
+	f->pcicfg[off] = val;
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
 UV_EXPORT void uvirtio_fake_set_capacity(struct uvirtio_fake *f,
 					 uint64_t sectors)
 {
