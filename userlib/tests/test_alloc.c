@@ -7,6 +7,9 @@
  * test's thread goes through fail_nth() below; the fake device's thread
  * is never failed.
  *
+ * The net driver is opened over vhost-user against net_peer.h's back-end
+ * (its thread's allocations are not failed).
+ *
  * Each sweep: for n = 1, 2, ...: fail the n-th allocation of the call;
  * the call must return -ENOMEM (not another error, not success with a
  * part missing); the same backend must then open cleanly and do verified
@@ -29,6 +32,7 @@
 #include <uvirtio/fake.h>
 
 #include "harness.h"
+#include "net_peer.h"
 
 #define F(x) (1ull << VIRTIO_F_##x)
 
@@ -232,6 +236,66 @@ static int t_rng_open(void)
 	return PASS;
 }
 
+/* ---- net over vhost-user (net_peer.h plays the back-end) ---------------- */
+
+/* An open that failed before it connected leaves the peer in accept(). */
+static void unblock_accept(struct npeer *p)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	strcpy(a.sun_path, p->path);
+	if (fd >= 0) {
+		connect(fd, (struct sockaddr *)&a, sizeof(a));
+		close(fd);
+	}
+}
+
+static int t_net_open_vhost_user(void)
+{
+	unsigned long n;
+
+	for (n = 1; n < 10000; n++) {
+		struct uvirtio_vhost_user_params vp = {
+			.queue_size = QSIZE, .timeout_ms = 2000,
+		};
+		struct uvirtio_net_params np = { .poll = true };
+		struct uvirtio_backend *be = NULL;
+		struct uvirtio_net *net = NULL;
+		struct npeer p;
+		bool hit;
+		int r;
+
+		CHECK_EQ(peer_start(&p), 0);
+		arm(n);
+		r = uvirtio_vhost_user_open(p.path, &vp, &be);
+		if (!r)
+			r = uvirtio_net_open(be, &np, &net);
+		hit = disarm();
+		if (hit) {
+			if (r != -ENOMEM)
+				fprintf(stderr, "  allocation %lu failed: %d\n",
+					n, r);
+			CHECK_EQ(r, -ENOMEM);
+			CHECK(!net);
+		} else {
+			CHECK_EQ(r, 0);
+			CHECK(uvirtio_net_get_qp(net, 0) != NULL);
+		}
+		uvirtio_net_close(net);
+		if (be)
+			uvirtio_backend_close(be);
+		unblock_accept(&p);
+		peer_stop(&p);
+		if (!hit)
+			break;
+	}
+	fprintf(stderr, "  %lu allocations failed in turn\n", n - 1);
+	CHECK(n > 1);
+	CHECK(n < 10000);
+	return PASS;
+}
+
 /* ---- the backend object itself ------------------------------------------ */
 
 /* uvirtio_fake_create() builds its backend with uvirtio_backend_new(). */
@@ -274,6 +338,7 @@ static const struct tcase tests[] = {
 	{ "blk_open_legacy", t_blk_open_legacy },
 	{ "blk_open_poll_no_indirect", t_blk_open_poll_no_indirect },
 	{ "rng_open", t_rng_open },
+	{ "net_open_vhost_user", t_net_open_vhost_user },
 };
 
 int main(int argc, char **argv)
