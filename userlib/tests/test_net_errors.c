@@ -12,6 +12,14 @@
 
 #define NF(x) (1ull << VIRTIO_NET_F_##x)
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 struct ncase {
 	uint64_t feat;
 	uint16_t mtu, max_pairs, queues;
@@ -122,12 +130,62 @@ static int t_bad_args(void)
 	return PASS;
 }
 
+/*
+ * Interrupt mode against a back-end that transmits nothing: waits for
+ * RX and a flush sleep on the eventfds and time out, the eventfds are
+ * there, and calls on no pair are refused.
+ */
+static int t_interrupts_nothing_moves(void)
+{
+	struct uvirtio_vhost_user_params vp = {
+		.queue_size = QSIZE, .timeout_ms = 2000,
+	};
+	struct uvirtio_net_params np = { .poll = false };
+	struct uvirtio_net_frame f = { 0 };
+	struct uvirtio_backend *be;
+	struct uvirtio_net_info in;
+	struct uvirtio_net *net;
+	struct uvirtio_net_qp *qp;
+	static uint8_t d[64];
+	struct npeer p;
+	int64_t t0;
+
+	CHECK_EQ(peer_start(&p), 0);
+	CHECK_EQ(uvirtio_vhost_user_open(p.path, &vp, &be), 0);
+	CHECK_EQ(uvirtio_net_open(be, &np, &net), 0);
+	uvirtio_net_get_info(net, &in);
+	CHECK(in.interrupts);
+	qp = uvirtio_net_get_qp(net, 0);
+	CHECK(qp);
+	CHECK(uvirtio_net_qp_rx_fd(qp) >= 0);
+	CHECK(uvirtio_net_qp_tx_fd(qp) >= 0);
+	/* nothing received: an RX wait sleeps its 50 ms and reports nothing */
+	t0 = now_ms();
+	CHECK_EQ(uvirtio_net_qp_wait(qp, UVIRTIO_NET_WAIT_RX, 50), 0);
+	CHECK(now_ms() - t0 >= 40);
+	f.data = d;
+	f.len = sizeof(d);
+	CHECK_EQ(uvirtio_net_qp_send(qp, &f, 1), 1);
+	t0 = now_ms();
+	CHECK_EQ(uvirtio_net_qp_flush(qp, 50), -ETIMEDOUT);
+	CHECK(now_ms() - t0 >= 40);
+	/* refused without a pair */
+	CHECK_EQ(uvirtio_net_qp_send(NULL, &f, 1), -EINVAL);
+	CHECK_EQ(uvirtio_net_qp_send(qp, NULL, 1), -EINVAL);
+	CHECK_EQ(uvirtio_net_qp_flush(NULL, 0), -EINVAL);
+	uvirtio_net_close(net);
+	uvirtio_backend_close(be);
+	peer_stop(&p);
+	return PASS;
+}
+
 static const struct tcase cases[] = {
 	{ "mtu_below_floor", t_mtu_below_floor },
 	{ "mtu_jumbo", t_mtu_jumbo },
 	{ "mq_too_few_queues", t_mq_too_few_queues },
 	{ "mq_pairs_beyond_queues", t_mq_pairs_beyond_queues },
 	{ "bad_args", t_bad_args },
+	{ "interrupts_nothing_moves", t_interrupts_nothing_moves },
 };
 
 int main(int argc, char **argv)
