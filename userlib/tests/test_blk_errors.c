@@ -4,7 +4,8 @@
  * generic device layer's refusals: bad arguments to public calls,
  * requests a device cannot take (read-only, no DISCARD, beyond its
  * limits), keep-alive on a backend without it, a config space that never
- * settles, writes to device config, a removed device.
+ * settles, writes to device config, a removed device; fewer interrupt
+ * vectors than queues.
  * Part of test_runner (test_main.c), on the fake device.
  */
 #include <errno.h>
@@ -309,6 +310,40 @@ static int t_dev_irq_queues_once_and_removal(void)
 	return PASS;
 }
 
+/*
+ * A device with fewer MSI-X vectors than queues + 1: the queues share
+ * one (two vectors: config on 0, queues on 1; one vector: everything on
+ * 0), and requests still complete on interrupts.
+ */
+static int few_vectors(uint16_t nvec)
+{
+	struct uvirtio_blk_params p = { .num_queues = 2 };
+	struct uvirtio_fake_config c;
+	struct uvirtio_fake_stats st;
+	struct env e;
+
+	blkcfg(&c);
+	c.num_queues = 2;
+	c.msix_vectors = nvec;
+	CHECK_EQ(env_open(&e, &c, &p), 0);
+	CHECK_EQ(uvirtio_blk_irq_mode(e.blk), UVIRTIO_DEV_IRQ_SHARED);
+	CHECK_EQ(rw_workload(&e, 200, 4096), PASS);
+	uvirtio_fake_get_stats(e.fake, &st);
+	CHECK(st.interrupts > 0);
+	env_close(&e);
+	return PASS;
+}
+
+static int t_blk_two_vectors(void)
+{
+	return few_vectors(2);
+}
+
+static int t_blk_one_vector(void)
+{
+	return few_vectors(1);
+}
+
 const struct tcase uv_blk_errors_tests[] = {
 	{ "blk_refresh_capacity", t_blk_refresh_capacity },
 	{ "blk_range_limits", t_blk_range_limits },
@@ -321,5 +356,7 @@ const struct tcase uv_blk_errors_tests[] = {
 	{ "dev_write_config", t_dev_write_config },
 	{ "backend_cfg_write_width", t_backend_cfg_write_width },
 	{ "dev_irq_queues_once_and_removal", t_dev_irq_queues_once_and_removal },
+	{ "blk_two_vectors", t_blk_two_vectors },
+	{ "blk_one_vector", t_blk_one_vector },
 };
 const size_t uv_blk_errors_ntests = UV_ARRAY_LEN(uv_blk_errors_tests);
