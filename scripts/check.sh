@@ -206,6 +206,8 @@ if want host; then
 	count_line vfio vfio-unit make --no-print-directory -C userlib test-vfio
 	count_line console console-unit make --no-print-directory -C userlib \
 		test-console
+	count_line console-errors console-errors-unit make --no-print-directory \
+		-C userlib test-console-errors
 	count_line net net-unit make --no-print-directory -C userlib test-net
 	count_line net-errors net-errors-unit make --no-print-directory -C userlib \
 		test-net-errors
