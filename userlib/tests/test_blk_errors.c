@@ -344,6 +344,49 @@ static int t_blk_one_vector(void)
 	return few_vectors(1);
 }
 
+/*
+ * uvirtio_dev_attach() takes over a running device only: not a fresh one,
+ * not with features it does not offer or without VERSION_1, not on the
+ * legacy transport; and one that is running, with what was negotiated.
+ */
+static int t_dev_attach_refused(void)
+{
+	struct uvirtio_dev_params legacy = {
+		.transport = UVIRTIO_TRANSPORT_LEGACY };
+	struct uvirtio_fake_config c;
+	struct uvirtio_backend *be;
+	struct uvirtio_fake *f;
+	struct uvirtio_dev *dev = NULL;
+	struct uvirtio_blk *blk;
+	uint64_t feat;
+
+	blkcfg(&c);
+	c.layout = UVIRTIO_FAKE_TRANSITIONAL;
+	CHECK_EQ(uvirtio_fake_create(&c, &f, &be), 0);
+	CHECK_EQ(uvirtio_dev_attach(NULL, NULL, F(VERSION_1), &dev), -EINVAL);
+	/* never started: nothing to take over */
+	CHECK_EQ(uvirtio_dev_attach(be, NULL, F(VERSION_1), &dev), -EIO);
+	CHECK(!dev);
+	CHECK_EQ(uvirtio_blk_open(be, NULL, &blk), 0);
+	feat = uvirtio_dev_features(uvirtio_blk_device(blk));
+	CHECK_EQ(uvirtio_dev_attach(be, &legacy, feat, &dev), -EOPNOTSUPP);
+	CHECK_EQ(uvirtio_dev_attach(be, NULL, feat | (1ull << 60), &dev),
+		 -EPROTO);
+	CHECK_EQ(uvirtio_dev_attach(be, NULL, feat & ~F(VERSION_1), &dev),
+		 -EPROTO);
+	CHECK(!dev);
+	/* the device was not touched: I/O goes on */
+	{
+		uint8_t *buf;
+
+		CHECK_EQ(uvirtio_blk_alloc_buf(blk, 4096, (void **)&buf), 0);
+		CHECK_EQ(uvirtio_blk_read(blk, 0, buf, 4096), 0);
+	}
+	uvirtio_blk_close(blk);
+	uvirtio_backend_close(be);
+	return PASS;
+}
+
 const struct tcase uv_blk_errors_tests[] = {
 	{ "blk_refresh_capacity", t_blk_refresh_capacity },
 	{ "blk_range_limits", t_blk_range_limits },
@@ -358,5 +401,6 @@ const struct tcase uv_blk_errors_tests[] = {
 	{ "dev_irq_queues_once_and_removal", t_dev_irq_queues_once_and_removal },
 	{ "blk_two_vectors", t_blk_two_vectors },
 	{ "blk_one_vector", t_blk_one_vector },
+	{ "dev_attach_refused", t_dev_attach_refused },
 };
 const size_t uv_blk_errors_ntests = UV_ARRAY_LEN(uv_blk_errors_tests);

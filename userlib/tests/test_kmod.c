@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <linux/uvirtio.h>
+#include <uvirtio/blk.h>
 
 #include "harness.h"
 
@@ -417,6 +418,30 @@ static int t_reattach_adopt(void)
 	return PASS;
 }
 
+/*
+ * uvirtio_blk_restore() on a re-attach whose state buffer is not a blk
+ * keep-alive state (all zero: no magic): refused, the buffers left for
+ * restored_release.
+ */
+static int t_blk_restore_bad_state(void)
+{
+	struct uvirtio_backend *be;
+	struct uvirtio_blk *blk = NULL;
+	void *user = NULL;
+	size_t ulen = 0;
+
+	fm_defaults();
+	fm.nlist = 2;
+	CHECK_EQ(uvirtio_kmod_reattach("0000:00:06.0", 7, FM_CTL, &be), 0);
+	CHECK_EQ(uvirtio_blk_restore(be, NULL, &blk, &user, &ulen), -EIO);
+	CHECK(!blk);
+	CHECK_EQ(uvirtio_blk_restore(be, NULL, &blk, NULL, &ulen), -EINVAL);
+	/* the state buffer was given back: the other one is left */
+	CHECK(uvirtio_backend_restored_release(be) >= 1);
+	uvirtio_backend_close(be);
+	return PASS;
+}
+
 /* BARs: mapped around the MSI-X hole, whole, or not at all (I/O). */
 static int t_bars(void)
 {
@@ -606,6 +631,7 @@ int main(int argc, char **argv)
 		{ "msix_refused_intx", t_msix_refused_intx },
 		{ "reattach_empty", t_reattach_empty },
 		{ "reattach_adopt", t_reattach_adopt },
+		{ "blk_restore_bad_state", t_blk_restore_bad_state },
 		{ "bars", t_bars },
 		{ "open_mmio", t_open_mmio },
 		{ "backend_ops", t_backend_ops },
