@@ -139,5 +139,7 @@ extern const struct tcase uv_vq_errors_tests[];
 extern const size_t uv_vq_errors_ntests;
 extern const struct tcase uv_pci_caps_tests[];
 extern const size_t uv_pci_caps_ntests;
+extern const struct tcase uv_rng_errors_tests[];
+extern const size_t uv_rng_errors_ntests;
 
 #endif /* UV_TEST_UNIT_H */
