@@ -9,7 +9,8 @@
 #   host       libuvirtio unit tests under ASan/UBSan (the net driver's
 #              against a lying vhost-user net back-end too; every
 #              allocation of a device's open failing in turn; the kmod
-#              backend against a fake /dev/uvirtio), the net driver
+#              backend against a fake /dev/uvirtio, the VFIO backend
+#              against a fake kernel), the net driver
 #              against dpdk-testpmd over vhost-user, examples, tools,
 #              CLI and install tests, bounded libFuzzer runs; prints
 #              "userlib line coverage: N%" (make -C userlib coverage)
@@ -213,6 +214,8 @@ if want host; then
 		test-net-errors
 	count_line alloc alloc-unit make --no-print-directory -C userlib test-alloc
 	count_line kmod kmod-unit make --no-print-directory -C userlib test-kmod
+	count_line vfio-kernel vfio-kernel-unit make --no-print-directory \
+		-C userlib test-vfio-kernel
 	# the same host tests with gcov instead of the sanitizers (the host
 	# share; the figure merged with the VM runs is printed at the end)
 	coverage_report userlib-coverage-host make --no-print-directory -C userlib \
