@@ -47,6 +47,8 @@ static struct fake_vfio {
 	bool no_sysfs, no_group_link, no_group_node, noiommu_node;
 	uint32_t group_flags, api_version, dev_flags, cfg_size;
 	int type1v2;
+	bool no_msix;			/* INTx only (maskable, automasked) */
+	bool iova_caps;			/* GET_INFO: an IOVA range cap */
 	/* the fail_at-th call (open, ioctl, mmap) from now fails with EIO */
 	unsigned int fail_at, failed;
 	unsigned int maps, unmaps, resets, set_irqs;
@@ -156,9 +158,28 @@ static int fv_container_ioctl(unsigned long req, unsigned long arg)
 		return 0;
 	case VFIO_IOMMU_GET_INFO: {
 		struct vfio_iommu_type1_info *in = (void *)arg;
+		struct vfio_iommu_type1_info_cap_iova_range *c;
+		uint32_t coff = (sizeof(*in) + 7) & ~7u;
+		uint32_t need = coff + sizeof(*c) + sizeof(c->iova_ranges[0]);
 
 		in->flags = VFIO_IOMMU_INFO_PGSIZES;
 		in->iova_pgsizes = 4096;
+		if (!fv.iova_caps)
+			return 0;
+		in->iova_pgsizes = 65536 | (1ull << 21);	/* 64 KiB pages */
+		in->flags |= VFIO_IOMMU_INFO_CAPS;
+		if (in->argsz < need) {
+			in->argsz = need;	/* ask again with room */
+			return 0;
+		}
+		in->cap_offset = coff;
+		c = (void *)((char *)in + coff);
+		c->header.id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE;
+		c->header.version = 1;
+		c->header.next = 0;
+		c->nr_iovas = 1;
+		c->iova_ranges[0].start = 0x40000000;
+		c->iova_ranges[0].end = 0x7fffffff;
 		return 0;
 	}
 	case VFIO_IOMMU_MAP_DMA:
@@ -212,6 +233,13 @@ static int fv_dev_ioctl(unsigned long req, unsigned long arg)
 		ii->flags = VFIO_IRQ_INFO_EVENTFD;
 		ii->count = ii->index == VFIO_PCI_MSIX_IRQ_INDEX ? 4 :
 			    ii->index == VFIO_PCI_REQ_IRQ_INDEX ? 1 : 0;
+		if (ii->index == VFIO_PCI_MSIX_IRQ_INDEX && fv.no_msix)
+			ii->count = 0;
+		if (ii->index == VFIO_PCI_INTX_IRQ_INDEX) {
+			ii->count = 1;
+			ii->flags |= VFIO_IRQ_INFO_MASKABLE |
+				     VFIO_IRQ_INFO_AUTOMASKED;
+		}
 		return 0;
 	}
 	case VFIO_DEVICE_SET_IRQS:
@@ -377,6 +405,54 @@ static int t_open_refused(void)
 	return PASS;
 }
 
+/*
+ * The IOMMU's IOVA ranges, in a capability the library has to ask for
+ * twice (the reply is bigger than the fixed part): every IOVA inside.
+ */
+static int t_iova_ranges(void)
+{
+	struct uvirtio_backend *be;
+	struct uvirtio_dma d[3];
+	unsigned int i;
+
+	fv_defaults();
+	fv.iova_caps = true;
+	CHECK_EQ(uvirtio_vfio_open_flow(BDF, UVIRTIO_VFIO_TYPE1, &be), 0);
+	for (i = 0; i < 3; i++) {
+		CHECK_EQ(uvirtio_backend_dma_alloc(be, 8192, &d[i]), 0);
+		CHECK(d[i].iova >= 0x40000000 &&
+		      d[i].iova + d[i].len - 1 <= 0x7fffffff);
+		CHECK_EQ(d[i].iova % 65536, 0);	/* the IOMMU's smallest page */
+	}
+	for (i = 0; i < 3; i++)
+		uvirtio_backend_dma_free(be, &d[i]);
+	uvirtio_backend_close(be);
+	return PASS;
+}
+
+/* No MSI-X: the INTx line, masked and unmasked through VFIO. */
+static int t_intx(void)
+{
+	struct uvirtio_backend *be;
+	unsigned int n;
+	int fd;
+
+	fv_defaults();
+	fv.no_msix = true;
+	CHECK_EQ(uvirtio_vfio_open_flow(BDF, UVIRTIO_VFIO_TYPE1, &be), 0);
+	CHECK_EQ(uvirtio_backend_irq_kind(be), UVIRTIO_BE_IRQ_INTX);
+	CHECK_EQ(uvirtio_backend_irq_eventfd(be, 1, -1), -EINVAL);
+	fd = uvirtio_backend_irq_eventfd(be, 0, -1);
+	CHECK(fd >= 0);
+	n = fv.set_irqs;
+	CHECK_EQ(uvirtio_backend_irq_mask(be, 0, false), 0);
+	CHECK_EQ(uvirtio_backend_irq_mask(be, 0, true), 0);
+	CHECK(fv.set_irqs > n);
+	CHECK_EQ(uvirtio_backend_irq_mask(be, 3, true), -EINVAL);
+	uvirtio_backend_close(be);
+	return PASS;
+}
+
 /* DMA, caller memory, config space, interrupts, reset on the device. */
 static int t_backend_ops(void)
 {
@@ -470,6 +546,8 @@ int main(int argc, char **argv)
 	static const struct tcase cases[] = {
 		{ "open_type1", t_open_type1 },
 		{ "open_refused", t_open_refused },
+		{ "iova_ranges", t_iova_ranges },
+		{ "intx", t_intx },
 		{ "backend_ops", t_backend_ops },
 		{ "fail_nth", t_fail_nth },
 	};
