@@ -5,7 +5,8 @@
  * program with stat(), readlink(), access(), open(), ioctl(), mmap(),
  * pread() and pwrite() redirected to a model of sysfs, /dev/vfio and a
  * vfio-pci device (a config region, one mmap()able BAR, MSI-X vectors,
- * the request IRQ, the type1 IOMMU).  The model refuses on request (a
+ * the request IRQ, the type1 IOMMU; and the cdev flow's
+ * /dev/vfio/devices/vfioN and iommufd).  The model refuses on request (a
  * group that is not viable or taken, another API version, no type1v2, a
  * device that is not PCI, a config region too small, no IOMMU group, a
  * no-IOMMU group) and fails any one call (fail_at).  Each refusal must be
@@ -49,6 +50,10 @@ static struct fake_vfio {
 	int type1v2;
 	bool no_msix;			/* INTx only (maskable, automasked) */
 	bool iova_caps;			/* GET_INFO: an IOVA range cap */
+	/* the cdev flow: /dev/vfio/devices/vfio0 and /dev/iommu */
+	int iommufd_fd;
+	bool no_cdev;
+	char sysdir[64];		/* stands for .../BDF/vfio-dev */
 	/* the fail_at-th call (open, ioctl, mmap) from now fails with EIO */
 	unsigned int fail_at, failed;
 	unsigned int maps, unmaps, resets, set_irqs;
@@ -58,7 +63,17 @@ static struct fake_vfio {
 static void fv_defaults(void)
 {
 	memset(&fv, 0, sizeof(fv));
-	fv.group_fd = fv.container_fd = fv.dev_fd = -1;
+	fv.group_fd = fv.container_fd = fv.dev_fd = fv.iommufd_fd = -1;
+	/* the cases run in children of main(), which removes it */
+	snprintf(fv.sysdir, sizeof(fv.sysdir), "/tmp/uvirtio-vfio-test.%d",
+		 (int)getppid());
+	mkdir(fv.sysdir, 0700);
+	{
+		char p[96];
+
+		snprintf(p, sizeof(p), "%s/vfio0", fv.sysdir);
+		mkdir(p, 0700);
+	}
 	fv.group_flags = VFIO_GROUP_FLAGS_VIABLE;
 	fv.api_version = VFIO_API_VERSION;
 	fv.dev_flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
@@ -112,10 +127,31 @@ static int fv_access(const char *p, int mode)
 	return access(p, mode);
 }
 
+static DIR *fv_opendir(const char *p)
+{
+	if (strcmp(p, "/sys/bus/pci/devices/" BDF "/vfio-dev"))
+		return opendir(p);
+	if (fv.no_cdev) {
+		errno = ENOENT;
+		return NULL;
+	}
+	return opendir(fv.sysdir);
+}
+
 static int fv_open(const char *p, int flags, ...)
 {
 	int fd;
 
+	if (!strcmp(p, "/dev/vfio/devices/vfio0") || !strcmp(p, "/dev/iommu")) {
+		if (fv_fail_now())
+			return fv_err(EIO);
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (!strcmp(p, "/dev/iommu"))
+			fv.iommufd_fd = fd;
+		else
+			fv.dev_fd = fd;
+		return fd;
+	}
 	if (strcmp(p, "/dev/vfio/7") && strcmp(p, "/dev/vfio/vfio"))
 		return open(p, flags);
 	if (!strcmp(p, "/dev/vfio/7") && fv.no_group_node)
@@ -252,24 +288,7 @@ static int fv_dev_ioctl(unsigned long req, unsigned long arg)
 	return fv_err(ENOTTY);
 }
 
-static int fv_ioctl(int fd, unsigned long req, ...)
-{
-	unsigned long arg;
-	va_list ap;
-
-	va_start(ap, req);
-	arg = va_arg(ap, unsigned long);
-	va_end(ap);
-	if (fd != fv.group_fd && fd != fv.container_fd && fd != fv.dev_fd)
-		return ioctl(fd, req, arg);
-	if (fv_fail_now())
-		return fv_err(EIO);
-	if (fd == fv.group_fd)
-		return fv_group_ioctl(req, arg);
-	if (fd == fv.container_fd)
-		return fv_container_ioctl(req, arg);
-	return fv_dev_ioctl(req, arg);
-}
+static int fv_ioctl(int fd, unsigned long req, ...);
 
 static void *fv_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		     off_t off)
@@ -311,6 +330,7 @@ static ssize_t fv_pwrite(int fd, const void *buf, size_t n, off_t off)
 /* ---- the code under test, with its system calls redirected ------------- */
 
 #define stat(p, s) fv_stat(p, s)
+#define opendir fv_opendir
 #define readlink fv_readlink
 #define access fv_access
 #define open fv_open
@@ -320,6 +340,7 @@ static ssize_t fv_pwrite(int fd, const void *buf, size_t n, off_t off)
 #define pwrite fv_pwrite
 #include "../src/backend_vfio.c"
 #undef stat
+#undef opendir
 #undef readlink
 #undef access
 #undef open
@@ -327,6 +348,64 @@ static ssize_t fv_pwrite(int fd, const void *buf, size_t n, off_t off)
 #undef mmap
 #undef pread
 #undef pwrite
+
+/* iommufd (the cdev flow): an IOAS with one IOVA range. */
+static int fv_iommufd_ioctl(unsigned long req, unsigned long arg)
+{
+	switch (req) {
+	case UV_IOMMU_IOAS_ALLOC:
+		((struct uv_iommu_ioas_alloc *)arg)->out_ioas_id = 3;
+		return 0;
+	case UV_IOMMU_IOAS_IOVA_RANGES: {
+		struct uv_iommu_ioas_iova_ranges *q = (void *)arg;
+		struct uv_iommu_iova_range *r = (void *)(uintptr_t)q->allowed_iovas;
+
+		if (q->num_iovas < 1) {
+			q->num_iovas = 1;
+			return fv_err(EMSGSIZE);	/* room for one, please */
+		}
+		q->num_iovas = 1;
+		r[0].start = 0x100000;
+		r[0].last = 0xffffffffffull;
+		q->out_iova_alignment = 4096;
+		return 0;
+	}
+	case UV_IOMMU_IOAS_MAP:
+		fv.maps++;
+		return 0;
+	case UV_IOMMU_IOAS_UNMAP:
+		fv.unmaps++;
+		return 0;
+	case UV_IOMMU_DESTROY:
+		return 0;
+	}
+	return fv_err(ENOTTY);
+}
+
+static int fv_ioctl(int fd, unsigned long req, ...)
+{
+	unsigned long arg;
+	va_list ap;
+
+	va_start(ap, req);
+	arg = va_arg(ap, unsigned long);
+	va_end(ap);
+	if (fd != fv.group_fd && fd != fv.container_fd && fd != fv.dev_fd &&
+	    fd != fv.iommufd_fd)
+		return ioctl(fd, req, arg);
+	if (fv_fail_now())
+		return fv_err(EIO);
+	if (fd == fv.group_fd)
+		return fv_group_ioctl(req, arg);
+	if (fd == fv.container_fd)
+		return fv_container_ioctl(req, arg);
+	if (fd == fv.iommufd_fd)
+		return fv_iommufd_ioctl(req, arg);
+	if (req == UV_VFIO_DEVICE_BIND_IOMMUFD ||
+	    req == UV_VFIO_DEVICE_ATTACH_IOMMUFD_PT)
+		return 0;
+	return fv_dev_ioctl(req, arg);
+}
 
 /* ---- cases ------------------------------------------------------------- */
 
@@ -427,6 +506,61 @@ static int t_iova_ranges(void)
 	for (i = 0; i < 3; i++)
 		uvirtio_backend_dma_free(be, &d[i]);
 	uvirtio_backend_close(be);
+	return PASS;
+}
+
+/*
+ * The cdev flow (/dev/vfio/devices/vfioN, iommufd): opened, DMA inside
+ * the IOAS's range; without the cdev -ENXIO; and every call failing in
+ * turn, as for the container flow.
+ */
+static int t_cdev(void)
+{
+	struct uvirtio_backend *be;
+	struct uvirtio_dma d;
+	unsigned int n, failed = 0;
+	int fd0 = lowest_fd();
+
+	fv_defaults();
+	CHECK_EQ(uvirtio_vfio_open_flow(BDF, UVIRTIO_VFIO_CDEV, &be), 0);
+	CHECK_EQ(uvirtio_backend_dma_alloc(be, 8192, &d), 0);
+	CHECK(d.iova >= 0x100000);
+	uvirtio_backend_dma_free(be, &d);
+	CHECK_EQ(fv.maps, 1);
+	CHECK_EQ(fv.unmaps, 1);
+	uvirtio_backend_close(be);
+	CHECK_EQ(lowest_fd(), fd0);
+	fv_defaults();
+	fv.no_cdev = true;
+	CHECK_EQ(uvirtio_vfio_open_flow(BDF, UVIRTIO_VFIO_CDEV, &be), -ENXIO);
+	fv_defaults();
+	fv.noiommu_node = true;
+	CHECK_EQ(uvirtio_vfio_open_flow(BDF, UVIRTIO_VFIO_CDEV, &be), -EPERM);
+	for (n = 1; n < 500; n++) {
+		int r;
+
+		fv_defaults();
+		be = NULL;
+		fv.fail_at = n;
+		r = uvirtio_vfio_open_flow(BDF, UVIRTIO_VFIO_CDEV, &be);
+		if (!r) {
+			r = uvirtio_backend_dma_alloc(be, 8192, &d);
+			if (!r)
+				uvirtio_backend_dma_free(be, &d);
+		}
+		if (r) {
+			CHECK(r < 0);
+			CHECK_EQ(fv.failed, 1);
+			failed++;
+		}
+		if (be)
+			uvirtio_backend_close(be);
+		CHECK_EQ(lowest_fd(), fd0);
+		if (!fv.failed)
+			break;
+	}
+	CHECK(n < 500);
+	CHECK(failed > 10);
 	return PASS;
 }
 
@@ -547,11 +681,20 @@ int main(int argc, char **argv)
 		{ "open_type1", t_open_type1 },
 		{ "open_refused", t_open_refused },
 		{ "iova_ranges", t_iova_ranges },
+		{ "cdev", t_cdev },
 		{ "intx", t_intx },
 		{ "backend_ops", t_backend_ops },
 		{ "fail_nth", t_fail_nth },
 	};
 
-	return harness_main("vfio-kernel", cases,
-			    sizeof(cases) / sizeof(cases[0]), argc, argv);
+	char d[64], e[96];
+	int ret;
+
+	ret = harness_main("vfio-kernel", cases,
+			   sizeof(cases) / sizeof(cases[0]), argc, argv);
+	snprintf(d, sizeof(d), "/tmp/uvirtio-vfio-test.%d", (int)getpid());
+	snprintf(e, sizeof(e), "%s/vfio0", d);
+	rmdir(e);
+	rmdir(d);
+	return ret;
 }
