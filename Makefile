@@ -11,7 +11,7 @@ V	?= 0
 export UVIRTIO_OUT := $(OUT)
 
 .PHONY: all module lib tools selftests examples kernel deps check soak demo bench \
-	clean install uninstall help vm-shell vm-test fio deb vfio-vm-test docs coverage
+	clean install uninstall help vm-shell vm-test fio deb vfio-vm-test vm-test-cov docs coverage
 
 all: lib tools
 
@@ -67,6 +67,44 @@ $(OUT)/selftests/libuvirtio_vm_test $(OUT)/mmio/libuvirtio_mmio_irq \
 $(OUT)/vfio/libuvirtio_vfio_vm_test:
 	@mkdir -p $(dir $@)
 	$(CC) $(VM_PROG_CFLAGS) $< userlib/build/libuvirtio.a -static -o $@
+
+## The in-VM library programs with gcov (check.sh counts their VM runs in the
+## library's line coverage): out/ucov/, a build of its own
+UCOV := $(OUT)/ucov
+UCOV_CFLAGS := -O0 -g --coverage -DUV_COVERAGE
+UCOV_LIB := $(UCOV)/lib/libuvirtio.a
+UCOV_PROGS := $(UCOV)/libuvirtio_vm_test $(UCOV)/libuvirtio_vfio_vm_test \
+	$(UCOV)/uvirtio_keepalive $(UCOV)/tools/uvirtio-static
+# _exit() writes the counters too (userlib/tests/gcov_exit.c)
+UCOV_LD := $(UCOV)/gcov_exit.o --coverage -Wl,--wrap=_exit -static
+vm-test-cov: $(UCOV_PROGS)
+
+# the library with the flags of "make -C userlib coverage" (the same lines
+# count as code); the programs themselves are not instrumented
+$(UCOV_LIB): FORCE
+	$(MAKE) -C userlib O=$(UCOV)/lib CFLAGS='$(UCOV_CFLAGS)' $@ \
+		$(UCOV)/lib/libuvirtio-testing.a
+$(UCOV)/gcov_exit.o: userlib/tests/gcov_exit.c
+	@mkdir -p $(dir $@)
+	$(CC) $(VM_PROG_CFLAGS) -c $< -o $@
+$(UCOV)/libuvirtio_vm_test: userlib/tests/vm_test.c $(UCOV_LIB) $(UCOV)/gcov_exit.o
+$(UCOV)/libuvirtio_vfio_vm_test: userlib/tests/vfio_vm_test.c $(UCOV_LIB) \
+	$(UCOV)/gcov_exit.o
+$(UCOV)/libuvirtio_vm_test $(UCOV)/libuvirtio_vfio_vm_test:
+	$(CC) $(VM_PROG_CFLAGS) $< $(UCOV)/lib/libuvirtio.a $(UCOV_LD) -o $@
+# the keep-alive selftest (kselftest harness: the kernel source's headers)
+$(UCOV)/uvirtio_keepalive: selftests/uvirtio/uvirtio_keepalive.c $(UCOV_LIB) \
+	$(UCOV)/gcov_exit.o
+	$(CC) -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -O2 -pthread \
+		-I$$(scripts/build-kernel.sh --src)/tools/testing/selftests -Iuapi \
+		-isystem /usr/include -Iuserlib/include $< $(UCOV)/lib/libuvirtio.a \
+		$(UCOV_LD) -o $@
+$(UCOV)/tools/uvirtio-static: $(UCOV_LIB) $(UCOV)/gcov_exit.o FORCE
+	$(MAKE) -C tools OUTDIR=$(UCOV)/tools LIBA=$(UCOV)/lib/libuvirtio.a \
+		LIBT=$(UCOV)/lib/libuvirtio-testing.a LDFLAGS='$(UCOV_LD)' $@
+
+.PHONY: FORCE
+FORCE:
 
 ## libuvirtio's host unit tests under gcov: line coverage per file and in all
 coverage:
@@ -181,6 +219,9 @@ help:
 	@echo '  make selftests   static selftests for the VM (into out/selftests)'
 	@echo '  make vm-test     only libuvirtio_vm_test, the device-matrix test'
 	@echo '  make vfio-vm-test  the in-VM test of the VFIO backend'
+	@echo '  make vm-test-cov   vm_test, vfio_vm_test and the static CLI against a gcov'
+	@echo '                   build of the library (out/ucov; check.sh counts their'
+	@echo '                   VM runs in "userlib line coverage")'
 	@echo '  make fio         the fio ioengine, out/fio/uvirtio-fio.so (example job:'
 	@echo '                   tools/fio/uvirtio.fio)'
 	@echo '  make kernel      the debug test kernel (cached in ~/.cache/uvirtio)'

@@ -9,8 +9,11 @@
 #   host       libuvirtio unit tests under ASan/UBSan (the net driver's
 #              against a lying vhost-user net back-end too, and net
 #              multiqueue with the front-end's control queue against a
-#              DPDK-shaped one), the net driver against dpdk-testpmd over
-#              vhost-user (one and two queue pairs), examples, tools,
+#              DPDK-shaped one; every allocation of a device's open
+#              failing in turn; the kmod backend against a fake
+#              /dev/uvirtio, the VFIO backend against a fake kernel), the
+#              net driver against dpdk-testpmd over vhost-user (one and
+#              two queue pairs), examples, tools,
 #              CLI and install tests, bounded libFuzzer runs; prints
 #              "userlib line coverage: N%" (make -C userlib coverage)
 #   lint       module builds with W=1 and sparse (C=2) against Debian's 6.1
@@ -24,7 +27,11 @@
 #              two with a gcov-built uvirtio.ko (vm-run.sh -G); the end of
 #              the run prints "kmod line coverage: N%" over every such VM
 #   vm-stock   selftests on Debian's stock 6.1 kernel, with and without
-#              intel-iommu (lazy, Debian's default)
+#              intel-iommu (lazy, Debian's default); the intel-iommu run
+#              with gcov builds of libuvirtio_vm_test, uvirtio_keepalive
+#              and the CLI (make
+#              vm-test-cov, vm-run.sh -U), counted in the library's line
+#              coverage
 #   vm-vduse   libuvirtio's vhost-vdpa transport on a VDUSE device
 #              (qemu-storage-daemon's vduse-blk export) in Debian's stock
 #              6.12 kernel: uvirtio_vdpa with UVIRTIO_VDPA_BACKEND=vduse,
@@ -48,13 +55,18 @@
 #              ISR too; taints: allow_unsafe_noiommu) and one with
 #              intel-iommu, where the INTx device also runs through VFIO;
 #              plus one on the debug kernel when it is built (lockdep,
-#              KASAN; and MSI-X made to fail: the fallback to INTx)
+#              KASAN; and MSI-X made to fail: the fallback to INTx); the
+#              run without an IOMMU with gcov builds of vm_test and the CLI,
+#              counted in the library's line coverage
 #   vm-vfio    libuvirtio's VFIO backend (vfio:BDF) without uvirtio.ko:
 #              vm_test, the CLI, busy and non-viable groups, a device
 #              without ACCESS_PLATFORM (scripts/guest/vfio-tests), on the
 #              contain device set with intel-iommu: one stock 6.1 VM, and
 #              one debug 6.12 VM when that kernel is built; plus a debug VM
-#              without IOMMU where VFIO's no-IOMMU group must be refused
+#              without IOMMU where VFIO's no-IOMMU group must be refused;
+#              the stock and debug runs with gcov builds of the in-VM
+#              programs (as vm-stock's), counted in the library's line
+#              coverage (the debug one: the VFIO cdev and iommufd paths)
 #   vm-net     libuvirtio's virtio-net driver against the kernel's
 #              virtio_net, two functions on one QEMU hub
 #              (scripts/guest/net-tests): frames both ways, counted and
@@ -62,7 +74,8 @@
 #              stock 6.1 and stock 6.12, both with intel-iommu (the debug
 #              kernel has no AF_PACKET for the kernel side); and the driver
 #              over vhost-vdpa on vdpa_sim_net in the debug kernel
-#              (scripts/guest/vdpa-net-tests)
+#              (scripts/guest/vdpa-net-tests); net-stock-on with the
+#              gcov-built CLI, counted in the library's line coverage
 #   docs       every command Documentation/testing.rst shows, run as
 #              written (scripts/test-docs.py; about ten minutes)
 #   bench      `make bench` as a smoke run (UVIRTIO_BENCH_QUICK=1: lazy
@@ -73,6 +86,11 @@
 #              (scripts/bench-report.py --check); figures are not judged
 #   harness    the harness checks itself: a canary module WARNs, leaks a
 #              page pin, and fails a KUnit case; each must turn a run red
+#
+# The end of the run prints "userlib line coverage: N%": the host unit
+# tests (make -C userlib coverage) merged with the gcov-built in-VM
+# programs' runs of vm-stock, vm-irq, vm-vfio and vm-net, naming each run
+# it counted.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UV_TOP"
@@ -81,7 +99,7 @@ stages=${UVIRTIO_STAGES:-deps host deb lint kernel vm-debug vm-stock vm-vduse vm
 log_dir=$UV_OUT/check
 mkdir -p "$log_dir"
 pass=0 fail=0 skip=0
-failed=() timings=() vm_outs=() gcov_runs=()
+failed=() timings=() vm_outs=() gcov_runs=() ugcov_runs=()
 
 want() { case " $stages " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -150,6 +168,7 @@ coverage_report() {
 	shift
 	"$@" >"$log" 2>&1
 	if grep -q ' line coverage: ' "$log"; then
+		grep '^run: ' "$log" | sed "s|$UV_TOP/||; s/^/  /"
 		grep -E '^  [^ ]+ +[0-9]+/ *[0-9]+ ' "$log"
 		grep ' line coverage: ' "$log" | tail -n 1 | sed 's/^/  /'
 	else
@@ -192,11 +211,21 @@ if want host; then
 	count_line vfio vfio-unit make --no-print-directory -C userlib test-vfio
 	count_line console console-unit make --no-print-directory -C userlib \
 		test-console
+	count_line console-errors console-errors-unit make --no-print-directory \
+		-C userlib test-console-errors
 	count_line net net-unit make --no-print-directory -C userlib test-net
 	count_line net-mq net-mq-unit make --no-print-directory -C userlib \
 		test-net-mq
-	# the same host tests with gcov instead of the sanitizers
-	coverage_report userlib-coverage make --no-print-directory -C userlib coverage
+	count_line net-errors net-errors-unit make --no-print-directory -C userlib \
+		test-net-errors
+	count_line alloc alloc-unit make --no-print-directory -C userlib test-alloc
+	count_line kmod kmod-unit make --no-print-directory -C userlib test-kmod
+	count_line vfio-kernel vfio-kernel-unit make --no-print-directory \
+		-C userlib test-vfio-kernel
+	# the same host tests with gcov instead of the sanitizers (the host
+	# share; the figure merged with the VM runs is printed at the end)
+	coverage_report userlib-coverage-host make --no-print-directory -C userlib \
+		coverage COV_NAME='userlib (host unit tests only)'
 	count_line cli cli-test tools/test-cli.sh
 	# the fio ioengine under Debian's fio, against qemu-storage-daemon
 	if run_logged build-fio-engine make fio; then
@@ -389,6 +418,27 @@ vm_suite() {
 	vm_report "$name" "$out" $?
 }
 
+# ucov_args: vm-run options for a run that counts in the library's line
+# coverage: -U and the gcov builds of the in-VM programs (make
+# vm-test-cov) over the normal ones; empty if they do not build.
+ucov_args() {
+	ucov=()
+	if [ -z "${ucov_built:-}" ]; then
+		if run_logged vm-test-cov make vm-test-cov; then
+			ucov_built=ok
+		else
+			ucov_built=failed
+			result vm-test-cov fail "the gcov builds of the in-VM programs do not build"
+		fi
+	fi
+	[ "$ucov_built" = ok ] || return 0
+	local u=$UV_OUT/ucov
+	ucov=(-U -a "$u/tools/uvirtio-static:uvirtio/bin/uvirtio"
+	      -a "$u/libuvirtio_vm_test:uvirtio/tests/libuvirtio_vm_test"
+	      -a "$u/uvirtio_keepalive:uvirtio/tests/uvirtio_keepalive"
+	      -a "$u/libuvirtio_vfio_vm_test:uvirtio/bin/libuvirtio_vfio_vm_test")
+}
+
 if want vm-debug; then
 	stage_start vm-debug
 	if scripts/build-kernel.sh --path >/dev/null 2>&1; then
@@ -422,7 +472,11 @@ fi
 if want vm-stock; then
 	stage_start vm-stock
 	vm_suite stock-iommu-off stock off -T 64 -H
-	vm_suite stock-iommu-on stock on
+	# gcov builds of vm_test and the CLI: the kmod backend's share of
+	# the library's line coverage
+	ucov_args
+	vm_suite stock-iommu-on stock on "${ucov[@]}"
+	[ ${#ucov[@]} = 0 ] || ugcov_runs+=("$UV_OUT/vm/stock-iommu-on/ugcov")
 	# the fio ioengine over the kernel-module backend (Debian's fio,
 	# bundled with its libraries): a crc32c-verified job, irq and poll
 	if run_logged fio-bundle sh -c "make fio && scripts/bundle-dyn.sh '$UV_OUT/vm/fio' fio &&
@@ -537,12 +591,22 @@ if want vm-irq; then
 		for io in off on; do
 			out=$UV_OUT/vm/irq-stock-$io
 			mkdir -p "$out"
+			# off: gcov builds of vm_test and the CLI, the
+			# interrupt paths' share of the library's coverage
+			ucov=()
+			if [ $io = off ]; then
+				ucov_args
+				[ ${#ucov[@]} = 0 ] || ucov=(-U
+					-a "$UV_OUT/ucov/tools/uvirtio-static:uvirtio/bin/uvirtio"
+					-a "$UV_OUT/ucov/libuvirtio_vm_test:uvirtio/vm_test")
+			fi
 			run_logged irq-stock-$io scripts/vm-run.sh -k stock -i $io -d irq \
 				-t 600 -T 64 -o "$out" -l "vfio_pci vfio_iommu_type1" \
 				-a tools/build/uvirtio-static:uvirtio/bin/uvirtio \
 				-a "$UV_OUT/selftests/libuvirtio_vm_test:uvirtio/vm_test" \
-				-p scripts/guest/irq-tests >"$out.results" 2>&1
+				"${ucov[@]}" -p scripts/guest/irq-tests >"$out.results" 2>&1
 			vm_report irq-stock-$io "$out" $?
+			[ ${#ucov[@]} = 0 ] || ugcov_runs+=("$out/ugcov")
 		done
 		# lockdep, KASAN, kmemleak on the INTx path, and the fallback
 		# from MSI-X vectors that cannot be had (fail_function)
@@ -572,9 +636,15 @@ if want vm-vfio; then
 		    -a "$UV_OUT/vfio/libuvirtio_vfio_vm_test:uvirtio/bin/libuvirtio_vfio_vm_test"
 		    -a "scripts/guest/vfio-tests:uvirtio/tests/uvirtio_vfio"
 		    -e UVIRTIO_TESTS=uvirtio_vfio)
-		vm_suite vfio-stock-on stock on -t 300 "${vf[@]}"
+		# gcov builds: the VFIO backend's share of the library's coverage
+		ucov_args
+		vm_suite vfio-stock-on stock on -t 300 "${vf[@]}" "${ucov[@]}"
+		[ ${#ucov[@]} = 0 ] || ugcov_runs+=("$UV_OUT/vm/vfio-stock-on/ugcov")
 		if scripts/build-kernel.sh --path >/dev/null 2>&1; then
-			vm_suite vfio-debug-on debug on -t 900 "${vf[@]}"
+			# gcov builds here too: the VFIO cdev and iommufd
+			# paths (6.12), which stock 6.1 lacks
+			vm_suite vfio-debug-on debug on -t 900 "${vf[@]}" "${ucov[@]}"
+			[ ${#ucov[@]} = 0 ] || ugcov_runs+=("$UV_OUT/vm/vfio-debug-on/ugcov")
 			# no IOMMU: the no-IOMMU group is refused (-T 64: the
 			# kernel taints when vfio-pci creates that group)
 			vm_suite vfio-debug-noiommu debug off -t 600 -T 64 "${vf[@]}"
@@ -587,16 +657,17 @@ if want vm-vfio; then
 	stage_end
 fi
 
-# vm_net_suite NAME KERNEL IOMMU: the virtio-net hub test
+# vm_net_suite NAME KERNEL IOMMU [vm-run options]: the virtio-net hub test
 # (scripts/guest/net-tests: uvirtio on one function, virtio_net on the other).
 vm_net_suite() {
 	local name=$1 kernel=$2 iommu=$3 out=$UV_OUT/vm/$1
+	shift 3
 	mkdir -p "$out"
 	run_logged "$name" scripts/vm-run.sh -k "$kernel" -i "$iommu" -d net \
 		-t 600 -o "$out" \
 		-a tools/build/uvirtio-static:uvirtio/uvirtio \
 		-a tools/build/pktio-static:uvirtio/pktio \
-		-p scripts/guest/net-tests >"$out.results" 2>&1
+		"$@" -p scripts/guest/net-tests >"$out.results" 2>&1
 	vm_report "$name" "$out" $?
 	grep -E '^# (64|1514) bytes|^# (interrupts|--poll):|^# flood:' \
 		"$out/results.log" 2>/dev/null | tr -d '\r' | sed 's/^# /  /'
@@ -605,7 +676,13 @@ vm_net_suite() {
 if want vm-net; then
 	stage_start vm-net
 	if run_logged net-tools make tools; then
-		vm_net_suite net-stock-on stock on
+		# the gcov-built CLI: the net driver's share of the library's
+		# line coverage
+		ucov_args
+		[ ${#ucov[@]} = 0 ] ||
+			ucov=(-U -a "$UV_OUT/ucov/tools/uvirtio-static:uvirtio/uvirtio")
+		vm_net_suite net-stock-on stock on "${ucov[@]}"
+		[ ${#ucov[@]} = 0 ] || ugcov_runs+=("$UV_OUT/vm/net-stock-on/ugcov")
 		# Debian's 6.12 as the kernel peer: the debug kernel has no
 		# CONFIG_PACKET, which the kernel side (pktio) needs
 		if run_logged stock612-fetch scripts/deps.sh stock612; then
@@ -730,6 +807,29 @@ if [ ${#gcov_runs[@]} -gt 0 ]; then
 	coverage_report kmod-coverage python3 scripts/coverage.py kmod \
 		"$UV_OUT/kmod/$dkver-gcov/src" --src-root "$UV_OUT/kmod/$dkver-gcov/src" \
 		--include '^kmod/' --exclude '^kmod/kunit\.c$' --runs "${gcov_runs[@]}"
+fi
+
+# The library's line coverage: the host unit tests (their own build,
+# userlib/build/cov) and every VM run of the gcov-built in-VM programs
+# (out/ucov), merged by source line.
+if want host || [ ${#ugcov_runs[@]} -gt 0 ]; then
+	echo
+	echo "=== coverage (libuvirtio: host unit tests + ${#ugcov_runs[@]} VM runs)"
+	also=()
+	for r in "${ugcov_runs[@]}"; do
+		also+=(--also "$UV_OUT/ucov/lib" "$r")
+	done
+	[ ${#ugcov_runs[@]} -gt 0 ] ||
+		echo "  no VM run of the in-VM programs in this run (stages vm-stock, vm-irq, vm-vfio, vm-net): host tests only"
+	if [ -d userlib/build/cov ]; then
+		coverage_report userlib-coverage python3 scripts/coverage.py userlib \
+			userlib/build/cov --include '^userlib/src/' "${also[@]}"
+	else
+		echo "  userlib/build/cov is absent (no host stage run): the VM runs only"
+		coverage_report userlib-coverage python3 scripts/coverage.py userlib \
+			"$UV_OUT/ucov/lib" --runs "${ugcov_runs[0]}" \
+			--include '^userlib/src/' "${also[@]:3}"
+	fi
 fi
 
 echo

@@ -90,7 +90,12 @@
 #                 UVIRTIO_GCOV=1 (in $UVIRTIO_OUT/kmod/<kver>-gcov) and,
 #                 after the payload and the module's unload, copy its
 #                 counters from /sys/kernel/debug/gcov out of the guest
-#                 into OUTDIR/gcov/ (scripts/kmod-coverage.py reads them)
+#                 into OUTDIR/gcov/ (scripts/coverage.py reads them)
+#     -U          user-space line coverage: the payload runs with
+#                 GCOV_PREFIX=/tmp/ugcov, so programs built with --coverage
+#                 (make vm-test-cov) write their .gcda there (under their
+#                 build path); after the payload that tree comes back into
+#                 OUTDIR/ugcov/ (scripts/coverage.py --also reads it)
 #     -v          copy the console to stderr as the VM runs
 #
 # The payload's output (ttyS1) is printed on stdout.  The exit status is 0
@@ -104,9 +109,9 @@ set -euo pipefail
 kernel=stock iommu=off devset=std timeout=900 outdir= cmd= payload=
 prebuilt_ko=
 modparams= taint_extra=0 nomod=0 verbose=0 hotplug=0 mem=1G lockdown=0
-machine=q35 gcov=0
+machine=q35 gcov=0 ugcov=0
 adds=() envs=() xmods=() extramods=
-while getopts "k:i:d:t:o:a:e:M:T:c:p:m:x:K:X:l:GHLnv" o; do
+while getopts "k:i:d:t:o:a:e:M:T:c:p:m:x:K:X:l:GHLUnv" o; do
 	case $o in
 	X) machine=$OPTARG ;;
 	k) kernel=$OPTARG ;;
@@ -125,6 +130,7 @@ while getopts "k:i:d:t:o:a:e:M:T:c:p:m:x:K:X:l:GHLnv" o; do
 	m) mem=$OPTARG ;;
 	x) xmods=(-x "$OPTARG") ;;
 	G) gcov=1 ;;
+	U) ugcov=1 ;;
 	H) hotplug=1 ;;
 	L) lockdown=1 ;;
 	n) nomod=1 ;;
@@ -408,6 +414,8 @@ elif [ "$nomod" = 0 ]; then
 		uvadd+=(-a "$ko:uvirtio/$(basename "$ko")")
 	done
 fi
+[ "$ugcov" = 0 ] ||
+	envs+=(-e UVIRTIO_UGCOV=1 -e GCOV_PREFIX=/tmp/ugcov -e GCOV_PREFIX_STRIP=0)
 if [ -n "$cmd" ]; then
 	payload=$outdir/payload.sh
 	printf '#!/bin/sh\n%s\n' "$cmd" >"$payload"
@@ -456,7 +464,7 @@ fi
 
 rm -f "$outdir"/console.log "$outdir"/results.log "$outdir"/qmp.sock \
 	"$outdir"/hotplug.log "$outdir"/hotplug.err "$outdir"/console-host.log
-rm -rf "$outdir/gcov"
+rm -rf "$outdir/gcov" "$outdir/ugcov"
 if [ "$machine" = q35 ]; then
 	mach=(-machine q35 -bios /usr/share/qemu/qboot.rom
 	      -serial "file:$outdir/console.log"
@@ -567,6 +575,18 @@ if [ "$gcov" = 1 ]; then
 			bad+=("-G: the coverage data from the guest is corrupt")
 	else
 		bad+=("-G: the guest sent no coverage data")
+	fi
+fi
+if [ "$ugcov" = 1 ]; then
+	# the same for the programs' counters (UVIRTIO-UGCOV-*)
+	mkdir -p "$outdir/ugcov"
+	if grep -q '^UVIRTIO-UGCOV-END' "$outdir/results.log" 2>/dev/null; then
+		sed -n '/^UVIRTIO-UGCOV-BEGIN/,/^UVIRTIO-UGCOV-END/p' "$outdir/results.log" |
+			tr -d '\r' | grep -v '^UVIRTIO-UGCOV-' | base64 -d |
+			tar -xz -C "$outdir/ugcov" ||
+			bad+=("-U: the programs' coverage data from the guest is corrupt")
+	else
+		bad+=("-U: the guest sent no coverage data of the programs")
 	fi
 fi
 [ $qrc -ne 124 ] && [ $qrc -ne 137 ] || bad+=("timeout after ${timeout}s")

@@ -347,8 +347,11 @@ UV_EXPORT int uvirtio_backend_dma_alloc(struct uvirtio_backend *be,
 	pthread_rwlock_wrlock(&be->lock);
 	ret = xlat_insert(be, (uintptr_t)out->vaddr, out->handle, true, &seg, 1);
 	pthread_rwlock_unlock(&be->lock);
-	if (ret)
+	if (ret) {
 		be->ops->dma_free(be->priv, out);
+		/* the caller's cleanup must not free it again */
+		memset(out, 0, sizeof(*out));
+	}
 	return ret;
 }
 

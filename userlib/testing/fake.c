@@ -137,8 +137,10 @@ static int fake_dma_alloc(void *priv, size_t len, struct uvirtio_dma *out)
 	f->next_alloc_iova += len + UV_PAGE_SIZE;	/* leave a hole */
 	ret = add_region(f, out->iova, p, len, out->handle, true);
 	pthread_mutex_unlock(&f->lock);
-	if (ret)
+	if (ret) {
 		free(p);
+		memset(out, 0, sizeof(*out));	/* nothing for the caller */
+	}
 	return ret;
 }
 
@@ -571,6 +573,17 @@ UV_EXPORT void *uvirtio_fake_disk(struct uvirtio_fake *f, uint64_t *len)
 	if (len)
 		*len = f->disk_len;
 	return f->disk;
+}
+
+UV_EXPORT int uvirtio_fake_pci_cfg_poke(struct uvirtio_fake *f, uint32_t off,
+				       uint8_t val)
+{
+	if (off >= sizeof(f->pcicfg))
+		return -EINVAL;
+	pthread_mutex_lock(&f->lock);
+	f->pcicfg[off] = val;
+	pthread_mutex_unlock(&f->lock);
+	return 0;
 }
 
 UV_EXPORT void uvirtio_fake_set_capacity(struct uvirtio_fake *f,

@@ -2,7 +2,9 @@
 /*
  * test_main.c - libuvirtio host unit tests (fake backend): the runner of
  * the layers' cases, one file per layer (test_backend.c, test_transport.c,
- * test_virtqueue.c, test_blk.c, test_rng.c, test_faults.c; shared set-up
+ * test_virtqueue.c, test_blk.c, test_rng.c, test_faults.c,
+ * test_blk_errors.c, test_vq_errors.c, test_pci_caps.c, test_rng_errors.c;
+ * shared set-up
  * in unit.h).
  *
  * The runner (harness.h) forks each case with a timeout, so a crash or
@@ -25,6 +27,10 @@ int main(int argc, char **argv)
 		{ uv_blk_tests, &uv_blk_ntests },
 		{ uv_rng_tests, &uv_rng_ntests },
 		{ uv_faults_tests, &uv_faults_ntests },
+		{ uv_blk_errors_tests, &uv_blk_errors_ntests },
+		{ uv_vq_errors_tests, &uv_vq_errors_ntests },
+		{ uv_pci_caps_tests, &uv_pci_caps_ntests },
+		{ uv_rng_errors_tests, &uv_rng_errors_ntests },
 	};
 	struct tcase *all;
 	size_t i, n = 0;

@@ -81,6 +81,8 @@ struct peer {
 	uint64_t features_set;
 	bool saw_shared_bytes;		/* mapped a region, saw our pattern */
 	bool done;
+	/* hang up on reading message number hangup_at (0: never) */
+	unsigned int hangup_at, nmsg;
 };
 
 struct msg {
@@ -177,6 +179,11 @@ static void serve(struct peer *p, int fd)
 	while (!rd_msg(fd, &m)) {
 		bool need = (m.flags & FLAG_NEED_REPLY) && ack;
 		uint64_t v = 0;
+
+		if (p->hangup_at && ++p->nmsg >= p->hangup_at) {
+			close_fds(&m);
+			return;
+		}
 
 		switch (m.req) {
 		case R_SET_OWNER:
@@ -641,6 +648,70 @@ static int t_blk_short_config(void)
 				 max_secure_erase_sectors));
 }
 
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * The back-end hangs up on each message of a session in turn (open, blk
+ * open, a config write, close): the call that meets it returns a negative
+ * errno at once (no wait for the reply time-out, no hang), and nothing
+ * is left open.
+ */
+static int t_hangup_nth(void)
+{
+	unsigned int n, failed = 0;
+
+	for (n = 1; n < 500; n++) {
+		struct uvirtio_backend *be = NULL;
+		struct uvirtio_blk *blk = NULL;
+		uint8_t wce = 1;
+		struct peer p;
+		int r, fd0 = dup(0), fd1;
+		double t0;
+		bool hung;
+
+		close(fd0);
+		CHECK_EQ(peer_start(&p, LIE_NONE, ALL_PF), 0);
+		p.hangup_at = n;
+		t0 = mono_s();
+		r = uvirtio_vhost_user_open(p.path, &fast, &be);
+		if (!r)
+			r = uvirtio_blk_open(be, NULL, &blk);
+		if (!r)
+			r = uvirtio_dev_write_config(uvirtio_blk_device(blk),
+				offsetof(struct virtio_blk_config, wce), &wce, 1);
+		if (r) {
+			CHECK(r < 0);
+			failed++;
+		}
+		uvirtio_blk_close(blk);
+		if (be)
+			uvirtio_backend_close(be);
+		pthread_join(p.thr, NULL);
+		hung = p.nmsg >= n;
+		peer_stop(&p);
+		if (r)
+			CHECK(hung);		/* no failure without a cause */
+		/* a hang-up is seen at once, not after the 300 ms time-out */
+		CHECK(mono_s() - t0 < 0.25);
+		fd1 = dup(0);
+		close(fd1);
+		CHECK_EQ(fd1, fd0);
+		if (!hung)
+			break;			/* the session sent fewer */
+	}
+	fprintf(stderr, "  %u messages, %u failed the session\n", n - 1,
+		failed);
+	CHECK(n < 500);
+	CHECK(failed > 5);
+	return PASS;
+}
+
 static const struct tcase cases[] = {
 	{ "no_socket", t_no_socket },
 	{ "no_protocol_features", t_no_protocol_features },
@@ -657,6 +728,7 @@ static const struct tcase cases[] = {
 	{ "out_of_turn", t_out_of_turn },
 	{ "blk_bringup", t_blk_bringup },
 	{ "blk_short_config", t_blk_short_config },
+	{ "hangup_nth", t_hangup_nth },
 };
 
 int main(int argc, char **argv)

@@ -6,7 +6,8 @@
  * (status, features, config, an IOTLB that refuses overlaps and ranges
  * outside the IOVA range, per-queue state).  The model can lie: no
  * IOTLB v2, device id 0, no queues, 1000 queues, a huge config space, an
- * empty IOVA range, queue size 0, no ACCESS_PLATFORM.
+ * empty IOVA range, queue size 0, no ACCESS_PLATFORM; and fail any one
+ * system call (t_fail_nth).
  *
  * The real thing is tested in the VM: selftests/uvirtio/uvirtio_vdpa.c.
  */
@@ -61,7 +62,19 @@ static struct fake_kernel {
 		bool enabled;
 	} q[FK_MAXQ];
 	int config_call;
+	/* the fail_at-th ioctl or IOTLB write from now fails with EIO */
+	unsigned int fail_at, failed;
+	bool failed_write;
 } fk;
+
+static bool fk_fail_now(bool is_write)
+{
+	if (!fk.fail_at || --fk.fail_at)
+		return false;
+	fk.failed++;
+	fk.failed_write = is_write;
+	return true;
+}
 
 static void fk_defaults(void)
 {
@@ -111,6 +124,8 @@ static int fake_ioctl(int fd, unsigned long req, ...)
 	va_end(ap);
 	if (fd != fk.fd)
 		return fk_err(EBADF);
+	if (fk_fail_now(false))
+		return fk_err(EIO);
 	if (req == VHOST_SET_OWNER) {
 		if (fk.owner)
 			return fk_err(EBUSY);
@@ -236,6 +251,8 @@ static ssize_t fk_write(int fd, const void *buf, size_t len)
 
 	if (fd != fk.fd)
 		return write(fd, buf, len);	/* eventfds: the real thing */
+	if (fk_fail_now(true))
+		return fk_err(EIO);
 	if (len != sizeof(*m) || m->type != VHOST_IOTLB_MSG_V2 ||
 	    !(fk.backend_acked & (1ull << VHOST_BACKEND_F_IOTLB_MSG_V2)) ||
 	    !fk.owner) {
@@ -618,6 +635,56 @@ static int t_config_bounds(void)
 	return PASS;
 }
 
+/*
+ * Every system call of a session (open the backend, open blk, write the
+ * device config, close) failing in turn: each call that meets the failure
+ * returns a negative errno, never crashes or hangs; what was mapped is
+ * unmapped again at close (unless the failed call was that unmap), and no
+ * file descriptor is left open.
+ */
+static int t_fail_nth(void)
+{
+	unsigned int n, failed_open = 0;
+
+	for (n = 1; n < 2000; n++) {
+		struct uvirtio_backend *be = NULL;
+		struct uvirtio_blk *blk = NULL;
+		uint8_t wce = 1;
+		int r, fd0 = dup(0), fd1;
+
+		close(fd0);		/* the lowest free fd now */
+		fk_defaults();
+		fk.fail_at = n;
+		r = uvirtio_vhost_vdpa_open("/dev/null", &be);
+		if (!r)
+			r = uvirtio_blk_open(be, NULL, &blk);
+		if (!r)
+			r = uvirtio_dev_write_config(uvirtio_blk_device(blk),
+				offsetof(struct virtio_blk_config, wce), &wce, 1);
+		if (r) {
+			CHECK(r < 0);
+			CHECK_EQ(fk.failed, 1);	/* no failure without a cause */
+			failed_open++;
+		}
+		uvirtio_blk_close(blk);
+		if (be)
+			uvirtio_backend_close(be);
+		if (!fk.failed_write)
+			CHECK_EQ(fk.ntlb, 0);
+		/* no file descriptor left behind, failure or not */
+		fd1 = dup(0);
+		close(fd1);
+		CHECK_EQ(fd1, fd0);
+		if (!fk.failed)
+			break;		/* the session made fewer calls */
+	}
+	fprintf(stderr, "  %u calls, %u failed the session\n", n - 1,
+		failed_open);
+	CHECK(n < 2000);
+	CHECK(failed_open > 5);
+	return PASS;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct tcase cases[] = {
@@ -630,6 +697,7 @@ int main(int argc, char **argv)
 		{ "no_access_platform", t_no_access_platform },
 		{ "reset_replay", t_reset_replay },
 		{ "config_bounds", t_config_bounds },
+		{ "fail_nth", t_fail_nth },
 	};
 
 	return harness_main("vhost-vdpa", cases,

@@ -133,5 +133,13 @@ extern const struct tcase uv_rng_tests[];
 extern const size_t uv_rng_ntests;
 extern const struct tcase uv_faults_tests[];
 extern const size_t uv_faults_ntests;
+extern const struct tcase uv_blk_errors_tests[];
+extern const size_t uv_blk_errors_ntests;
+extern const struct tcase uv_vq_errors_tests[];
+extern const size_t uv_vq_errors_ntests;
+extern const struct tcase uv_pci_caps_tests[];
+extern const size_t uv_pci_caps_ntests;
+extern const struct tcase uv_rng_errors_tests[];
+extern const size_t uv_rng_errors_ntests;
 
 #endif /* UV_TEST_UNIT_H */

@@ -263,6 +263,20 @@ void *uvirtio_fake_disk(struct uvirtio_fake *fake, uint64_t *len);
  */
 void uvirtio_fake_set_capacity(struct uvirtio_fake *fake, uint64_t sectors);
 
+/**
+ * uvirtio_fake_pci_cfg_poke() - overwrite one byte of PCI config space.
+ * @fake: the fake.
+ * @off: offset in the 256-byte config space.
+ * @val: the new byte.
+ *
+ * The capability list a lying device presents (with
+ * &uvirtio_fake_config.no_caps_op the library parses it from config
+ * space).  The device model itself does not look at it.
+ * Return: 0 or -EINVAL.
+ */
+int uvirtio_fake_pci_cfg_poke(struct uvirtio_fake *fake, uint32_t off,
+			      uint8_t val);
+
 #ifdef __cplusplus
 }
 #endif
