@@ -388,7 +388,7 @@ static int k_dma_alloc_sg(void *priv, size_t len, struct uvirtio_dma *out,
 	base = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (base == MAP_FAILED)
 		return -ENOMEM;
-	block = UV_MIN(len, (size_t)SG_BLOCK_MAX);
+	block = SG_BLOCK_MAX;	/* a power of two: every piece stays page-sized */
 	while (off < len) {
 		struct uvirtio_dma_alloc a = { .size = sizeof(a) };
 		struct uvirtio_dma_free fr = { .size = sizeof(fr) };

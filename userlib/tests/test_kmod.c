@@ -37,6 +37,8 @@ static struct fake_module {
 	uint64_t caps;
 	uint32_t transport, num_msix, info_flags, irq_count, irq_type;
 	uint32_t map_segments;		/* runs DMA_MAP reports (default 1) */
+	uint32_t iommu_mode;		/* GET_INFO's (0: UVIRTIO_IOMMU_NONE) */
+	uint64_t alloc_max;		/* DMA_ALLOC above this: ENOMEM (0: none) */
 	bool msix_refused;		/* IRQ_ENABLE of MSI-X fails */
 	bool bars;			/* BAR 0 (MSI-X hole), BAR 2, BAR 4 (I/O) */
 	unsigned int nlist;		/* buffers a previous owner left */
@@ -127,6 +129,7 @@ static int fm_dev_ioctl(unsigned long req, void *arg)
 		in->irq_count = fm.irq_count;
 		in->max_dma_mappings = 1024;
 		in->dma_mask = ~0ull;
+		in->iommu_mode = fm.iommu_mode;
 		return 0;
 	}
 	case UVIRTIO_REGION_GET_INFO: {
@@ -163,6 +166,8 @@ static int fm_dev_ioctl(unsigned long req, void *arg)
 	case UVIRTIO_DMA_ALLOC: {
 		struct uvirtio_dma_alloc *a = arg;
 
+		if (fm.alloc_max && a->length > fm.alloc_max)
+			return fm_err(ENOMEM);
 		a->handle = ++fm.next_handle;
 		a->iova = fm.next_iova;
 		a->mmap_offset = 0;
@@ -534,6 +539,98 @@ static int t_backend_ops(void)
 	return PASS;
 }
 
+/* The IOVA runs of [@p, +@len) and whether it translates all through. */
+static unsigned int runs_of(struct uvirtio_backend *be, const uint8_t *p,
+			    size_t len)
+{
+	unsigned int n = 0;
+	size_t off = 0;
+
+	while (off < len) {
+		uint64_t iova;
+		int64_t got = uvirtio_backend_translate(be, p + off, len - off,
+							&iova);
+
+		if (got <= 0)
+			return 0;
+		off += (size_t)got;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * uvirtio_backend_dma_alloc_sg(): one DMA_ALLOC with an IOMMU; without
+ * one (UNSAFE: one physically contiguous block each, at most 4 MiB) a
+ * larger buffer of several blocks back to back, halved down to 64 KiB
+ * when the module refuses; below that, -ENOMEM with nothing left over.
+ */
+static int t_dma_alloc_sg(void)
+{
+	struct uvirtio_backend *be;
+	struct uvirtio_dma d, c;
+	unsigned int n;
+
+	fm_defaults();
+	fm.iommu_mode = UVIRTIO_IOMMU_TRANSLATED;
+	CHECK_EQ(uvirtio_kmod_open("0000:00:06.0", FM_CTL, &be), 0);
+	CHECK_EQ(uvirtio_backend_dma_alloc_sg(be, 12u << 20, &d), 0);
+	CHECK_EQ(fm.allocs, 1);
+	CHECK_EQ(runs_of(be, d.vaddr, 12u << 20), 1);
+	uvirtio_backend_dma_free(be, &d);
+	CHECK_EQ(fm.frees, 1);
+	uvirtio_backend_close(be);
+
+	fm_defaults();
+	fm.iommu_mode = UVIRTIO_IOMMU_UNSAFE;
+	fm.alloc_max = 4u << 20;
+	CHECK_EQ(uvirtio_kmod_open("0000:00:06.0", FM_CTL, &be), 0);
+	/* contiguous allocations keep their limit */
+	CHECK_EQ(uvirtio_backend_dma_alloc(be, 8u << 20, &c), -ENOMEM);
+	CHECK_EQ(uvirtio_backend_dma_alloc_sg(be, (12u << 20) + 8192, &d), 0);
+	CHECK_EQ(fm.allocs, 4);			/* 4 + 4 + 4 MiB + 8 KiB */
+	CHECK_EQ(runs_of(be, d.vaddr, (12u << 20) + 8192), 4);
+	memset(d.vaddr, 0xa5, (12u << 20) + 8192);	/* all of it mapped */
+	CHECK_EQ(d.len, (12u << 20) + 8192);
+	uvirtio_backend_dma_free(be, &d);
+	CHECK_EQ(fm.frees, 4);
+	CHECK_EQ(runs_of(be, d.vaddr, 4096), 0);	/* gone */
+	/* a fragmented module: 1 MiB blocks after halving twice */
+	fm.alloc_max = 1u << 20;
+	fm.allocs = fm.frees = 0;
+	CHECK_EQ(uvirtio_backend_dma_alloc_sg(be, 3u << 20, &d), 0);
+	CHECK_EQ(fm.allocs, 3);
+	CHECK_EQ(runs_of(be, d.vaddr, 3u << 20), 3);
+	uvirtio_backend_dma_free(be, &d);
+	CHECK_EQ(fm.frees, 3);
+	/* nothing of 64 KiB to be had: -ENOMEM, and what was taken is back */
+	fm.alloc_max = 32768;
+	fm.allocs = fm.frees = 0;
+	CHECK_EQ(uvirtio_backend_dma_alloc_sg(be, 1u << 20, &d), -ENOMEM);
+	CHECK_EQ(fm.allocs, fm.frees);
+	/* each call of a several-block allocation failing in turn */
+	fm.alloc_max = 4u << 20;
+	for (n = 1; n < 40; n++) {
+		int ret;
+
+		fm.allocs = fm.frees = 0;
+		fm.fail_at = n;
+		fm.failed = 0;
+		ret = uvirtio_backend_dma_alloc_sg(be, 10u << 20, &d);
+		fm.fail_at = 0;
+		if (!fm.failed) {
+			CHECK_EQ(ret, 0);
+			uvirtio_backend_dma_free(be, &d);
+			break;
+		}
+		CHECK(ret < 0);
+		CHECK_EQ(fm.allocs, fm.frees);
+	}
+	CHECK(n > 3 && n < 40);
+	uvirtio_backend_close(be);
+	return PASS;
+}
+
 /*
  * Every module call of a session (open, DMA allocation and free, caller
  * memory mapped in many runs, an interrupt eventfd, reset, close) failing
@@ -635,6 +732,7 @@ int main(int argc, char **argv)
 		{ "bars", t_bars },
 		{ "open_mmio", t_open_mmio },
 		{ "backend_ops", t_backend_ops },
+		{ "dma_alloc_sg", t_dma_alloc_sg },
 		{ "fail_nth", t_fail_nth },
 		{ "fail_nth_reattach", t_fail_nth_reattach },
 	};
