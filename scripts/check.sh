@@ -195,6 +195,8 @@ if want host; then
 	count_line net net-unit make --no-print-directory -C userlib test-net
 	count_line net-mq net-mq-unit make --no-print-directory -C userlib \
 		test-net-mq
+	count_line net-gso net-gso-unit make --no-print-directory -C userlib \
+		test-net-gso
 	# the same host tests with gcov instead of the sanitizers
 	coverage_report userlib-coverage make --no-print-directory -C userlib coverage
 	count_line cli cli-test tools/test-cli.sh

@@ -60,6 +60,7 @@
 /* --gso frames: Ethernet, IPv4 and TCP headers, then the payload */
 #define NET_TCP_HDR	54
 #define NET_GSO_MAX	64000
+#define NET_GSO_WINDOW	(256u << 10)
 
 static const char net_usage[] =
 	"usage: uvirtio net DEVICE info [--packed] [--no-in-order] [--queue-pairs N]\n"
@@ -153,6 +154,7 @@ struct pp_result {
 	pthread_t thr;
 	bool started;
 	uint64_t done, back, bad, stray, wrong_pair, gso_back;
+	uint32_t gso_type, gso_size;	/* of the last GSO frame back */
 	int rc;
 };
 
@@ -596,6 +598,22 @@ out:
 	return rc;
 }
 
+/* pingpong -v: what the first bad frame looked like */
+static void print_bad(const struct uvirtio_net_frame *fr)
+{
+	const uint8_t *f = fr->data;
+	char d[18], s[18];
+
+	mac_str(f, d);
+	mac_str(f + 6, s);
+	printf("bad frame: %u bytes%s, dst %s src %s, header flags 0x%x gso_type 0x%x gso_size %u hdr_len %u csum %u+%u num_buffers %u\n",
+	       fr->len, fr->flags & UVIRTIO_NET_FRAME_TRUNCATED ?
+	       " (truncated)" : "", d, s, fr->hdr.flags, fr->hdr.gso_type,
+	       le16toh(fr->hdr.gso_size), le16toh(fr->hdr.hdr_len),
+	       le16toh(fr->hdr.csum_start), le16toh(fr->hdr.csum_offset),
+	       le16toh(fr->hdr.num_buffers));
+}
+
 /*
  * pingpong: send windows of 32 test frames and wait for each to come back
  * with the MACs swapped (a reflector such as testpmd's macswap), or as
@@ -612,17 +630,25 @@ static int pingpong_pair(struct netctx *c, struct pp_result *res)
 	uint32_t cap = c->info.max_frame, seq;
 	uint32_t min = c->gso ? NET_TCP_HDR + 1 : NET_HDR;
 	uint32_t max = c->gso ? NET_GSO_MAX : c->info.max_frame;
+	unsigned int win = NET_BURST;
 	uint8_t *tx, *rx;
 	int ret, rc = RC_OK, i, n;
 
 	if (c->gso && !c->info.host_tso)
-		return cli_errno(-ENOTSUP, "%s: pingpong --gso: the device offers no HOST_TSO4",
+		return cli_errno(-ENOTSUP, "%s: pingpong --gso: the device offers neither HOST_TSO4 nor HOST_TSO6",
 				 c->name);
 	if (c->gso)
 		cap = UVIRTIO_NET_GSO_MAX_FRAME;
 	if (c->size < min || c->size > max)
 		return cli_usage_err("net: bad size %" PRIu64 " (%u..%u)",
 				     c->size, min, max);
+	/*
+	 * A window of big frames must fit the RX ring as the reflector
+	 * sends it back, or it drops what finds no buffer: 256 KiB of
+	 * frames at a time (128 mergeable buffers, 4 frames of 64000).
+	 */
+	if (c->gso && c->size > NET_GSO_WINDOW / NET_BURST)
+		win = (unsigned int)(NET_GSO_WINDOW / c->size);
 	tx = malloc((size_t)NET_BURST * c->size);
 	rx = malloc((size_t)NET_BURST * cap);
 	if (!tx || !rx) {
@@ -632,8 +658,8 @@ static int pingpong_pair(struct netctx *c, struct pp_result *res)
 		return RC_ERR;
 	}
 	while (done < total && !net_stop) {
-		unsigned int w = (unsigned int)(total - done < NET_BURST ?
-						total - done : NET_BURST);
+		unsigned int w = (unsigned int)(total - done < win ?
+						total - done : win);
 		uint64_t want = done, sent = 0;
 
 		while (sent < w) {
@@ -687,7 +713,10 @@ static int pingpong_pair(struct netctx *c, struct pp_result *res)
 				    (fr[i].flags & UVIRTIO_NET_FRAME_TRUNCATED) ||
 				    memcmp(f, c->loopback ? c->dst : c->src, 6) ||
 				    memcmp(f + 6, c->loopback ? c->src : c->dst, 6)) {
-					bad++;
+					if (c->verbose && !bad++)
+						print_bad(&fr[i]);
+					else if (!c->verbose)
+						bad++;
 					continue;
 				}
 				if (c->tag_pair &&
@@ -702,8 +731,11 @@ static int pingpong_pair(struct netctx *c, struct pp_result *res)
 				}
 				want++;
 				back++;
-				if (fr[i].hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE)
+				if (fr[i].hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
 					gso_back++;
+					res->gso_type = fr[i].hdr.gso_type;
+					res->gso_size = le16toh(fr[i].hdr.gso_size);
+				}
 			}
 		}
 		done += w;
@@ -811,7 +843,8 @@ static int do_pingpong(struct netctx *c)
 		printf(", wrong pair %" PRIu64 " (%u pairs)\n", wrong, n);
 	if (c->gso)
 		printf("gso back: %" PRIu64 " of %" PRIu64
-		       " with a GSO header\n", gso, back);
+		       " with a GSO header (last: gso_type %u gso_size %u)\n",
+		       gso, back, r[0].gso_type, r[0].gso_size);
 	free(r);
 	return rc;
 }

@@ -331,17 +331,22 @@ static int ctrl_set_pairs(struct uvirtio_net *net, uint16_t pairs)
 
 /*
  * The spec's dependencies among the offload bits: TSO needs checksum
- * offload, ECN needs TSO.  True if @f breaks one.
+ * offload, ECN needs TSO.  Return: the bits of @f whose dependency is
+ * not in @f (ECN too when the TSO it needs goes).
  */
-static bool gso_deps_broken(uint64_t f)
+static uint64_t gso_unmet(uint64_t f)
 {
-	if ((f & (F(HOST_TSO4) | F(HOST_TSO6))) && !(f & F(CSUM)))
-		return true;
-	if ((f & F(HOST_ECN)) && !(f & (F(HOST_TSO4) | F(HOST_TSO6))))
-		return true;
-	if ((f & (F(GUEST_TSO4) | F(GUEST_TSO6))) && !(f & F(GUEST_CSUM)))
-		return true;
-	return (f & F(GUEST_ECN)) && !(f & (F(GUEST_TSO4) | F(GUEST_TSO6)));
+	uint64_t drop = 0;
+
+	if (!(f & F(CSUM)))
+		drop |= f & (F(HOST_TSO4) | F(HOST_TSO6));
+	if (!(f & ~drop & (F(HOST_TSO4) | F(HOST_TSO6))))
+		drop |= f & F(HOST_ECN);
+	if (!(f & F(GUEST_CSUM)))
+		drop |= f & (F(GUEST_TSO4) | F(GUEST_TSO6));
+	if (!(f & ~drop & (F(GUEST_TSO4) | F(GUEST_TSO6))))
+		drop |= f & F(GUEST_ECN);
+	return drop;
 }
 
 UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
@@ -354,6 +359,7 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 	struct uvirtio_net *net;
 	struct net_cfg cfg;
 	unsigned int i, nqp;
+	uint64_t drop;
 	bool intr, mq;
 	int ret, clen;
 
@@ -391,6 +397,20 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 	ret = uvirtio_dev_open(be, &dp, &net->dev);
 	if (ret)
 		goto err_free;
+	/*
+	 * A device may offer a bit without the one it needs (DPDK's vhost
+	 * without tso=1 offers HOST_ECN but no HOST_TSO): accepting it is
+	 * against the spec, so negotiate once more without such bits.
+	 */
+	drop = gso_unmet(uvirtio_dev_features(net->dev));
+	if (drop) {
+		uvirtio_dev_close(net->dev);
+		net->dev = NULL;
+		dp.wanted &= ~drop;
+		ret = uvirtio_dev_open(be, &dp, &net->dev);
+		if (ret)
+			goto err_free;
+	}
 	clen = read_cfg(net, &cfg);
 	if (clen < 0) {
 		ret = clen;
@@ -425,12 +445,8 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 	in->guest_csum = uvirtio_dev_has_feature(net->dev,
 						 VIRTIO_NET_F_GUEST_CSUM);
 	in->ctrl_vq = uvirtio_dev_has_feature(net->dev, VIRTIO_NET_F_CTRL_VQ);
-	/*
-	 * A device offering a feature without the one it depends on makes
-	 * us accept an invalid set: refuse it.
-	 */
-	if (gso_deps_broken(in->features)) {
-		ret = -ENODEV;
+	if (gso_unmet(in->features)) {
+		ret = -ENODEV;	/* it changed its offer in between */
 		goto err_failed;
 	}
 	in->host_tso = in->features & (F(HOST_TSO4) | F(HOST_TSO6));
