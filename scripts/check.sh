@@ -216,6 +216,8 @@ if want host; then
 	count_line net net-unit make --no-print-directory -C userlib test-net
 	count_line net-mq net-mq-unit make --no-print-directory -C userlib \
 		test-net-mq
+	count_line net-gso net-gso-unit make --no-print-directory -C userlib \
+		test-net-gso
 	count_line net-errors net-errors-unit make --no-print-directory -C userlib \
 		test-net-errors
 	count_line alloc alloc-unit make --no-print-directory -C userlib test-alloc

@@ -7,7 +7,7 @@
  *   net DEV send [-n N] [-s SIZE] [--dst MAC] [--src MAC]
  *   net DEV recv [-n N] [-t SECONDS] [--stall SECONDS]
  *   net DEV macswap [-n N] [-t SECONDS]
- *   net DEV pingpong [-n N] [-s SIZE] [--dst MAC] [-t SECONDS]
+ *   net DEV pingpong [-n N] [-s SIZE] [--dst MAC] [-t SECONDS] [--gso]
  *   net DEV link [-n CHANGES] [-t SECONDS]
  *
  * Every operation takes --poll (no interrupts), --packed (the packed
@@ -23,7 +23,15 @@
  * as bad, and frames of other EtherTypes (the kernel's IPv6 chatter) as
  * other; with the sequence numbers it counts duplicates and frames that
  * came after a later one (reordered).
+ *
+ * pingpong --gso negotiates segmentation offload and sends TCP/IPv4
+ * frames of up to 64000 bytes with a TSO header (NEEDS_CSUM, GSO_TCPV4,
+ * MSS = MTU - 40): the TCP sequence number is the frame's, the payload
+ * bytes (seq + i) & 0xff.  Each must come back whole with the MACs
+ * swapped, every byte as sent; frames that come back with a GSO header
+ * are counted ("gso back").
  */
+#include <endian.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -49,13 +57,17 @@
 /* pingpong on several pairs: the pair in the sequence number's top byte */
 #define NET_PAIR_SHIFT	24
 #define NET_PAIR_SEQ	(1u << NET_PAIR_SHIFT)
+/* --gso frames: Ethernet, IPv4 and TCP headers, then the payload */
+#define NET_TCP_HDR	54
+#define NET_GSO_MAX	64000
+#define NET_GSO_WINDOW	(256u << 10)
 
 static const char net_usage[] =
 	"usage: uvirtio net DEVICE info [--packed] [--no-in-order] [--queue-pairs N]\n"
 	"       uvirtio net DEVICE send [-n COUNT] [-s SIZE] [--dst MAC] [--src MAC] [--poll]\n"
 	"       uvirtio net DEVICE recv [-n COUNT] [-t SECONDS] [--stall SECONDS] [-v] [--poll]\n"
 	"       uvirtio net DEVICE macswap [-n COUNT] [-t SECONDS] [--poll]\n"
-	"       uvirtio net DEVICE pingpong [-n COUNT] [-s SIZE] [--dst MAC] [-t SECONDS] [--loopback] [--poll] [--queue-pairs N]\n"
+	"       uvirtio net DEVICE pingpong [-n COUNT] [-s SIZE] [--dst MAC] [-t SECONDS] [--loopback] [--poll] [--queue-pairs N] [--gso]\n"
 	"       uvirtio net DEVICE link [-n CHANGES] [-t SECONDS]";
 
 static volatile sig_atomic_t net_stop;
@@ -128,6 +140,7 @@ struct netctx {
 	bool packed;
 	bool no_in_order;
 	bool loopback;		/* pingpong: frames come back unchanged */
+	bool gso;		/* pingpong: TCP frames with a TSO header */
 	uint64_t pairs;		/* --queue-pairs: asked for (MQ) */
 	uint8_t dst[6], src[6];
 	bool have_src;
@@ -140,7 +153,8 @@ struct pp_result {
 	struct netctx c;	/* the thread's own copy, qp set */
 	pthread_t thr;
 	bool started;
-	uint64_t done, back, bad, stray, wrong_pair;
+	uint64_t done, back, bad, stray, wrong_pair, gso_back;
+	uint32_t gso_type, gso_size;	/* of the last GSO frame back */
 	int rc;
 };
 
@@ -165,6 +179,17 @@ static void print_info(const struct netctx *c)
 	printf("rx buffer: %u bytes\n", in->rx_buf_size);
 	printf("checksum offload: tx %s, rx %s\n", in->csum ? "yes" : "no",
 	       in->guest_csum ? "yes" : "no");
+	printf("segmentation offload: tx %s%s%s, rx %s%s%s\n",
+	       in->host_tso ? "" : "no",
+	       (in->features >> VIRTIO_NET_F_HOST_TSO4) & 1 ? "TSO4 " : "",
+	       (in->features >> VIRTIO_NET_F_HOST_TSO6) & 1 ?
+	       ((in->features >> VIRTIO_NET_F_HOST_ECN) & 1 ? "TSO6 ECN" :
+		"TSO6") : "",
+	       in->guest_tso ? "" : "no",
+	       (in->features >> VIRTIO_NET_F_GUEST_TSO4) & 1 ? "TSO4 " : "",
+	       (in->features >> VIRTIO_NET_F_GUEST_TSO6) & 1 ?
+	       ((in->features >> VIRTIO_NET_F_GUEST_ECN) & 1 ? "TSO6 ECN" :
+		"TSO6") : "");
 	printf("event idx: %s\n",
 	       (in->features >> VIRTIO_RING_F_EVENT_IDX) & 1 ? "yes" : "no");
 	printf("packed ring: %s\n",
@@ -205,6 +230,94 @@ static int check_frame(const uint8_t *f, uint32_t len, uint32_t *seq)
 	s = (uint32_t)f[14] << 24 | (uint32_t)f[15] << 16 |
 	    (uint32_t)f[16] << 8 | f[17];
 	for (i = NET_HDR; i < len; i++)
+		if (f[i] != (uint8_t)(s + i))
+			return -1;
+	*seq = s;
+	return 1;
+}
+
+static void put16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static uint32_t sum16(const uint8_t *p, uint32_t len, uint32_t sum)
+{
+	uint32_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	return sum;
+}
+
+static uint16_t fold16(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/*
+ * A TCP/IPv4 test frame (10.0.0.1:0x88b5 -> 10.0.0.2:0x88b5) with its
+ * TSO header: the IP checksum complete, the TCP one the pseudo-header
+ * sum, as NEEDS_CSUM wants.
+ */
+static void fill_tcp_frame(const struct netctx *c,
+			   struct uvirtio_net_frame *fr, uint32_t seq)
+{
+	uint8_t *f = fr->data, *ip = f + 14, *tcp = f + 34;
+	uint32_t len = fr->len, i;
+
+	memset(f, 0, NET_TCP_HDR);
+	memcpy(f, c->dst, 6);
+	memcpy(f + 6, c->src, 6);
+	put16(f + 12, 0x0800);
+	ip[0] = 0x45;
+	put16(ip + 2, len - 14);
+	put16(ip + 4, seq & 0xffff);
+	put16(ip + 6, 0x4000);	/* DF */
+	ip[8] = 64;
+	ip[9] = 6;
+	ip[12] = 10, ip[15] = 1;
+	ip[16] = 10, ip[19] = 2;
+	put16(ip + 10, (uint16_t)~fold16(sum16(ip, 20, 0)));
+	put16(tcp, NET_ETHERTYPE);
+	put16(tcp + 2, NET_ETHERTYPE);
+	put16(tcp + 4, seq >> 16);
+	put16(tcp + 6, seq & 0xffff);
+	tcp[12] = 5 << 4;
+	tcp[13] = 0x18;		/* PSH, ACK */
+	put16(tcp + 14, 0xffff);
+	/* pseudo header: addresses, protocol, TCP length */
+	put16(tcp + 16, fold16(sum16(ip + 12, 8, 6 + len - 34)));
+	for (i = NET_TCP_HDR; i < len; i++)
+		f[i] = (uint8_t)(seq + i);
+	fr->hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	fr->hdr.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	fr->hdr.hdr_len = htole16(NET_TCP_HDR);
+	fr->hdr.gso_size = htole16((uint16_t)(c->info.mtu - 40));
+	fr->hdr.csum_start = htole16(34);
+	fr->hdr.csum_offset = htole16(16);
+}
+
+/* 1: our TCP test frame, every payload byte right; 0: not ours; -1: bad */
+static int check_tcp_frame(const uint8_t *f, uint32_t len, uint32_t *seq)
+{
+	uint32_t i, s;
+
+	if (len < 14 || f[12] != 0x08 || f[13] != 0x00)
+		return 0;
+	if (len < NET_TCP_HDR || f[23] != 6 ||
+	    (uint32_t)(f[34] << 8 | f[35]) != NET_ETHERTYPE)
+		return len < NET_TCP_HDR ? -1 : 0;
+	if ((uint32_t)(f[16] << 8 | f[17]) != len - 14)
+		return -1;
+	s = (uint32_t)f[38] << 24 | (uint32_t)f[39] << 16 |
+	    (uint32_t)f[40] << 8 | f[41];
+	for (i = NET_TCP_HDR; i < len; i++)
 		if (f[i] != (uint8_t)(s + i))
 			return -1;
 	*seq = s;
@@ -485,6 +598,22 @@ out:
 	return rc;
 }
 
+/* pingpong -v: what the first bad frame looked like */
+static void print_bad(const struct uvirtio_net_frame *fr)
+{
+	const uint8_t *f = fr->data;
+	char d[18], s[18];
+
+	mac_str(f, d);
+	mac_str(f + 6, s);
+	printf("bad frame: %u bytes%s, dst %s src %s, header flags 0x%x gso_type 0x%x gso_size %u hdr_len %u csum %u+%u num_buffers %u\n",
+	       fr->len, fr->flags & UVIRTIO_NET_FRAME_TRUNCATED ?
+	       " (truncated)" : "", d, s, fr->hdr.flags, fr->hdr.gso_type,
+	       le16toh(fr->hdr.gso_size), le16toh(fr->hdr.hdr_len),
+	       le16toh(fr->hdr.csum_start), le16toh(fr->hdr.csum_offset),
+	       le16toh(fr->hdr.num_buffers));
+}
+
 /*
  * pingpong: send windows of 32 test frames and wait for each to come back
  * with the MACs swapped (a reflector such as testpmd's macswap), or as
@@ -494,17 +623,32 @@ static int pingpong_pair(struct netctx *c, struct pp_result *res)
 {
 	struct uvirtio_net_frame fr[NET_BURST];
 	uint64_t total = c->count ? c->count : 1, done = 0, back = 0;
-	uint64_t bad = 0, stray = 0, wrong = 0;
+	uint64_t bad = 0, stray = 0, wrong = 0, gso_back = 0;
 	uint32_t tag = c->tag_pair ? c->pair << NET_PAIR_SHIFT : 0;
 	int64_t deadline = now_ms() + (int64_t)(c->timeout ? c->timeout : 10) *
 				      1000;
 	uint32_t cap = c->info.max_frame, seq;
+	uint32_t min = c->gso ? NET_TCP_HDR + 1 : NET_HDR;
+	uint32_t max = c->gso ? NET_GSO_MAX : c->info.max_frame;
+	unsigned int win = NET_BURST;
 	uint8_t *tx, *rx;
 	int ret, rc = RC_OK, i, n;
 
-	if (c->size < NET_HDR || c->size > c->info.max_frame)
+	if (c->gso && !c->info.host_tso)
+		return cli_errno(-ENOTSUP, "%s: pingpong --gso: the device offers neither HOST_TSO4 nor HOST_TSO6",
+				 c->name);
+	if (c->gso)
+		cap = UVIRTIO_NET_GSO_MAX_FRAME;
+	if (c->size < min || c->size > max)
 		return cli_usage_err("net: bad size %" PRIu64 " (%u..%u)",
-				     c->size, NET_HDR, c->info.max_frame);
+				     c->size, min, max);
+	/*
+	 * A window of big frames must fit the RX ring as the reflector
+	 * sends it back, or it drops what finds no buffer: 256 KiB of
+	 * frames at a time (128 mergeable buffers, 4 frames of 64000).
+	 */
+	if (c->gso && c->size > NET_GSO_WINDOW / NET_BURST)
+		win = (unsigned int)(NET_GSO_WINDOW / c->size);
 	tx = malloc((size_t)NET_BURST * c->size);
 	rx = malloc((size_t)NET_BURST * cap);
 	if (!tx || !rx) {
@@ -514,8 +658,8 @@ static int pingpong_pair(struct netctx *c, struct pp_result *res)
 		return RC_ERR;
 	}
 	while (done < total && !net_stop) {
-		unsigned int w = (unsigned int)(total - done < NET_BURST ?
-						total - done : NET_BURST);
+		unsigned int w = (unsigned int)(total - done < win ?
+						total - done : win);
 		uint64_t want = done, sent = 0;
 
 		while (sent < w) {
@@ -523,8 +667,12 @@ static int pingpong_pair(struct netctx *c, struct pp_result *res)
 			for (i = 0; i < (int)(w - sent); i++) {
 				fr[i].data = tx + (size_t)i * c->size;
 				fr[i].len = (uint32_t)c->size;
-				fill_frame(c, fr[i].data, fr[i].len, tag |
-					   (uint32_t)(done + sent + i));
+				if (c->gso)
+					fill_tcp_frame(c, &fr[i], tag |
+						       (uint32_t)(done + sent + i));
+				else
+					fill_frame(c, fr[i].data, fr[i].len, tag |
+						   (uint32_t)(done + sent + i));
 			}
 			ret = uvirtio_net_qp_send(c->qp, fr, (unsigned int)(w - sent));
 			if (ret < 0) {
@@ -555,15 +703,20 @@ static int pingpong_pair(struct netctx *c, struct pp_result *res)
 			}
 			for (i = 0; i < n; i++) {
 				const uint8_t *f = fr[i].data;
+				int k = c->gso ? check_tcp_frame(f, fr[i].len, &seq) :
+					check_frame(f, fr[i].len, &seq);
 
-				if (check_frame(f, fr[i].len, &seq) == 0)
+				if (k == 0)
 					continue;	/* not ours */
 				/* swapped by a reflector, as sent by a loop */
-				if (fr[i].len != c->size ||
-				    check_frame(f, fr[i].len, &seq) < 0 ||
+				if (fr[i].len != c->size || k < 0 ||
+				    (fr[i].flags & UVIRTIO_NET_FRAME_TRUNCATED) ||
 				    memcmp(f, c->loopback ? c->dst : c->src, 6) ||
 				    memcmp(f + 6, c->loopback ? c->src : c->dst, 6)) {
-					bad++;
+					if (c->verbose && !bad++)
+						print_bad(&fr[i]);
+					else if (!c->verbose)
+						bad++;
 					continue;
 				}
 				if (c->tag_pair &&
@@ -578,6 +731,11 @@ static int pingpong_pair(struct netctx *c, struct pp_result *res)
 				}
 				want++;
 				back++;
+				if (fr[i].hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+					gso_back++;
+					res->gso_type = fr[i].hdr.gso_type;
+					res->gso_size = le16toh(fr[i].hdr.gso_size);
+				}
 			}
 		}
 		done += w;
@@ -595,6 +753,7 @@ out:
 	res->bad = bad;
 	res->stray = stray;
 	res->wrong_pair = wrong;
+	res->gso_back = gso_back;
 	if (rc == RC_OK && (bad || stray || wrong || back != total))
 		rc = RC_ERR;
 	free(tx);
@@ -619,7 +778,7 @@ static int do_pingpong(struct netctx *c)
 	unsigned int i, n = c->info.num_queue_pairs ? c->info.num_queue_pairs
 						    : 1;
 	struct pp_result *r = calloc(n, sizeof(*r));
-	uint64_t done = 0, back = 0, bad = 0, stray = 0, wrong = 0;
+	uint64_t done = 0, back = 0, bad = 0, stray = 0, wrong = 0, gso = 0;
 	int rc = RC_OK;
 
 	if (!r) {
@@ -673,6 +832,7 @@ static int do_pingpong(struct netctx *c)
 		bad += r[i].bad;
 		stray += r[i].stray;
 		wrong += r[i].wrong_pair;
+		gso += r[i].gso_back;
 		if (rc == RC_OK)
 			rc = r[i].rc;
 	}
@@ -681,6 +841,10 @@ static int do_pingpong(struct netctx *c)
 	       n > 1 ? "" : "\n");
 	if (n > 1)
 		printf(", wrong pair %" PRIu64 " (%u pairs)\n", wrong, n);
+	if (c->gso)
+		printf("gso back: %" PRIu64 " of %" PRIu64
+		       " with a GSO header (last: gso_type %u gso_size %u)\n",
+		       gso, back, r[0].gso_type, r[0].gso_size);
 	free(r);
 	return rc;
 }
@@ -755,6 +919,7 @@ int cmd_net(int argc, char **argv)
 		{ "no-in-order", no_argument, NULL, 'O' },
 		{ "loopback", no_argument, NULL, 'L' },
 		{ "queue-pairs", required_argument, NULL, 'Q' },
+		{ "gso", no_argument, NULL, 'G' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -766,7 +931,7 @@ int cmd_net(int argc, char **argv)
 	int opt, npos = 0, rc, ret;
 
 	memset(c.dst, 0xff, 6);
-	while ((opt = getopt_long(argc, argv, "-n:s:t:d:S:w:Q:pPOLvh", opts,
+	while ((opt = getopt_long(argc, argv, "-n:s:t:d:S:w:Q:pPOLGvh", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 1:
@@ -811,6 +976,9 @@ int cmd_net(int argc, char **argv)
 		case 'L':
 			c.loopback = true;
 			break;
+		case 'G':
+			c.gso = true;
+			break;
 		case 'Q':
 			if (cli_parse_size(optarg, &c.pairs) || !c.pairs ||
 			    c.pairs > 0x8000)
@@ -849,6 +1017,7 @@ int cmd_net(int argc, char **argv)
 	np.poll = c.poll;
 	np.packed = c.packed;
 	np.no_in_order = c.no_in_order;
+	np.gso = c.gso;
 	np.num_queue_pairs = (uint16_t)c.pairs;
 	ret = uvirtio_net_open(c.be, &np, &c.net);
 	if (ret) {

@@ -22,7 +22,19 @@
 #    front-end (VQ_PAIRS_SET 2 -> SET_VRING_ENABLE of rings 2 and 3),
 #    "pingpong --queue-pairs 2" with one thread per pair, every frame back
 #    on the pair it was sent on (interrupts, polling, packed), and
-#    testpmd's own per-queue counts at exit equal to what each pair sent.
+#    testpmd's own per-queue counts at exit equal to what each pair sent;
+#  - segmentation offload (gso_tests): "info --gso" against the first
+#    testpmd (no tso=1: no HOST_TSO offered, but HOST_ECN is, which the
+#    driver must drop: renegotiated without it) and "pingpong --gso"
+#    refused; then a testpmd with tso=1: HOST_TSO4/6 and GUEST_TSO4/6
+#    negotiated, TCP frames of up to 64000 bytes with a TSO header sent
+#    and reflected whole by macswap (which drops the offload flags: they
+#    come back without a GSO header), every byte checked, split and
+#    packed; then testpmd's csum engine (--eth-peer set to our MAC) with
+#    "tso set 1000 0": the frames come back whole, all bytes checked, as
+#    GSO frames (TCPV4) with testpmd's MSS (gso_size 1000; we send 1460):
+#    the vhost PMD does not segment, it hands the TSO request on.  The offered/negotiated
+#    feature words of both sides are printed.
 #
 #   tools/test-vhost-user-net.sh      (after make tools; scripts/deps.sh net)
 #
@@ -244,7 +256,135 @@ mq_tests() {
 	done
 }
 
-# 3. the back-end killed mid-run
+# 5. segmentation offload: testpmd without tso=1 (the one running), then
+# its own testpmd with tso=1, macswap and csum engines
+# bit B of hex word W
+bit() { echo $(( (0x$1 >> $2) & 1 )); }
+
+gso_pmd() {	# gso_pmd LOGNAME DEVARGS ENGINE-ARGS...: testpmd on $gso_sock
+	gso_log=$tmp/$1
+	gso_args=$2
+	shift 2
+	rm -f "$gso_sock" "$tmp/gso-stdin"
+	mkfifo "$tmp/gso-stdin"
+	"$pmd" -l 0,1 --no-pci --no-huge -m 256 --file-prefix="uvnetgso$$" \
+		--vdev "net_vhost0,iface=$gso_sock,queues=1$gso_args" -- \
+		--port-topology=loop --auto-start --total-num-mbufs=16384 "$@" \
+		<"$tmp/gso-stdin" >"$gso_log" 2>&1 &
+	ppid_=$!
+	exec 7>"$tmp/gso-stdin"
+	i=0
+	while [ ! -S "$gso_sock" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -S "$gso_sock" ]
+}
+
+gso_pp() {	# gso_pp LABEL WANT-GSO-BACK ARGS...: pingpong --gso, checked
+	label=$1
+	want_gso=$2
+	shift 2
+	if timeout 60 "$bin" net "$gso_dev" pingpong --gso -t 30 -v "$@" \
+		>"$tmp/gso-pp" 2>&1; then
+		n=$(sed -n 's/^pingpong: \([0-9]*\) sent, \1 back, bad 0, out of order 0$/\1/p' "$tmp/gso-pp")
+		g=$(sed -n 's/^gso back: \([0-9]*\) of .*/\1/p' "$tmp/gso-pp")
+		good=0
+		if [ "$want_gso" = all ]; then
+			[ -n "$n" ] && [ "$g" = "$n" ] &&
+			grep -q 'gso_type 1 gso_size 1000)$' "$tmp/gso-pp" && good=1
+		else
+			[ -n "$n" ] && [ "$g" = 0 ] && good=1
+		fi
+		if [ $good = 1 ]; then
+			ok "gso pingpong $label: $n sent, $n back whole, every byte checked, $(sed -n 's/^gso back: //p' "$tmp/gso-pp")"
+			sed -n 's/^stats: /  stats: /p' "$tmp/gso-pp"
+			return
+		fi
+	fi
+	nok "gso pingpong $label: $(grep -v '^features' "$tmp/gso-pp" | tail -n 4)"
+}
+
+gso_tests() {
+	gso_sock=$sock
+	gso_dev=$dev
+	# the first testpmd (macswap, no tso=1) is still running
+	if timeout 30 "$bin" net "$dev" info --gso >"$tmp/gso-info" 2>&1; then
+		feat=$(sed -n 's/^features: 0x//p' "$tmp/gso-info")
+		echo "  without tso=1: $(grep '^segmentation' "$tmp/gso-info"), features 0x$feat"
+		echo "  testpmd negotiated (first and second try): $(grep 'negotiated Virtio features' "$tmp/pmd.log" | tail -n 2 | sed 's/.*: //' | tr '\n' ' ')"
+		if [ "$(bit "$feat" 11)$(bit "$feat" 12)$(bit "$feat" 13)" = 000 ] &&
+		   [ "$(bit "$feat" 7)" = 1 ]; then
+			ok "gso info without tso=1: no HOST_TSO4/6, HOST_ECN dropped (its TSO not offered), GUEST_TSO4 taken"
+		else
+			nok "gso info without tso=1: features 0x$feat"
+		fi
+	else
+		nok "gso info without tso=1: $(tail -n 2 "$tmp/gso-info")"
+	fi
+	if timeout 30 "$bin" net "$dev" pingpong --gso -n 4 -s 64000 \
+		>"$tmp/gso-pp" 2>&1; then
+		nok "gso pingpong without HOST_TSO was not refused"
+	elif grep -q 'neither HOST_TSO4 nor HOST_TSO6' "$tmp/gso-pp"; then
+		ok "gso pingpong without HOST_TSO refused: $(grep uvirtio: "$tmp/gso-pp")"
+	else
+		nok "gso pingpong without HOST_TSO: $(tail -n 2 "$tmp/gso-pp")"
+	fi
+	stop_pmd
+	gso_sock=$tmp/vhost-net-gso.sock
+	gso_dev=vhost-user:$gso_sock
+	if ! gso_pmd pmd-gso.log ",tso=1" --forward-mode=macswap; then
+		nok "gso: dpdk-testpmd (tso=1) did not come up: $(tail -n 5 "$gso_log")"
+		stop_pmd
+		return
+	fi
+	if timeout 30 "$bin" net "$gso_dev" info --gso >"$tmp/gso-info" 2>&1; then
+		feat=$(sed -n 's/^features: 0x//p' "$tmp/gso-info")
+		echo "  with tso=1: $(grep '^segmentation' "$tmp/gso-info"), features 0x$feat"
+		echo "  testpmd negotiated: $(grep 'negotiated Virtio features' "$gso_log" | tail -n 1 | sed 's/.*: //')"
+		if [ "$(bit "$feat" 11)$(bit "$feat" 12)$(bit "$feat" 13)$(bit "$feat" 7)$(bit "$feat" 8)" = 11111 ]; then
+			ok "gso info with tso=1: HOST_TSO4, HOST_TSO6, HOST_ECN, GUEST_TSO4, GUEST_TSO6 negotiated"
+		else
+			nok "gso info with tso=1: features 0x$feat"
+		fi
+	else
+		nok "gso info with tso=1: $(tail -n 2 "$tmp/gso-info")"
+	fi
+	if timeout 30 "$bin" net "$gso_dev" info >"$tmp/gso-info" 2>&1 &&
+	   grep -q '^segmentation offload: tx no, rx no' "$tmp/gso-info"; then
+		ok "gso with tso=1 but without --gso: nothing negotiated"
+	else
+		nok "gso without --gso: $(grep '^segm' "$tmp/gso-info")"
+	fi
+	gso_pp "64000 bytes x 200 (macswap, interrupts, split)" 0 -n 200 -s 64000
+	gso_pp "64000 bytes x 200 (macswap, polling, packed)" 0 -n 200 -s 64000 --packed --poll
+	gso_pp "9000 bytes x 300 (macswap)" 0 -n 300 -s 9000
+	gso_pp "200 bytes x 300 (macswap)" 0 -n 300 -s 200
+	stop_pmd
+	# csum engine: rewrites the MACs (to --eth-peer and its own, the
+	# vhost PMD's 56:48:4f:53:54:00) and keeps the mbuf's TSO request
+	printf 'port stop 0\ntso set 1000 0\nport start 0\n' >"$tmp/gso-cmds"
+	if ! gso_pmd pmd-gso-csum.log ",tso=1" --forward-mode=csum \
+		--eth-peer=0,02:00:00:00:00:01 --cmdline-file="$tmp/gso-cmds"; then
+		nok "gso: dpdk-testpmd (csum) did not come up: $(tail -n 5 "$gso_log")"
+		stop_pmd
+		return
+	fi
+	gso_pp "64000 bytes x 100 (csum engine, tso set 1000)" all -n 100 \
+		-s 64000 --src 02:00:00:00:00:01 --dst 56:48:4f:53:54:00
+	gso_pp "64000 bytes x 100 (csum engine, tso set 1000, packed)" all \
+		-n 100 -s 64000 --packed --src 02:00:00:00:00:01 \
+		--dst 56:48:4f:53:54:00
+	stop_pmd
+}
+
+# 3. the back-end killed mid-run (after gso_tests' first part, which
+# uses this testpmd and restarts it)
+gso_tests
+if ! start_pmd; then
+	nok "dpdk-testpmd did not come back up: $(tail -n 5 "$tmp/pmd.log")"
+	finish
+fi
 timeout 60 "$bin" net "$dev" pingpong -n 100000000 -s 64 -t 50 \
 	>"$tmp/kill.out" 2>&1 &
 cpid=$!

@@ -4,6 +4,8 @@
  * copy-out RX buffers, both in one driver-owned DMA area per queue; the
  * RX ring is refilled with every buffer a receive call consumed, so it
  * stays full.  Optional control queue for MQ (VQ_PAIRS_SET at open).
+ * Segmentation offload (TSO4/6, ECN) both ways when asked for: the
+ * headers are checked, the frames copied like any other.
  */
 #include <endian.h>
 #include <errno.h>
@@ -34,6 +36,13 @@
 /* How long the rest of a merged frame may take to show up. */
 #define MRG_WAIT_NS	100000000ll
 #define CTRL_TIMEOUT_NS	1000000000ll
+/* buffers the largest GSO frame fills with MRG_RXBUF */
+#define MRG_MAX_BUFS	((HDR_LEN + UVIRTIO_NET_GSO_MAX_FRAME + \
+			  MRG_BUF_SIZE - 1) / MRG_BUF_SIZE)
+#define GSO_ECN		VIRTIO_NET_HDR_GSO_ECN
+#define F(bit)		(1ull << VIRTIO_NET_F_##bit)
+#define HOST_GSO	(F(HOST_TSO4) | F(HOST_TSO6) | F(HOST_ECN))
+#define GUEST_GSO	(F(GUEST_TSO4) | F(GUEST_TSO6) | F(GUEST_ECN))
 
 struct uvirtio_net_qp {
 	struct uvirtio_net *net;
@@ -227,9 +236,22 @@ static int qp_init(struct uvirtio_net *net, struct uvirtio_net_qp *qp,
 			    &qp->txq);
 	if (ret)
 		return ret;
-	qp->nrx = UV_MIN(uvirtq_size(qp->rxq), AREA_MAX / net->info.rx_buf_size);
-	qp->tx_slot = UV_ALIGN_UP(HDR_LEN + net->info.max_frame, 64u);
-	qp->ntx = UV_MIN(uvirtq_size(qp->txq), AREA_MAX / qp->tx_slot);
+	qp->tx_slot = UV_ALIGN_UP(HDR_LEN + (net->info.host_tso ?
+					     UVIRTIO_NET_GSO_MAX_FRAME :
+					     net->info.max_frame), 64u);
+	/*
+	 * With 64 KiB TX slots (or RX buffers) both halves share one area
+	 * of AREA_MAX: RX takes at most half, TX the rest (a vhost-user
+	 * back-end's memory regions are few, and memory stays bounded).
+	 */
+	rx_bytes = net->info.host_tso || net->info.guest_tso ? AREA_MAX / 2 :
+		   AREA_MAX;
+	qp->nrx = UV_MIN(uvirtq_size(qp->rxq), rx_bytes / net->info.rx_buf_size);
+	rx_bytes = UV_ALIGN_UP((size_t)qp->nrx * net->info.rx_buf_size,
+			       (size_t)64);
+	qp->ntx = UV_MIN(uvirtq_size(qp->txq), (net->info.host_tso ?
+						AREA_MAX - rx_bytes :
+						AREA_MAX) / qp->tx_slot);
 	if (!qp->nrx || !qp->ntx)
 		return -ENODEV;
 	qp->rx_free = calloc(qp->nrx, sizeof(*qp->rx_free));
@@ -242,8 +264,6 @@ static int qp_init(struct uvirtio_net *net, struct uvirtio_net_qp *qp,
 	for (i = 0; i < qp->ntx; i++)
 		qp->tx_free[i] = (uint16_t)(qp->ntx - 1 - i);
 	qp->tx_nfree = qp->ntx;
-	rx_bytes = UV_ALIGN_UP((size_t)qp->nrx * net->info.rx_buf_size,
-			       (size_t)64);
 	tx_bytes = (size_t)qp->ntx * qp->tx_slot;
 	/*
 	 * One area for both when it fits: a vhost-user back-end without
@@ -309,6 +329,26 @@ static int ctrl_set_pairs(struct uvirtio_net *net, uint16_t pairs)
 	return m[8] == VIRTIO_NET_OK ? 0 : -ENOTSUP;
 }
 
+/*
+ * The spec's dependencies among the offload bits: TSO needs checksum
+ * offload, ECN needs TSO.  Return: the bits of @f whose dependency is
+ * not in @f (ECN too when the TSO it needs goes).
+ */
+static uint64_t gso_unmet(uint64_t f)
+{
+	uint64_t drop = 0;
+
+	if (!(f & F(CSUM)))
+		drop |= f & (F(HOST_TSO4) | F(HOST_TSO6));
+	if (!(f & ~drop & (F(HOST_TSO4) | F(HOST_TSO6))))
+		drop |= f & F(HOST_ECN);
+	if (!(f & F(GUEST_CSUM)))
+		drop |= f & (F(GUEST_TSO4) | F(GUEST_TSO6));
+	if (!(f & ~drop & (F(GUEST_TSO4) | F(GUEST_TSO6))))
+		drop |= f & F(GUEST_ECN);
+	return drop;
+}
+
 UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 			       const struct uvirtio_net_params *params,
 			       struct uvirtio_net **out)
@@ -319,6 +359,7 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 	struct uvirtio_net *net;
 	struct net_cfg cfg;
 	unsigned int i, nqp;
+	uint64_t drop;
 	bool intr, mq;
 	int ret, clen;
 
@@ -326,6 +367,8 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 		return -EINVAL;
 	if (!params)
 		params = &defp;
+	if (params->gso && params->no_csum)
+		return -EINVAL;	/* TSO needs checksum offload */
 	net = calloc(1, sizeof(*net));
 	if (!net)
 		return -ENOMEM;
@@ -339,6 +382,8 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 	if (!params->no_csum)
 		dp.wanted |= (1ull << VIRTIO_NET_F_CSUM) |
 			     (1ull << VIRTIO_NET_F_GUEST_CSUM);
+	if (params->gso)
+		dp.wanted |= HOST_GSO | GUEST_GSO;
 	if (params->num_queue_pairs > 1)
 		dp.wanted |= (1ull << VIRTIO_NET_F_MQ) |
 			     (1ull << VIRTIO_NET_F_CTRL_VQ);
@@ -352,6 +397,20 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 	ret = uvirtio_dev_open(be, &dp, &net->dev);
 	if (ret)
 		goto err_free;
+	/*
+	 * A device may offer a bit without the one it needs (DPDK's vhost
+	 * without tso=1 offers HOST_ECN but no HOST_TSO): accepting it is
+	 * against the spec, so negotiate once more without such bits.
+	 */
+	drop = gso_unmet(uvirtio_dev_features(net->dev));
+	if (drop) {
+		uvirtio_dev_close(net->dev);
+		net->dev = NULL;
+		dp.wanted &= ~drop;
+		ret = uvirtio_dev_open(be, &dp, &net->dev);
+		if (ret)
+			goto err_free;
+	}
 	clen = read_cfg(net, &cfg);
 	if (clen < 0) {
 		ret = clen;
@@ -386,8 +445,16 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 	in->guest_csum = uvirtio_dev_has_feature(net->dev,
 						 VIRTIO_NET_F_GUEST_CSUM);
 	in->ctrl_vq = uvirtio_dev_has_feature(net->dev, VIRTIO_NET_F_CTRL_VQ);
+	if (gso_unmet(in->features)) {
+		ret = -ENODEV;	/* it changed its offer in between */
+		goto err_failed;
+	}
+	in->host_tso = in->features & (F(HOST_TSO4) | F(HOST_TSO6));
+	in->guest_tso = in->features & (F(GUEST_TSO4) | F(GUEST_TSO6));
 	in->rx_buf_size = in->mrg_rxbuf ? MRG_BUF_SIZE :
-			  UV_ALIGN_UP(HDR_LEN + in->max_frame, 64u);
+			  UV_ALIGN_UP(HDR_LEN + (in->guest_tso ?
+						 UVIRTIO_NET_GSO_MAX_FRAME :
+						 in->max_frame), 64u);
 	in->max_queue_pairs = 1;
 	if (uvirtio_dev_has_feature(net->dev, VIRTIO_NET_F_MQ) &&
 	    CFG_HAS(clen, max_virtqueue_pairs)) {
@@ -534,17 +601,53 @@ UV_EXPORT struct uvirtio_net_qp *uvirtio_net_get_qp(struct uvirtio_net *net,
 
 /* ---- transmit -------------------------------------------------------- */
 
+/*
+ * A GSO header on send: a type the device agreed to, NEEDS_CSUM (the
+ * spec requires it), an MSS, and hdr_len covering the checksum field and
+ * leaving payload to cut.
+ */
+static int tx_check_gso(const struct uvirtio_net_info *in,
+			const struct uvirtio_net_frame *f)
+{
+	uint8_t type = f->hdr.gso_type & (uint8_t)~GSO_ECN;
+	uint32_t hlen = le16toh(f->hdr.hdr_len);
+
+	if (type == VIRTIO_NET_HDR_GSO_TCPV4) {
+		if (!(in->features & F(HOST_TSO4)))
+			return -EINVAL;
+	} else if (type == VIRTIO_NET_HDR_GSO_TCPV6) {
+		if (!(in->features & F(HOST_TSO6)))
+			return -EINVAL;
+	} else {
+		return -EINVAL;	/* UDP, UDP_L4, unknown: never negotiated */
+	}
+	if ((f->hdr.gso_type & GSO_ECN) && !(in->features & F(HOST_ECN)))
+		return -EINVAL;
+	if (!(f->hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) ||
+	    !le16toh(f->hdr.gso_size) || f->len > UVIRTIO_NET_GSO_MAX_FRAME)
+		return -EINVAL;
+	if (hlen < (uint32_t)le16toh(f->hdr.csum_start) +
+		   le16toh(f->hdr.csum_offset) + 2 || hlen >= f->len)
+		return -EINVAL;
+	return 0;
+}
+
 static int tx_check_frame(struct uvirtio_net_qp *qp,
 			  const struct uvirtio_net_frame *f)
 {
 	const struct uvirtio_net_info *in = &qp->net->info;
 	uint8_t bad = (uint8_t)~VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	int ret;
 
-	if (!f->data || f->len < ETH_MIN || f->len > in->max_frame ||
-	    f->flags)
+	if (!f->data || f->len < ETH_MIN || f->flags || (f->hdr.flags & bad))
 		return -EINVAL;
-	if (f->hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE || (f->hdr.flags & bad))
+	if (f->hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		ret = tx_check_gso(in, f);
+		if (ret)
+			return ret;
+	} else if (f->len > in->max_frame) {
 		return -EINVAL;
+	}
 	if (f->hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		uint32_t start = le16toh(f->hdr.csum_start);
 		uint32_t off = le16toh(f->hdr.csum_offset);
@@ -671,9 +774,38 @@ static void rx_copy(struct uvirtio_net_frame *f, uint32_t *done,
 	*done += len;
 }
 
+/*
+ * The header of a received frame: a gso_type the device may send (one
+ * negotiated, ECN only with GUEST_ECN) and, for a GSO frame, NEEDS_CSUM
+ * and an MSS, as the spec requires of the device.  0 or -EIO.
+ */
+static int rx_check_hdr(const struct uvirtio_net_info *in,
+			const struct virtio_net_hdr_v1 *h)
+{
+	uint8_t type = h->gso_type & (uint8_t)~GSO_ECN;
+
+	if (type == VIRTIO_NET_HDR_GSO_NONE)
+		return h->gso_type & GSO_ECN ? -EIO : 0;
+	if (type == VIRTIO_NET_HDR_GSO_TCPV4) {
+		if (!(in->features & F(GUEST_TSO4)))
+			return -EIO;
+	} else if (type == VIRTIO_NET_HDR_GSO_TCPV6) {
+		if (!(in->features & F(GUEST_TSO6)))
+			return -EIO;
+	} else {
+		return -EIO;
+	}
+	if ((h->gso_type & GSO_ECN) && !(in->features & F(GUEST_ECN)))
+		return -EIO;
+	if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || !le16toh(h->gso_size))
+		return -EIO;
+	return 0;
+}
+
 /* One frame: 1 received, 0 none pending, or -errno (pair broken). */
 static int rx_frame(struct uvirtio_net_qp *qp, struct uvirtio_net_frame *f)
 {
+	const struct uvirtio_net_info *in = &qp->net->info;
 	uint32_t len, total = 0, nb = 1, i;
 	int64_t deadline = 0;
 	uint16_t slot;
@@ -684,10 +816,15 @@ static int rx_frame(struct uvirtio_net_qp *qp, struct uvirtio_net_frame *f)
 	if (len < HDR_LEN)
 		return qp_fail(qp, -EIO);	/* not even a header */
 	memcpy(&f->hdr, rx_va(qp, slot), HDR_LEN);
-	if (qp->net->info.mrg_rxbuf) {
+	if (rx_check_hdr(in, &f->hdr))
+		return qp_fail(qp, -EIO);
+	if (in->mrg_rxbuf) {
 		nb = le16toh(f->hdr.num_buffers);
 		/* 0, or more than the buffers the device still holds */
 		if (nb == 0 || nb > uvirtq_in_flight(qp->rxq) + 1u)
+			return qp_fail(qp, -EIO);
+		/* more than the largest frame fills */
+		if (in->guest_tso && nb > MRG_MAX_BUFS)
 			return qp_fail(qp, -EIO);
 	}
 	f->flags = 0;
@@ -705,6 +842,8 @@ static int rx_frame(struct uvirtio_net_qp *qp, struct uvirtio_net_frame *f)
 			return ret;
 		rx_copy(f, &total, rx_va(qp, slot), len);
 	}
+	if (in->guest_tso && total > UVIRTIO_NET_GSO_MAX_FRAME)
+		return qp_fail(qp, -EIO);
 	if (total > f->len) {
 		f->flags |= UVIRTIO_NET_FRAME_TRUNCATED;
 		qp->stats.rx_truncated++;

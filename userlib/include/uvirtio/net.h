@@ -6,9 +6,14 @@
  * <linux/virtio_net.h> precedes every frame; legacy devices are refused
  * with -ENOTSUP).  Negotiated when offered: MAC, STATUS, MTU, MRG_RXBUF,
  * CSUM, GUEST_CSUM (unless turned off in the parameters), and MQ with
- * CTRL_VQ when more than one queue pair is asked for.  No segmentation
- * offload is negotiated: frames are at most the MTU plus a VLAN-tagged
- * Ethernet header.
+ * CTRL_VQ when more than one queue pair is asked for.  Segmentation
+ * offload only on request (@gso in the parameters): HOST_TSO4, HOST_TSO6,
+ * HOST_ECN, GUEST_TSO4, GUEST_TSO6 and GUEST_ECN where offered (no UFO,
+ * USO or GUEST_HDRLEN).  Without it frames are at most the MTU plus a
+ * VLAN-tagged Ethernet header; with HOST_TSO a send may carry a TCP frame
+ * of up to %UVIRTIO_NET_GSO_MAX_FRAME bytes with a GSO header, and with
+ * GUEST_TSO the device may deliver such frames (over mergeable buffers,
+ * or in RX buffers of that size without MRG_RXBUF).
  *
  * Queue pair i is RX queue 2i and TX queue 2i + 1; with MQ the control
  * queue is queue 2 * max_virtqueue_pairs, used once at open (polled) to
@@ -21,8 +26,12 @@
  *
  * A device that lies (used length past a buffer, an id not in flight, a
  * num_buffers of 0, more than the buffers posted, or more than arrive, a
- * used length shorter than the header) breaks the queue pair: that call
- * and every later one on it return -EIO.
+ * used length shorter than the header; a gso_type it may not send: one
+ * not negotiated, unknown, or ECN without GUEST_ECN, a GSO frame without
+ * NEEDS_CSUM or with gso_size 0; with GUEST_TSO a frame longer than
+ * %UVIRTIO_NET_GSO_MAX_FRAME or a num_buffers beyond what such a frame
+ * needs) breaks the queue pair: that call and every later one on it
+ * return -EIO.  No frame of such a device is dropped silently.
  *
  * Thread safety: open, close, get_info, update_link and the config fd
  * belong to the struct uvirtio_net and are single-threaded.  Each struct
@@ -47,6 +56,13 @@ struct uvirtio_net;
 struct uvirtio_net_qp;
 
 /**
+ * UVIRTIO_NET_GSO_MAX_FRAME - largest frame (virtio header not counted)
+ * with a GSO header: the spec's largest incoming packet (14 bytes of
+ * Ethernet header, 40 of IPv6 header, 65535 of payload) plus a VLAN tag.
+ */
+#define UVIRTIO_NET_GSO_MAX_FRAME 65593u
+
+/**
  * struct uvirtio_net_params - open parameters.
  * @transport: enum uvirtio_transport_kind.
  * @num_queue_pairs: queue pairs wanted (0 = 1); capped by the device's
@@ -59,6 +75,11 @@ struct uvirtio_net_qp;
  * @poll: polling queues (no interrupts).
  * @no_in_order: never negotiate VIRTIO_F_IN_ORDER (taken by default when
  *	offered).
+ * @gso: negotiate segmentation offload where offered: HOST_TSO4/TSO6/ECN
+ *	(send takes GSO frames) and GUEST_TSO4/TSO6/ECN (receive may deliver
+ *	them).  Needs checksum offload: -EINVAL with @no_csum.  TX slots
+ *	(and RX buffers without MRG_RXBUF) are then
+ *	%UVIRTIO_NET_GSO_MAX_FRAME big, so the rings hold fewer of them.
  */
 struct uvirtio_net_params {
 	enum uvirtio_transport_kind transport;
@@ -70,6 +91,7 @@ struct uvirtio_net_params {
 	bool no_csum;
 	bool poll;
 	bool no_in_order;
+	bool gso;
 };
 
 /**
@@ -92,6 +114,11 @@ struct uvirtio_net_params {
  *	carry NEEDS_CSUM or DATA_VALID).
  * @ctrl_vq: VIRTIO_NET_F_CTRL_VQ negotiated.
  * @interrupts: the queues take interrupts (false: polled).
+ * @host_tso: HOST_TSO4 or HOST_TSO6 negotiated (which ones, and HOST_ECN:
+ *	@features); send takes GSO frames of those types.
+ * @guest_tso: GUEST_TSO4 or GUEST_TSO6 negotiated (and GUEST_ECN: see
+ *	@features); received frames may be GSO frames of up to
+ *	%UVIRTIO_NET_GSO_MAX_FRAME bytes.
  * @rx_buf_size: bytes of one RX buffer (virtio header included).
  * @link_changes: config-change events in which the link bit changed.
  * @features: negotiated features.
@@ -110,6 +137,8 @@ struct uvirtio_net_info {
 	bool guest_csum;
 	bool ctrl_vq;
 	bool interrupts;
+	bool host_tso;
+	bool guest_tso;
 	uint32_t rx_buf_size;
 	uint64_t link_changes;
 	uint64_t features;
@@ -121,14 +150,20 @@ struct uvirtio_net_info {
 /**
  * struct uvirtio_net_frame - one Ethernet frame and its virtio header.
  * @data: frame bytes (destination MAC first); any memory.
- * @len: send: frame length (14..max_frame).  Receive: on entry the
+ * @len: send: frame length (14..max_frame, or up to
+ *	%UVIRTIO_NET_GSO_MAX_FRAME with a GSO header).  Receive: on entry the
  *	capacity of @data, on return the frame's length on the wire (more
  *	than was copied when %UVIRTIO_NET_FRAME_TRUNCATED is set).
  * @flags: receive: UVIRTIO_NET_FRAME_* on return.  Send: must be 0.
  * @hdr: send: the header given to the device (flags NEEDS_CSUM with
- *	csum_start/csum_offset needs @csum; gso_type must be GSO_NONE;
- *	num_buffers is ignored).  Receive: the header the device wrote
- *	(num_buffers is how many RX buffers the frame used).
+ *	csum_start/csum_offset needs @csum; num_buffers is ignored).
+ *	gso_type GSO_NONE, or GSO_TCPV4 / GSO_TCPV6 with HOST_TSO4 /
+ *	HOST_TSO6 negotiated (| GSO_ECN with HOST_ECN), then with
+ *	NEEDS_CSUM, gso_size (the MSS) above 0 and hdr_len (Ethernet, IP
+ *	and TCP headers) at least csum_start + csum_offset + 2 and below
+ *	@len.  Receive: the header the device wrote (num_buffers is how
+ *	many RX buffers the frame used; gso_type, gso_size and hdr_len of
+ *	a GSO frame with GUEST_TSO, hdr_len only a hint).
  */
 struct uvirtio_net_frame {
 	void *data;
@@ -231,8 +266,10 @@ struct uvirtio_net_qp *uvirtio_net_get_qp(struct uvirtio_net *net,
  * are free TX slots and rings the doorbell once (if the device wants it).
  * Return: frames taken (0..@n; fewer when the ring is full: wait for
  * %UVIRTIO_NET_WAIT_TX or retry), or negative errno: -EINVAL (a frame
- * shorter than 14 bytes or longer than max_frame, non-zero flags, a GSO
- * header, NEEDS_CSUM without CSUM), -EIO (broken), -UVIRTIO_ENEEDS_RESET.
+ * shorter than 14 bytes or longer than max_frame (GSO frames:
+ * %UVIRTIO_NET_GSO_MAX_FRAME), non-zero flags, NEEDS_CSUM without CSUM,
+ * a GSO header the device did not agree to or that breaks the rules of
+ * struct uvirtio_net_frame), -EIO (broken), -UVIRTIO_ENEEDS_RESET.
  * Frames before a bad one are sent; the return value then counts them
  * if there are any.
  */
