@@ -41,6 +41,8 @@
 			  MRG_BUF_SIZE - 1) / MRG_BUF_SIZE)
 #define GSO_ECN		VIRTIO_NET_HDR_GSO_ECN
 #define F(bit)		(1ull << VIRTIO_NET_F_##bit)
+_Static_assert(sizeof(struct uvirtio_net_params) == 16,
+	       "struct uvirtio_net_params is ABI: 16 bytes");
 #define HOST_GSO	(F(HOST_TSO4) | F(HOST_TSO6) | F(HOST_ECN))
 #define GUEST_GSO	(F(GUEST_TSO4) | F(GUEST_TSO6) | F(GUEST_ECN))
 
@@ -68,6 +70,7 @@ struct uvirtio_net {
 	struct uvirtio_net_info info;
 	struct uvirtq *ctrlq;
 	struct uvirtio_dma ctrlmem;
+	int ctrl_err;			/* the control queue is broken */
 	unsigned int nqp;
 	struct uvirtio_net_qp *qps;
 };
@@ -292,41 +295,173 @@ static int qp_init(struct uvirtio_net *net, struct uvirtio_net_qp *qp,
 	return rx_refill(qp);
 }
 
-/* VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET on the control queue, polled. */
-static int ctrl_set_pairs(struct uvirtio_net *net, uint16_t pairs)
+/* Where a command's parts live in ctrlmem. */
+#define CTRL_DATA_OFF	64u
+#define CTRL_DATA_MAX	2048u
+#define CTRL_ACK_OFF	(CTRL_DATA_OFF + CTRL_DATA_MAX)
+#define CTRL_RX_EXTRA_MODES	(UVIRTIO_NET_RX_ALLUNI | \
+				 UVIRTIO_NET_RX_NOMULTI | \
+				 UVIRTIO_NET_RX_NOUNI | UVIRTIO_NET_RX_NOBCAST)
+#define CTRL_RX_MODES	(UVIRTIO_NET_RX_PROMISC | UVIRTIO_NET_RX_ALLMULTI | \
+			 CTRL_RX_EXTRA_MODES)
+
+/*
+ * One command on the control queue, polled: class and command in one
+ * device-readable buffer, @len bytes of @data in a second, the ack byte
+ * device-writable.  Return: 0 (VIRTIO_NET_OK), -ENOTSUP (VIRTIO_NET_ERR),
+ * -EIO (no ack, another value, a broken control queue), -ETIMEDOUT (no
+ * answer: the buffers stay with the device, so the queue is broken).
+ */
+static int ctrl_cmd(struct uvirtio_net *net, uint8_t cls, uint8_t cmd,
+		    const void *data, uint32_t len)
 {
 	uint8_t *m = net->ctrlmem.vaddr;
 	struct uvirtq_buf out[2] = {
-		{ net->ctrlmem.iova, 2 }, { net->ctrlmem.iova + 2, 2 },
+		{ net->ctrlmem.iova, 2 },
+		{ net->ctrlmem.iova + CTRL_DATA_OFF, len },
 	};
-	struct uvirtq_buf in = { net->ctrlmem.iova + 8, 1 };
+	struct uvirtq_buf in = { net->ctrlmem.iova + CTRL_ACK_OFF, 1 };
 	int64_t deadline;
 	void *cookie;
-	uint32_t len;
-	uint16_t le = htole16(pairs);
+	uint32_t ulen;
 	int ret;
 
-	m[0] = VIRTIO_NET_CTRL_MQ;
-	m[1] = VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET;
-	memcpy(m + 2, &le, 2);
-	m[8] = 0xff;
+	if (!net->ctrlq)
+		return -ENOTSUP;
+	if (net->ctrl_err)
+		return net->ctrl_err;
+	if (!len || len > CTRL_DATA_MAX)
+		return -EINVAL;
+	m[0] = cls;
+	m[1] = cmd;
+	memcpy(m + CTRL_DATA_OFF, data, len);
+	m[CTRL_ACK_OFF] = 0xff;
 	ret = uvirtq_add(net->ctrlq, out, 2, &in, 1, net);
 	if (ret)
 		return ret;
 	ret = uvirtq_kick(net->ctrlq);
-	if (ret < 0)
+	if (ret < 0) {
+		net->ctrl_err = -EIO;
 		return ret;
+	}
 	deadline = mono_ns() + CTRL_TIMEOUT_NS;
-	while (!(ret = uvirtq_get_used(net->ctrlq, &cookie, &len))) {
-		if (mono_ns() > deadline)
+	while (!(ret = uvirtq_get_used(net->ctrlq, &cookie, &ulen))) {
+		if (mono_ns() > deadline) {
+			net->ctrl_err = -EIO;
 			return -ETIMEDOUT;
+		}
 		sched_yield();
 	}
-	if (ret < 0)
+	if (ret < 0) {
+		net->ctrl_err = -EIO;
 		return ret;
-	if (len < 1)
+	}
+	if (ulen < 1)
 		return -EIO;	/* no ack byte written */
-	return m[8] == VIRTIO_NET_OK ? 0 : -ENOTSUP;
+	if (m[CTRL_ACK_OFF] == VIRTIO_NET_OK)
+		return 0;
+	return m[CTRL_ACK_OFF] == VIRTIO_NET_ERR ? -ENOTSUP : -EIO;
+}
+
+/* VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET (a refusal is -ENOTSUP). */
+static int ctrl_set_pairs(struct uvirtio_net *net, uint16_t pairs)
+{
+	uint16_t le = htole16(pairs);
+
+	return ctrl_cmd(net, VIRTIO_NET_CTRL_MQ,
+			VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &le, 2);
+}
+
+static bool has_ctrl(struct uvirtio_net *net, unsigned int bit)
+{
+	return net->ctrlq && uvirtio_dev_has_feature(net->dev, bit);
+}
+
+UV_EXPORT int uvirtio_net_set_rx_mode(struct uvirtio_net *net,
+				      unsigned int flags)
+{
+	unsigned int mode, nmodes = 2;
+	int ret;
+
+	if (!net || (flags & ~CTRL_RX_MODES))
+		return -EINVAL;
+	if (!has_ctrl(net, VIRTIO_NET_F_CTRL_RX))
+		return -ENOTSUP;
+	if (has_ctrl(net, VIRTIO_NET_F_CTRL_RX_EXTRA))
+		nmodes = VIRTIO_NET_CTRL_RX_NOBCAST + 1;
+	else if (flags & CTRL_RX_EXTRA_MODES)
+		return -ENOTSUP;
+	for (mode = 0; mode < nmodes; mode++) {
+		uint8_t on = !!(flags & (1u << mode));
+
+		ret = ctrl_cmd(net, VIRTIO_NET_CTRL_RX, (uint8_t)mode, &on, 1);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static bool mac_multicast(const uint8_t *mac)
+{
+	return mac[0] & 1;
+}
+
+/* Append a TABLE_SET list (le32 count, the MACs) at @p; -EINVAL if bad. */
+static int mac_list(uint8_t *p, const uint8_t (*macs)[6], unsigned int n,
+		    bool multicast)
+{
+	uint32_t le = htole32(n);
+	unsigned int i;
+
+	if (n > UVIRTIO_NET_MAC_TABLE_MAX || (n && !macs))
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (mac_multicast(macs[i]) != multicast)
+			return -EINVAL;
+	memcpy(p, &le, 4);
+	if (n)
+		memcpy(p + 4, macs, 6u * n);
+	return 0;
+}
+
+UV_EXPORT int uvirtio_net_set_mac_filter(struct uvirtio_net *net,
+					 const uint8_t (*uc)[6],
+					 unsigned int n_uc,
+					 const uint8_t (*mc)[6],
+					 unsigned int n_mc)
+{
+	uint8_t buf[8 + 12 * UVIRTIO_NET_MAC_TABLE_MAX];
+	int ret;
+
+	if (!net)
+		return -EINVAL;
+	ret = mac_list(buf, uc, n_uc, false);
+	if (ret)
+		return ret;
+	ret = mac_list(buf + 4 + 6 * n_uc, mc, n_mc, true);
+	if (ret)
+		return ret;
+	if (!has_ctrl(net, VIRTIO_NET_F_CTRL_RX))
+		return -ENOTSUP;
+	return ctrl_cmd(net, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET,
+			buf, 8 + 6 * (n_uc + n_mc));
+}
+
+UV_EXPORT int uvirtio_net_set_mac(struct uvirtio_net *net,
+				  const uint8_t mac[6])
+{
+	static const uint8_t zero[6];
+	int ret;
+
+	if (!net || !mac || mac_multicast(mac) || !memcmp(mac, zero, 6))
+		return -EINVAL;
+	if (!has_ctrl(net, VIRTIO_NET_F_CTRL_MAC_ADDR))
+		return -ENOTSUP;
+	ret = ctrl_cmd(net, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET,
+		       mac, 6);
+	if (!ret)
+		memcpy(net->info.mac, mac, 6);
+	return ret;
 }
 
 /*
@@ -349,6 +484,26 @@ static uint64_t gso_unmet(uint64_t f)
 	return drop;
 }
 
+/*
+ * The control queue's family: CTRL_RX and CTRL_MAC_ADDR need CTRL_VQ,
+ * CTRL_RX_EXTRA needs CTRL_RX.  Return: the bits of @f without theirs.
+ */
+static uint64_t ctrl_unmet(uint64_t f)
+{
+	uint64_t drop = 0;
+
+	if (!(f & F(CTRL_VQ)))
+		drop |= f & (F(CTRL_RX) | F(CTRL_MAC_ADDR) | F(CTRL_RX_EXTRA));
+	if (!(f & ~drop & F(CTRL_RX)))
+		drop |= f & F(CTRL_RX_EXTRA);
+	return drop;
+}
+
+static uint64_t unmet(uint64_t f)
+{
+	return gso_unmet(f) | ctrl_unmet(f);
+}
+
 UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 			       const struct uvirtio_net_params *params,
 			       struct uvirtio_net **out)
@@ -360,7 +515,7 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 	struct net_cfg cfg;
 	unsigned int i, nqp;
 	uint64_t drop;
-	bool intr, mq;
+	bool intr, mq, ctrl;
 	int ret, clen;
 
 	if (!be || !out)
@@ -387,6 +542,9 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 	if (params->num_queue_pairs > 1)
 		dp.wanted |= (1ull << VIRTIO_NET_F_MQ) |
 			     (1ull << VIRTIO_NET_F_CTRL_VQ);
+	if (params->ctrl_rx)
+		dp.wanted |= F(CTRL_VQ) | F(CTRL_RX) | F(CTRL_RX_EXTRA) |
+			     F(CTRL_MAC_ADDR);
 	if (!params->no_event_idx)
 		dp.wanted |= 1ull << VIRTIO_RING_F_EVENT_IDX;
 	if (params->packed)
@@ -402,7 +560,7 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 	 * without tso=1 offers HOST_ECN but no HOST_TSO): accepting it is
 	 * against the spec, so negotiate once more without such bits.
 	 */
-	drop = gso_unmet(uvirtio_dev_features(net->dev));
+	drop = unmet(uvirtio_dev_features(net->dev));
 	if (drop) {
 		uvirtio_dev_close(net->dev);
 		net->dev = NULL;
@@ -445,7 +603,7 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 	in->guest_csum = uvirtio_dev_has_feature(net->dev,
 						 VIRTIO_NET_F_GUEST_CSUM);
 	in->ctrl_vq = uvirtio_dev_has_feature(net->dev, VIRTIO_NET_F_CTRL_VQ);
-	if (gso_unmet(in->features)) {
+	if (unmet(in->features)) {
 		ret = -ENODEV;	/* it changed its offer in between */
 		goto err_failed;
 	}
@@ -476,13 +634,20 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 	 */
 	mq = uvirtio_dev_has_feature(net->dev, VIRTIO_NET_F_MQ) &&
 	     in->ctrl_vq && CFG_HAS(clen, max_virtqueue_pairs);
+	/*
+	 * With @ctrl_rx the control queue is set up with one pair too: at
+	 * queue 2 without MQ (MQ is asked for with more pairs only; with MQ
+	 * but no pair count to place it by, there is none).
+	 */
+	ctrl = mq || (params->ctrl_rx && in->ctrl_vq &&
+		      !uvirtio_dev_has_feature(net->dev, VIRTIO_NET_F_MQ));
 	nqp = params->num_queue_pairs ? params->num_queue_pairs : 1;
 	if (!mq)
 		nqp = 1;
 	nqp = UV_MIN(nqp, (unsigned int)in->max_queue_pairs);
 	/* the control queue comes after all max_queue_pairs pairs */
 	if ((unsigned int)uvirtio_dev_num_queues(net->dev) <
-	    (mq ? 2u * in->max_queue_pairs + 1 : 2u)) {
+	    (ctrl ? 2u * in->max_queue_pairs + 1 : 2u)) {
 		ret = -ENODEV;
 		goto err_failed;
 	}
@@ -501,7 +666,7 @@ UV_EXPORT int uvirtio_net_open(struct uvirtio_backend *be,
 		if (ret)
 			goto err_failed;
 	}
-	if (mq) {
+	if (ctrl) {
 		struct uvirtq_params vp = { .size = 0, .cpu = -1 };
 
 		ret = uvirtq_create(net->dev,

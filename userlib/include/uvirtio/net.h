@@ -5,8 +5,10 @@
  * Needs VIRTIO_F_VERSION_1 (so the 12-byte struct virtio_net_hdr_v1 of
  * <linux/virtio_net.h> precedes every frame; legacy devices are refused
  * with -ENOTSUP).  Negotiated when offered: MAC, STATUS, MTU, MRG_RXBUF,
- * CSUM, GUEST_CSUM (unless turned off in the parameters), and MQ with
- * CTRL_VQ when more than one queue pair is asked for.  Segmentation
+ * CSUM, GUEST_CSUM (unless turned off in the parameters), MQ with
+ * CTRL_VQ when more than one queue pair is asked for, and CTRL_VQ with
+ * CTRL_RX, CTRL_RX_EXTRA and CTRL_MAC_ADDR on request (@ctrl_rx in the
+ * parameters; a bit whose dependency is not offered is not taken).  Segmentation
  * offload only on request (@gso in the parameters): HOST_TSO4, HOST_TSO6,
  * HOST_ECN, GUEST_TSO4, GUEST_TSO6 and GUEST_ECN where offered (no UFO,
  * USO or GUEST_HDRLEN).  Without it frames are at most the MTU plus a
@@ -16,8 +18,9 @@
  * or in RX buffers of that size without MRG_RXBUF).
  *
  * Queue pair i is RX queue 2i and TX queue 2i + 1; with MQ the control
- * queue is queue 2 * max_virtqueue_pairs, used once at open (polled) to
- * set the number of pairs in use.  Every RX ring is kept full of
+ * queue is queue 2 * max_virtqueue_pairs (queue 2 without MQ), used once
+ * at open (polled) to set the number of pairs in use, and by the RX mode
+ * and MAC filter calls.  Every RX ring is kept full of
  * driver-owned DMA buffers: the device drops frames when a ring runs
  * empty, and a receive call refills the ring with the buffers it
  * consumed.  Frames are copied: into a driver-owned TX slot on send, out
@@ -33,8 +36,11 @@
  * needs) breaks the queue pair: that call and every later one on it
  * return -EIO.  No frame of such a device is dropped silently.
  *
- * Thread safety: open, close, get_info, update_link and the config fd
- * belong to the struct uvirtio_net and are single-threaded.  Each struct
+ * Thread safety: open, close, get_info, update_link, the config fd and
+ * the control queue calls (set_rx_mode, set_mac_filter, set_mac) belong
+ * to the struct uvirtio_net and are single-threaded: the one control
+ * queue is shared by all pairs.  They touch no queue pair, so they may
+ * run while other threads use the pairs.  Each struct
  * uvirtio_net_qp is used by one thread at a time; distinct queue pairs
  * may be used by distinct threads concurrently (one thread per pair).
  */
@@ -80,6 +86,12 @@ struct uvirtio_net_qp;
  *	them).  Needs checksum offload: -EINVAL with @no_csum.  TX slots
  *	(and RX buffers without MRG_RXBUF) are then
  *	%UVIRTIO_NET_GSO_MAX_FRAME big, so the rings hold fewer of them.
+ * @ctrl_rx: ask for CTRL_VQ and CTRL_RX, and CTRL_RX_EXTRA and
+ *	CTRL_MAC_ADDR where offered, even with one queue pair, so that
+ *	uvirtio_net_set_rx_mode(), uvirtio_net_set_mac_filter() and
+ *	uvirtio_net_set_mac() can be used (which of them: @features of
+ *	struct uvirtio_net_info).  Off: none of these is asked for, and one
+ *	pair runs without a control queue.
  */
 struct uvirtio_net_params {
 	enum uvirtio_transport_kind transport;
@@ -92,6 +104,7 @@ struct uvirtio_net_params {
 	bool poll;
 	bool no_in_order;
 	bool gso;
+	bool ctrl_rx;
 };
 
 /**
@@ -251,6 +264,84 @@ int uvirtio_net_config_fd(struct uvirtio_net *net);
  * Return: 1 if the link is up, 0 if down, or negative errno.
  */
 int uvirtio_net_update_link(struct uvirtio_net *net);
+
+/* uvirtio_net_set_rx_mode()'s bits: bit n is VIRTIO_NET_CTRL_RX_ cmd n */
+/** UVIRTIO_NET_RX_PROMISC - receive every frame (CTRL_RX). */
+#define UVIRTIO_NET_RX_PROMISC	(1u << VIRTIO_NET_CTRL_RX_PROMISC)
+/** UVIRTIO_NET_RX_ALLMULTI - receive every multicast frame (CTRL_RX). */
+#define UVIRTIO_NET_RX_ALLMULTI	(1u << VIRTIO_NET_CTRL_RX_ALLMULTI)
+/** UVIRTIO_NET_RX_ALLUNI - receive every unicast frame (CTRL_RX_EXTRA). */
+#define UVIRTIO_NET_RX_ALLUNI	(1u << VIRTIO_NET_CTRL_RX_ALLUNI)
+/** UVIRTIO_NET_RX_NOMULTI - receive no multicast frame (CTRL_RX_EXTRA). */
+#define UVIRTIO_NET_RX_NOMULTI	(1u << VIRTIO_NET_CTRL_RX_NOMULTI)
+/** UVIRTIO_NET_RX_NOUNI - receive no unicast frame (CTRL_RX_EXTRA). */
+#define UVIRTIO_NET_RX_NOUNI	(1u << VIRTIO_NET_CTRL_RX_NOUNI)
+/** UVIRTIO_NET_RX_NOBCAST - receive no broadcast frame (CTRL_RX_EXTRA). */
+#define UVIRTIO_NET_RX_NOBCAST	(1u << VIRTIO_NET_CTRL_RX_NOBCAST)
+
+/**
+ * UVIRTIO_NET_MAC_TABLE_MAX - most entries of each list of
+ * uvirtio_net_set_mac_filter() (QEMU keeps 64 in all and receives every
+ * frame of a kind whose list overflows).
+ */
+#define UVIRTIO_NET_MAC_TABLE_MAX 64u
+
+/**
+ * uvirtio_net_set_rx_mode() - set the device's RX mode (VIRTIO_NET_CTRL_RX).
+ * @net: device opened with @ctrl_rx in the parameters.
+ * @flags: UVIRTIO_NET_RX_* bits: the modes to turn on; the others known
+ *	to the device are turned off.
+ *
+ * Sends PROMISC and ALLMULTI, and with CTRL_RX_EXTRA negotiated ALLUNI,
+ * NOMULTI, NOUNI and NOBCAST, each on or off, on the control queue and
+ * polls for each acknowledgement.  A device starts promiscuous (QEMU's
+ * does) until told otherwise.  Filtering is the device's business: one
+ * may deliver more than the mode asks for.  A failure after the first
+ * command leaves the modes before it set.
+ * Return: 0; -EINVAL for an unknown bit; -ENOTSUP without CTRL_RX (or its
+ * control queue), for an _EXTRA bit without CTRL_RX_EXTRA, or when the
+ * device refused a command (VIRTIO_NET_ERR); -EIO when it wrote no ack or
+ * one other than OK and ERR, or the control queue is broken;
+ * -ETIMEDOUT when it did not answer within a second (the command stays
+ * with the device: the control queue is broken from then on).
+ */
+int uvirtio_net_set_rx_mode(struct uvirtio_net *net, unsigned int flags);
+
+/**
+ * uvirtio_net_set_mac_filter() - set the MAC filter table
+ *	(VIRTIO_NET_CTRL_MAC_TABLE_SET).
+ * @net: device opened with @ctrl_rx in the parameters.
+ * @uc: unicast MACs to receive (besides the device's own); NULL if @n_uc
+ *	is 0.
+ * @n_uc: how many, 0..%UVIRTIO_NET_MAC_TABLE_MAX.
+ * @mc: multicast MACs to receive; NULL if @n_mc is 0.
+ * @n_mc: how many, 0..%UVIRTIO_NET_MAC_TABLE_MAX.
+ *
+ * Replaces the whole table.  Outside promiscuous mode (see
+ * uvirtio_net_set_rx_mode()) the device then delivers unicast frames for
+ * its own MAC and those of @uc, and multicast frames for those of @mc
+ * (all of them with ALLMULTI), plus broadcast.
+ * Return: 0; -EINVAL for a count above the bound, a NULL list with a
+ * count, a multicast MAC in @uc or a unicast one in @mc; the rest as for
+ * uvirtio_net_set_rx_mode() (-ENOTSUP without CTRL_RX or on refusal,
+ * -EIO, -ETIMEDOUT).
+ */
+int uvirtio_net_set_mac_filter(struct uvirtio_net *net,
+			       const uint8_t (*uc)[6], unsigned int n_uc,
+			       const uint8_t (*mc)[6], unsigned int n_mc);
+
+/**
+ * uvirtio_net_set_mac() - set the device's own MAC
+ *	(VIRTIO_NET_CTRL_MAC_ADDR_SET).
+ * @net: device opened with @ctrl_rx in the parameters.
+ * @mac: the new address (unicast, not all zero).
+ *
+ * On success the MAC of uvirtio_net_get_info() is @mac.
+ * Return: 0; -EINVAL for a multicast or all-zero @mac; -ENOTSUP without
+ * CTRL_MAC_ADDR, or on refusal; -EIO, -ETIMEDOUT as for
+ * uvirtio_net_set_rx_mode().
+ */
+int uvirtio_net_set_mac(struct uvirtio_net *net, const uint8_t mac[6]);
 
 /** uvirtio_net_get_qp() - queue pair @index (NULL if out of range). */
 struct uvirtio_net_qp *uvirtio_net_get_qp(struct uvirtio_net *net,
