@@ -218,6 +218,8 @@ if want host; then
 		test-net-mq
 	count_line net-gso net-gso-unit make --no-print-directory -C userlib \
 		test-net-gso
+	count_line net-ctrl net-ctrl-unit make --no-print-directory -C userlib \
+		test-net-ctrl
 	count_line net-errors net-errors-unit make --no-print-directory -C userlib \
 		test-net-errors
 	count_line alloc alloc-unit make --no-print-directory -C userlib test-alloc
