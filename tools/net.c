@@ -17,6 +17,15 @@
  * every pair opened, one thread per pair, and checks that each frame
  * comes back on the pair it was sent on).
  *
+ * The receive filter, set on the control queue after open and before
+ * the operation (each asks for CTRL_RX, so one pair gets a control queue
+ * too): --rx-mode LIST (promisc, allmulti, alluni, nomulti, nouni,
+ * nobcast, comma-separated, or none: the modes on, the rest off; the
+ * device starts promiscuous), --mac-filter MAC[,MAC...] (the MAC table:
+ * unicast and multicast addresses sorted by their group bit; none: an
+ * empty table), --mac MAC (the device's own address, CTRL_MAC_ADDR), and
+ * --ctrl-rx (only negotiate: info shows what the device took).
+ *
  * Test frames (send) carry EtherType 0x88b5 (IEEE local experimental),
  * then a 32-bit big-endian sequence number and bytes (seq + i) & 0xff:
  * recv checks them, so a frame that was damaged on the way is counted
@@ -68,7 +77,9 @@ static const char net_usage[] =
 	"       uvirtio net DEVICE recv [-n COUNT] [-t SECONDS] [--stall SECONDS] [-v] [--poll]\n"
 	"       uvirtio net DEVICE macswap [-n COUNT] [-t SECONDS] [--poll]\n"
 	"       uvirtio net DEVICE pingpong [-n COUNT] [-s SIZE] [--dst MAC] [-t SECONDS] [--loopback] [--poll] [--queue-pairs N] [--gso]\n"
-	"       uvirtio net DEVICE link [-n CHANGES] [-t SECONDS]";
+	"       uvirtio net DEVICE link [-n CHANGES] [-t SECONDS]\n"
+	"  filter (any operation): [--ctrl-rx] [--rx-mode promisc,allmulti,alluni,nomulti,nouni,nobcast|none]\n"
+	"                          [--mac-filter MAC[,MAC...]|none] [--mac MAC]";
 
 static volatile sig_atomic_t net_stop;
 
@@ -146,6 +157,13 @@ struct netctx {
 	bool have_src;
 	unsigned int pair;	/* pingpong: the pair c->qp is */
 	bool tag_pair;		/* pingpong: sequence numbers carry it */
+	bool ctrl_rx;		/* --ctrl-rx or a filter option */
+	bool have_rx_mode, have_filter, have_mac;
+	unsigned int rx_mode;	/* UVIRTIO_NET_RX_* */
+	uint8_t uc[UVIRTIO_NET_MAC_TABLE_MAX][6];
+	uint8_t mc[UVIRTIO_NET_MAC_TABLE_MAX][6];
+	unsigned int n_uc, n_mc;
+	uint8_t mac[6];		/* --mac */
 };
 
 /* What one pair's pingpong did. */
@@ -190,6 +208,12 @@ static void print_info(const struct netctx *c)
 	       (in->features >> VIRTIO_NET_F_GUEST_TSO6) & 1 ?
 	       ((in->features >> VIRTIO_NET_F_GUEST_ECN) & 1 ? "TSO6 ECN" :
 		"TSO6") : "");
+	printf("rx filter: %s\n",
+	       !((in->features >> VIRTIO_NET_F_CTRL_RX) & 1) ? "no" :
+	       (in->features >> VIRTIO_NET_F_CTRL_RX_EXTRA) & 1 ?
+	       "rx mode, mac table, extra modes" : "rx mode, mac table");
+	printf("mac address set: %s\n",
+	       (in->features >> VIRTIO_NET_F_CTRL_MAC_ADDR) & 1 ? "yes" : "no");
 	printf("event idx: %s\n",
 	       (in->features >> VIRTIO_RING_F_EVENT_IDX) & 1 ? "yes" : "no");
 	printf("packed ring: %s\n",
@@ -905,6 +929,101 @@ static int do_link(struct netctx *c)
 	return RC_OK;
 }
 
+/* --rx-mode LIST: the UVIRTIO_NET_RX_* bits, or -EINVAL. */
+static int parse_rx_mode(const char *s, unsigned int *flags)
+{
+	static const char *const names[] = {
+		[VIRTIO_NET_CTRL_RX_PROMISC] = "promisc",
+		[VIRTIO_NET_CTRL_RX_ALLMULTI] = "allmulti",
+		[VIRTIO_NET_CTRL_RX_ALLUNI] = "alluni",
+		[VIRTIO_NET_CTRL_RX_NOMULTI] = "nomulti",
+		[VIRTIO_NET_CTRL_RX_NOUNI] = "nouni",
+		[VIRTIO_NET_CTRL_RX_NOBCAST] = "nobcast",
+	};
+	const char *p = s;
+
+	*flags = 0;
+	if (!strcmp(s, "none"))
+		return 0;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		unsigned int i;
+
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strlen(names[i]) == len &&
+			    !strncmp(p, names[i], len))
+				break;
+		if (i == sizeof(names) / sizeof(names[0]))
+			return -EINVAL;
+		*flags |= 1u << i;
+		p += len;
+		if (*p == ',' && *++p == '\0')
+			return -EINVAL;	/* a trailing comma */
+	}
+	return 0;
+}
+
+/* --mac-filter MAC[,MAC...] into c->uc / c->mc, or -EINVAL. */
+static int parse_mac_filter(struct netctx *c, const char *s)
+{
+	char one[18];
+	const char *p = s;
+
+	c->n_uc = 0;
+	c->n_mc = 0;
+	if (!strcmp(s, "none"))
+		return 0;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		uint8_t mac[6];
+
+		if (len >= sizeof(one))
+			return -EINVAL;
+		memcpy(one, p, len);
+		one[len] = '\0';
+		if (parse_mac(one, mac))
+			return -EINVAL;
+		if (mac[0] & 1) {
+			if (c->n_mc == UVIRTIO_NET_MAC_TABLE_MAX)
+				return -EINVAL;
+			memcpy(c->mc[c->n_mc++], mac, 6);
+		} else {
+			if (c->n_uc == UVIRTIO_NET_MAC_TABLE_MAX)
+				return -EINVAL;
+			memcpy(c->uc[c->n_uc++], mac, 6);
+		}
+		p += len;
+		if (*p == ',' && *++p == '\0')
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* The filter options, on the control queue; an exit code. */
+static int apply_filter(struct netctx *c)
+{
+	int ret;
+
+	if (c->have_mac) {
+		ret = uvirtio_net_set_mac(c->net, c->mac);
+		if (ret)
+			return cli_errno(ret, "net: --mac");
+		uvirtio_net_get_info(c->net, &c->info);
+	}
+	if (c->have_filter) {
+		ret = uvirtio_net_set_mac_filter(c->net, c->uc, c->n_uc,
+						 c->mc, c->n_mc);
+		if (ret)
+			return cli_errno(ret, "net: --mac-filter");
+	}
+	if (c->have_rx_mode) {
+		ret = uvirtio_net_set_rx_mode(c->net, c->rx_mode);
+		if (ret)
+			return cli_errno(ret, "net: --rx-mode");
+	}
+	return RC_OK;
+}
+
 int cmd_net(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -921,6 +1040,10 @@ int cmd_net(int argc, char **argv)
 		{ "queue-pairs", required_argument, NULL, 'Q' },
 		{ "gso", no_argument, NULL, 'G' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "ctrl-rx", no_argument, NULL, 1000 },
+		{ "rx-mode", required_argument, NULL, 1001 },
+		{ "mac-filter", required_argument, NULL, 1002 },
+		{ "mac", required_argument, NULL, 1003 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -993,6 +1116,26 @@ int cmd_net(int argc, char **argv)
 		case 'v':
 			c.verbose = true;
 			break;
+		case 1000:
+			c.ctrl_rx = true;
+			break;
+		case 1001:
+			if (parse_rx_mode(optarg, &c.rx_mode))
+				return cli_usage_err("net: bad --rx-mode '%s'", optarg);
+			c.have_rx_mode = c.ctrl_rx = true;
+			break;
+		case 1002:
+			if (parse_mac_filter(&c, optarg))
+				return cli_usage_err("net: bad --mac-filter '%s' (at most %u unicast and %u multicast MACs)",
+						     optarg, UVIRTIO_NET_MAC_TABLE_MAX,
+						     UVIRTIO_NET_MAC_TABLE_MAX);
+			c.have_filter = c.ctrl_rx = true;
+			break;
+		case 1003:
+			if (parse_mac(optarg, c.mac))
+				return cli_usage_err("net: bad --mac '%s'", optarg);
+			c.have_mac = c.ctrl_rx = true;
+			break;
 		case 'h':
 			printf("%s\n", net_usage);
 			return RC_OK;
@@ -1019,6 +1162,7 @@ int cmd_net(int argc, char **argv)
 	np.no_in_order = c.no_in_order;
 	np.gso = c.gso;
 	np.num_queue_pairs = (uint16_t)c.pairs;
+	np.ctrl_rx = c.ctrl_rx;
 	ret = uvirtio_net_open(c.be, &np, &c.net);
 	if (ret) {
 		rc = cli_open_err(ret, c.name, "net");
@@ -1026,6 +1170,9 @@ int cmd_net(int argc, char **argv)
 	}
 	uvirtio_net_get_info(c.net, &c.info);
 	c.qp = uvirtio_net_get_qp(c.net, 0);
+	rc = apply_filter(&c);
+	if (rc)
+		goto out;
 	if (!c.have_src) {
 		if (c.info.has_mac)
 			memcpy(c.src, c.info.mac, 6);
