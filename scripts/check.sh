@@ -9,7 +9,8 @@
 #   host       libuvirtio unit tests under ASan/UBSan (the net driver's
 #              against a lying vhost-user net back-end too, and net
 #              multiqueue with the front-end's control queue against a
-#              DPDK-shaped one; every allocation of a device's open
+#              DPDK-shaped one, and the RX mode and MAC filter calls on
+#              that control queue; every allocation of a device's open
 #              failing in turn; the kmod backend against a fake
 #              /dev/uvirtio, the VFIO backend against a fake kernel), the
 #              net driver against dpdk-testpmd over vhost-user (one and
@@ -70,7 +71,9 @@
 #   vm-net     libuvirtio's virtio-net driver against the kernel's
 #              virtio_net, two functions on one QEMU hub
 #              (scripts/guest/net-tests): frames both ways, counted and
-#              checked, macswap (interrupts and polling), RX starvation; on
+#              checked, macswap (interrupts and polling), RX starvation,
+#              the receive filter (RX mode, MAC table, MAC address: what
+#              QEMU delivers under each); on
 #              stock 6.1 and stock 6.12, both with intel-iommu (the debug
 #              kernel has no AF_PACKET for the kernel side); and the driver
 #              over vhost-vdpa on vdpa_sim_net in the debug kernel
