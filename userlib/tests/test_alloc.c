@@ -8,7 +8,8 @@
  * is never failed.
  *
  * The net driver is opened over vhost-user against net_peer.h's back-end
- * (its thread's allocations are not failed).
+ * (its thread's allocations are not failed), once with the control queue
+ * of params.ctrl_rx and an RX mode set through it.
  *
  * Each sweep: for n = 1, 2, ...: fail the n-th allocation of the call;
  * the call must return -ENOMEM (not another error, not success with a
@@ -251,7 +252,8 @@ static void unblock_accept(struct npeer *p)
 	}
 }
 
-static int t_net_open_vhost_user(void)
+/* @ctrl_rx: with the control queue (CTRL_VQ, CTRL_RX) and one pair */
+static int net_alloc_case(bool ctrl_rx)
 {
 	unsigned long n;
 
@@ -259,7 +261,9 @@ static int t_net_open_vhost_user(void)
 		struct uvirtio_vhost_user_params vp = {
 			.queue_size = QSIZE, .timeout_ms = 2000,
 		};
-		struct uvirtio_net_params np = { .poll = true };
+		struct uvirtio_net_params np = {
+			.poll = true, .ctrl_rx = ctrl_rx,
+		};
 		struct uvirtio_backend *be = NULL;
 		struct uvirtio_net *net = NULL;
 		struct npeer p;
@@ -267,6 +271,9 @@ static int t_net_open_vhost_user(void)
 		int r;
 
 		CHECK_EQ(peer_start(&p), 0);
+		if (ctrl_rx)
+			p.feat_extra = (1ull << VIRTIO_NET_F_CTRL_VQ) |
+				       (1ull << VIRTIO_NET_F_CTRL_RX);
 		arm(n);
 		r = uvirtio_vhost_user_open(p.path, &vp, &be);
 		if (!r)
@@ -281,6 +288,8 @@ static int t_net_open_vhost_user(void)
 		} else {
 			CHECK_EQ(r, 0);
 			CHECK(uvirtio_net_get_qp(net, 0) != NULL);
+			if (ctrl_rx)
+				CHECK_EQ(uvirtio_net_set_rx_mode(net, 0), 0);
 		}
 		uvirtio_net_close(net);
 		if (be)
@@ -294,6 +303,16 @@ static int t_net_open_vhost_user(void)
 	CHECK(n > 1);
 	CHECK(n < 10000);
 	return PASS;
+}
+
+static int t_net_open_vhost_user(void)
+{
+	return net_alloc_case(false);
+}
+
+static int t_net_open_ctrl_rx(void)
+{
+	return net_alloc_case(true);
 }
 
 /* ---- the backend object itself ------------------------------------------ */
@@ -339,6 +358,7 @@ static const struct tcase tests[] = {
 	{ "blk_open_poll_no_indirect", t_blk_open_poll_no_indirect },
 	{ "rng_open", t_rng_open },
 	{ "net_open_vhost_user", t_net_open_vhost_user },
+	{ "net_open_ctrl_rx", t_net_open_ctrl_rx },
 };
 
 int main(int argc, char **argv)
