@@ -7,7 +7,9 @@
  * outside the IOVA range, per-queue state).  The model can lie: no
  * IOTLB v2, device id 0, no queues, 1000 queues, a huge config space, an
  * empty IOVA range, queue size 0, no ACCESS_PLATFORM; and fail any one
- * system call (t_fail_nth).
+ * system call (t_fail_nth).  And a virtio-net device whose control
+ * queue a thread of the test answers (OK, ERR, a bad ack, no ack, never):
+ * the driver's receive filter calls and their errors (t_net_ctrl_*).
  *
  * The real thing is tested in the VM: selftests/uvirtio/uvirtio_vdpa.c.
  */
@@ -20,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/vhost.h>
@@ -310,6 +314,10 @@ static int fk_open(const char *path, int flags, ...)
 #undef open
 
 #include <uvirtio/blk.h>
+#include <uvirtio/net.h>
+#include <linux/virtio_net.h>
+#include <poll.h>
+#include <pthread.h>
 
 /* Find the IOTLB entry covering @iova, or NULL. */
 static const struct fk_tlb *fk_lookup(uint64_t iova)
@@ -685,6 +693,286 @@ static int t_fail_nth(void)
 	return PASS;
 }
 
+/*
+ * ---- a net device whose control queue answers as told ------------------
+ *
+ * The vhost-user front-end serves the net control queue itself and only
+ * says OK, or ERR to what it cannot do; QEMU's virtio-net never refuses
+ * what the driver sends.  Here a thread plays the device behind queue 2
+ * (one pair, no MQ): it waits on the queue's kick eventfd, walks the
+ * split ring through the fake IOTLB and answers each command with
+ * @ctrl_answer: VIRTIO_NET_OK, VIRTIO_NET_ERR, a byte that is neither,
+ * a used length of 0 (no ack written), or nothing at all.
+ */
+enum ctrl_answer { CA_OK, CA_ERR, CA_GARBAGE, CA_NO_ACK, CA_SILENT };
+
+struct ctrl_dev {
+	pthread_t thr;
+	int stop;		/* eventfd: the thread ends */
+	enum ctrl_answer answer;
+	uint16_t last_avail, used_idx;
+	unsigned int seen;	/* commands taken */
+	uint8_t cls, cmd;	/* of the last one */
+	uint32_t data_len;	/* its bytes after class and command */
+	uint8_t data[64];	/* the first of them */
+};
+
+static void *fk_va(uint64_t iova, uint64_t len)
+{
+	const struct fk_tlb *t = fk_lookup(iova);
+
+	if (!t || len > t->size - (iova - t->iova))
+		return NULL;
+	return (void *)(uintptr_t)(t->uaddr + (iova - t->iova));
+}
+
+static void ctrl_serve(struct ctrl_dev *cd)
+{
+	uint32_t num = fk.q[2].num;
+	uint8_t *avail = fk_va(fk.q[2].avail, 4 + 2 * num);
+	uint8_t *desc = fk_va(fk.q[2].desc, 16ull * num);
+	uint8_t *used = fk_va(fk.q[2].used, 4 + 8 * num);
+	uint16_t aidx;
+
+	if (!avail || !desc || !used)
+		return;
+	aidx = __atomic_load_n((uint16_t *)(avail + 2), __ATOMIC_ACQUIRE);
+	while (cd->last_avail != aidx) {
+		uint16_t head, i;
+		uint8_t *ack = NULL;
+		uint32_t hops, got = 0, ulen;
+
+		memcpy(&head, avail + 4 + 2 * (cd->last_avail % num), 2);
+		cd->last_avail++;
+		for (i = head, hops = 0; hops < num && i < num; hops++) {
+			uint64_t a;
+			uint32_t l;
+			uint16_t f, next;
+			uint8_t *b;
+
+			memcpy(&a, desc + 16 * i, 8);
+			memcpy(&l, desc + 16 * i + 8, 4);
+			memcpy(&f, desc + 16 * i + 12, 2);
+			memcpy(&next, desc + 16 * i + 14, 2);
+			b = fk_va(a, l);
+			if (b && (f & VRING_DESC_F_WRITE)) {
+				if (!ack)
+					ack = b;
+			} else if (b) {
+				uint32_t k;
+
+				for (k = 0; k < l; k++, got++) {
+					if (got == 0)
+						cd->cls = b[k];
+					else if (got == 1)
+						cd->cmd = b[k];
+					else if (got - 2 < sizeof(cd->data))
+						cd->data[got - 2] = b[k];
+				}
+			}
+			if (!(f & VRING_DESC_F_NEXT))
+				break;
+			i = next;
+		}
+		cd->data_len = got >= 2 ? got - 2 : 0;
+		__atomic_add_fetch(&cd->seen, 1, __ATOMIC_RELEASE);
+		if (cd->answer == CA_SILENT)
+			continue;
+		ulen = cd->answer == CA_NO_ACK ? 0 : 1;
+		if (ack && cd->answer != CA_NO_ACK)
+			*ack = cd->answer == CA_OK ? VIRTIO_NET_OK :
+			       cd->answer == CA_ERR ? VIRTIO_NET_ERR : 0x5a;
+		{
+			uint32_t id = head;
+			uint8_t *e = used + 4 + 8 * (cd->used_idx % num);
+
+			memcpy(e, &id, 4);
+			memcpy(e + 4, &ulen, 4);
+		}
+		cd->used_idx++;
+		__atomic_store_n((uint16_t *)(used + 2), cd->used_idx,
+				 __ATOMIC_RELEASE);
+	}
+}
+
+static void *ctrl_thread(void *arg)
+{
+	struct ctrl_dev *cd = arg;
+	struct pollfd p[2] = {
+		{ .fd = fk.q[2].kick, .events = POLLIN },
+		{ .fd = cd->stop, .events = POLLIN },
+	};
+	uint64_t v;
+
+	while (poll(p, 2, -1) >= 0 && !(p[1].revents & POLLIN)) {
+		if (p[0].revents & POLLIN) {
+			if (read(p[0].fd, &v, sizeof(v)) != sizeof(v))
+				break;
+			ctrl_serve(cd);
+		}
+	}
+	return NULL;
+}
+
+struct ctrl_ctx {
+	struct uvirtio_backend *be;
+	struct uvirtio_net *net;
+	struct ctrl_dev cd;
+};
+
+static int ctrl_open(struct ctrl_ctx *c, enum ctrl_answer answer)
+{
+	struct uvirtio_net_params np = { .poll = true, .ctrl_rx = true };
+	struct virtio_net_config cfg = {
+		.mac = { 0x02, 0, 0, 0, 0x77, 0x01 },
+	};
+	struct uvirtio_net_info in;
+
+	memset(c, 0, sizeof(*c));
+	fk_defaults();
+	fk.device_id = VIRTIO_ID_NET;
+	fk.nvqs = 3;
+	fk.vring_num = 64;
+	fk.config_size = sizeof(cfg);
+	memcpy(fk.config, &cfg, sizeof(cfg));
+	fk.features_offer = (1ull << VIRTIO_F_VERSION_1) |
+			    (1ull << VIRTIO_F_ACCESS_PLATFORM) |
+			    (1ull << VIRTIO_NET_F_MAC) |
+			    (1ull << VIRTIO_NET_F_CTRL_VQ) |
+			    (1ull << VIRTIO_NET_F_CTRL_RX) |
+			    (1ull << VIRTIO_NET_F_CTRL_RX_EXTRA) |
+			    (1ull << VIRTIO_NET_F_CTRL_MAC_ADDR);
+	CHECK_EQ(uvirtio_vhost_vdpa_open("/dev/null", &c->be), 0);
+	CHECK_EQ(uvirtio_net_open(c->be, &np, &c->net), 0);
+	uvirtio_net_get_info(c->net, &in);
+	CHECK_EQ(in.features & fk.features_offer, fk.features_offer);
+	CHECK(fk.q[2].kick >= 0);
+	c->cd.answer = answer;
+	c->cd.stop = eventfd(0, EFD_CLOEXEC);
+	CHECK(c->cd.stop >= 0);
+	CHECK_EQ(pthread_create(&c->cd.thr, NULL, ctrl_thread, &c->cd), 0);
+	return PASS;
+}
+
+static void ctrl_close(struct ctrl_ctx *c)
+{
+	uint64_t one = 1;
+
+	if (write(c->cd.stop, &one, sizeof(one)) == sizeof(one))
+		pthread_join(c->cd.thr, NULL);
+	close(c->cd.stop);
+	uvirtio_net_close(c->net);
+	uvirtio_backend_close(c->be);
+}
+
+/* A device that says OK: every mode and command reaches it as sent. */
+static int t_net_ctrl_ok(void)
+{
+	static const uint8_t uc[1][6] = { { 0x02, 0, 0, 0, 0x77, 0x09 } };
+	static const uint8_t mc[2][6] = {
+		{ 0x01, 0, 0x5e, 0, 0, 1 }, { 0x33, 0x33, 0, 0, 0, 1 },
+	};
+	const uint8_t mac[6] = { 0x02, 0, 0, 0, 0x77, 0x02 };
+	struct uvirtio_net_info in;
+	struct ctrl_ctx c;
+	uint32_t le;
+
+	CHECK_EQ(ctrl_open(&c, CA_OK), PASS);
+	/* all six modes, one command each; the last is NOBCAST, on */
+	CHECK_EQ(uvirtio_net_set_rx_mode(c.net, UVIRTIO_NET_RX_ALLMULTI |
+					 UVIRTIO_NET_RX_NOBCAST), 0);
+	CHECK_EQ(c.cd.seen, 6);
+	CHECK_EQ(c.cd.cls, VIRTIO_NET_CTRL_RX);
+	CHECK_EQ(c.cd.cmd, VIRTIO_NET_CTRL_RX_NOBCAST);
+	CHECK_EQ(c.cd.data_len, 1);
+	CHECK_EQ(c.cd.data[0], 1);
+	CHECK_EQ(uvirtio_net_set_rx_mode(c.net, 0), 0);
+	CHECK_EQ(c.cd.seen, 12);
+	CHECK_EQ(c.cd.data[0], 0);
+	/* the table: le32 1, one MAC, le32 2, two MACs */
+	CHECK_EQ(uvirtio_net_set_mac_filter(c.net, uc, 1, mc, 2), 0);
+	CHECK_EQ(c.cd.cls, VIRTIO_NET_CTRL_MAC);
+	CHECK_EQ(c.cd.cmd, VIRTIO_NET_CTRL_MAC_TABLE_SET);
+	CHECK_EQ(c.cd.data_len, 8 + 3 * 6);
+	memcpy(&le, c.cd.data, 4);
+	CHECK_EQ(le32toh(le), 1);
+	CHECK(!memcmp(c.cd.data + 4, uc[0], 6));
+	memcpy(&le, c.cd.data + 10, 4);
+	CHECK_EQ(le32toh(le), 2);
+	CHECK(!memcmp(c.cd.data + 14, mc, 12));
+	CHECK_EQ(uvirtio_net_set_mac(c.net, mac), 0);
+	CHECK_EQ(c.cd.cmd, VIRTIO_NET_CTRL_MAC_ADDR_SET);
+	CHECK_EQ(c.cd.data_len, 6);
+	CHECK(!memcmp(c.cd.data, mac, 6));
+	uvirtio_net_get_info(c.net, &in);
+	CHECK(!memcmp(in.mac, mac, 6));
+	ctrl_close(&c);
+	return PASS;
+}
+
+/* VIRTIO_NET_ERR: -ENOTSUP, and the queue goes on (the next one too). */
+static int t_net_ctrl_err(void)
+{
+	const uint8_t mac[6] = { 0x02, 0, 0, 0, 0x77, 0x02 };
+	struct uvirtio_net_info in;
+	struct ctrl_ctx c;
+
+	CHECK_EQ(ctrl_open(&c, CA_ERR), PASS);
+	/* the first refusal stops the sequence */
+	CHECK_EQ(uvirtio_net_set_rx_mode(c.net, 0), -ENOTSUP);
+	CHECK_EQ(c.cd.seen, 1);
+	CHECK_EQ(uvirtio_net_set_mac_filter(c.net, NULL, 0, NULL, 0),
+		 -ENOTSUP);
+	CHECK_EQ(uvirtio_net_set_mac(c.net, mac), -ENOTSUP);
+	uvirtio_net_get_info(c.net, &in);
+	CHECK(memcmp(in.mac, mac, 6));		/* not taken */
+	c.cd.answer = CA_OK;
+	CHECK_EQ(uvirtio_net_set_rx_mode(c.net, 0), 0);
+	ctrl_close(&c);
+	return PASS;
+}
+
+/* An ack that is neither OK nor ERR, or none written: -EIO. */
+static int t_net_ctrl_bad_ack(void)
+{
+	struct ctrl_ctx c;
+
+	CHECK_EQ(ctrl_open(&c, CA_GARBAGE), PASS);
+	CHECK_EQ(uvirtio_net_set_rx_mode(c.net, UVIRTIO_NET_RX_PROMISC), -EIO);
+	c.cd.answer = CA_NO_ACK;
+	CHECK_EQ(uvirtio_net_set_rx_mode(c.net, UVIRTIO_NET_RX_PROMISC), -EIO);
+	CHECK_EQ(c.cd.seen, 2);
+	ctrl_close(&c);
+	return PASS;
+}
+
+/*
+ * A device that never answers: -ETIMEDOUT after CTRL_TIMEOUT_NS (a
+ * second); the command stays with it, so every later call is -EIO at
+ * once, and close still resets and frees.
+ */
+static int t_net_ctrl_silent(void)
+{
+	struct timespec t0, t1;
+	struct ctrl_ctx c;
+	int64_t ms;
+
+	CHECK_EQ(ctrl_open(&c, CA_SILENT), PASS);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(uvirtio_net_set_rx_mode(c.net, 0), -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	     (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	CHECK(ms >= 900 && ms < 5000);
+	CHECK_EQ(c.cd.seen, 1);
+	c.cd.answer = CA_OK;
+	CHECK_EQ(uvirtio_net_set_rx_mode(c.net, 0), -EIO);
+	CHECK_EQ(uvirtio_net_set_mac_filter(c.net, NULL, 0, NULL, 0), -EIO);
+	CHECK_EQ(c.cd.seen, 1);			/* nothing more was sent */
+	ctrl_close(&c);
+	return PASS;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct tcase cases[] = {
@@ -698,6 +986,10 @@ int main(int argc, char **argv)
 		{ "reset_replay", t_reset_replay },
 		{ "config_bounds", t_config_bounds },
 		{ "fail_nth", t_fail_nth },
+		{ "net_ctrl_ok", t_net_ctrl_ok },
+		{ "net_ctrl_err", t_net_ctrl_err },
+		{ "net_ctrl_bad_ack", t_net_ctrl_bad_ack },
+		{ "net_ctrl_silent", t_net_ctrl_silent },
 	};
 
 	return harness_main("vhost-vdpa", cases,
