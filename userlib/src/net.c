@@ -302,8 +302,8 @@ static int qp_init(struct uvirtio_net *net, struct uvirtio_net_qp *qp,
 #define CTRL_RX_EXTRA_MODES	(UVIRTIO_NET_RX_ALLUNI | \
 				 UVIRTIO_NET_RX_NOMULTI | \
 				 UVIRTIO_NET_RX_NOUNI | UVIRTIO_NET_RX_NOBCAST)
-#define CTRL_RX_MODES	(UVIRTIO_NET_RX_PROMISC | UVIRTIO_NET_RX_ALLMULTI | \
-			 CTRL_RX_EXTRA_MODES)
+#define CTRL_RX_MODES	(UVIRTIO_NET_RX_PROMISC | \
+			 UVIRTIO_NET_RX_ALLMULTI | CTRL_RX_EXTRA_MODES)
 
 /*
  * One command on the control queue, polled: class and command in one

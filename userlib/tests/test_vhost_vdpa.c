@@ -968,7 +968,7 @@ static int t_net_ctrl_silent(void)
 	c.cd.answer = CA_OK;
 	CHECK_EQ(uvirtio_net_set_rx_mode(c.net, 0), -EIO);
 	CHECK_EQ(uvirtio_net_set_mac_filter(c.net, NULL, 0, NULL, 0), -EIO);
-	CHECK_EQ(c.cd.seen, 1);			/* nothing more was sent */
+	CHECK_EQ(c.cd.seen, 1);		/* nothing more was sent */
 	ctrl_close(&c);
 	return PASS;
 }

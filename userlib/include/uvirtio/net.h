@@ -8,10 +8,10 @@
  * CSUM, GUEST_CSUM (unless turned off in the parameters), MQ with
  * CTRL_VQ when more than one queue pair is asked for, and CTRL_VQ with
  * CTRL_RX, CTRL_RX_EXTRA and CTRL_MAC_ADDR on request (@ctrl_rx in the
- * parameters; a bit whose dependency is not offered is not taken).  Segmentation
- * offload only on request (@gso in the parameters): HOST_TSO4, HOST_TSO6,
- * HOST_ECN, GUEST_TSO4, GUEST_TSO6 and GUEST_ECN where offered (no UFO,
- * USO or GUEST_HDRLEN).  Without it frames are at most the MTU plus a
+ * parameters; a bit whose dependency is not offered is not taken).
+ * Segmentation offload only on request (@gso in the parameters):
+ * HOST_TSO4, HOST_TSO6, HOST_ECN, GUEST_TSO4, GUEST_TSO6 and GUEST_ECN
+ * where offered (no UFO, USO or GUEST_HDRLEN).  Without it frames are at most the MTU plus a
  * VLAN-tagged Ethernet header; with HOST_TSO a send may carry a TCP frame
  * of up to %UVIRTIO_NET_GSO_MAX_FRAME bytes with a GSO header, and with
  * GUEST_TSO the device may deliver such frames (over mergeable buffers,
