@@ -15,6 +15,9 @@
 #    and polling mode, split and packed ring, each in order (IN_ORDER
 #    checked negotiated in the run's info), and split and packed once
 #    with --no-in-order;
+#  - the receive filter (--rx-mode, --mac-filter: the front-end's own
+#    control queue, CTRL_VQ/CTRL_RX never passed to testpmd) with frames
+#    still coming back, and --rx-mode nobcast refused (no CTRL_RX_EXTRA);
 #  - testpmd killed with SIGKILL mid-run: the command fails within a bound
 #    (never hangs) and says the back-end is gone;
 #  - multiqueue (mq_tests): a second testpmd with queues=2, --rxq=2
@@ -169,6 +172,35 @@ if timeout 30 "$bin" net "$dev" info --packed 2>&1 | grep -q '^packed ring: yes'
 	ok "packed ring negotiated with --packed"
 else
 	nok "packed ring not negotiated with --packed"
+fi
+
+# 2b. the receive filter with one pair: CTRL_VQ and CTRL_RX are the
+# front-end's (testpmd never sees them), RX mode and MAC table are
+# acknowledged, the frames still come back (the back-end does not filter)
+if timeout 60 "$bin" net "$dev" pingpong -n 300 -s 64 -t 50 -v \
+	--rx-mode allmulti --mac-filter 02:00:00:00:aa:01,01:00:5e:00:00:01 \
+	>"$tmp/pp" 2>&1 &&
+   grep -q "^pingpong: 300 sent, 300 back, bad 0, out of order 0" "$tmp/pp" &&
+   timeout 30 "$bin" net "$dev" info --ctrl-rx >"$tmp/cinfo" 2>&1 &&
+   grep -q '^rx filter: rx mode, mac table$' "$tmp/cinfo" &&
+   grep -q '^mac address set: no$' "$tmp/cinfo"; then
+	nf=$(grep 'negotiated Virtio features' "$tmp/pmd.log" | tail -n 1 | sed 's/.*: //')
+	# CTRL_VQ is bit 17, CTRL_RX bit 18: never in testpmd's word
+	if [ -n "$nf" ] && [ $(( ($nf >> 17) & 3 )) = 0 ]; then
+		ok "receive filter: --rx-mode allmulti --mac-filter acknowledged, 300 frames back, testpmd negotiated $nf (no CTRL_VQ/CTRL_RX)"
+	else
+		nok "receive filter: testpmd negotiated '$nf' (CTRL_VQ or CTRL_RX passed on?)"
+	fi
+	# what the front-end does not serve is refused
+	if timeout 30 "$bin" net "$dev" info --rx-mode nobcast >"$tmp/cinfo" 2>&1; then
+		nok "receive filter: --rx-mode nobcast accepted without CTRL_RX_EXTRA"
+	elif grep -q 'not supported by the device' "$tmp/cinfo"; then
+		ok "receive filter: --rx-mode nobcast refused (no CTRL_RX_EXTRA)"
+	else
+		nok "receive filter: --rx-mode nobcast: $(cat "$tmp/cinfo")"
+	fi
+else
+	nok "receive filter: $(tail -n 3 "$tmp/pp"); $(grep -E '^(rx filter|mac address)' "$tmp/cinfo" 2>/dev/null)"
 fi
 
 # 4. multiqueue against a testpmd of its own (queues=2), run after 3
