@@ -232,6 +232,25 @@ static int queue_init(struct uvirtio_blk *blk, struct uvirtio_blk_queue *q,
 					 &q->area);
 }
 
+/*
+ * The most one read or write may carry: seg_max segments of size_max
+ * (4 MiB without SIZE_MAX), and never more than UVIRTIO_BLK_MAX_TRANSFER.
+ * That cap is the device's other limit, one the spec does not name: QEMU
+ * takes at most VIRTQUEUE_MAX_SIZE (1024) pieces of its own memory per
+ * request, and behind an IOMMU one IOVA run may be scattered guest
+ * memory, a piece per page; 2 MiB is 512 pages.  (Linux sends at most
+ * 1.25 MiB per request by default.)
+ */
+static uint64_t max_transfer(uint32_t seg_max, uint32_t size_max,
+			     uint32_t blk_size)
+{
+	uint64_t m = (uint64_t)seg_max * (size_max ? size_max : (1u << 22));
+
+	if (m > UVIRTIO_BLK_MAX_TRANSFER)
+		m = UVIRTIO_BLK_MAX_TRANSFER;
+	return m & ~(uint64_t)(blk_size - 1);
+}
+
 UV_EXPORT int uvirtio_blk_open(struct uvirtio_backend *be,
 			       const struct uvirtio_blk_params *params,
 			       struct uvirtio_blk **out)
@@ -317,11 +336,8 @@ UV_EXPORT int uvirtio_blk_open(struct uvirtio_backend *be,
 	}
 	in->seg_max = blk->data_seg_max;
 	in->num_queues = (uint16_t)nq;
-	in->max_transfer = (uint64_t)blk->data_seg_max *
-			   (in->size_max ? in->size_max : (1u << 22));
-	if (in->max_transfer > UINT32_MAX - 1)
-		in->max_transfer = UINT32_MAX - 1;
-	in->max_transfer &= ~(uint64_t)(in->blk_size - 1);
+	in->max_transfer = max_transfer(blk->data_seg_max, in->size_max,
+					in->blk_size);
 	ret = uvirtio_dev_driver_ok(blk->dev);
 	if (ret)
 		goto err_failed;
@@ -699,7 +715,8 @@ static int rw(struct uvirtio_blk_queue *q, bool write, uint64_t offset,
 	}
 	if (!total || total % blk->info.blk_size ||
 	    offset > blk->info.capacity ||
-	    total > blk->info.capacity - offset || total > UINT32_MAX - 1)
+	    total > blk->info.capacity - offset ||
+	    total > blk->info.max_transfer)
 		return -EINVAL;
 	ret = get_slot(q, &slot);
 	if (ret)
@@ -1628,11 +1645,9 @@ UV_EXPORT int uvirtio_blk_restore(struct uvirtio_backend *be,
 	}
 	blk->info.seg_max = blk->data_seg_max;
 	blk->info.num_queues = (uint16_t)blk->nq;
-	blk->info.max_transfer = (uint64_t)blk->data_seg_max *
-		(blk->info.size_max ? blk->info.size_max : (1u << 22));
-	if (blk->info.max_transfer > UINT32_MAX - 1)
-		blk->info.max_transfer = UINT32_MAX - 1;
-	blk->info.max_transfer &= ~(uint64_t)(blk->info.blk_size - 1);
+	blk->info.max_transfer = max_transfer(blk->data_seg_max,
+					      blk->info.size_max,
+					      blk->info.blk_size);
 	blk->ka_user_off = h->user_off;
 	blk->ka_user_len = h->user_len;
 	*user = (char *)blk->ka_state.vaddr + h->user_off;

@@ -91,6 +91,42 @@ static int t_blk_range_limits(void)
 	return PASS;
 }
 
+static void big_cfg(struct uvirtio_fake_config *c)
+{
+	c->capacity = 16384;		/* 8 MiB */
+	c->size_max = 1u << 20;		/* 64 segments of 1 MiB: 64 MiB */
+	c->seg_max = 64;
+}
+
+/*
+ * max_transfer is capped at UVIRTIO_BLK_MAX_TRANSFER (2 MiB: QEMU takes
+ * 1024 pieces per request, a piece per page behind an IOMMU) and the
+ * driver holds to it: one byte-block more is refused before the ring.
+ */
+static int t_blk_max_transfer(void)
+{
+	struct uvirtio_fake_stats st0, st1;
+	struct uvirtio_blk_info in;
+	uint8_t *buf;
+	struct env e;
+
+	CHECK_EQ(open_cfg(&e, big_cfg, NULL), 0);
+	uvirtio_blk_get_info(e.blk, &in);
+	CHECK_EQ(in.max_transfer, UVIRTIO_BLK_MAX_TRANSFER);
+	CHECK_EQ(uvirtio_blk_alloc_buf(e.blk, 4u << 20, (void **)&buf), 0);
+	CHECK_EQ(uvirtio_blk_read(e.blk, 0, buf, UVIRTIO_BLK_MAX_TRANSFER), 0);
+	uvirtio_fake_get_stats(e.fake, &st0);
+	CHECK_EQ(uvirtio_blk_read(e.blk, 0, buf,
+				  UVIRTIO_BLK_MAX_TRANSFER + in.blk_size),
+		 -EINVAL);
+	CHECK_EQ(uvirtio_blk_write(e.blk, 0, buf, 4u << 20), -EINVAL);
+	uvirtio_fake_get_stats(e.fake, &st1);
+	CHECK_EQ(st1.doorbells, st0.doorbells);
+	uvirtio_blk_free_buf(e.blk, buf);
+	env_close(&e);
+	return PASS;
+}
+
 static void ro_cfg(struct uvirtio_fake_config *c)
 {
 	c->features |= BLK_F(RO);
@@ -390,6 +426,7 @@ static int t_dev_attach_refused(void)
 const struct tcase uv_blk_errors_tests[] = {
 	{ "blk_refresh_capacity", t_blk_refresh_capacity },
 	{ "blk_range_limits", t_blk_range_limits },
+	{ "blk_max_transfer", t_blk_max_transfer },
 	{ "blk_read_only", t_blk_read_only },
 	{ "blk_no_discard", t_blk_no_discard },
 	{ "blk_bad_args", t_blk_bad_args },

@@ -13,7 +13,9 @@
  * Limits: offsets and lengths of read/write/discard/write-zeroes must be
  * multiples of the logical block size (blk_size, default 512).  Requests
  * are not split into several device requests.  max_transfer is seg_max
- * times size_max (4 MiB without SIZE_MAX), and a read or write of up to
+ * times size_max (4 MiB without SIZE_MAX), at most
+ * UVIRTIO_BLK_MAX_TRANSFER; a longer read or write fails with -EINVAL,
+ * and a read or write of up to
  * max_transfer bytes fits when its memory is at most seg_max IOVA runs,
  * each cut at size_max: with an IOMMU every mapping and every
  * uvirtio_blk_alloc_buf() buffer is one run; without one, a mapping is
@@ -52,6 +54,13 @@ extern "C" {
 struct uvirtio_blk;
 /** struct uvirtio_blk_queue - opaque request queue of a virtio-blk device. */
 struct uvirtio_blk_queue;
+
+/*
+ * The largest read or write the driver sends: QEMU takes at most 1024
+ * pieces of its memory per request, and behind an IOMMU one IOVA run may
+ * be a piece per 4 KiB page (2 MiB is 512).
+ */
+#define UVIRTIO_BLK_MAX_TRANSFER	(2u << 20)
 
 /**
  * struct uvirtio_blk_params - open parameters.
