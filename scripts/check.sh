@@ -111,14 +111,15 @@ result() {
 	case $2 in
 	pass) pass=$((pass + 1)); echo "  ok    $1" ;;
 	skip) skip=$((skip + 1)); echo "  skip  $1: ${3:-}" ;;
-	*) fail=$((fail + 1)); failed+=("$1"); echo "  FAIL  $1${3:+: $3}" ;;
+	*) fail=$((fail + 1)); failed+=("$1${3:+: $3}"); echo "  FAIL  $1${3:+: $3}" ;;
 	esac
 }
 
-# add_counts LABEL P F S
+# add_counts NAME PASSED FAILED SKIPPED [WHAT]: WHAT names the failed
+# cases in the summary, so that the last lines of a run say which.
 add_counts() {
 	pass=$((pass + $2)) fail=$((fail + $3)) skip=$((skip + $4))
-	[ "$3" = 0 ] || failed+=("$1 ($3)")
+	[ "$3" = 0 ] || failed+=("$1 ($3)${5:+: $5}")
 }
 
 stage_start() {
@@ -159,7 +160,8 @@ count_line() {
 	fi
 	set -- $(echo "$line" | sed -E 's/^[^:]*: ([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\1 \2 \4/')
 	echo "  $name: $1 passed, $2 failed, ${3:-0} skipped"
-	add_counts "$name" "$1" "$2" "${3:-0}"
+	add_counts "$name" "$1" "$2" "${3:-0}" \
+		"$(sed -n 's/^FAIL \(.\{1,160\}\).*/\1/p' "$log_dir/$logname.log" | head -n 4 | paste -sd ';' - | sed 's/;/; /g')"
 }
 
 # coverage_report NAME CMD...: run a coverage report (scripts/coverage.py)
@@ -378,8 +380,10 @@ vm_report() {
 	r=$(python3 scripts/ktap-report.py "$(scripts/build-kernel.sh --src)/tools/testing/kunit/kunit.py" \
 		"$name" "$out/results.log")
 	echo "$r" | grep -v '^TOTAL'
+	local what
+	what=$(echo "$r" | sed -n 's/^FAILED //p' | head -n 6 | paste -sd ';' - | sed 's/;/; /g')
 	set -- $(echo "$r" | sed -n 's/^TOTAL //p')
-	add_counts "$name" "${1:-0}" "${2:-0}" "${3:-0}"
+	add_counts "$name" "${1:-0}" "${2:-0}" "${3:-0}" "$what"
 	if [ "$vmrc" -eq 0 ]; then
 		result "$name vm health" pass
 	else

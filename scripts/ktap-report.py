@@ -9,7 +9,9 @@ counts are read from its JSON output.
 
   ktap-report.py KUNIT_PY LABEL RESULTS_LOG
 
-Prints one line per document and, last, "TOTAL <passed> <failed> <skipped>".
+Prints one line per document, a "FAILED <document> [<case>]" line per
+failed case (or per failed document without one), and, last,
+"TOTAL <passed> <failed> <skipped>".
 A document that kunit.py rejects (crash, missing plan, bad exit status)
 counts as a failure even when none of its cases failed.
 """
@@ -20,13 +22,15 @@ import sys
 import tempfile
 
 
-def walk(group, counts):
+def walk(group, counts, failed):
     for case in group.get("test_cases", []):
         st = case.get("status", "FAIL")
         key = {"PASS": "pass", "SKIP": "skip"}.get(st, "fail")
         counts[key] += 1
+        if key == "fail":
+            failed.append(case.get("name", "?"))
     for sub in group.get("sub_groups", []):
-        walk(sub, counts)
+        walk(sub, counts, failed)
 
 
 def split_docs(path):
@@ -60,9 +64,10 @@ def main():
                                 "--json=" + out, src],
                                capture_output=True, text=True)
             counts = {"pass": 0, "fail": 0, "skip": 0}
+            failed = []
             try:
                 with open(out) as f:
-                    walk(json.load(f), counts)
+                    walk(json.load(f), counts, failed)
             except (OSError, ValueError):
                 pass
             note = ""
@@ -83,6 +88,10 @@ def main():
                 total[k] += counts[k]
             print(f"  {label} {name}: {counts['pass']} passed, "
                   f"{counts['fail']} failed, {counts['skip']} skipped{note}")
+            for case in failed:
+                print(f"FAILED {name} {case}")
+            if counts["fail"] and not failed:
+                print(f"FAILED {name}{note}")
             if counts["fail"]:
                 # Show the parser's view of what failed.
                 for l in p.stdout.splitlines():

@@ -94,7 +94,9 @@ def ktap_ok(outdir, log):
         return 'no KTAP results'
     p, f = int(m.group(1)), int(m.group(2))
     if f or not p:
-        return '%d passed, %d failed in the KTAP' % (p, f)
+        names = re.findall(r'^FAILED (.*)$', r.stdout, re.M)
+        return '%d passed, %d failed in the KTAP%s' % (
+            p, f, (': ' + '; '.join(names[:4])) if names else '')
     return None
 
 
