@@ -115,6 +115,9 @@ result() {
 	esac
 }
 
+# uv_join: stdin's lines on one line, " | " between them.
+uv_join() { awk 'NR > 1 { printf " | " } { printf "%s", $0 }'; }
+
 # add_counts NAME PASSED FAILED SKIPPED [WHAT]: WHAT names the failed
 # cases in the summary, so that the last lines of a run say which.
 add_counts() {
@@ -161,7 +164,7 @@ count_line() {
 	set -- $(echo "$line" | sed -E 's/^[^:]*: ([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\1 \2 \4/')
 	echo "  $name: $1 passed, $2 failed, ${3:-0} skipped"
 	add_counts "$name" "$1" "$2" "${3:-0}" \
-		"$(sed -n 's/^FAIL \(.\{1,160\}\).*/\1/p' "$log_dir/$logname.log" | head -n 4 | paste -sd ';' - | sed 's/;/; /g')"
+		"$(sed -n 's/^FAIL \(.\{1,160\}\).*/\1/p' "$log_dir/$logname.log" | head -n 4 | uv_join)"
 }
 
 # coverage_report NAME CMD...: run a coverage report (scripts/coverage.py)
@@ -381,7 +384,7 @@ vm_report() {
 		"$name" "$out/results.log")
 	echo "$r" | grep -v '^TOTAL'
 	local what
-	what=$(echo "$r" | sed -n 's/^FAILED //p' | head -n 6 | paste -sd ';' - | sed 's/;/; /g')
+	what=$(echo "$r" | sed -n 's/^FAILED //p' | head -n 6 | uv_join)
 	set -- $(echo "$r" | sed -n 's/^TOTAL //p')
 	add_counts "$name" "${1:-0}" "${2:-0}" "${3:-0}" "$what"
 	if [ "$vmrc" -eq 0 ]; then
