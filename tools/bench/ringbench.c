@@ -5,7 +5,7 @@
  *
  *   ringbench [--packed] [--ring-size R] [--batch B] [--run-cycles N]
  *             [--driver-cpu C] [--device-cpu C] [--no-event-idx]
- *             [--in-order]
+ *             [--in-order] [--publish] [--inline]
  *
  * The driver thread is libuvirtio itself (uvirtq_add / uvirtq_kick /
  * uvirtq_get_used, one 64-byte buffer per request, like the ringtest
@@ -32,6 +32,15 @@
  *
  * Prints: "ring libuvirtio-split|packed size=R batch=B ops=N ns_per_op=X
  * doorbells=D", and " in_order=1" with --in-order.
+ *
+ * --publish: the driver never decides on a notification: every B
+ * requests it calls uvirtq_publish() (a store-release of the split
+ * avail index; nothing for packed, whose uvirtq_add() publishes) instead
+ * of uvirtq_kick() (that store, a full fence and a load of the device's
+ * suppression state).  This is what ringtest does without --sleep, whose
+ * guest publishes each add and never kicks, and what a driver of a
+ * polling device (a vhost-user back-end given no kick fd) needs.  Prints
+ * " publish=1".
  *
  * --inline: no device thread; the device does its work in the driver's
  * thread right after each kick, and the time is that thread's CPU time
@@ -269,6 +278,7 @@ struct devctx {
 	int cpu;
 	atomic_int ready;
 	bool inline_dev;	/* --inline: no thread, stepped at each kick */
+	bool publish;		/* --publish: uvirtq_publish(), never a kick */
 	/* device-side ring state */
 	uint16_t last_avail, used_idx;	/* split */
 	uint16_t idx;			/* packed */
@@ -397,7 +407,10 @@ static void *device_thread(void *arg)
 /* Kick; an --inline device then does its work at once, in this thread. */
 static void kick(struct uvirtq *vq, struct devctx *d)
 {
-	uvirtq_kick(vq);
+	if (d->publish)
+		uvirtq_publish(vq);
+	else
+		uvirtq_kick(vq);
 	if (d->inline_dev)
 		device_step(d);
 }
@@ -424,6 +437,7 @@ int main(int argc, char **argv)
 		{ "no-event-idx", no_argument, NULL, 'E' },
 		{ "in-order", no_argument, NULL, 'I' },
 		{ "inline", no_argument, NULL, 'N' },
+		{ "publish", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mini m = { .qmax = 256 };
@@ -452,11 +466,12 @@ int main(int argc, char **argv)
 		case 'E': event_idx = false; break;
 		case 'I': in_order = true; break;
 		case 'N': d.inline_dev = true; break;
+		case 'P': d.publish = true; break;
 		default:
 			fprintf(stderr, "usage: ringbench [--packed] [--ring-size R] "
 				"[--batch B] [--run-cycles N] [--driver-cpu C] "
 				"[--device-cpu C] [--no-event-idx] [--in-order] "
-				"[--inline]\n");
+				"[--inline] [--publish]\n");
 			return 2;
 		}
 	}
@@ -550,11 +565,11 @@ int main(int argc, char **argv)
 	t1 = now_ns(clk);
 	if (!d.inline_dev)
 		pthread_join(th, NULL);
-	printf("ring libuvirtio-%s size=%u batch=%u ops=%llu ns_per_op=%.2f doorbells=%llu%s%s\n",
+	printf("ring libuvirtio-%s size=%u batch=%u ops=%llu ns_per_op=%.2f doorbells=%llu%s%s%s\n",
 	       d.packed ? "packed" : "split", d.size, batch,
 	       (unsigned long long)ops, (double)(t1 - t0) / (double)ops,
 	       (unsigned long long)m.doorbells, in_order ? " in_order=1" : "",
-	       d.inline_dev ? " inline=1" : "");
+	       d.inline_dev ? " inline=1" : "", d.publish ? " publish=1" : "");
 	uvirtio_backend_dma_free(be, &bufmem);
 	uvirtio_dev_close(dev);
 	uvirtq_destroy(vq);

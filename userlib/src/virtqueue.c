@@ -103,6 +103,7 @@ struct uvirtq {
 	uint16_t free_head;
 	uint16_t avail_idx;	/* next avail index to write */
 	uint16_t avail_pub;	/* avail index last published */
+	uint16_t avail_kicked;	/* avail index the last kick decided on */
 	uint16_t last_used;
 
 	/* packed */
@@ -466,7 +467,8 @@ UV_EXPORT int uvirtq_reset(struct uvirtq *vq)
 		__atomic_store_n(&vq->persist->commit, 0, __ATOMIC_RELEASE);
 	}
 	init_free_state(vq);
-	vq->avail_idx = vq->avail_pub = vq->last_used = 0;
+	vq->avail_idx = vq->avail_pub = vq->avail_kicked = 0;
+	vq->last_used = 0;
 	vq->next_avail = vq->last_used_p = 0;
 	vq->added = 0;
 	set_cb(vq, vq->cb_enabled);
@@ -723,12 +725,15 @@ UV_EXPORT int uvirtq_kick(struct uvirtq *vq)
 		need = packed_need_kick(vq);
 		vq->added = 0;
 	} else {
-		uint16_t old = vq->avail_pub, new = vq->avail_idx;
+		uint16_t old = vq->avail_kicked, new = vq->avail_idx;
 
 		if (old == new)
 			return 0;
-		st16_rel(&vq->avail->idx, new);
-		vq->avail_pub = new;
+		if (vq->avail_pub != new) {
+			st16_rel(&vq->avail->idx, new);
+			vq->avail_pub = new;
+		}
+		vq->avail_kicked = new;
 		full_fence();
 		need = split_need_kick(vq, old, new);
 	}
@@ -751,6 +756,20 @@ UV_EXPORT int uvirtq_kick(struct uvirtq *vq)
 	if (uv_ring_doorbell(vq->dev, &vq->notify))
 		return vq_break(vq);
 	return 1;
+}
+
+UV_EXPORT int uvirtq_publish(struct uvirtq *vq)
+{
+	int ret = vq_check(vq);
+
+	if (ret)
+		return ret;
+	/* Packed: uvirtq_add() store-released the head flags already. */
+	if (!vq->packed && vq->avail_pub != vq->avail_idx) {
+		st16_rel(&vq->avail->idx, vq->avail_idx);
+		vq->avail_pub = vq->avail_idx;
+	}
+	return 0;
 }
 
 static void set_cb(struct uvirtq *vq, bool enable)
@@ -1241,7 +1260,7 @@ static int split_rebuild(struct uvirtq *vq)
 	else
 		vq->free_head = (uint16_t)vq->num;
 	vq->num_free = (uint16_t)nfree;
-	vq->avail_idx = vq->avail_pub = A;
+	vq->avail_idx = vq->avail_pub = vq->avail_kicked = A;
 	vq->last_used = L;
 	vq->in_flight = published + vq->ncancelled;
 	ret = 0;

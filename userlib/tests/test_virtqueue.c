@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
  * test_virtqueue.c - libuvirtio unit tests of the virtqueues: event index arithmetic and wrap-around,
- * NOTIFICATION_DATA and NOTIF_CONFIG_DATA, raw use of the ring API, reaping
+ * NOTIFICATION_DATA and NOTIF_CONFIG_DATA, raw use of the ring API,
+ * publishing without a kick, reaping
  * with a timeout, VIRTIO_F_RING_RESET, VIRTIO_F_IN_ORDER (batched
  * completion, ring-order placement, and the lies an in-order device can
  * tell).
@@ -205,6 +206,84 @@ static int t_vq_raw(void)
 	uvirtq_destroy(vq);
 	uvirtio_backend_dma_free(be, &d);
 	uvirtio_backend_close(be);
+	return PASS;
+}
+
+/*
+ * uvirtq_publish() makes requests visible and never rings; the next
+ * uvirtq_kick() still decides for them (the fake wants every doorbell:
+ * no EVENT_IDX, no NO_NOTIFY), and completions come back.
+ */
+static int publish_case(bool packed)
+{
+	struct uvirtio_fake_config c;
+	struct uvirtio_dev_params dp = { 0 };
+	struct uvirtq_params vp = { .size = 8, .cpu = -1 };
+	struct uvirtio_fake_stats st;
+	struct uvirtio_fake *f;
+	struct uvirtio_backend *be;
+	struct uvirtio_dev *dev;
+	struct uvirtio_dma d;
+	struct uvirtq *vq;
+	struct uvirtq_buf b;
+	uint64_t db;
+	void *cookie;
+	uint32_t len;
+	int i, got = 0;
+
+	uvirtio_fake_default_config(&c, VIRTIO_ID_RNG);
+	if (packed) {
+		c.features |= F(RING_PACKED);
+		dp.wanted = F(RING_PACKED);
+		dp.required = F(RING_PACKED);
+	}
+	CHECK_EQ(uvirtio_fake_create(&c, &f, &be), 0);
+	CHECK_EQ(uvirtio_dev_open(be, &dp, &dev), 0);
+	CHECK_EQ(uvirtq_create(dev, 0, &vp, &vq), 0);
+	CHECK_EQ(uvirtq_is_packed(vq), packed);
+	CHECK_EQ(uvirtio_dev_driver_ok(dev), 0);
+	CHECK_EQ(uvirtio_backend_dma_alloc(be, 4096, &d), 0);
+	b = (struct uvirtq_buf){ d.iova, 64 };
+	/* nothing added: nothing to publish or to kick */
+	CHECK_EQ(uvirtq_publish(vq), 0);
+	CHECK_EQ(uvirtq_kick(vq), 0);
+	uvirtio_fake_get_stats(f, &st);
+	db = st.doorbells;
+	for (i = 0; i < 2; i++)
+		CHECK_EQ(uvirtq_add(vq, NULL, 0, &b, 1, &d), 0);
+	CHECK_EQ(uvirtq_publish(vq), 0);
+	CHECK_EQ(uvirtq_publish(vq), 0);
+	uvirtio_fake_get_stats(f, &st);
+	CHECK_EQ(st.doorbells, db);
+	/* the kick rings for the two published requests */
+	CHECK_EQ(uvirtq_kick(vq), 1);
+	CHECK_EQ(uvirtq_kick(vq), 0);
+	for (i = 0; i < 5000 && got < 2; i++) {
+		int r = uvirtq_get_used(vq, &cookie, &len);
+
+		CHECK(r >= 0);
+		if (r == 1) {
+			CHECK(cookie == &d);
+			got++;
+		} else {
+			usleep(1000);
+		}
+	}
+	CHECK_EQ(got, 2);
+	uvirtio_fake_get_stats(f, &st);
+	CHECK_EQ(st.doorbells, db + 1);
+	CHECK_EQ(st.device_errors, 0);
+	uvirtio_dev_close(dev);
+	uvirtq_destroy(vq);
+	uvirtio_backend_dma_free(be, &d);
+	uvirtio_backend_close(be);
+	return PASS;
+}
+
+static int t_vq_publish(void)
+{
+	CHECK_EQ(publish_case(false), PASS);
+	CHECK_EQ(publish_case(true), PASS);
 	return PASS;
 }
 
@@ -780,6 +859,7 @@ static int t_notif_config_data(void)
 const struct tcase uv_virtqueue_tests[] = {
 	{ "need_event", t_need_event },
 	{ "vq_raw", t_vq_raw },
+	{ "vq_publish", t_vq_publish },
 	{ "event_idx_wrap", t_event_idx_wrap },
 	{ "notification_data", t_notification_data },
 	{ "ring_reset", t_ring_reset },

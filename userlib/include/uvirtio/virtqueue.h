@@ -110,7 +110,8 @@ void uvirtq_destroy(struct uvirtq *vq);
  * @n_in: how many.
  * @cookie: returned by uvirtq_get_used(); must not be NULL.
  *
- * The request becomes visible to the device at the next uvirtq_kick().
+ * The request becomes visible to the device at the next uvirtq_kick()
+ * or uvirtq_publish() (packed rings: at once).
  * Return: 0, -EAGAIN (not enough free descriptors), -EINVAL, -EIO.
  */
 int uvirtq_add(struct uvirtq *vq, const struct uvirtq_buf *out,
@@ -128,6 +129,25 @@ int uvirtq_add(struct uvirtq *vq, const struct uvirtq_buf *out,
  * queue is broken), -ENODEV (the device was removed).
  */
 int uvirtq_kick(struct uvirtq *vq);
+
+/**
+ * uvirtq_publish() - make added requests visible to the device without
+ * deciding on a notification.
+ * @vq: queue.
+ *
+ * For a device that polls the ring and wants no doorbell at all (a
+ * vhost-user back-end in poll mode, a device that keeps notifications
+ * disabled for good), this is all that is needed: it costs one
+ * store-release and no fence, where uvirtq_kick() has to order its
+ * store before reading the device's suppression state with a full
+ * fence.  It is also a way to let a device start on requests early:
+ * the next uvirtq_kick() still decides on (and rings) the doorbell for
+ * every request added since the previous kick, published or not.  The
+ * ordering contract is the one of uvirtq_kick()'s publishing store.
+ * Return: 0, -EIO (the queue is broken), -ENODEV (the device was
+ * removed).
+ */
+int uvirtq_publish(struct uvirtq *vq);
 
 /**
  * UVIRTQ_CANCELED - uvirtq_get_used(): a request uvirtq_reset() took back.
