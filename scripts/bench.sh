@@ -29,7 +29,8 @@
 #     uvirtio_keepalive selftest's killloop, kill to the first completion
 #     in the new process.
 #  3. Ring micro-benchmark on the host: tools/bench/ringbench (libuvirtio
-#     split and packed rings) against tools/virtio/ringtest (ring,
+#     split and packed rings, kicked every batch or only published as
+#     ringtest's guest does) against tools/virtio/ringtest (ring,
 #     virtio_ring_0_9) built from the Debian linux-source tree in a
 #     temporary copy, same ring size, batch and op count; repeats
 #     interleaved, median.
@@ -51,7 +52,8 @@
 #   UVIRTIO_BENCH_QUICK=1     smoke run: lazy only, 1 s runs, 1 repeat,
 #                             no A/B, short ring and vhost-user runs
 #   UVIRTIO_BENCH_SECS        each blk run (default 2; quick 1)
-#   UVIRTIO_BENCH_REPEATS     repeats of every blk and ring run (default 3)
+#   UVIRTIO_BENCH_REPEATS     repeats of every blk and ring run (default 3;
+#                             the ring runs at least 9 times)
 #   UVIRTIO_BENCH_REGIMES     IOMMU regimes (default "off lazy strict")
 #   UVIRTIO_BENCH_AB_REGIMES  regimes with the interrupt A/B (default lazy)
 #   UVIRTIO_BENCH_IRQ_OPTS    engine options of the fio-uvirtio-irq row,
@@ -198,11 +200,11 @@ if [ -n "$ksrc" ] && [ -d "$ksrc/tools/virtio/ringtest" ]; then
 else
 	uv_log "no linux source tree (scripts/deps.sh kernel); ringtest skipped"
 fi
-# At least 5 repeats for the ring: its figures swing most (the host moves
-# the two vCPUs between placements that differ 3x in line-transfer cost),
-# and a run costs well under a second.
+# At least 9 repeats for the ring: its figures swing most (the host moves
+# the two vCPUs between placements that differ 3x in line-transfer cost,
+# so a run is fast or slow), and a run costs well under a second.
 ring_reps=$reps
-[ "${UVIRTIO_BENCH_QUICK:-0}" = 1 ] || [ "$ring_reps" -ge 5 ] || ring_reps=5
+[ "${UVIRTIO_BENCH_QUICK:-0}" = 1 ] || [ "$ring_reps" -ge 9 ] || ring_reps=9
 uv_log "ring micro-benchmark on the host (${ring_ops} ops, $ring_reps repeats interleaved)"
 for rep in $(seq "$ring_reps"); do
 	for batch in 1 32; do

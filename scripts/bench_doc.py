@@ -237,7 +237,7 @@ def render(res, images):
           "  comparison and carry the batch-1 targets.  ringtest's",
           "  ``virtio_ring_0_9`` and ``ring`` are built in a temporary copy of the",
           "  Debian linux-source tree.  Ring size 256, batch 1 and 32, the two",
-          "  threads pinned to CPUs 0 and 1, at least 5 repeats interleaved.",
+          "  threads pinned to CPUs 0 and 1, at least 9 repeats interleaved.",
           "",
           "uvirtio.ko against VFIO, in the lazy boot",
           "  The same libuvirtio code on the two PCI backends, one VM boot, one",
