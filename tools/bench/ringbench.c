@@ -33,11 +33,11 @@
  * Prints: "ring libuvirtio-split|packed size=R batch=B ops=N ns_per_op=X
  * doorbells=D", and " in_order=1" with --in-order.
  *
- * --publish: the driver never decides on a notification: every B
- * requests it calls uvirtq_publish() (a store-release of the split
- * avail index; nothing for packed, whose uvirtq_add() publishes) instead
- * of uvirtq_kick() (that store, a full fence and a load of the device's
- * suppression state).  This is what ringtest does without --sleep, whose
+ * --publish: every B requests the driver calls uvirtq_publish() (a
+ * store-release of the split avail index; nothing for packed, whose
+ * uvirtq_add() publishes) instead of uvirtq_kick() (that store, a full
+ * fence and a load of the device's suppression state); the library
+ * decides on a notification only once per ring's worth.  This is what ringtest does without --sleep, whose
  * guest publishes each add and never kicks, and what a driver of a
  * polling device (a vhost-user back-end given no kick fd) needs.  Prints
  * " publish=1".

@@ -636,7 +636,11 @@ static int packed_add(struct uvirtq *vq, const struct uvirtq_buf *out,
 	}
 	vq->state[id] = (struct vq_state){ cookie, wlen, (uint16_t)needed, 0 };
 	vq->num_free = (uint16_t)(vq->num_free - needed);
-	vq->added = (uint16_t)(vq->added + needed);
+	/*
+	 * Saturated, never wrapped to 0: past a ring's worth, any event
+	 * offset behind the driver then reads as passed (packed_need_kick()).
+	 */
+	vq->added = (uint16_t)UV_MIN(vq->added + needed, 0x8000u);
 	/* Publishing the head makes the whole chain available. */
 	st16_rel(&vq->pdesc[head].flags, head_flags);
 	return 0;
@@ -764,6 +768,14 @@ UV_EXPORT int uvirtq_publish(struct uvirtq *vq)
 
 	if (ret)
 		return ret;
+	/*
+	 * The next kick decides for everything added since the last one, in
+	 * 16-bit indices: after a ring's worth, decide now (it rings only
+	 * if the device asked), so that window never grows past the ring.
+	 */
+	if (vq->packed ? vq->added >= vq->num :
+	    (uint16_t)(vq->avail_idx - vq->avail_kicked) >= vq->num)
+		return uvirtq_kick(vq);
 	/* Packed: uvirtq_add() store-released the head flags already. */
 	if (!vq->packed && vq->avail_pub != vq->avail_idx) {
 		st16_rel(&vq->avail->idx, vq->avail_idx);

@@ -210,9 +210,10 @@ static int t_vq_raw(void)
 }
 
 /*
- * uvirtq_publish() makes requests visible and never rings; the next
+ * uvirtq_publish() makes requests visible and does not ring; the next
  * uvirtq_kick() still decides for them (the fake wants every doorbell:
- * no EVENT_IDX, no NO_NOTIFY), and completions come back.
+ * no EVENT_IDX, no NO_NOTIFY), and completions come back.  After a
+ * ring's worth without a kick, publishing decides itself.
  */
 static int publish_case(bool packed)
 {
@@ -272,6 +273,27 @@ static int publish_case(bool packed)
 	CHECK_EQ(got, 2);
 	uvirtio_fake_get_stats(f, &st);
 	CHECK_EQ(st.doorbells, db + 1);
+	/*
+	 * A ring's worth published without a kick: the eighth publish
+	 * decides on the notification itself, and this device wants it.
+	 */
+	for (i = 0; i < 8; i++) {
+		CHECK_EQ(uvirtq_add(vq, NULL, 0, &b, 1, &d), 0);
+		CHECK_EQ(uvirtq_publish(vq), i < 7 ? 0 : 1);
+	}
+	CHECK_EQ(uvirtq_kick(vq), 0);
+	for (i = 0, got = 0; i < 5000 && got < 8; i++) {
+		int r = uvirtq_get_used(vq, &cookie, &len);
+
+		CHECK(r >= 0);
+		if (r == 1)
+			got++;
+		else
+			usleep(1000);
+	}
+	CHECK_EQ(got, 8);
+	uvirtio_fake_get_stats(f, &st);
+	CHECK_EQ(st.doorbells, db + 2);
 	CHECK_EQ(st.device_errors, 0);
 	uvirtio_dev_close(dev);
 	uvirtq_destroy(vq);

@@ -142,10 +142,14 @@ int uvirtq_kick(struct uvirtq *vq);
  * store before reading the device's suppression state with a full
  * fence.  It is also a way to let a device start on requests early:
  * the next uvirtq_kick() still decides on (and rings) the doorbell for
- * every request added since the previous kick, published or not.  The
+ * every request added since the previous kick, published or not.  That
+ * decision looks at a window of 16-bit ring indices, so once a ring's
+ * worth (the queue size) was added since the last kick, this call makes
+ * it itself, as uvirtq_kick() does: a device that keeps notifications
+ * disabled sees no doorbell, one that asked for it gets one.  The
  * ordering contract is the one of uvirtq_kick()'s publishing store.
- * Return: 0, -EIO (the queue is broken), -ENODEV (the device was
- * removed).
+ * Return: 0, 1 if it made that decision and rang the doorbell, -EIO
+ * (the queue is broken), -ENODEV (the device was removed).
  */
 int uvirtq_publish(struct uvirtq *vq);
 
