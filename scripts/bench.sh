@@ -58,8 +58,8 @@
 #   UVIRTIO_BENCH_AB_REGIMES  regimes with the interrupt A/B (default lazy)
 #   UVIRTIO_BENCH_IRQ_OPTS    engine options of the fio-uvirtio-irq row,
 #                             job-file lines separated by spaces, e.g.
-#                             "uvirtio_spin_us=20" (default: none, the
-#                             engine's defaults)
+#                             "uvirtio_spin_us=0" (default: none, the
+#                             engine's defaults: follow, 20 us spin)
 #   UVIRTIO_BENCH_RING_OPS    ring ops per run (default 1000000)
 #   UVIRTIO_BENCH_VU_SECS     each vhost-user run (default 2)
 #   UVIRTIO_BENCH_OUT         output directory (default out/bench)
