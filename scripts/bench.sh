@@ -209,8 +209,9 @@ uv_log "ring micro-benchmark on the host (${ring_ops} ops, $ring_reps repeats in
 for rep in $(seq "$ring_reps"); do
 	for batch in 1 32; do
 		# kick: uvirtq_kick() every batch (store, full fence, load of
-		# the event index); publish: uvirtq_publish(), no notification
-		# decision, which is what ringtest does without --sleep.
+		# the event index); publish: uvirtq_publish(), a notification
+		# decision once per ring's worth only: like ringtest without
+		# --sleep, whose guest never kicks.
 		for kind in split packed split-publish packed-publish; do
 			flag=
 			case $kind in packed*) flag=--packed ;; esac

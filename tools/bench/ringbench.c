@@ -37,10 +37,10 @@
  * store-release of the split avail index; nothing for packed, whose
  * uvirtq_add() publishes) instead of uvirtq_kick() (that store, a full
  * fence and a load of the device's suppression state); the library
- * decides on a notification only once per ring's worth.  This is what ringtest does without --sleep, whose
- * guest publishes each add and never kicks, and what a driver of a
- * polling device (a vhost-user back-end given no kick fd) needs.  Prints
- * " publish=1".
+ * then decides on a notification once per ring's worth only.  This is
+ * what ringtest does without --sleep, whose guest publishes each add and
+ * never kicks, and what a driver of a polling device (a vhost-user
+ * back-end given no kick fd) needs.  Prints " publish=1".
  *
  * --inline: no device thread; the device does its work in the driver's
  * thread right after each kick, and the time is that thread's CPU time
@@ -278,7 +278,7 @@ struct devctx {
 	int cpu;
 	atomic_int ready;
 	bool inline_dev;	/* --inline: no thread, stepped at each kick */
-	bool publish;		/* --publish: uvirtq_publish(), never a kick */
+	bool publish;		/* --publish: uvirtq_publish(), not a kick */
 	/* device-side ring state */
 	uint16_t last_avail, used_idx;	/* split */
 	uint16_t idx;			/* packed */
