@@ -210,6 +210,29 @@ static int t_vq_raw(void)
 }
 
 /*
+ * Fetch @n completions of @vq, waiting up to 5 s; each must carry
+ * @cookie.  Return: how many came (-1 on an error or a wrong cookie).
+ */
+static int reap_used(struct uvirtq *vq, int n, void *cookie)
+{
+	void *got_cookie;
+	uint32_t len;
+	int i, got = 0;
+
+	for (i = 0; i < 5000 && got < n; i++) {
+		int r = uvirtq_get_used(vq, &got_cookie, &len);
+
+		if (r < 0 || (r == 1 && got_cookie != cookie))
+			return -1;
+		if (r == 1)
+			got++;
+		else
+			usleep(1000);
+	}
+	return got;
+}
+
+/*
  * uvirtq_publish() makes requests visible and does not ring; the next
  * uvirtq_kick() still decides for them (the fake wants every doorbell:
  * no EVENT_IDX, no NO_NOTIFY), and completions come back.  After a
@@ -228,9 +251,7 @@ static int publish_case(bool packed)
 	struct uvirtq *vq;
 	struct uvirtq_buf b;
 	uint64_t db;
-	void *cookie;
-	uint32_t len;
-	int i, got = 0;
+	int i;
 
 	uvirtio_fake_default_config(&c, VIRTIO_ID_RNG);
 	if (packed) {
@@ -259,18 +280,7 @@ static int publish_case(bool packed)
 	/* the kick rings for the two published requests */
 	CHECK_EQ(uvirtq_kick(vq), 1);
 	CHECK_EQ(uvirtq_kick(vq), 0);
-	for (i = 0; i < 5000 && got < 2; i++) {
-		int r = uvirtq_get_used(vq, &cookie, &len);
-
-		CHECK(r >= 0);
-		if (r == 1) {
-			CHECK(cookie == &d);
-			got++;
-		} else {
-			usleep(1000);
-		}
-	}
-	CHECK_EQ(got, 2);
+	CHECK_EQ(reap_used(vq, 2, &d), 2);
 	uvirtio_fake_get_stats(f, &st);
 	CHECK_EQ(st.doorbells, db + 1);
 	/*
@@ -282,16 +292,7 @@ static int publish_case(bool packed)
 		CHECK_EQ(uvirtq_publish(vq), i < 7 ? 0 : 1);
 	}
 	CHECK_EQ(uvirtq_kick(vq), 0);
-	for (i = 0, got = 0; i < 5000 && got < 8; i++) {
-		int r = uvirtq_get_used(vq, &cookie, &len);
-
-		CHECK(r >= 0);
-		if (r == 1)
-			got++;
-		else
-			usleep(1000);
-	}
-	CHECK_EQ(got, 8);
+	CHECK_EQ(reap_used(vq, 8, &d), 8);
 	uvirtio_fake_get_stats(f, &st);
 	CHECK_EQ(st.doorbells, db + 2);
 	CHECK_EQ(st.device_errors, 0);
