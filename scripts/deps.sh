@@ -147,8 +147,8 @@ headers612)
 	install_missing "linux-headers-$(uv_src612_kver)"
 	;;
 stock612)
-	install_missing "linux-headers-$(uv_src612_kver)"
-	fetch_stock_image "$(uv_src612_kver)"
+	install_missing "linux-headers-$(uv_stock612_kver)"
+	fetch_stock_image "$(uv_stock612_kver)"
 	;;
 all)
 	k=$(stock_kver)

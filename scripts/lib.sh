@@ -38,3 +38,35 @@ uv_src612_kver() {
 	v=${v%%-*}
 	echo "${v}+deb12-amd64"
 }
+
+# Debian's signed 6.12 image as a package of the archive: the one that
+# matches linux-source-6.12 when the archive has it, or else the newest
+# 6.12 image whose headers it has too.  The signed image is built after
+# the source and headers, so for a while after a security upload the
+# archive has linux-source-6.12 and its headers but no linux-image of that
+# version.
+uv_stock612_kver() {
+	local k v
+	k=$(uv_src612_kver)
+	if uv_has_candidate "linux-image-$k"; then
+		echo "$k"
+		return
+	fi
+	for v in $(apt-cache pkgnames linux-image-6.12. 2>/dev/null |
+		sed -n 's/^linux-image-\(6\.12\.[0-9]*+deb12-amd64\)$/\1/p' |
+		sort -rV); do
+		if uv_has_candidate "linux-image-$v" &&
+		   uv_has_candidate "linux-headers-$v"; then
+			echo "$v"
+			return
+		fi
+	done
+	echo "$k"
+}
+
+# True when apt can install package $1 (it has a candidate version).
+uv_has_candidate() {
+	local c
+	c=$(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+	[ -n "$c" ] && [ "$c" != "(none)" ]
+}

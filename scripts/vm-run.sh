@@ -154,7 +154,7 @@ stock)
 	kdir=/usr/src/linux-headers-$kver
 	;;
 stock612)
-	kver=$(uv_src612_kver)
+	kver=$(uv_stock612_kver)
 	sroot=$UV_CACHE/stock/$kver
 	[ -f "$sroot/.done" ] || uv_die "stock 6.12 kernel not fetched (scripts/deps.sh stock612)"
 	bzimage=$sroot/boot/vmlinuz-$kver
