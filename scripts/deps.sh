@@ -147,8 +147,9 @@ headers612)
 	install_missing "linux-headers-$(uv_src612_kver)"
 	;;
 stock612)
-	install_missing "linux-headers-$(uv_stock612_kver)"
-	fetch_stock_image "$(uv_stock612_kver)"
+	k=$(uv_stock612_kver)
+	install_missing "linux-headers-$k"
+	fetch_stock_image "$k"
 	;;
 all)
 	k=$(stock_kver)

@@ -33,8 +33,7 @@ uv_stock_kver() {
 uv_src612_kver() {
 	local v
 	v=$(uv_pkg_version linux-source-6.12)
-	[ -n "$v" ] || v=$(apt-cache policy linux-source-6.12 2>/dev/null |
-		sed -n 's/^ *Candidate: //p')
+	[ -n "$v" ] || v=$(uv_candidate linux-source-6.12)
 	v=${v%%-*}
 	echo "${v}+deb12-amd64"
 }
@@ -64,9 +63,13 @@ uv_stock612_kver() {
 	echo "$k"
 }
 
-# True when apt can install package $1 (it has a candidate version).
+# The version apt would install of package $1; empty when it has none.
+uv_candidate() {
+	apt-cache policy "$1" 2>/dev/null |
+		sed -n '/^ *Candidate: (none)$/d; s/^ *Candidate: //p'
+}
+
+# True when apt can install package $1.
 uv_has_candidate() {
-	local c
-	c=$(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p')
-	[ -n "$c" ] && [ "$c" != "(none)" ]
+	[ -n "$(uv_candidate "$1")" ]
 }
